@@ -1,0 +1,17 @@
+package io.kuasar.driver.runc;
+
+import io.kuasar.spi.TaskEvents;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * What every sandbox's task service shares with the driver: the runc CLI, the state store, the event sink, the
+ * single exit watcher, and the pid that sandbox Start returns (this JVM's).
+ *
+ * @param workRoot    per-container work files (pid files, exec process specs) live under workRoot/sandbox/container
+ * @param servedPid   the pid returned by Start, whose /proc/PID/ns paths CRI writes into container specs
+ * @param stopTimeout how long Stop waits after SIGTERM before SIGKILL when containerd gives no timeout
+ */
+record DriverContext(Runc runc, StateStore store, TaskEvents events, ExitWatcher watcher,
+                     NamespaceRewriter rewriter, Path workRoot, long servedPid, Duration stopTimeout) {
+}

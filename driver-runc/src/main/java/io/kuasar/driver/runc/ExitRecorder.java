@@ -1,0 +1,71 @@
+package io.kuasar.driver.runc;
+
+import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.SandboxException;
+import io.kuasar.spi.TaskEvent;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * What happens when a process of a sandbox ends: record the exit, persist it (so a restarted driver still knows
+ * the code), publish Exited, then complete the Wait futures. Also writes the sandbox's state file for the task
+ * service, under the sandbox's monitor so snapshots reach the disk in order.
+ */
+final class ExitRecorder {
+    private static final Logger LOG = Logger.getLogger(ExitRecorder.class.getName());
+
+    private final Sandbox sb;
+    private final DriverContext ctx;
+
+    ExitRecorder(Sandbox sb, DriverContext ctx) {
+        this.sb = sb;
+        this.ctx = ctx;
+    }
+
+    void persist() throws SandboxException {
+        synchronized (sb) {
+            ctx.store().save(sb.persisted());
+        }
+    }
+
+    /** Starts watching {@code p}'s pid; its exit is then recorded through {@link #exited}. */
+    void watch(Container c, Proc p) throws SandboxException {
+        try {
+            ctx.watcher().watch(p.pid(), code -> exited(c, p, code));
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot watch pid " + p.pid() + " of " + c.id, e);
+        }
+    }
+
+    /** Records an exit (from the watcher thread, or from recovery for a process found gone). */
+    void exited(Container c, Proc p, int code) {
+        Proc.Recorded r = p.exited(new ExitStatus(p.pid(), code, Instant.now()));
+        if (r == Proc.Recorded.ALREADY) {
+            return;
+        }
+        try {
+            persist();
+        } catch (SandboxException e) {
+            LOG.log(Level.WARNING, "cannot persist the exit of " + c.id + " " + p.execId, e);
+        }
+        if (r == Proc.Recorded.ANNOUNCE) {
+            announce(c, p); // a HELD exit is announced by create/start once its own event is out
+        }
+    }
+
+    /** Publishes Exited and completes the waiters of a recorded exit. */
+    void announce(Container c, Proc p) {
+        ExitStatus e = p.exit();
+        if (e == null) {
+            return;
+        }
+        try {
+            ctx.events().publish(new TaskEvent.Exited(sb.id, c.id, p.execId, e));
+        } catch (RuntimeException ex) {
+            LOG.log(Level.WARNING, "publishing the exit of " + c.id + " failed", ex);
+        }
+        p.completeWaiters();
+    }
+}

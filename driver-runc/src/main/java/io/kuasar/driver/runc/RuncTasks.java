@@ -1,0 +1,393 @@
+package io.kuasar.driver.runc;
+
+import io.kuasar.spi.ExecSpec;
+import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.Identifiers;
+import io.kuasar.spi.SandboxException;
+import io.kuasar.spi.SandboxStatus;
+import io.kuasar.spi.TaskEvent;
+import io.kuasar.spi.TaskService;
+import io.kuasar.spi.TaskSpec;
+import io.kuasar.spi.TaskState;
+import io.kuasar.spi.TypedData;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * containerd's Task API for the containers of one sandbox, driving runc directly. The container processes are
+ * children of this JVM (a subreaper); their exits arrive through the {@link ExitWatcher} and
+ * {@link ExitRecorder}. Stdio goes from containerd's FIFOs straight to the processes.
+ */
+final class RuncTasks implements TaskService {
+    private final Sandbox sb;
+    private final DriverContext ctx;
+    private final ExitRecorder exits;
+
+    RuncTasks(Sandbox sb, DriverContext ctx) {
+        this.sb = sb;
+        this.ctx = ctx;
+        this.exits = new ExitRecorder(sb, ctx);
+    }
+
+    ExitRecorder exits() {
+        return exits;
+    }
+
+    Path workDir(String containerId) {
+        return ctx.workRoot().resolve(sb.id).resolve(containerId);
+    }
+
+    @Override
+    public long create(TaskSpec spec) throws SandboxException {
+        String id = Identifiers.validate("container", spec.id());
+        if (!spec.checkpoint().isEmpty()) {
+            throw SandboxException.unimplemented("restoring a container from a checkpoint");
+        }
+        StdioFiles.Redirects stdio = StdioFiles.of(spec.stdio());
+        Path bundle = Path.of(spec.bundle());
+        if (!bundle.isAbsolute() || !Files.isRegularFile(bundle.resolve("config.json"))) {
+            throw SandboxException.invalid("bundle " + spec.bundle() + " has no config.json");
+        }
+        Container c = new Container(id, bundle, spec.rootfs(), new Proc("", spec.stdio()));
+        synchronized (sb) {
+            if (sb.state != SandboxStatus.State.READY) {
+                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                        "sandbox " + sb.id + " is " + sb.state + ", not READY");
+            }
+            if (sb.containers.containsKey(id)) {
+                throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "container " + id + " already exists");
+            }
+            sb.containers.put(id, c);
+        }
+        c.ops.lock();
+        try {
+            Path work = FileOps.privateDir(workDir(id));
+            if (!spec.rootfs().isEmpty()) {
+                Files.createDirectories(c.rootfsDir());
+                c.rootfsMounted = true; // set first: a failure half-way still unmounts what was mounted
+                for (io.kuasar.spi.Mount m : spec.rootfs()) {
+                    Mounts.mount(m, c.rootfsDir());
+                }
+            }
+            ctx.rewriter().rewrite(bundle.resolve("config.json"), ctx.servedPid(), sb.namespaceTargets());
+            Path pidFile = work.resolve("init.pid");
+            c.init.hold();
+            ctx.runc().create(id, bundle, pidFile, stdio);
+            long pid = readPid(pidFile);
+            c.init.created(pid, ProcInfo.startTime(pid));
+            exits.persist();
+            exits.watch(c, c.init);
+            ctx.events().publish(new TaskEvent.Created(sb.id, id, bundle.toString(), spec.rootfs(), spec.stdio(),
+                    spec.checkpoint(), pid));
+            if (c.init.release()) {
+                exits.announce(c, c.init);
+            }
+            return pid;
+        } catch (SandboxException | IOException | RuntimeException e) {
+            discardFailedCreate(c);
+            throw e instanceof SandboxException se ? se : SandboxException.internal("cannot create container " + id, e);
+        } finally {
+            c.ops.unlock();
+        }
+    }
+
+    private void discardFailedCreate(Container c) {
+        try {
+            if (ctx.runc().exists(c.id)) {
+                ctx.runc().delete(c.id);
+            }
+        } catch (SandboxException ignored) {
+            // best effort: the original failure is what the caller needs to see
+        }
+        try {
+            removeLeftovers(c);
+        } catch (IOException ignored) {
+            // best effort, as above
+        }
+        synchronized (sb) {
+            sb.containers.remove(c.id);
+        }
+        try {
+            exits.persist();
+        } catch (SandboxException ignored) {
+            // the next successful persist records the container's absence
+        }
+    }
+
+    /** Unmounts the rootfs and removes the work files of {@code c}. */
+    void removeLeftovers(Container c) throws IOException {
+        if (c.rootfsMounted) {
+            Mounts.unmountAll(c.rootfsDir());
+            c.rootfsMounted = false;
+        }
+        FileOps.deleteTree(workDir(c.id));
+    }
+
+    @Override
+    public long start(String id, String execId) throws SandboxException {
+        Container c = container(id);
+        c.ops.lock();
+        try {
+            if (execId == null || execId.isEmpty()) {
+                if (c.init.started() || c.init.exit() != null) {
+                    throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                            "container " + id + " was already started");
+                }
+                c.init.hold();
+                try {
+                    ctx.runc().start(id);
+                    c.init.running();
+                    exits.persist();
+                    ctx.events().publish(new TaskEvent.Started(sb.id, id, c.init.pid()));
+                } finally {
+                    if (c.init.release()) {
+                        exits.announce(c, c.init);
+                    }
+                }
+                return c.init.pid();
+            }
+            return startExec(c, exec(c, execId));
+        } finally {
+            c.ops.unlock();
+        }
+    }
+
+    private long startExec(Container c, Proc p) throws SandboxException {
+        if (p.started()) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                    "exec " + p.execId + " in " + c.id + " was already started");
+        }
+        if (c.init.status() != TaskState.Status.RUNNING) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + c.id + " is not running");
+        }
+        StdioFiles.Redirects stdio = StdioFiles.of(p.stdio);
+        Path work = workDir(c.id);
+        Path pidFile = work.resolve("exec-" + p.execId + ".pid");
+        p.hold();
+        try {
+            ctx.runc().exec(c.id, work.resolve("exec-" + p.execId + ".json"), pidFile, stdio);
+            long pid = readPid(pidFile);
+            p.created(pid, ProcInfo.startTime(pid));
+            p.running();
+            exits.persist();
+            exits.watch(c, p);
+            ctx.events().publish(new TaskEvent.ExecStarted(sb.id, c.id, p.execId, pid));
+            return pid;
+        } finally {
+            if (p.release()) {
+                exits.announce(c, p);
+            }
+        }
+    }
+
+    @Override
+    public void exec(ExecSpec spec) throws SandboxException {
+        Container c = container(spec.id());
+        String execId = Identifiers.validate("exec", spec.execId());
+        StdioFiles.of(spec.stdio()); // refuse terminal/binary stdio now, not at start
+        c.ops.lock();
+        try {
+            if (c.init.status() != TaskState.Status.RUNNING) {
+                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                        "container " + c.id + " is not running");
+            }
+            if (c.execs.containsKey(execId)) {
+                throw new SandboxException(SandboxException.Code.ALREADY_EXISTS,
+                        "exec " + execId + " already exists in container " + c.id);
+            }
+            FileOps.writeAtomically(FileOps.privateDir(workDir(c.id)).resolve("exec-" + execId + ".json"),
+                    spec.spec().value());
+            c.execs.put(execId, new Proc(execId, spec.stdio()));
+            exits.persist();
+            ctx.events().publish(new TaskEvent.ExecAdded(sb.id, c.id, execId));
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot write the process spec of exec " + execId, e);
+        } finally {
+            c.ops.unlock();
+        }
+    }
+
+    @Override
+    public ExitStatus delete(String id, String execId) throws SandboxException {
+        Container c = container(id);
+        c.ops.lock();
+        try {
+            if (execId != null && !execId.isEmpty()) {
+                Proc p = exec(c, execId);
+                if (p.exit() == null && p.started()) {
+                    throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                            "exec " + execId + " in " + id + " is still running");
+                }
+                ExitStatus e = p.exit() != null ? p.exit() : new ExitStatus(0, 0, Instant.now());
+                c.execs.remove(execId);
+                Files.deleteIfExists(workDir(id).resolve("exec-" + execId + ".json"));
+                Files.deleteIfExists(workDir(id).resolve("exec-" + execId + ".pid"));
+                exits.persist();
+                ctx.events().publish(new TaskEvent.Deleted(sb.id, id, execId, e));
+                return e;
+            }
+            if (c.init.exit() == null && c.init.started()) {
+                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                        "container " + id + " is still running: kill it first");
+            }
+            ExitStatus e = destroy(c);
+            ctx.events().publish(new TaskEvent.Deleted(sb.id, id, "", e));
+            return e;
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot delete files of " + id, e);
+        } finally {
+            c.ops.unlock();
+        }
+    }
+
+    /**
+     * Removes a container whatever its state: runc delete --force (which kills it), wait for the exit to be
+     * collected, unmount the rootfs, remove work files and the record. Caller holds {@code c.ops}.
+     */
+    ExitStatus destroy(Container c) throws SandboxException {
+        if (ctx.runc().exists(c.id)) {
+            ctx.runc().delete(c.id);
+        }
+        ExitStatus e = c.init.exit();
+        if (e == null && c.init.pid() > 0) {
+            try {
+                e = c.init.waitFor().get(10, TimeUnit.SECONDS);
+            } catch (Exception timeout) {
+                e = null;
+            }
+        }
+        if (e == null) {
+            e = new ExitStatus(c.init.pid(), ExitStatus.UNKNOWN_CODE, Instant.now());
+        }
+        try {
+            removeLeftovers(c);
+        } catch (IOException io) {
+            throw SandboxException.internal("cannot clean up container " + c.id, io);
+        }
+        synchronized (sb) {
+            sb.containers.remove(c.id);
+        }
+        exits.persist();
+        return e;
+    }
+
+    @Override
+    public List<ProcessInfo> pids(String id) throws SandboxException {
+        Container c = container(id);
+        Map<Long, String> execPids = new HashMap<>();
+        for (Proc p : c.execs.values()) {
+            execPids.put(p.pid(), p.execId);
+        }
+        List<ProcessInfo> out = new ArrayList<>();
+        for (long pid : ctx.runc().ps(id)) {
+            String execId = execPids.get(pid);
+            out.add(new ProcessInfo(pid, execId == null ? TypedData.EMPTY : processDetails(execId)));
+        }
+        return out;
+    }
+
+    /** containerd.runc.v1.ProcessDetails{exec_id = 1}, protobuf-encoded by hand: one length-delimited field. */
+    static TypedData processDetails(String execId) {
+        byte[] s = execId.getBytes(StandardCharsets.UTF_8);
+        byte[] b = new byte[2 + s.length]; // exec ids are at most 76 bytes: the length fits one varint byte
+        b[0] = 0x0a;
+        b[1] = (byte) s.length;
+        System.arraycopy(s, 0, b, 2, s.length);
+        return new TypedData("containerd.runc.v1.ProcessDetails", b);
+    }
+
+    @Override
+    public void pause(String id) throws SandboxException {
+        Container c = container(id);
+        c.ops.lock();
+        try {
+            ctx.runc().pause(id);
+            c.paused = true;
+            exits.persist();
+            ctx.events().publish(new TaskEvent.Paused(sb.id, id));
+        } finally {
+            c.ops.unlock();
+        }
+    }
+
+    @Override
+    public void resume(String id) throws SandboxException {
+        Container c = container(id);
+        c.ops.lock();
+        try {
+            ctx.runc().resume(id);
+            c.paused = false;
+            exits.persist();
+            ctx.events().publish(new TaskEvent.Resumed(sb.id, id));
+        } finally {
+            c.ops.unlock();
+        }
+    }
+
+    @Override
+    public void kill(String id, String execId, int signal, boolean all) throws SandboxException {
+        Container c = container(id);
+        if (execId != null && !execId.isEmpty()) {
+            exec(c, execId).signal("exec " + execId + " of " + id, signal);
+        } else if (all) {
+            ctx.runc().killAll(id, signal);
+        } else {
+            c.init.signal("container " + id, signal);
+        }
+    }
+
+    @Override
+    public CompletionStage<ExitStatus> waitFor(String id, String execId) throws SandboxException {
+        return proc(container(id), execId).waitFor();
+    }
+
+    @Override
+    public TaskState state(String id, String execId) throws SandboxException {
+        Container c = container(id);
+        Proc p = proc(c, execId);
+        ExitStatus e = p.exit();
+        TaskState.Status status = p.status();
+        if (status == TaskState.Status.RUNNING && c.paused) {
+            status = TaskState.Status.PAUSED;
+        }
+        return new TaskState(id, p.execId, c.bundle.toString(), p.pid(), status, p.stdio,
+                e == null ? 0 : e.code(), e == null ? null : e.exitedAt());
+    }
+
+    private Proc proc(Container c, String execId) throws SandboxException {
+        return execId == null || execId.isEmpty() ? c.init : exec(c, execId);
+    }
+
+    private Proc exec(Container c, String execId) throws SandboxException {
+        Proc p = c.execs.get(execId);
+        if (p == null) {
+            throw SandboxException.notFound("exec", execId + " of container " + c.id);
+        }
+        return p;
+    }
+
+    Container container(String id) throws SandboxException {
+        Container c = sb.container(id);
+        if (c == null) {
+            throw SandboxException.notFound("container", id + " in sandbox " + sb.id);
+        }
+        return c;
+    }
+
+    private static long readPid(Path pidFile) throws SandboxException {
+        try {
+            return Long.parseLong(Files.readString(pidFile).trim());
+        } catch (IOException | NumberFormatException e) {
+            throw SandboxException.internal("runc left no usable pid file " + pidFile, e);
+        }
+    }
+}

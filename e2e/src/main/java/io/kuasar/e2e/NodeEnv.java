@@ -1,0 +1,74 @@
+package io.kuasar.e2e;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * The test node's paths and names, read from the same environment variables as {@code scripts/node-env.sh} with
+ * the same defaults, so Java and the scripts agree without sourcing anything.
+ *
+ * @param repo           the repository root (holds {@code scripts/})
+ * @param nodeDir        KUASAR_NODE_DIR
+ * @param containerdSock CONTAINERD_SOCK: CRI is served there
+ * @param sandboxerSock  KUASAR_SANDBOXER_SOCK: our host's gRPC Controller
+ * @param cgroupParent   KUASAR_CGROUP_PARENT: what test pods put in linux.cgroup_parent
+ * @param busyboxImage   KUASAR_BUSYBOX_IMAGE
+ */
+public record NodeEnv(Path repo, Path nodeDir, Path containerdSock, Path sandboxerSock, String cgroupParent,
+                      String busyboxImage) {
+
+    /** The handler served by our host (containerd config: sandboxer 'runc' = our proxy plugin). */
+    public static final String KUASAR_HANDLER = "kuasar-runc";
+    /** The stock handler: containerd-shim-runc-v2 plus a pause container per pod. */
+    public static final String STOCK_HANDLER = "runc";
+    /** The sandboxer name containerd passes to our Controller for {@link #KUASAR_HANDLER}. */
+    public static final String KUASAR_SANDBOXER = "runc";
+
+    public static NodeEnv fromEnvironment() {
+        return from(System.getenv(), System.getProperty("kuasar.repo"));
+    }
+
+    static NodeEnv from(Map<String, String> env, String repoProperty) {
+        Path repo = Path.of(first(repoProperty, env.get("KUASAR_REPO"), findRepo())).toAbsolutePath().normalize();
+        Path nodeDir = Path.of(first(env.get("KUASAR_NODE_DIR"), "/tmp/kuasar-node"));
+        return new NodeEnv(repo, nodeDir,
+                Path.of(first(env.get("CONTAINERD_SOCK"), nodeDir.resolve("containerd.sock").toString())),
+                Path.of(first(env.get("KUASAR_SANDBOXER_SOCK"), nodeDir.resolve("kuasar.sock").toString())),
+                first(env.get("KUASAR_CGROUP_PARENT"), "/kuasar"),
+                first(env.get("KUASAR_BUSYBOX_IMAGE"), "localhost/kuasar/busybox:1.0"));
+    }
+
+    /** Our host's state root ({@code -Dkuasar.state.dir} in scripts/kuasar-up.sh). */
+    public Path kuasarStateDir() {
+        return nodeDir.resolve("kuasar/state");
+    }
+
+    /** Our host's run root ({@code -Dkuasar.run.dir} in scripts/kuasar-up.sh). */
+    public Path kuasarRunDir() {
+        return nodeDir.resolve("kuasar/run");
+    }
+
+    public Path script(String name) {
+        return repo.resolve("scripts").resolve(name);
+    }
+
+    private static String first(String... values) {
+        for (String v : values) {
+            if (v != null && !v.isBlank()) {
+                return v;
+            }
+        }
+        return null;
+    }
+
+    /** The nearest directory at or above the working directory holding scripts/node-env.sh (mvn -pl e2e runs in e2e/). */
+    private static String findRepo() {
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isRegularFile(p.resolve("scripts/node-env.sh"))) {
+                return p.toString();
+            }
+        }
+        return ".";
+    }
+}

@@ -1,0 +1,111 @@
+package io.kuasar.e2e;
+
+import io.kuasar.api.cri.v1.Container;
+import io.kuasar.api.cri.v1.ContainerFilter;
+import io.kuasar.api.cri.v1.ExecSyncRequest;
+import io.kuasar.api.cri.v1.ExecSyncResponse;
+import io.kuasar.api.cri.v1.ListContainersRequest;
+import io.kuasar.api.cri.v1.PodSandbox;
+import io.kuasar.api.cri.v1.PodSandboxConfig;
+import io.kuasar.api.cri.v1.PodSandboxState;
+import io.kuasar.api.cri.v1.PodSandboxStatusRequest;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Common ground of the CRI tests: the node (via {@link NodeExtension}), per-test log directories, and cleanup of
+ * every pod a test made, even when it failed half-way (pods are labelled with a per-test tag, so ones whose id
+ * never came back are found too). A cleanup failure fails the test: leaving nothing behind is part of the contract.
+ */
+@ExtendWith(NodeExtension.class)
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
+abstract class CriTestBase {
+    /** Time allowed for a container to reach a state or a log line to appear. */
+    static final Duration WAIT = Duration.ofSeconds(30);
+
+    protected CriClient cri;
+    protected NodeEnv env;
+    @TempDir
+    protected Path logRoot;
+    /** Unique per test method: the value of {@link CriClient#RUN_LABEL} on its pods. */
+    protected String runTag;
+    private final Set<String> pods = ConcurrentHashMap.newKeySet();
+
+    @BeforeEach
+    void attachNode(CriClient cri, NodeEnv env) {
+        this.cri = cri;
+        this.env = env;
+        this.runTag = "e2e-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    @AfterEach
+    void removePods() {
+        Set<String> all = new LinkedHashSet<>(pods);
+        for (PodSandbox p : cri.podsOfRun(runTag)) {
+            all.add(p.getId());
+        }
+        List<RuntimeException> failures = new ArrayList<>();
+        for (String id : all) {
+            try {
+                cri.removePod(id);
+            } catch (RuntimeException e) {
+                failures.add(e);
+            }
+        }
+        pods.clear();
+        if (!failures.isEmpty()) {
+            AssertionError error = new AssertionError("cleanup could not remove " + failures.size() + " pod(s) of "
+                    + runTag + ": " + failures.get(0).getMessage(), failures.get(0));
+            failures.stream().skip(1).forEach(error::addSuppressed);
+            throw error;
+        }
+    }
+
+    /** A pod config named {@code name} (hostname too), logging under this test's temp dir, in our cgroup parent. */
+    protected PodSandboxConfig podConfig(String name) {
+        return CriClient.podConfig(name + "-" + runTag, name, logRoot.resolve(name), env.cgroupParent(), runTag);
+    }
+
+    /** RunPodSandbox, remembering the pod for cleanup. */
+    protected String runPod(PodSandboxConfig config, String handler) {
+        String id = cri.runPod(config, handler);
+        pods.add(id);
+        return id;
+    }
+
+    /** Forget a pod the test removed itself (cleanup would tolerate it anyway). */
+    protected void forget(String podId) {
+        pods.remove(podId);
+    }
+
+    protected String busybox() {
+        return env.busyboxImage();
+    }
+
+    protected ExecSyncResponse execSync(String containerId, String... cmd) {
+        return cri.runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(containerId)
+                .addAllCmd(List.of(cmd)).setTimeout(20).build());
+    }
+
+    protected PodSandboxState podState(String podId) {
+        return cri.runtime().podSandboxStatus(PodSandboxStatusRequest.newBuilder().setPodSandboxId(podId).build())
+                .getStatus().getState();
+    }
+
+    protected List<Container> containersOf(String podId) {
+        return cri.runtime().listContainers(ListContainersRequest.newBuilder()
+                .setFilter(ContainerFilter.newBuilder().setPodSandboxId(podId)).build()).getContainersList();
+    }
+}

@@ -1,0 +1,58 @@
+package io.kuasar.host.internal;
+
+import io.kuasar.spi.HostPaths;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+
+/**
+ * State and run directories from the framework properties {@code kuasar.state.dir} (default /var/lib/kuasar) and
+ * {@code kuasar.run.dir} (default /run/kuasar); every directory handed out is made 0700.
+ */
+@Component(service = HostPaths.class)
+public class DirectoryPaths implements HostPaths {
+    private final Path stateRoot;
+    private final Path runRoot;
+
+    @Activate
+    public DirectoryPaths(BundleContext context) {
+        this(Path.of(property(context, "kuasar.state.dir", "/var/lib/kuasar")),
+                Path.of(property(context, "kuasar.run.dir", "/run/kuasar")));
+    }
+
+    public DirectoryPaths(Path stateRoot, Path runRoot) {
+        this.stateRoot = stateRoot;
+        this.runRoot = runRoot;
+    }
+
+    private static String property(BundleContext context, String key, String fallback) {
+        String value = context.getProperty(key);
+        return value == null || value.isBlank() ? fallback : value;
+    }
+
+    @Override
+    public Path stateDir(String driver) {
+        return privateDir(stateRoot.resolve(driver));
+    }
+
+    @Override
+    public Path runDir(String driver) {
+        return privateDir(runRoot.resolve(driver));
+    }
+
+    /** Creates {@code dir} and its missing parents with mode 0700. */
+    public static Path privateDir(Path dir) {
+        try {
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + dir, e);
+        }
+    }
+}

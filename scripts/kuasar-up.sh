@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Start the Kuasar host (host/target/kuasar.jar): containerd's 'runc' sandboxer (proxy plugin) on
+# $KUASAR_SANDBOXER_SOCK. Up means that socket exists. No-op when it already runs; a host that died or lost
+# its socket is stopped and started again. Log: $KUASAR_NODE_DIR/kuasar.log.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+. "$HERE/node-env.sh"
+
+JAR="${KUASAR_JAR:-$KUASAR_REPO/host/target/kuasar.jar}"
+JAVA="${KUASAR_JAVA:-java}"
+LOG="$KUASAR_NODE_DIR/kuasar.log"
+PID_FILE="$KUASAR_NODE_DIR/kuasar.pid"
+LISTEN_ARG="-Dkuasar.listen=$KUASAR_SANDBOXER_SOCK"
+
+[[ -f $JAR ]] || { echo "kuasar-up: $JAR missing; build it with: mvn -B install -DskipTests" >&2; exit 1; }
+[[ $(id -u) == 0 ]] || { echo "kuasar-up: must run as root (runc, namespaces, cgroups)" >&2; exit 1; }
+((${#KUASAR_SANDBOXER_SOCK} < 100)) || { echo "kuasar-up: socket path too long for sun_path: $KUASAR_SANDBOXER_SOCK" >&2; exit 1; }
+
+alive() {
+  local pid; pid="$(cat "$PID_FILE" 2>/dev/null)" || return 1
+  [[ -n $pid && -r /proc/$pid/cmdline ]] && tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "$LISTEN_ARG"
+}
+up() { alive && [[ -S $KUASAR_SANDBOXER_SOCK ]]; }
+
+wait_up() {
+  for _ in $(seq 300); do   # ~30 s
+    up && return 0
+    alive || break
+    sleep 0.1
+  done
+  if up; then return 0; fi
+  if alive; then
+    echo "kuasar-up: host $(cat "$PID_FILE") does not listen on $KUASAR_SANDBOXER_SOCK after 30 s; log $LOG:" >&2
+  else
+    echo "kuasar-up: host exited; log $LOG:" >&2
+  fi
+  tail -30 "$LOG" >&2 || true
+  return 1
+}
+
+if up; then echo "kuasar-up: host $(cat "$PID_FILE") already on $KUASAR_SANDBOXER_SOCK"; exit 0; fi
+if alive; then
+  # Started moments ago (by a concurrent caller): give it its start-up time before judging it.
+  if wait_up; then echo "kuasar-up: host $(cat "$PID_FILE") on $KUASAR_SANDBOXER_SOCK"; exit 0; fi
+  echo "kuasar-up: restarting it" >&2
+fi
+# A dead or socket-less host, or one whose pid file was lost: stop it. A stale socket would look "up".
+"$HERE/kuasar-down.sh" >/dev/null
+
+mkdir -p "$KUASAR_NODE_DIR/kuasar/state" "$KUASAR_NODE_DIR/kuasar/run"
+chmod 700 "$KUASAR_NODE_DIR/kuasar"
+echo "=== kuasar-up $(date -u +%FT%TZ) ===" >>"$LOG"
+# setsid + nohup + no stdin: the host outlives the caller's session, terminal and CI step. No fork happens
+# here (a background job is no group leader), so $! is the java process itself.
+# shellcheck disable=SC2086  # KUASAR_JAVA_OPTS is a list of options
+setsid nohup "$JAVA" ${KUASAR_JAVA_OPTS:-} \
+  "$LISTEN_ARG" \
+  -Dkuasar.state.dir="$KUASAR_NODE_DIR/kuasar/state" \
+  -Dkuasar.run.dir="$KUASAR_NODE_DIR/kuasar/run" \
+  -Dkuasar.containerd.ttrpc="$CONTAINERD_SOCK.ttrpc" \
+  -Dgosh.args=--nointeractive \
+  -jar "$JAR" </dev/null >>"$LOG" 2>&1 &
+echo $! >"$PID_FILE"
+
+wait_up
+echo "kuasar-up: host $(cat "$PID_FILE") on $KUASAR_SANDBOXER_SOCK"

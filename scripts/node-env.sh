@@ -1,0 +1,51 @@
+# shellcheck shell=bash
+# Shared settings for the test node scripts and the Java test launchers.
+# Source it: `. scripts/node-env.sh`. Every value can be preset in the environment; derived values
+# (sockets, $CTR, ...) are exported, so set overrides such as KUASAR_NODE_DIR before the first source.
+# No `set -e` here: this file is sourced into callers with their own shell options.
+
+KUASAR_REPO="${KUASAR_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+KUASAR_CACHE="${KUASAR_CACHE:-$KUASAR_REPO/.cache}"
+# Binaries unpacked from Debian sid debs by install-deps.sh (never installed system-wide).
+KUASAR_CONTAINERD_PREFIX="${KUASAR_CONTAINERD_PREFIX:-$KUASAR_CACHE/containerd}"
+
+# Node dir kept short: the sockets below must stay under the 108-byte sun_path limit.
+KUASAR_NODE_DIR="${KUASAR_NODE_DIR:-/tmp/kuasar-node}"
+CONTAINERD_ROOT="${CONTAINERD_ROOT:-$KUASAR_NODE_DIR/containerd/root}"
+CONTAINERD_STATE="${CONTAINERD_STATE:-$KUASAR_NODE_DIR/containerd/state}"
+CONTAINERD_SOCK="${CONTAINERD_SOCK:-$KUASAR_NODE_DIR/containerd.sock}"
+CONTAINERD_CONFIG="${CONTAINERD_CONFIG:-$KUASAR_NODE_DIR/containerd.toml}"
+CONTAINERD_LOG="${CONTAINERD_LOG:-$KUASAR_NODE_DIR/containerd.log}"
+CONTAINERD_PID_FILE="${CONTAINERD_PID_FILE:-$KUASAR_NODE_DIR/containerd.pid}"
+KUASAR_CNI_CONF_DIR="${KUASAR_CNI_CONF_DIR:-$KUASAR_NODE_DIR/cni/net.d}"
+KUASAR_CNI_BIN_DIR="${KUASAR_CNI_BIN_DIR:-$KUASAR_CONTAINERD_PREFIX/usr/lib/cni}"
+# Change both when two nodes must run side by side (the bridge lives in the host netns).
+KUASAR_CNI_BRIDGE="${KUASAR_CNI_BRIDGE:-kuasar0}"
+KUASAR_CNI_SUBNET="${KUASAR_CNI_SUBNET:-10.88.77.0/24}"
+# Where containerd dials our sandboxer (proxy plugin 'runc'); dialed lazily, may not exist yet.
+KUASAR_SANDBOXER_SOCK="${KUASAR_SANDBOXER_SOCK:-$KUASAR_NODE_DIR/kuasar.sock}"
+
+# Our containerd/shim/ctr first, so containerd finds its own containerd-shim-runc-v2;
+# runc stays bookworm's (/usr/sbin/runc: sid's needs a newer glibc).
+case ":$PATH:" in
+  *":$KUASAR_CONTAINERD_PREFIX/usr/bin:"*) ;;
+  *) PATH="$KUASAR_CONTAINERD_PREFIX/usr/bin:$PATH" ;;
+esac
+case ":$PATH:" in *":/usr/sbin:"*) ;; *) PATH="$PATH:/usr/sbin:/sbin" ;; esac
+CONTAINERD_BIN="${CONTAINERD_BIN:-$KUASAR_CONTAINERD_PREFIX/usr/bin/containerd}"
+KUASAR_RUNC_BIN="${KUASAR_RUNC_BIN:-/usr/sbin/runc}"
+# runc state of CRI's 'runc' handler (per namespace below it); own dir so teardown can find leftovers.
+KUASAR_RUNC_ROOT="${KUASAR_RUNC_ROOT:-$KUASAR_NODE_DIR/runc}"
+# cgroup_parent our tests should give their CRI pods; containerd-down.sh removes it (ctr uses /k8s.io).
+KUASAR_CGROUP_PARENT="${KUASAR_CGROUP_PARENT:-/kuasar}"
+# Use unquoted as a command prefix: $CTR images ls
+CTR="${CTR:-$KUASAR_CONTAINERD_PREFIX/usr/bin/ctr --address $CONTAINERD_SOCK --namespace k8s.io}"
+
+KUASAR_BUSYBOX_IMAGE="${KUASAR_BUSYBOX_IMAGE:-localhost/kuasar/busybox:1.0}"
+KUASAR_PAUSE_IMAGE="${KUASAR_PAUSE_IMAGE:-localhost/kuasar/pause:1.0}"
+KUASAR_IMAGE_DIR="${KUASAR_IMAGE_DIR:-$KUASAR_CACHE/images}"
+
+export KUASAR_REPO KUASAR_CACHE KUASAR_CONTAINERD_PREFIX KUASAR_NODE_DIR CONTAINERD_ROOT CONTAINERD_STATE
+export CONTAINERD_SOCK CONTAINERD_CONFIG CONTAINERD_LOG CONTAINERD_PID_FILE CONTAINERD_BIN CTR PATH
+export KUASAR_CNI_CONF_DIR KUASAR_CNI_BIN_DIR KUASAR_CNI_BRIDGE KUASAR_CNI_SUBNET KUASAR_SANDBOXER_SOCK
+export KUASAR_RUNC_BIN KUASAR_RUNC_ROOT KUASAR_CGROUP_PARENT KUASAR_BUSYBOX_IMAGE KUASAR_PAUSE_IMAGE KUASAR_IMAGE_DIR

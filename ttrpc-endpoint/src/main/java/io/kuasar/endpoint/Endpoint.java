@@ -1,0 +1,106 @@
+package io.kuasar.endpoint;
+
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.NettyServerBuilder;
+import io.kuasar.host.SandboxRouter;
+import io.kuasar.spi.HostPaths;
+import io.kuasar.ttrpc.TtrpcServer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
+import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+
+/**
+ * The node's face to containerd: the gRPC sandbox Controller on the proxy-plugin socket ({@code kuasar.listen},
+ * default /run/kuasar/kuasar.sock) and the ttrpc Task API on one socket per sandbox. Task events go back through
+ * {@link EventForwarder}.
+ */
+@Component(service = {}, immediate = true)
+public class Endpoint {
+    private static final Logger LOG = System.getLogger(Endpoint.class.getName());
+
+    private final SandboxRouter router;
+    private final Path listen;
+    private final ExecutorService workers = Executors.newCachedThreadPool(daemonThreads("kuasar-call"));
+    private final EventLoopGroup grpcLoop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+    private final TtrpcServer ttrpc;
+    private final TaskSockets sockets;
+    private final Server grpc;
+
+    @Activate
+    public Endpoint(@Reference SandboxRouter router, @Reference HostPaths paths, BundleContext context)
+            throws IOException {
+        this.router = router;
+        this.listen = Path.of(property(context, "kuasar.listen", "/run/kuasar/kuasar.sock"));
+        this.ttrpc = new TtrpcServer(workers);
+        this.sockets = new TaskSockets(paths.runDir("task"), ttrpc);
+        new TaskApi(router, sockets).registerOn(ttrpc);
+        router.addListener(sockets);
+        sockets.recovered(router.sandboxes());
+        this.grpc = startGrpc();
+        LOG.log(Level.INFO, "serving containerd''s sandbox Controller at {0}\n{1}", listen, containerdConfig());
+    }
+
+    private Server startGrpc() throws IOException {
+        Files.createDirectories(listen.getParent());
+        Files.deleteIfExists(listen);
+        Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(listen.toString()))
+                .channelType(EpollServerDomainSocketChannel.class)
+                .bossEventLoopGroup(grpcLoop).workerEventLoopGroup(grpcLoop).executor(workers)
+                .addService(ServerInterceptors.intercept(new ControllerService(router, sockets), new NamespaceInterceptor()))
+                .build().start();
+        Files.setPosixFilePermissions(listen, PosixFilePermissions.fromString("rw-------"));
+        return server;
+    }
+
+    /** What an operator adds to containerd's config to use this node (printed at start). */
+    String containerdConfig() {
+        return "Add to containerd's config (version 3):\n"
+                + "  [proxy_plugins.runc]\n"
+                + "    type = 'sandbox'\n"
+                + "    address = '" + listen + "'\n"
+                + "  [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.kuasar-runc]\n"
+                + "    runtime_type = 'io.containerd.runc.v2'\n"
+                + "    sandboxer = 'runc'\n";
+    }
+
+    @Deactivate
+    void stop() throws InterruptedException {
+        router.removeListener(sockets);
+        grpc.shutdownNow();
+        grpc.awaitTermination(5, TimeUnit.SECONDS);
+        ttrpc.close();
+        grpcLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        workers.shutdownNow();
+    }
+
+    static String property(BundleContext context, String key, String fallback) {
+        String value = context.getProperty(key);
+        return value == null || value.isBlank() ? fallback : value;
+    }
+
+    static java.util.concurrent.ThreadFactory daemonThreads(String prefix) {
+        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

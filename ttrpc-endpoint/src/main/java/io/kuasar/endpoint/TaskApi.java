@@ -1,0 +1,153 @@
+package io.kuasar.endpoint;
+
+import static io.kuasar.endpoint.ProtoMapping.timestamp;
+import static io.kuasar.endpoint.ProtoMapping.uint32;
+
+import com.google.protobuf.Empty;
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.Parser;
+import io.kuasar.api.containerd.task.v3.*;
+import io.kuasar.api.containerd.v1.types.ProcessInfo;
+import io.kuasar.api.containerd.v1.types.Status;
+import io.kuasar.host.SandboxRouter;
+import io.kuasar.spi.ExecSpec;
+import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.Stdio;
+import io.kuasar.spi.TaskService;
+import io.kuasar.spi.TaskSpec;
+import io.kuasar.spi.TaskState;
+import io.kuasar.ttrpc.MethodHandler;
+import io.kuasar.ttrpc.RequestContext;
+import io.kuasar.ttrpc.TtrpcServer;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * containerd's Task API ({@code containerd.task.v3.Task}, and v2, which is wire-identical) over ttrpc: each request
+ * is routed to the TaskService of the sandbox whose socket it arrived on.
+ */
+final class TaskApi {
+    static final List<String> SERVICES = List.of("containerd.task.v3.Task", "containerd.task.v2.Task");
+    private static final Empty EMPTY = Empty.getDefaultInstance();
+
+    private final SandboxRouter router;
+    private final TaskSockets sockets;
+
+    TaskApi(SandboxRouter router, TaskSockets sockets) {
+        this.router = router;
+        this.sockets = sockets;
+    }
+
+    /** One Task method: decode with {@code parser}, run against the sandbox's task service. */
+    private interface Method<Q> {
+        CompletionStage<? extends MessageLite> call(TaskService tasks, Q request) throws Exception;
+    }
+
+    /** A method answering synchronously. */
+    private interface SyncMethod<Q> {
+        MessageLite call(TaskService tasks, Q request) throws Exception;
+    }
+
+    private <Q> void on(TtrpcServer server, String name, Parser<Q> parser, Method<Q> method) {
+        for (String service : SERVICES) {
+            server.register(service, name, MethodHandler.of(parser, (RequestContext ctx, Q request) -> {
+                try {
+                    TaskService tasks = router.tasks(sockets.sandboxOf(ctx.socket()));
+                    return method.call(tasks, request).handle(TaskApi::answer);
+                } catch (Exception e) {
+                    throw Statuses.ttrpc(e);
+                }
+            }));
+        }
+    }
+
+    private <Q> void sync(TtrpcServer server, String name, Parser<Q> parser, SyncMethod<Q> method) {
+        on(server, name, parser, (tasks, q) -> CompletableFuture.completedFuture(method.call(tasks, q)));
+    }
+
+    /** Passes an answer on, or turns a driver's failure into the ttrpc status containerd sees. */
+    private static <A> A answer(A value, Throwable failure) {
+        if (failure != null) {
+            throw new java.util.concurrent.CompletionException(Statuses.ttrpc(failure));
+        }
+        return value;
+    }
+
+    void registerOn(TtrpcServer s) {
+        sync(s, "Create", CreateTaskRequest.parser(), (t, r) -> CreateTaskResponse.newBuilder().setPid(uint32(
+                t.create(new TaskSpec(r.getId(), r.getBundle(), ProtoMapping.mounts(r.getRootfsList()),
+                        new Stdio(r.getStdin(), r.getStdout(), r.getStderr(), r.getTerminal()), r.getCheckpoint(),
+                        r.getParentCheckpoint(), ProtoMapping.typed(r.getOptions()))))).build());
+        sync(s, "Start", StartRequest.parser(),
+                (t, r) -> StartResponse.newBuilder().setPid(uint32(t.start(r.getId(), r.getExecId()))).build());
+        sync(s, "Delete", DeleteRequest.parser(), (t, r) -> {
+            ExitStatus e = t.delete(r.getId(), r.getExecId());
+            return DeleteResponse.newBuilder().setPid(uint32(e.pid())).setExitStatus(e.code())
+                    .setExitedAt(timestamp(e.exitedAt())).build();
+        });
+        sync(s, "Pids", PidsRequest.parser(), (t, r) -> {
+            PidsResponse.Builder b = PidsResponse.newBuilder();
+            for (TaskService.ProcessInfo p : t.pids(r.getId())) {
+                ProcessInfo.Builder pi = ProcessInfo.newBuilder().setPid(uint32(p.pid()));
+                if (p.info() != null && !p.info().isEmpty()) {
+                    pi.setInfo(ProtoMapping.any(p.info()));
+                }
+                b.addProcesses(pi);
+            }
+            return b.build();
+        });
+        sync(s, "Pause", PauseRequest.parser(), (t, r) -> { t.pause(r.getId()); return EMPTY; });
+        sync(s, "Resume", ResumeRequest.parser(), (t, r) -> { t.resume(r.getId()); return EMPTY; });
+        sync(s, "Checkpoint", CheckpointTaskRequest.parser(), (t, r) -> {
+            t.checkpoint(r.getId(), r.getPath(), ProtoMapping.typed(r.getOptions()));
+            return EMPTY;
+        });
+        sync(s, "Kill", KillRequest.parser(), (t, r) -> {
+            t.kill(r.getId(), r.getExecId(), r.getSignal(), r.getAll());
+            return EMPTY;
+        });
+        sync(s, "Exec", ExecProcessRequest.parser(), (t, r) -> {
+            t.exec(new ExecSpec(r.getId(), r.getExecId(),
+                    new Stdio(r.getStdin(), r.getStdout(), r.getStderr(), r.getTerminal()),
+                    ProtoMapping.typed(r.getSpec())));
+            return EMPTY;
+        });
+        sync(s, "ResizePty", ResizePtyRequest.parser(), (t, r) -> {
+            t.resizePty(r.getId(), r.getExecId(), r.getWidth(), r.getHeight());
+            return EMPTY;
+        });
+        sync(s, "CloseIO", CloseIORequest.parser(), (t, r) -> {
+            t.closeIO(r.getId(), r.getExecId(), r.getStdin());
+            return EMPTY;
+        });
+        sync(s, "Update", UpdateTaskRequest.parser(), (t, r) -> {
+            t.update(r.getId(), ProtoMapping.typed(r.getResources()), r.getAnnotationsMap());
+            return EMPTY;
+        });
+        on(s, "Wait", WaitRequest.parser(), (t, r) -> t.waitFor(r.getId(), r.getExecId()).thenApply(
+                e -> WaitResponse.newBuilder().setExitStatus(e.code()).setExitedAt(timestamp(e.exitedAt())).build()));
+        sync(s, "Stats", StatsRequest.parser(),
+                (t, r) -> StatsResponse.newBuilder().setStats(ProtoMapping.any(t.stats(r.getId()))).build());
+        sync(s, "State", StateRequest.parser(), (t, r) -> state(t.state(r.getId(), r.getExecId())));
+        sync(s, "Connect", ConnectRequest.parser(), (t, r) -> {
+            TaskService.ConnectInfo c = t.connect(r.getId());
+            return ConnectResponse.newBuilder().setShimPid(uint32(c.shimPid())).setTaskPid(uint32(c.taskPid()))
+                    .setVersion(c.version()).build();
+        });
+        sync(s, "Shutdown", ShutdownRequest.parser(), (t, r) -> { t.shutdown(r.getId(), r.getNow()); return EMPTY; });
+    }
+
+    private static StateResponse state(TaskState s) {
+        StateResponse.Builder b = StateResponse.newBuilder().setId(s.id()).setExecId(s.execId())
+                .setBundle(s.bundle() == null ? "" : s.bundle()).setPid(uint32(s.pid()))
+                .setStatus(Status.forNumber(s.status().ordinal())).setStdin(s.stdio().stdin())
+                .setStdout(s.stdio().stdout()).setStderr(s.stdio().stderr()).setTerminal(s.stdio().terminal())
+                .setExitStatus(s.exitStatus());
+        if (s.exitedAt() != null) {
+            b.setExitedAt(timestamp(s.exitedAt()));
+        }
+        return b.build();
+    }
+
+}

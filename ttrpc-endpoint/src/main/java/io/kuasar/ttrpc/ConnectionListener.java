@@ -1,0 +1,15 @@
+package io.kuasar.ttrpc;
+
+/**
+ * Told when connections to one listening socket open and close (see {@link TtrpcServer#listen(java.nio.file.Path,
+ * ConnectionListener)}). Called on the connection's event loop: keep it short and never block.
+ */
+public interface ConnectionListener {
+    ConnectionListener NONE = new ConnectionListener() { };
+
+    default void connectionOpened(ConnectionInfo connection) {
+    }
+
+    default void connectionClosed(ConnectionInfo connection) {
+    }
+}

@@ -1,0 +1,323 @@
+package io.kuasar.ttrpc;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.kuasar.ttrpc.proto.KeyValue;
+import io.kuasar.ttrpc.proto.Request;
+import io.kuasar.ttrpc.proto.Response;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.collection.IntObjectHashMap;
+import io.netty.util.collection.IntObjectMap;
+import io.netty.util.concurrent.ScheduledFuture;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import static java.lang.System.Logger.Level.DEBUG;
+import static java.lang.System.Logger.Level.WARNING;
+
+/**
+ * The server side of one connection: checks stream ids, decodes requests, runs handlers on the executor and
+ * writes their answers in completion order.
+ *
+ * <p>All fields are touched only on the channel's event loop; handler results hop back onto it through
+ * {@link #answerLater}. That single thread is what makes "answer once" simple: whoever removes the stream from
+ * {@link #inFlight} first (the handler's result, its deadline, or a protocol error) answers, and the other is
+ * dropped.
+ */
+final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
+    private static final System.Logger LOG = System.getLogger(ServerConnectionHandler.class.getName());
+
+    private final ConnectionInfo connection;
+    private final MethodRegistry registry;
+    private final Executor handlerExecutor;
+    private final ConnectionListener listener;
+    private final CompletableFuture<Void> closed = new CompletableFuture<>();
+    /** Requests whose answer is still owed, by stream id. The value is the deadline timer, or null. */
+    private final IntObjectMap<ScheduledFuture<?>> inFlight = new IntObjectHashMap<>();
+    /** Highest request stream id seen (unsigned); Go's client and server require ids to increase. */
+    private long lastRequestStreamId;
+    private ChannelHandlerContext ctx;
+
+    ServerConnectionHandler(ConnectionInfo connection, MethodRegistry registry, Executor handlerExecutor,
+                            ConnectionListener listener) {
+        this.connection = connection;
+        this.registry = registry;
+        this.handlerExecutor = handlerExecutor;
+        this.listener = listener;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        LOG.log(DEBUG, "ttrpc connection {0} opened on {1} (peer pid {2})",
+                connection.id(), connection.socket(), connection.peerPid());
+        notifyListener(true);
+        super.channelActive(ctx);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        for (ScheduledFuture<?> timer : inFlight.values()) {
+            if (timer != null) {
+                timer.cancel(false);
+            }
+        }
+        inFlight.clear(); // answers still running are dropped when they arrive
+        closed.complete(null);
+        LOG.log(DEBUG, "ttrpc connection {0} on {1} closed", connection.id(), connection.socket());
+        notifyListener(false);
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        try {
+            if (msg instanceof Frame) {
+                onFrame((Frame) msg);
+            } else if (msg instanceof OversizedFrame) {
+                OversizedFrame oversized = (OversizedFrame) msg;
+                LOG.log(WARNING, "ttrpc connection {0} on {1}: discarded {2}",
+                        connection.id(), connection.socket(), oversized.header());
+                writeResponse(oversized.streamId(), oversized.toStatus(), ByteString.EMPTY);
+            } else {
+                ctx.fireChannelRead(ReferenceCountUtil.retain(msg));
+            }
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof IOException) {
+            LOG.log(DEBUG, "ttrpc connection " + connection.id() + " on " + connection.socket() + ": I/O error", cause);
+        } else {
+            LOG.log(WARNING, "ttrpc connection " + connection.id() + " on " + connection.socket()
+                    + ": protocol error, closing it", cause);
+        }
+        ctx.close();
+    }
+
+    private void onFrame(Frame frame) {
+        switch (frame.type()) {
+            case REQUEST:
+                onRequest(frame);
+                break;
+            case DATA:
+                onData(frame);
+                break;
+            default:
+                // A server never receives responses; Go's server ignores what it does not expect, so do we.
+                LOG.log(WARNING, "ttrpc connection {0} on {1}: ignoring unexpected {2}",
+                        connection.id(), connection.socket(), frame);
+        }
+    }
+
+    private void onRequest(Frame frame) {
+        int streamId = frame.streamId();
+        long unsignedId = Integer.toUnsignedLong(streamId);
+        if ((unsignedId & 1) == 0) {
+            writeResponse(streamId, TtrpcStatus.of(TtrpcCode.INVALID_ARGUMENT,
+                    "stream id " + unsignedId + " is even; client-initiated streams must be odd"), ByteString.EMPTY);
+            return;
+        }
+        if (unsignedId <= lastRequestStreamId) {
+            writeResponse(streamId, TtrpcStatus.of(TtrpcCode.INVALID_ARGUMENT, "stream id " + unsignedId
+                    + " is not above the last one (" + lastRequestStreamId + "); ids cannot be reused"), ByteString.EMPTY);
+            return;
+        }
+        lastRequestStreamId = unsignedId;
+
+        Request request;
+        try {
+            request = Payloads.parse(Request.parser(), frame.content());
+        } catch (InvalidProtocolBufferException e) {
+            // The framing was fine but the content is not ttrpc: we cannot trust anything else this peer sends.
+            LOG.log(WARNING, "ttrpc connection " + connection.id() + " on " + connection.socket()
+                    + ": stream " + unsignedId + " carries no valid request, closing the connection", e);
+            ctx.close();
+            return;
+        }
+        if (frame.hasFlag(FrameFlags.REMOTE_OPEN)) {
+            writeResponse(streamId, TtrpcStatus.of(TtrpcCode.UNIMPLEMENTED, "client streaming (" + request.getService()
+                    + "/" + request.getMethod() + ") is not supported by this server"), ByteString.EMPTY);
+            return;
+        }
+        MethodHandler handler;
+        try {
+            handler = registry.lookup(request.getService(), request.getMethod());
+        } catch (TtrpcException e) {
+            writeResponse(streamId, e.status(), ByteString.EMPTY);
+            return;
+        }
+        long timeoutNanos = request.getTimeoutNano();
+        if (timeoutNanos < 0) { // the caller's deadline passed before it sent the request
+            writeResponse(streamId, deadlineExceeded(request), ByteString.EMPTY);
+            return;
+        }
+        dispatch(streamId, request, handler, timeoutNanos);
+    }
+
+    private void dispatch(int streamId, Request request, MethodHandler handler, long timeoutNanos) {
+        RequestContext context = new RequestContext(request.getService(), request.getMethod(), streamId,
+                metadataOf(request), timeoutNanos, connection, closed);
+        ScheduledFuture<?> timer = null;
+        if (timeoutNanos > 0) {
+            TtrpcStatus expired = deadlineExceeded(request);
+            timer = ctx.executor().schedule(() -> answer(streamId, expired, ByteString.EMPTY),
+                    timeoutNanos, TimeUnit.NANOSECONDS);
+        }
+        inFlight.put(streamId, timer);
+        ByteString payload = request.getPayload();
+        try {
+            handlerExecutor.execute(() -> invoke(handler, context, payload));
+        } catch (RejectedExecutionException e) {
+            answer(streamId, TtrpcStatus.of(TtrpcCode.UNAVAILABLE, "server is not accepting requests"), ByteString.EMPTY);
+        }
+    }
+
+    /** Runs on the handler executor. */
+    private void invoke(MethodHandler handler, RequestContext context, ByteString payload) {
+        CompletionStage<?> stage;
+        try {
+            stage = handler.handle(context, payload);
+        } catch (Throwable t) {
+            answerLater(context.streamId(), TtrpcException.statusOf(t), ByteString.EMPTY);
+            return;
+        }
+        if (stage == null) {
+            answerLater(context.streamId(), TtrpcStatus.of(TtrpcCode.INTERNAL,
+                    "handler of " + context.service() + "/" + context.method() + " returned no stage"), ByteString.EMPTY);
+            return;
+        }
+        stage.whenComplete((result, failure) -> {
+            if (failure != null) {
+                answerLater(context.streamId(), TtrpcException.statusOf(failure), ByteString.EMPTY);
+                return;
+            }
+            try {
+                answerLater(context.streamId(), TtrpcStatus.ok(), Payloads.fromHandlerResult(result));
+            } catch (TtrpcException e) {
+                answerLater(context.streamId(), e.status(), ByteString.EMPTY);
+            }
+        });
+    }
+
+    /** Any thread: serializes the answer here, off the event loop, then hands it to the loop. */
+    private void answerLater(int streamId, TtrpcStatus status, ByteString payload) {
+        ByteBuf response = encodeResponse(streamId, status, payload);
+        try {
+            ctx.executor().execute(() -> {
+                if (inFlight.containsKey(streamId)) {
+                    finish(streamId);
+                    write(streamId, response);
+                } else {
+                    response.release(); // deadline already answered, or connection gone
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            response.release(); // the event loop is shutting down with the server
+        }
+    }
+
+    /** Event loop: answers a stream still in flight; a stream answered already stays answered. */
+    private void answer(int streamId, TtrpcStatus status, ByteString payload) {
+        if (inFlight.containsKey(streamId)) {
+            finish(streamId);
+            writeResponse(streamId, status, payload);
+        }
+    }
+
+    private void finish(int streamId) {
+        ScheduledFuture<?> timer = inFlight.remove(streamId);
+        if (timer != null) {
+            timer.cancel(false);
+        }
+    }
+
+    private void onData(Frame frame) {
+        // Streaming is not implemented: answer the stream with an error so the peer does not hang, and drop the
+        // unary call it may belong to (its handler's answer would no longer make sense to the peer).
+        int streamId = frame.streamId();
+        if (inFlight.containsKey(streamId)) {
+            answer(streamId, TtrpcStatus.of(TtrpcCode.UNIMPLEMENTED,
+                    "data frames (streaming) are not supported by this server"), ByteString.EMPTY);
+        } else {
+            writeResponse(streamId, TtrpcStatus.of(TtrpcCode.INVALID_ARGUMENT,
+                    "stream " + Integer.toUnsignedString(streamId) + " is not active"), ByteString.EMPTY);
+        }
+    }
+
+    private void writeResponse(int streamId, TtrpcStatus status, ByteString payload) {
+        write(streamId, encodeResponse(streamId, status, payload));
+    }
+
+    private void write(int streamId, ByteBuf response) {
+        if (!ctx.channel().isActive()) {
+            response.release(); // the client is gone; nobody to tell
+            return;
+        }
+        ctx.writeAndFlush(new Frame(FrameType.RESPONSE, 0, streamId, response))
+                .addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+    }
+
+    private ByteBuf encodeResponse(int streamId, TtrpcStatus status, ByteString payload) {
+        Response response = Response.newBuilder().setStatus(status.toProto()).setPayload(payload).build();
+        int size = response.getSerializedSize();
+        if (size > FrameHeader.MAX_PAYLOAD_LENGTH) {
+            // The client would discard it anyway; tell it why instead of dropping the connection.
+            LOG.log(WARNING, "ttrpc connection {0}: response on stream {1} is {2} bytes, over the limit",
+                    connection.id(), Integer.toUnsignedString(streamId), size);
+            response = Response.newBuilder().setStatus(TtrpcStatus.of(TtrpcCode.RESOURCE_EXHAUSTED,
+                    Payloads.tooLarge("response", size)).toProto()).build();
+        }
+        return Payloads.toByteBuf(response);
+    }
+
+    private static TtrpcStatus deadlineExceeded(Request request) {
+        return TtrpcStatus.of(TtrpcCode.DEADLINE_EXCEEDED, request.getService() + "/" + request.getMethod()
+                + " did not complete within its timeout of " + request.getTimeoutNano() + " ns");
+    }
+
+    private static Map<String, List<String>> metadataOf(Request request) {
+        if (request.getMetadataCount() == 0) {
+            return Map.of();
+        }
+        Map<String, List<String>> metadata = new LinkedHashMap<>();
+        for (KeyValue kv : request.getMetadataList()) {
+            metadata.computeIfAbsent(kv.getKey(), k -> new ArrayList<>(1)).add(kv.getValue());
+        }
+        metadata.replaceAll((k, values) -> Collections.unmodifiableList(values));
+        return Collections.unmodifiableMap(metadata);
+    }
+
+    private void notifyListener(boolean opened) {
+        try {
+            if (opened) {
+                listener.connectionOpened(connection);
+            } else {
+                listener.connectionClosed(connection);
+            }
+        } catch (RuntimeException e) {
+            LOG.log(WARNING, "ttrpc connection listener failed", e);
+        }
+    }
+}
