@@ -54,4 +54,4 @@ if [[ -d $RUNC_ROOT ]]; then
   done
 fi
 
-rm -f "$PID_FILE" "$KUASAR_SANDBOXER_SOCK"
+rm -f "$PID_FILE" "$KUASAR_SANDBOXER_SOCK" "$KUASAR_NODE_DIR/kuasar.jar.stamp"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start the Kuasar host (host/target/kuasar.jar): containerd's 'runc' sandboxer (proxy plugin) on
-# $KUASAR_SANDBOXER_SOCK. Up means that socket exists. No-op when it already runs; a host that died or lost
-# its socket is stopped and started again. Log: $KUASAR_NODE_DIR/kuasar.log.
+# $KUASAR_SANDBOXER_SOCK. Up means that socket exists. No-op when it already runs from the current jar; a host
+# that died, lost its socket or runs an older build of the jar is stopped (kuasar-down.sh) and started again.
+# Log: $KUASAR_NODE_DIR/kuasar.log.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$HERE/node-env.sh"
@@ -10,10 +11,14 @@ JAR="${KUASAR_JAR:-$KUASAR_REPO/host/target/kuasar.jar}"
 JAVA="${KUASAR_JAVA:-java}"
 LOG="$KUASAR_NODE_DIR/kuasar.log"
 PID_FILE="$KUASAR_NODE_DIR/kuasar.pid"
+STAMP_FILE="$KUASAR_NODE_DIR/kuasar.jar.stamp"
 LISTEN_ARG="-Dkuasar.listen=$KUASAR_SANDBOXER_SOCK"
 
 [[ -f $JAR ]] || { echo "kuasar-up: $JAR missing; build it with: mvn -B install -DskipTests" >&2; exit 1; }
+JAR="$(realpath "$JAR")"   # the host runs in its own directory, below
 [[ $(id -u) == 0 ]] || { echo "kuasar-up: must run as root (runc, namespaces, cgroups)" >&2; exit 1; }
+# Which build of the jar the running host was started from: a rebuilt jar must not be tested through a stale host.
+stamp="$(stat -c '%Y %s %i' "$JAR")"
 ((${#KUASAR_SANDBOXER_SOCK} < 100)) || { echo "kuasar-up: socket path too long for sun_path: $KUASAR_SANDBOXER_SOCK" >&2; exit 1; }
 
 alive() {
@@ -38,8 +43,12 @@ wait_up() {
   return 1
 }
 
-if up; then echo "kuasar-up: host $(cat "$PID_FILE") already on $KUASAR_SANDBOXER_SOCK"; exit 0; fi
-if alive; then
+current() { [[ "$(cat "$STAMP_FILE" 2>/dev/null)" == "$stamp" ]]; }
+
+if up && current; then echo "kuasar-up: host $(cat "$PID_FILE") already on $KUASAR_SANDBOXER_SOCK"; exit 0; fi
+if alive && ! current; then
+  echo "kuasar-up: $JAR changed since host $(cat "$PID_FILE") started; restarting it" >&2
+elif alive; then
   # Started moments ago (by a concurrent caller): give it its start-up time before judging it.
   if wait_up; then echo "kuasar-up: host $(cat "$PID_FILE") on $KUASAR_SANDBOXER_SOCK"; exit 0; fi
   echo "kuasar-up: restarting it" >&2
@@ -51,7 +60,9 @@ mkdir -p "$KUASAR_NODE_DIR/kuasar/state" "$KUASAR_NODE_DIR/kuasar/run"
 chmod 700 "$KUASAR_NODE_DIR/kuasar"
 echo "=== kuasar-up $(date -u +%FT%TZ) ===" >>"$LOG"
 # setsid + nohup + no stdin: the host outlives the caller's session, terminal and CI step. No fork happens
-# here (a background job is no group leader), so $! is the java process itself.
+# here (a background job is no group leader), so $! is the java process itself. Its working directory is
+# the node's, so relative paths of the launcher (fileinstall's ./load) never land in the caller's directory.
+cd "$KUASAR_NODE_DIR/kuasar"
 # shellcheck disable=SC2086  # KUASAR_JAVA_OPTS is a list of options
 setsid nohup "$JAVA" ${KUASAR_JAVA_OPTS:-} \
   "$LISTEN_ARG" \
@@ -61,6 +72,7 @@ setsid nohup "$JAVA" ${KUASAR_JAVA_OPTS:-} \
   -Dgosh.args=--nointeractive \
   -jar "$JAR" </dev/null >>"$LOG" 2>&1 &
 echo $! >"$PID_FILE"
+echo "$stamp" >"$STAMP_FILE"
 
 wait_up
 echo "kuasar-up: host $(cat "$PID_FILE") on $KUASAR_SANDBOXER_SOCK"

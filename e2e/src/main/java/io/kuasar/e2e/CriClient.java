@@ -12,8 +12,13 @@ import io.kuasar.api.cri.v1.ContainerStatusRequest;
 import io.kuasar.api.cri.v1.CreateContainerRequest;
 import io.kuasar.api.cri.v1.ImageServiceGrpc;
 import io.kuasar.api.cri.v1.ImageSpec;
+import io.kuasar.api.cri.v1.LinuxContainerConfig;
+import io.kuasar.api.cri.v1.LinuxContainerSecurityContext;
 import io.kuasar.api.cri.v1.LinuxPodSandboxConfig;
+import io.kuasar.api.cri.v1.LinuxSandboxSecurityContext;
 import io.kuasar.api.cri.v1.ListPodSandboxRequest;
+import io.kuasar.api.cri.v1.NamespaceMode;
+import io.kuasar.api.cri.v1.NamespaceOption;
 import io.kuasar.api.cri.v1.PodSandbox;
 import io.kuasar.api.cri.v1.PodSandboxConfig;
 import io.kuasar.api.cri.v1.PodSandboxFilter;
@@ -53,6 +58,13 @@ public final class CriClient implements AutoCloseable {
     public static final String POD_NAMESPACE = "kuasar-e2e";
     /** Label on every pod we create, valued with a per-run tag, so cleanup finds pods whose id we never got. */
     public static final String RUN_LABEL = "io.kuasar.e2e/run";
+
+    /**
+     * What the kubelet sends for an ordinary pod: network and IPC shared by the pod, a PID namespace per container.
+     * (The proto default, all zeros, would mean a pod-wide PID namespace, i.e. shareProcessNamespace.)
+     */
+    public static final NamespaceOption KUBELET_NAMESPACES = NamespaceOption.newBuilder().setNetwork(NamespaceMode.POD)
+            .setPid(NamespaceMode.CONTAINER).setIpc(NamespaceMode.POD).build();
 
     /**
      * grpc-netty asks every epoll channel for SO_KEEPALIVE, which a Unix socket does not have; Netty's Bootstrap
@@ -108,14 +120,18 @@ public final class CriClient implements AutoCloseable {
                         .setUid(UUID.randomUUID().toString()))
                 .setHostname(hostname).setLogDirectory(logDir.toAbsolutePath().toString())
                 .putLabels(RUN_LABEL, runTag)
-                .setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent(cgroupParent)).build();
+                .setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent(cgroupParent)
+                        .setSecurityContext(LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(KUBELET_NAMESPACES)))
+                .build();
     }
 
     /** A container config running {@code command} in {@code image}, logging to {@code <name>.log} in the pod's log dir. */
     public static ContainerConfig containerConfig(String name, String image, String... command) {
         return ContainerConfig.newBuilder().setMetadata(ContainerMetadata.newBuilder().setName(name))
                 .setImage(ImageSpec.newBuilder().setImage(image)).addAllCommand(List.of(command))
-                .setLogPath(name + ".log").build();
+                .setLogPath(name + ".log")
+                .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(LinuxContainerSecurityContext.newBuilder()
+                        .setNamespaceOptions(KUBELET_NAMESPACES))).build();
     }
 
     // ---- lifecycle helpers ----------------------------------------------------------------------------------
