@@ -56,7 +56,7 @@ fi
 # A dead or socket-less host, or one whose pid file was lost: stop it. A stale socket would look "up".
 "$HERE/kuasar-down.sh" >/dev/null
 
-mkdir -p "$KUASAR_NODE_DIR/kuasar/state" "$KUASAR_NODE_DIR/kuasar/run"
+mkdir -p "$KUASAR_NODE_DIR/kuasar/state" "$KUASAR_NODE_DIR/kuasar/run" "$KUASAR_NODE_DIR/kuasar/drivers"
 chmod 700 "$KUASAR_NODE_DIR/kuasar"
 echo "=== kuasar-up $(date -u +%FT%TZ) ===" >>"$LOG"
 # setsid + nohup + no stdin: the host outlives the caller's session, terminal and CI step. No fork happens
@@ -70,6 +70,8 @@ setsid nohup "$JAVA" ${KUASAR_JAVA_OPTS:-} \
   -Dkuasar.run.dir="$KUASAR_NODE_DIR/kuasar/run" \
   -Dkuasar.containerd.ttrpc="$CONTAINERD_SOCK.ttrpc" \
   -Dgosh.args=--nointeractive \
+  -Dfelix.fileinstall.dir="$KUASAR_NODE_DIR/kuasar/drivers" \
+  "-Djava.util.logging.SimpleFormatter.format=%1\$tFT%1\$tT.%1\$tLZ %4\$s %3\$s: %5\$s%6\$s%n" \
   -jar "$JAR" </dev/null >>"$LOG" 2>&1 &
 echo $! >"$PID_FILE"
 echo "$stamp" >"$STAMP_FILE"

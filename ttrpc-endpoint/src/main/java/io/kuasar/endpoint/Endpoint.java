@@ -34,6 +34,16 @@ import org.osgi.service.component.annotations.Reference;
 @Component(service = {}, immediate = true)
 public class Endpoint {
     private static final Logger LOG = System.getLogger(Endpoint.class.getName());
+    /**
+     * grpc-java asks every accepted connection for SO_KEEPALIVE, which Unix sockets lack: Netty warns once per
+     * connection. Held strongly so the level sticks.
+     */
+    private static final java.util.logging.Logger BOOTSTRAP_LOG = java.util.logging.Logger.getLogger(
+            "io.netty.bootstrap.AbstractBootstrap");
+
+    static {
+        BOOTSTRAP_LOG.setLevel(java.util.logging.Level.SEVERE);
+    }
 
     private final SandboxRouter router;
     private final Path listen;

@@ -22,6 +22,7 @@ import java.util.regex.Pattern;
  * is an error: silently keeping it would put the container into the host's namespace.
  */
 final class NamespaceRewriter {
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(NamespaceRewriter.class.getName());
     private static final Pattern PROC_NS = Pattern.compile("/proc/(\\d+)/ns/([a-z_]+)");
     /** OCI namespace type to the /proc/PID/ns entry naming it. */
     private static final Map<String, String> PROC_NAME = Map.of("network", "net", "ipc", "ipc", "uts", "uts",
@@ -50,8 +51,10 @@ final class NamespaceRewriter {
         } catch (IOException e) {
             throw SandboxException.invalid("cannot read " + configJson + ": " + e.getMessage());
         }
+        String original = root.path("linux").path("namespaces").toString();
         boolean changed = rewrite(root, servedPid, targets);
         if (changed) {
+            LOG.info(() -> configJson + ": namespaces as containerd wrote them " + original + " now use " + targets);
             try {
                 FileOps.writeAtomically(configJson, json.writeValueAsBytes(root));
             } catch (IOException e) {

@@ -1,0 +1,216 @@
+package io.kuasar.host.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kuasar.host.SandboxListener;
+import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.SandboxDriver;
+import io.kuasar.spi.SandboxException;
+import io.kuasar.spi.SandboxSpec;
+import io.kuasar.spi.SandboxStarted;
+import io.kuasar.spi.SandboxStatus;
+import io.kuasar.spi.TaskService;
+import io.kuasar.spi.TypedData;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.junit.jupiter.api.Test;
+
+class RouterTest {
+    private final Router router = new Router(new EventHub());
+    private final RecordingDriver runc = new RecordingDriver("runc");
+
+    RouterTest() {
+        router.bindDriver(runc, Map.of(SandboxDriver.SANDBOXER, "runc"));
+    }
+
+    private static SandboxSpec spec(String id) {
+        return new SandboxSpec(id, "k8s.io", "", null, null, TypedData.EMPTY, null, null);
+    }
+
+    @Test
+    void routesBySandboxerAndRemembersTheOwner() throws Exception {
+        router.create("runc", spec("pod1"));
+        router.start("runc", "pod1");
+        assertEquals(List.of("create pod1", "start pod1"), runc.calls);
+        assertSame(runc.tasks, router.tasks("pod1"));
+    }
+
+    @Test
+    void unknownSandboxerIsNotFoundNamingIt() {
+        SandboxException e = assertThrows(SandboxException.class, () -> router.create("nope", spec("pod1")));
+        assertEquals(SandboxException.Code.NOT_FOUND, e.code());
+        assertTrue(e.getMessage().contains("\"nope\""), e.getMessage());
+        assertTrue(e.getMessage().contains("runc"), "lists the present sandboxers: " + e.getMessage());
+    }
+
+    @Test
+    void invalidIdIsRejectedBeforeTheDriverSeesIt() {
+        SandboxException e = assertThrows(SandboxException.class, () -> router.create("runc", spec("../../etc")));
+        assertEquals(SandboxException.Code.INVALID_ARGUMENT, e.code());
+        assertEquals(List.of(), runc.calls);
+    }
+
+    @Test
+    void unknownSandboxIsNotFound() {
+        SandboxException e = assertThrows(SandboxException.class, () -> router.start("runc", "ghost"));
+        assertEquals(SandboxException.Code.NOT_FOUND, e.code());
+        assertTrue(e.getMessage().contains("ghost"));
+        assertEquals(SandboxException.Code.NOT_FOUND,
+                assertThrows(SandboxException.class, () -> router.tasks("ghost")).code());
+    }
+
+    @Test
+    void aSecondCreateOfTheSameIdIsAlreadyExists() throws Exception {
+        router.create("runc", spec("pod1"));
+        assertEquals(SandboxException.Code.ALREADY_EXISTS,
+                assertThrows(SandboxException.class, () -> router.create("runc", spec("pod1"))).code());
+    }
+
+    @Test
+    void aFailedCreateLeavesNoRoute() {
+        runc.failCreate = true;
+        assertThrows(SandboxException.class, () -> router.create("runc", spec("pod1")));
+        assertEquals(SandboxException.Code.NOT_FOUND,
+                assertThrows(SandboxException.class, () -> router.tasks("pod1")).code());
+    }
+
+    @Test
+    void shutdownForgetsTheSandboxAndTellsListeners() throws Exception {
+        List<String> removed = new ArrayList<>();
+        router.addListener(new SandboxListener() {
+            @Override
+            public void recovered(Collection<SandboxStatus> sandboxes) {
+            }
+
+            @Override
+            public void removed(String sandboxId) {
+                removed.add(sandboxId);
+            }
+        });
+        router.create("runc", spec("pod1"));
+        router.shutdown("runc", "pod1");
+        assertEquals(List.of("pod1"), removed);
+        assertThrows(SandboxException.class, () -> router.status("runc", "pod1", false));
+    }
+
+    @Test
+    void recoveredSandboxesAreRoutedAgainAfterTheDriverReturns() throws Exception {
+        router.create("runc", spec("pod1"));
+        router.unbindDriver(runc, Map.of(SandboxDriver.SANDBOXER, "runc"));
+        assertEquals(SandboxException.Code.NOT_FOUND,
+                assertThrows(SandboxException.class, () -> router.tasks("pod1")).code());
+        RecordingDriver upgraded = new RecordingDriver("runc");
+        upgraded.persisted.add("pod1");
+        router.bindDriver(upgraded, Map.of(SandboxDriver.SANDBOXER, new String[] {"runc"}));
+        assertSame(upgraded.tasks, router.tasks("pod1"));
+    }
+
+    /** A driver that records the calls it gets; a fake for this one class's test. */
+    static final class RecordingDriver implements SandboxDriver {
+        final List<String> calls = new ArrayList<>();
+        final List<String> persisted = new ArrayList<>();
+        final TaskService tasks = new TaskService() {
+            @Override
+            public long create(io.kuasar.spi.TaskSpec spec) {
+                return 1;
+            }
+
+            @Override
+            public long start(String id, String execId) {
+                return 1;
+            }
+
+            @Override
+            public ExitStatus delete(String id, String execId) {
+                return new ExitStatus(1, 0, Instant.EPOCH);
+            }
+
+            @Override
+            public List<ProcessInfo> pids(String id) {
+                return List.of();
+            }
+
+            @Override
+            public void kill(String id, String execId, int signal, boolean all) {
+            }
+
+            @Override
+            public void exec(io.kuasar.spi.ExecSpec spec) {
+            }
+
+            @Override
+            public CompletionStage<ExitStatus> waitFor(String id, String execId) {
+                return new CompletableFuture<>();
+            }
+
+            @Override
+            public io.kuasar.spi.TaskState state(String id, String execId) {
+                return null;
+            }
+        };
+        final String name;
+        boolean failCreate;
+
+        RecordingDriver(String name) {
+            this.name = name;
+        }
+
+        private SandboxStatus status(String id) {
+            return new SandboxStatus(id, name, "k8s.io", SandboxStatus.State.READY, 1, Instant.EPOCH, null, "", null);
+        }
+
+        @Override
+        public SandboxStatus create(SandboxSpec spec) throws SandboxException {
+            if (failCreate) {
+                throw SandboxException.invalid("refused");
+            }
+            calls.add("create " + spec.id());
+            return status(spec.id());
+        }
+
+        @Override
+        public SandboxStarted start(String id) {
+            calls.add("start " + id);
+            return SandboxStarted.servedByHost(1, Instant.EPOCH);
+        }
+
+        @Override
+        public void stop(String id, Duration timeout) {
+            calls.add("stop " + id);
+        }
+
+        @Override
+        public CompletionStage<ExitStatus> exit(String id) {
+            return new CompletableFuture<>();
+        }
+
+        @Override
+        public SandboxStatus status(String id, boolean verbose) {
+            return status(id);
+        }
+
+        @Override
+        public void shutdown(String id) {
+            calls.add("shutdown " + id);
+        }
+
+        @Override
+        public TaskService tasks(String id) {
+            return tasks;
+        }
+
+        @Override
+        public Collection<SandboxStatus> recover() {
+            return persisted.stream().map(this::status).toList();
+        }
+    }
+}
