@@ -1,7 +1,10 @@
 package io.kuasar.e2e;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.kuasar.api.cri.v1.Container;
 import io.kuasar.api.cri.v1.ContainerFilter;
+import io.kuasar.api.cri.v1.ContainerStatusRequest;
 import io.kuasar.api.cri.v1.ExecSyncRequest;
 import io.kuasar.api.cri.v1.ExecSyncResponse;
 import io.kuasar.api.cri.v1.ListContainersRequest;
@@ -18,6 +21,8 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Timeout;
@@ -34,6 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
 abstract class CriTestBase {
     /** Time allowed for a container to reach a state or a log line to appear. */
     static final Duration WAIT = Duration.ofSeconds(30);
+    private static final Pattern PID = Pattern.compile("\"pid\"\\s*:\\s*(\\d+)");
 
     protected CriClient cri;
     protected NodeEnv env;
@@ -102,6 +108,15 @@ abstract class CriTestBase {
     protected PodSandboxState podState(String podId) {
         return cri.runtime().podSandboxStatus(PodSandboxStatusRequest.newBuilder().setPodSandboxId(podId).build())
                 .getStatus().getState();
+    }
+
+    /** The container's init pid (in the host's pid namespace) from CRI's verbose status ("info" JSON holds "pid"). */
+    protected long initPid(String containerId) {
+        String info = cri.runtime().containerStatus(ContainerStatusRequest.newBuilder().setContainerId(containerId)
+                .setVerbose(true).build()).getInfoMap().getOrDefault("info", "");
+        Matcher m = PID.matcher(info);
+        assertTrue(m.find(), () -> "no pid in verbose status of " + containerId + ": " + info);
+        return Long.parseLong(m.group(1));
     }
 
     protected List<Container> containersOf(String podId) {

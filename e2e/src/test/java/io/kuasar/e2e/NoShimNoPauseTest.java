@@ -7,11 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kuasar.api.cri.v1.ContainerState;
-import io.kuasar.api.cri.v1.ContainerStatusRequest;
 import io.kuasar.api.cri.v1.PodSandboxConfig;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,8 +16,6 @@ import org.junit.jupiter.api.Test;
  * the same test has both, which shows the process scan would notice them.
  */
 class NoShimNoPauseTest extends CriTestBase {
-    private static final Pattern PID = Pattern.compile("\"pid\"\\s*:\\s*(\\d+)");
-
     @Test
     void kuasarPodHasNoShimOrPauseWhileAStockRuncPodHasBoth() {
         PodSandboxConfig kuasar = podConfig("noshim");
@@ -53,14 +48,5 @@ class NoShimNoPauseTest extends CriTestBase {
         // And still none for the Kuasar pod, now that shims and pauses do exist on the node.
         assertEquals(List.of(), Processes.shimsOf(kuasarPod));
         assertEquals(List.of(), Processes.pausesOf(kuasarPod));
-    }
-
-    /** The container's init pid from CRI's verbose status ("info" JSON holds "pid"). */
-    private long initPid(String containerId) {
-        String info = cri.runtime().containerStatus(ContainerStatusRequest.newBuilder().setContainerId(containerId)
-                .setVerbose(true).build()).getInfoMap().getOrDefault("info", "");
-        Matcher m = PID.matcher(info);
-        assertTrue(m.find(), () -> "no pid in verbose status of " + containerId + ": " + info);
-        return Long.parseLong(m.group(1));
     }
 }

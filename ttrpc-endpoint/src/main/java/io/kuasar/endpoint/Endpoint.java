@@ -39,7 +39,7 @@ public class Endpoint {
      * connection. Held strongly so the level sticks.
      */
     private static final java.util.logging.Logger BOOTSTRAP_LOG = java.util.logging.Logger.getLogger(
-            "io.netty.bootstrap.AbstractBootstrap");
+            "io.netty.bootstrap");
 
     static {
         BOOTSTRAP_LOG.setLevel(java.util.logging.Level.SEVERE);
