@@ -59,8 +59,8 @@ fi
 # A dead or socket-less host, or one whose pid file was lost: stop it. A stale socket would look "up".
 "$HERE/kuasar-down.sh" >/dev/null
 
-mkdir -p "$KUASAR_NODE_DIR/kuasar/state" "$KUASAR_NODE_DIR/kuasar/run" "$KUASAR_NODE_DIR/kuasar/drivers"
-chmod 700 "$KUASAR_NODE_DIR/kuasar"
+install -d -m 700 "$KUASAR_NODE_DIR/kuasar" "$KUASAR_NODE_DIR/kuasar/state" "$KUASAR_NODE_DIR/kuasar/run" \
+  "$KUASAR_NODE_DIR/kuasar/drivers"
 echo "=== kuasar-up $(date -u +%FT%TZ) ===" >>"$LOG"
 # setsid + nohup + no stdin: the host outlives the caller's session, terminal and CI step. No fork happens
 # here (a background job is no group leader), so $! is the java process itself. Its working directory is

@@ -49,6 +49,17 @@ public record NodeEnv(Path repo, Path nodeDir, Path containerdSock, Path sandbox
         return nodeDir.resolve("kuasar/run");
     }
 
+    /**
+     * containerd's {@code ctr} (KUASAR_CONTAINERD_PREFIX, by default {@code <KUASAR_CACHE or repo/.cache>/containerd},
+     * then {@code usr/bin/ctr}, as in node-env.sh).
+     */
+    public Path ctr() {
+        Map<String, String> env = System.getenv();
+        String cache = first(env.get("KUASAR_CACHE"), repo.resolve(".cache").toString());
+        return Path.of(first(env.get("KUASAR_CONTAINERD_PREFIX"), Path.of(cache).resolve("containerd").toString()))
+                .resolve("usr/bin/ctr");
+    }
+
     public Path script(String name) {
         return repo.resolve("scripts").resolve(name);
     }

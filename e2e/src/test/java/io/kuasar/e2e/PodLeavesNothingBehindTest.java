@@ -1,6 +1,7 @@
 package io.kuasar.e2e;
 
 import static io.kuasar.e2e.CriClient.containerConfig;
+import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -13,10 +14,12 @@ import io.kuasar.api.cri.v1.RemovePodSandboxRequest;
 import io.kuasar.api.cri.v1.StopPodSandboxRequest;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 
 /**
  * After StopPodSandbox and RemovePodSandbox, nothing of a Kuasar pod is left on the host: no state file, no pinned
@@ -77,19 +80,25 @@ class PodLeavesNothingBehindTest extends CriTestBase {
             socketsAfter = HostTraces.taskSockets(env);
         }
         HostTraces.Found left = after;
-        assertEquals(List.of(), left.statePaths(), "paths naming the pod or its containers under " + env.kuasarStateDir());
-        assertEquals(List.of(), left.runPaths(), "paths naming the pod or its containers under " + env.kuasarRunDir());
-        assertFalse(Files.exists(pinnedNamespaces(podId)), "pinned namespaces " + pinnedNamespaces(podId));
-        assertEquals(socketsBefore, socketsAfter, "Task API sockets (the pod's was " + podSockets + ")");
-        assertEquals(List.of(), left.mounts(), "mounts naming the pod or its containers");
-        assertEquals(List.of(), left.processes(), "processes naming the pod's containers (argv or cgroup)");
-        assertNotEquals(sleeperInit, HostTraces.identity(sleeperPid), "the sleeper's init process still runs");
-        assertEquals(List.of(), left.cgroupDirs(), "cgroup dirs below " + env.cgroupParent());
+        Set<Path> sockets = socketsAfter;
+        List<Executable> checks = new ArrayList<>(List.of(
+                () -> assertEquals(List.of(), left.statePaths(), "paths naming the pod or its containers under "
+                        + env.kuasarStateDir()),
+                () -> assertEquals(List.of(), left.runPaths(), "paths naming the pod or its containers under "
+                        + env.kuasarRunDir()),
+                () -> assertFalse(Files.exists(pinnedNamespaces(podId)), "pinned namespaces " + pinnedNamespaces(podId)),
+                () -> assertEquals(socketsBefore, sockets, "Task API sockets (the pod's was " + podSockets + ")"),
+                () -> assertEquals(List.of(), left.mounts(), "mounts naming the pod or its containers"),
+                () -> assertEquals(List.of(), left.processes(), "processes naming the pod's containers (argv or cgroup)"),
+                () -> assertNotEquals(sleeperInit, HostTraces.identity(sleeperPid), "the sleeper's init still runs"),
+                () -> assertEquals(List.of(), left.cgroupDirs(), "cgroup dirs below " + env.cgroupParent())));
         for (String controller : List.of("memory", "cpu")) {
             for (String id : List.of(sleeper, quitter)) {
-                assertFalse(Files.exists(containerCgroup(controller, id)), "cgroup " + containerCgroup(controller, id));
+                checks.add(() -> assertFalse(Files.exists(containerCgroup(controller, id)),
+                        "cgroup " + containerCgroup(controller, id)));
             }
         }
+        assertAll("what is left of pod " + podId + " (containers " + sleeper + ", " + quitter + ")", checks);
     }
 
     private Path pinnedNamespaces(String podId) {

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Only root may talk to the node or reach its state: the sandboxer socket and every Task API socket are 0600
- * and owned by root, the runc driver's state and run dirs (and the task socket dir) are 0700.
+ * and owned by root, the node's state and run roots, the runc driver's dirs and the task socket dir are 0700.
  */
 class SocketAndDirectoryModesTest extends CriTestBase {
 
@@ -33,6 +33,8 @@ class SocketAndDirectoryModesTest extends CriTestBase {
         for (Path socket : taskSockets) {
             assertSocket(socket);
         }
+        assertDir0700(env.kuasarStateDir());
+        assertDir0700(env.kuasarRunDir());
         assertDir0700(env.kuasarStateDir().resolve("runc"));
         assertDir0700(env.kuasarRunDir().resolve("runc"));
         assertDir0700(env.kuasarRunDir().resolve("task"));

@@ -68,7 +68,10 @@ public class Endpoint {
     }
 
     private Server startGrpc() throws IOException {
-        Files.createDirectories(listen.getParent());
+        if (!Files.isDirectory(listen.getParent())) {
+            Files.createDirectories(listen.getParent(),
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        }
         Files.deleteIfExists(listen);
         Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(listen.toString()))
                 .channelType(EpollServerDomainSocketChannel.class)

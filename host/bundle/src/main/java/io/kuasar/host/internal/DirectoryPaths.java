@@ -26,8 +26,8 @@ public class DirectoryPaths implements HostPaths {
     }
 
     public DirectoryPaths(Path stateRoot, Path runRoot) {
-        this.stateRoot = stateRoot;
-        this.runRoot = runRoot;
+        this.stateRoot = privateDir(stateRoot);
+        this.runRoot = privateDir(runRoot);
     }
 
     private static String property(BundleContext context, String key, String fallback) {
