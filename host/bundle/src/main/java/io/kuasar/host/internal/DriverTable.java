@@ -2,14 +2,54 @@ package io.kuasar.host.internal;
 
 import io.kuasar.spi.SandboxDriver;
 import io.kuasar.spi.SandboxException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
+import org.osgi.framework.Constants;
 
-/** The drivers present now, by the sandboxer names they serve. */
+/**
+ * The driver services present now, by the sandboxer names they claim, and the gate requests pass through.
+ *
+ * <p>Per sandboxer one claimant <em>serves</em>; the others stand by. A newcomer never takes over from a serving
+ * driver on arrival: both would then watch the same processes, and whichever reaped a container's exit first would
+ * leave the other a 255. It takes over only once the serving one has left (its bundle stopped, updated, refreshed or
+ * uninstalled) and it has recovered. Among standbys the highest {@code service.ranking} wins, then the newest
+ * service (highest {@code service.id}): a freshly installed version of a driver beats the one it replaces.
+ *
+ * <p>While a sandboxer that was served before has no serving driver, {@link #await} blocks its callers, bounded,
+ * for one to come back; callers for other sandboxers never touch its monitor wait.
+ */
 final class DriverTable {
-    private final Map<String, SandboxDriver> bySandboxer = new ConcurrentHashMap<>();
+    /** One driver service: what it claims and where it comes from. */
+    record Claim(SandboxDriver driver, List<String> sandboxers, int ranking, long serviceId, long bundleId) {
+        static Claim of(SandboxDriver driver, Map<String, Object> properties) {
+            return new Claim(driver, DriverTable.sandboxers(properties), number(properties.get(Constants.SERVICE_RANKING), 0),
+                    number(properties.get(Constants.SERVICE_ID), 0), number(properties.get("service.bundleid"), -1));
+        }
+
+        private static int number(Object value, int fallback) {
+            return value instanceof Number n ? n.intValue() : fallback;
+        }
+
+        private static long number(Object value, long fallback) {
+            return value instanceof Number n ? n.longValue() : fallback;
+        }
+    }
+
+    /** Which claim wins a sandboxer: highest ranking, then newest service. */
+    static final Comparator<Claim> PRECEDENCE =
+            Comparator.comparingInt(Claim::ranking).thenComparingLong(Claim::serviceId);
+
+    private final Map<String, Claim> serving = new HashMap<>();
+    private final List<Claim> claims = new ArrayList<>();
+    /** Sandboxers some driver claimed in this JVM: their requests wait for a driver rather than fail at once. */
+    private final Set<String> known = new HashSet<>();
 
     /** The sandboxer names of a driver service's {@value SandboxDriver#SANDBOXER} property. */
     static List<String> sandboxers(Map<String, Object> properties) {
@@ -26,23 +66,114 @@ final class DriverTable {
         return List.of();
     }
 
-    void add(SandboxDriver driver, List<String> names) {
-        names.forEach(n -> bySandboxer.put(n, driver));
+    /**
+     * Records a newly arrived claim. Returns the sandboxers it may serve right away (after its recovery, see
+     * {@link #serve}): those nobody serves now.
+     */
+    synchronized List<String> add(Claim claim) {
+        claims.add(claim);
+        known.addAll(claim.sandboxers());
+        return claim.sandboxers().stream().filter(n -> !serving.containsKey(n)).toList();
     }
 
-    void remove(SandboxDriver driver) {
-        bySandboxer.values().removeIf(d -> d == driver);
+    /** The claims a newcomer outranks: drivers now serving a sandboxer it claims, with lower precedence. */
+    synchronized List<Claim> outrankedBy(Claim claim) {
+        List<Claim> out = new ArrayList<>();
+        for (String name : claim.sandboxers()) {
+            Claim current = serving.get(name);
+            if (current != null && current != claim && PRECEDENCE.compare(claim, current) > 0 && !out.contains(current)) {
+                out.add(current);
+            }
+        }
+        return out;
     }
 
-    SandboxDriver forSandboxer(String sandboxer) throws SandboxException {
+    /** Opens the gate of {@code names} to {@code claim} (it has recovered), waking whoever waits for them. */
+    synchronized void serve(Claim claim, List<String> names) {
+        if (!claims.contains(claim)) {
+            return; // left while it recovered
+        }
+        names.forEach(n -> serving.putIfAbsent(n, claim));
+        notifyAll();
+    }
+
+    /**
+     * Removes a departed driver. Returns, per standby that should now take over, the sandboxers it is to serve:
+     * the caller recovers it and then calls {@link #serve}.
+     */
+    synchronized Map<Claim, List<String>> remove(SandboxDriver driver) {
+        Claim gone = claims.stream().filter(c -> c.driver() == driver).findFirst().orElse(null);
+        if (gone == null) {
+            return Map.of();
+        }
+        claims.remove(gone);
+        Map<Claim, List<String>> successors = new HashMap<>();
+        for (String name : gone.sandboxers()) {
+            if (serving.get(name) != gone) {
+                continue;
+            }
+            serving.remove(name);
+            claims.stream().filter(c -> c.sandboxers().contains(name)).max(PRECEDENCE)
+                    .ifPresent(next -> successors.computeIfAbsent(next, k -> new ArrayList<>()).add(name));
+        }
+        return successors;
+    }
+
+    /** The claim serving {@code sandboxer} now, or null. Never waits. */
+    synchronized Claim current(String sandboxer) {
+        return serving.get(sandboxer);
+    }
+
+    /** Every claim present, serving or standing by. */
+    synchronized List<Claim> claims() {
+        return List.copyOf(claims);
+    }
+
+    /**
+     * The driver serving {@code sandboxer}, waiting up to {@code bound} for one when the sandboxer is known but
+     * unserved (its driver is being upgraded or was removed). UNAVAILABLE naming the driver when none came back;
+     * NOT_FOUND at once for a sandboxer no driver ever claimed.
+     */
+    SandboxDriver await(String sandboxer, Duration bound) throws SandboxException {
         if (sandboxer == null || sandboxer.isEmpty()) {
             throw SandboxException.invalid("sandboxer must be named in the request");
         }
-        SandboxDriver driver = bySandboxer.get(sandboxer);
-        if (driver == null) {
-            throw new SandboxException(SandboxException.Code.NOT_FOUND, "sandboxer \"" + sandboxer
-                    + "\" not found: no driver serves it (present: " + new TreeSet<>(bySandboxer.keySet()) + ")");
+        long deadline = System.nanoTime() + bound.toNanos();
+        synchronized (this) {
+            while (true) {
+                Claim claim = serving.get(sandboxer);
+                if (claim != null) {
+                    return claim.driver();
+                }
+                if (!known.contains(sandboxer)) {
+                    throw new SandboxException(SandboxException.Code.NOT_FOUND, "sandboxer \"" + sandboxer
+                            + "\" not found: no driver serves it (present: " + new TreeSet<>(serving.keySet()) + ")");
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new SandboxException(SandboxException.Code.UNAVAILABLE, "driver \"" + sandboxer
+                            + "\" is not available: no driver of that name came back within " + bound.toMillis()
+                            + " ms (being upgraded or removed); its sandboxes keep running");
+                }
+                try {
+                    wait(Math.max(1, left / 1_000_000), 0);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new SandboxException(SandboxException.Code.CANCELLED, "interrupted waiting for driver \""
+                            + sandboxer + "\"");
+                }
+            }
         }
-        return driver;
+    }
+
+    /** Forgets that a sandboxer was ever served (operator removed its driver): its requests fail at once again. */
+    synchronized void forget(String sandboxer) {
+        if (!serving.containsKey(sandboxer) && claims.stream().noneMatch(c -> c.sandboxers().contains(sandboxer))) {
+            known.remove(sandboxer);
+        }
+    }
+
+    synchronized Set<String> knownSandboxers() {
+        return new TreeSet<>(known);
     }
 }

@@ -25,11 +25,17 @@ import java.util.concurrent.CompletionStage;
 import org.junit.jupiter.api.Test;
 
 class RouterTest {
-    private final Router router = new Router(new EventHub());
+    private final List<String> retired = new ArrayList<>();
+    private final Router router = new Router(new EventHub(), Duration.ofMillis(300),
+            (old, by) -> retired.add(old.serviceId() + " by " + by.serviceId()));
     private final RecordingDriver runc = new RecordingDriver("runc");
 
     RouterTest() {
-        router.bindDriver(runc, Map.of(SandboxDriver.SANDBOXER, "runc"));
+        router.bindDriver(runc, props("runc", 1));
+    }
+
+    static Map<String, Object> props(String sandboxer, long serviceId) {
+        return Map.of(SandboxDriver.SANDBOXER, sandboxer, "service.id", serviceId);
     }
 
     private static SandboxSpec spec(String id) {
@@ -41,7 +47,8 @@ class RouterTest {
         router.create("runc", spec("pod1"));
         router.start("runc", "pod1");
         assertEquals(List.of("create pod1", "start pod1"), runc.calls);
-        assertSame(runc.tasks, router.tasks("pod1"));
+        router.tasks("pod1").kill("c1", "", 9, false);
+        assertEquals(List.of("kill c1"), runc.taskCalls);
     }
 
     @Test
@@ -105,19 +112,24 @@ class RouterTest {
     @Test
     void recoveredSandboxesAreRoutedAgainAfterTheDriverReturns() throws Exception {
         router.create("runc", spec("pod1"));
-        router.unbindDriver(runc, Map.of(SandboxDriver.SANDBOXER, "runc"));
-        assertEquals(SandboxException.Code.NOT_FOUND,
-                assertThrows(SandboxException.class, () -> router.tasks("pod1")).code());
+        TaskService tasks = router.tasks("pod1");
+        router.unbindDriver(runc, props("runc", 1));
         RecordingDriver upgraded = new RecordingDriver("runc");
         upgraded.persisted.add("pod1");
-        router.bindDriver(upgraded, Map.of(SandboxDriver.SANDBOXER, new String[] {"runc"}));
-        assertSame(upgraded.tasks, router.tasks("pod1"));
+        router.bindDriver(upgraded, Map.of(SandboxDriver.SANDBOXER, new String[] {"runc"}, "service.id", 2L));
+        tasks.kill("c1", "", 15, false);
+        assertEquals(List.of("kill c1"), upgraded.taskCalls, "the Task API handed out before follows the new driver");
+        assertEquals(List.of(), runc.taskCalls);
     }
 
     /** A driver that records the calls it gets; a fake for this one class's test. */
     static final class RecordingDriver implements SandboxDriver {
         final List<String> calls = new ArrayList<>();
+        final List<String> taskCalls = new ArrayList<>();
         final List<String> persisted = new ArrayList<>();
+        /** What waitFor and exit answer: pending until a test completes them. */
+        final CompletableFuture<ExitStatus> waitAnswer = new CompletableFuture<>();
+        final CompletableFuture<ExitStatus> exitAnswer = new CompletableFuture<>();
         final TaskService tasks = new TaskService() {
             @Override
             public long create(io.kuasar.spi.TaskSpec spec) {
@@ -141,6 +153,7 @@ class RouterTest {
 
             @Override
             public void kill(String id, String execId, int signal, boolean all) {
+                taskCalls.add("kill " + id);
             }
 
             @Override
@@ -149,7 +162,8 @@ class RouterTest {
 
             @Override
             public CompletionStage<ExitStatus> waitFor(String id, String execId) {
-                return new CompletableFuture<>();
+                taskCalls.add("wait " + id);
+                return waitAnswer.copy();
             }
 
             @Override
@@ -190,7 +204,8 @@ class RouterTest {
 
         @Override
         public CompletionStage<ExitStatus> exit(String id) {
-            return new CompletableFuture<>();
+            calls.add("exit " + id);
+            return exitAnswer.copy();
         }
 
         @Override

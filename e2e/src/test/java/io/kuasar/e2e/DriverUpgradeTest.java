@@ -1,0 +1,157 @@
+package io.kuasar.e2e;
+
+import static io.kuasar.e2e.CriClient.containerConfig;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kuasar.api.cri.v1.ContainerState;
+import io.kuasar.api.cri.v1.ExecSyncResponse;
+import io.kuasar.api.cri.v1.PodSandboxConfig;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Enumeration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Upgrading the runc driver under running pods through the drivers drop-in folder, then rolling back by deleting the
+ * dropped jar: pods keep running with the same processes, exec works, a container that exits during the switch
+ * reports its own code (not 255), nothing is logged as an error, and the log names the version serving.
+ */
+class DriverUpgradeTest extends CriTestBase {
+    private static final String NEW_VERSION = "0.1.1";
+    private static final Duration SWITCH = Duration.ofSeconds(20);
+
+    private Path dropped;
+
+    @AfterEach
+    void takeBackTheDroppedJar() throws Exception {
+        if (dropped != null && Files.deleteIfExists(dropped)) {
+            awaitLog(Files.size(log()), "serves [runc]");
+        }
+    }
+
+    @Test
+    void podsKeepRunningAcrossAnUpgradeAndARollbackOfTheRuncDriver() throws Exception {
+        Map<String, Long> sleepers = new LinkedHashMap<>();
+        PodSandboxConfig first = null;
+        String firstPod = null;
+        for (int i = 0; i < 3; i++) {
+            PodSandboxConfig pod = podConfig("upgrade" + i);
+            String podId = runPod(pod, NodeEnv.KUASAR_HANDLER);
+            String id = cri.runContainer(podId, pod, containerConfig("sleeper", busybox(), "sleep", "3600"));
+            cri.waitForState(id, ContainerState.CONTAINER_RUNNING, WAIT);
+            sleepers.put(id, initPid(id));
+            if (first == null) {
+                first = pod;
+                firstPod = podId;
+            }
+        }
+
+        long mark = Files.size(log());
+        String seven = cri.runContainer(firstPod, first, containerConfig("seven", busybox(), "sh", "-c", "sleep 4; exit 7"));
+        Path jar = Files.createTempFile(logRoot, "driver-runc-", ".jar");
+        repack(builtDriverJar(), jar, NEW_VERSION);
+        dropped = env.nodeDir().resolve("kuasar/drivers/kuasar-driver-runc-" + NEW_VERSION + ".jar");
+        Files.move(jar, dropped, StandardCopyOption.ATOMIC_MOVE); // fileinstall must never see half a jar
+        awaitLog(mark, "io.kuasar.driver.runc " + NEW_VERSION + ", ", "serves [runc]");
+        assertEquals(7, cri.waitForState(seven, ContainerState.CONTAINER_EXITED, WAIT).getExitCode(),
+                "the container that exited across the upgrade reports its own code");
+        assertStillServed(sleepers, mark);
+
+        mark = Files.size(log());
+        String sevenAgain = cri.runContainer(firstPod, first,
+                containerConfig("seven-again", busybox(), "sh", "-c", "sleep 4; exit 7"));
+        Files.delete(dropped); // rollback: the bundle the node shipped with is started again
+        dropped = null;
+        String back = awaitLog(mark, "serves [runc]");
+        assertTrue(back.contains("io.kuasar.driver.runc 0.1.0"), back);
+        assertEquals(7, cri.waitForState(sevenAgain, ContainerState.CONTAINER_EXITED, WAIT).getExitCode());
+        assertStillServed(sleepers, mark);
+    }
+
+    /** Same processes, RUNNING in CRI, exec answering, and no error in the node log since {@code mark}. */
+    private void assertStillServed(Map<String, Long> sleepers, long mark) throws IOException {
+        for (Map.Entry<String, Long> s : sleepers.entrySet()) {
+            assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(s.getKey()).getState(), s.getKey());
+            assertEquals(s.getValue(), initPid(s.getKey()), "same process");
+            ExecSyncResponse r = execSync(s.getKey(), "echo", "still-here");
+            assertEquals(0, r.getExitCode(), () -> r.getStderr().toStringUtf8());
+            assertEquals("still-here\n", r.getStdout().toStringUtf8());
+        }
+        List<String> errors = since(mark).lines().filter(l -> l.contains(" SEVERE ") || l.contains(" ERROR "))
+                .toList();
+        assertEquals(List.of(), errors, "errors in the node log");
+    }
+
+    private Path log() {
+        return env.nodeDir().resolve("kuasar.log");
+    }
+
+    private String since(long mark) throws IOException {
+        byte[] all = Files.readAllBytes(log());
+        return new String(all, (int) Math.min(mark, all.length), (int) Math.max(0, all.length - mark),
+                StandardCharsets.UTF_8);
+    }
+
+    /** The first node log line after {@code mark} holding every one of {@code texts} (waits up to {@link #SWITCH}). */
+    private String awaitLog(long mark, String... texts) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + SWITCH.toNanos();
+        while (System.nanoTime() < deadline) {
+            for (String line : since(mark).lines().toList()) {
+                if (Stream.of(texts).allMatch(line::contains)) {
+                    return line;
+                }
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no line with " + List.of(texts) + " in the node log within " + SWITCH + ":\n"
+                + since(mark));
+    }
+
+    private Path builtDriverJar() throws IOException {
+        try (Stream<Path> jars = Files.list(env.repo().resolve("driver-runc/target"))) {
+            List<Path> found = new ArrayList<>(jars.filter(p -> p.getFileName().toString()
+                    .matches("kuasar-driver-runc-[0-9][^/]*(?<!-sources|-javadoc|-tests)\\.jar")).toList());
+            assertEquals(1, found.size(), "driver-runc/target/kuasar-driver-runc-*.jar: " + found);
+            return found.get(0);
+        }
+    }
+
+    /** Copies {@code source} with {@code Bundle-Version: version}: the "new version" of the driver. */
+    static void repack(Path source, Path target, String version) throws IOException {
+        try (JarFile in = new JarFile(source.toFile())) {
+            Manifest manifest = new Manifest(in.getManifest());
+            manifest.getMainAttributes().put(new Attributes.Name("Bundle-Version"), version);
+            try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(target), manifest)) {
+                Enumeration<JarEntry> entries = in.entries();
+                while (entries.hasMoreElements()) {
+                    JarEntry e = entries.nextElement();
+                    if (e.getName().equalsIgnoreCase("META-INF/MANIFEST.MF")) {
+                        continue;
+                    }
+                    out.putNextEntry(new JarEntry(e.getName()));
+                    try (InputStream body = in.getInputStream(e)) {
+                        body.transferTo(out);
+                    }
+                    out.closeEntry();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,219 @@
+package io.kuasar.host.internal;
+
+import io.kuasar.spi.SandboxException;
+import io.kuasar.spi.SandboxStatus;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Enumeration;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleException;
+import org.osgi.framework.wiring.BundleRevisions;
+import org.osgi.framework.wiring.FrameworkWiring;
+
+/**
+ * The operator's driver operations, without any shell: list drivers and sandboxes, install, upgrade, roll back and
+ * remove driver bundles. Upgrade is {@link Bundle#update(InputStream)} of the bundle serving the sandboxer; before
+ * it, the running jar is written to {@code rollbackDir/NAME.jar} (rebuilt from the bundle's entries, since a bundle
+ * the node shipped with has no file of its own), which rollback swaps back in. The router's gate and pending-stage
+ * re-asking make the gap safe for running sandboxes.
+ */
+public final class DriverBundles {
+    private static final String[] STATES = {"UNINSTALLED", "INSTALLED", "RESOLVED", "STARTING", "STOPPING", "ACTIVE"};
+
+    private final BundleContext context;
+    private final Router router;
+    private final Path rollbackDir;
+
+    public DriverBundles(BundleContext context, Router router, Path rollbackDir) {
+        this.context = context;
+        this.router = router;
+        this.rollbackDir = rollbackDir;
+    }
+
+    /** One line per driver bundle: sandboxer, bundle, version, bundle state, role, sandbox count. */
+    public List<String> drivers() {
+        Map<String, String> owners = router.owners();
+        List<String> lines = new ArrayList<>();
+        lines.add(String.format("%-10s %-28s %-16s %-10s %-8s %s", "SANDBOXER", "BUNDLE", "VERSION", "STATE", "ROLE",
+                "SANDBOXES"));
+        for (String name : router.knownSandboxers()) {
+            long count = owners.values().stream().filter(name::equals).count();
+            DriverTable.Claim serving = router.serving(name);
+            Set<Bundle> listed = new LinkedHashSet<>();
+            for (DriverTable.Claim c : router.claimsOf(name)) {
+                Bundle b = context.getBundle(c.bundleId());
+                if (b != null && listed.add(b)) {
+                    lines.add(line(name, b, c == serving ? "serving" : "standby", count));
+                }
+            }
+            for (Bundle b : router.retiredBundles(name)) {
+                if (listed.add(b)) {
+                    lines.add(line(name, b, "retired", count));
+                }
+            }
+            if (listed.isEmpty()) {
+                lines.add(String.format("%-10s %-28s %-16s %-10s %-8s %d", name, "-", "-", "-", "absent", count));
+            }
+        }
+        return lines;
+    }
+
+    private static String line(String name, Bundle b, String role, long count) {
+        return String.format("%-10s %-28s %-16s %-10s %-8s %d", name, b.getSymbolicName(), b.getVersion(),
+                state(b), role, count);
+    }
+
+    static String state(Bundle b) {
+        int bit = Integer.numberOfTrailingZeros(b.getState());
+        return bit < STATES.length ? STATES[bit] : String.valueOf(b.getState());
+    }
+
+    /** One line per sandbox: id, sandboxer, state, pid, age; a sandbox whose driver is away shows as such. */
+    public List<String> sandboxes() {
+        Map<String, SandboxStatus> answered = new java.util.HashMap<>();
+        router.sandboxes().forEach(s -> answered.put(s.id(), s));
+        List<String> lines = new ArrayList<>();
+        lines.add(String.format("%-64s %-10s %-9s %-8s %s", "ID", "SANDBOXER", "STATE", "PID", "AGE"));
+        router.owners().forEach((id, sandboxer) -> {
+            SandboxStatus s = answered.get(id);
+            if (s == null) {
+                lines.add(String.format("%-64s %-10s %-9s %-8s %s", id, sandboxer, "(no driver)", "-", "-"));
+            } else {
+                Duration age = Duration.between(s.createdAt(), Instant.now());
+                lines.add(String.format("%-64s %-10s %-9s %-8d %ds", id, sandboxer, s.state(), s.pid(),
+                        age.toSeconds()));
+            }
+        });
+        return lines;
+    }
+
+    /** Installs and starts a driver bundle from a URL or a file path. */
+    public Bundle install(String where) throws IOException, BundleException {
+        Path file = Path.of(where);
+        String location = Files.isRegularFile(file) ? file.toAbsolutePath().toUri().toString() : new URL(where).toString();
+        Bundle b = context.installBundle(location);
+        b.start();
+        return b;
+    }
+
+    /** Updates the bundle serving {@code name} from {@code jar}, keeping the running version for rollback. */
+    public Bundle upgrade(String name, Path jar) throws IOException, BundleException {
+        if (!Files.isRegularFile(jar)) {
+            throw new IOException("no such file: " + jar);
+        }
+        Bundle b = servingBundle(name);
+        Files.createDirectories(rollbackDir);
+        Path previous = rollbackDir.resolve(name + ".jar");
+        Path saving = rollbackDir.resolve(name + ".jar.saving");
+        snapshot(b, saving);
+        Files.move(saving, previous, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        updateFrom(b, jar);
+        return b;
+    }
+
+    /** Swaps the kept previous version back in; the version it replaces becomes the one kept. */
+    public Bundle rollback(String name) throws IOException, BundleException {
+        Path previous = rollbackDir.resolve(name + ".jar");
+        if (!Files.isRegularFile(previous)) {
+            throw new IOException("no previous version of driver " + name + " is kept (" + previous + ")");
+        }
+        Bundle b = servingBundle(name);
+        Path current = rollbackDir.resolve(name + ".jar.current");
+        snapshot(b, current);
+        updateFrom(b, previous);
+        Files.move(current, previous, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        return b;
+    }
+
+    /**
+     * Uninstalls every bundle of driver {@code name}. Refused while it has sandboxes unless {@code force}, which
+     * stops and shuts each down first. Returns what was done.
+     */
+    public String remove(String name, boolean force) throws SandboxException, BundleException {
+        List<String> ids = router.owners().entrySet().stream().filter(e -> e.getValue().equals(name))
+                .map(Map.Entry::getKey).toList();
+        if (!ids.isEmpty() && !force) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "driver " + name + " has "
+                    + ids.size() + " sandbox(es); stop them first, or: remove " + name + " --force");
+        }
+        for (String id : ids) {
+            router.stop(name, id, Duration.ofSeconds(10));
+            router.shutdown(name, id);
+        }
+        Set<Bundle> bundles = new LinkedHashSet<>(router.retiredBundles(name));
+        router.forgetDriver(name); // no fallback restarts while its bundles go
+        router.claimsOf(name).forEach(c -> bundles.add(context.getBundle(c.bundleId())));
+        bundles.remove(null);
+        for (Bundle b : bundles) {
+            b.uninstall();
+        }
+        router.forgetDriver(name);
+        return "removed driver " + name + ": " + ids.size() + " sandbox(es) shut down, " + bundles.size()
+                + " bundle(s) uninstalled";
+    }
+
+    private Bundle servingBundle(String name) throws BundleException {
+        DriverTable.Claim c = router.serving(name);
+        Bundle b = c == null ? null : context.getBundle(c.bundleId());
+        if (b == null) {
+            throw new BundleException("no bundle serves driver " + name + " now");
+        }
+        return b;
+    }
+
+    private void updateFrom(Bundle b, Path jar) throws IOException, BundleException {
+        try (InputStream in = Files.newInputStream(jar)) {
+            b.update(in);
+        }
+        // A bundle others are wired to keeps its old revision until refreshed; drivers normally export nothing.
+        if (b.adapt(BundleRevisions.class).getRevisions().size() > 1) {
+            context.getBundle(0).adapt(FrameworkWiring.class).refreshBundles(Collections.singleton(b));
+        }
+    }
+
+    /** Writes the bundle's current content as a jar, manifest first. */
+    static void snapshot(Bundle b, Path target) throws IOException {
+        URL manifestUrl = b.getEntry("META-INF/MANIFEST.MF");
+        if (manifestUrl == null) {
+            throw new IOException("bundle " + b.getSymbolicName() + " has no manifest entry");
+        }
+        Manifest manifest;
+        try (InputStream in = manifestUrl.openStream()) {
+            manifest = new Manifest(in);
+        }
+        try (OutputStream file = Files.newOutputStream(target); JarOutputStream jar = new JarOutputStream(file, manifest)) {
+            Enumeration<URL> entries = b.findEntries("/", "*", true);
+            while (entries != null && entries.hasMoreElements()) {
+                URL url = entries.nextElement();
+                String path = url.getPath().startsWith("/") ? url.getPath().substring(1) : url.getPath();
+                if (path.isEmpty() || path.equals("META-INF/MANIFEST.MF") || path.equals("META-INF/")) {
+                    continue;
+                }
+                jar.putNextEntry(new JarEntry(path));
+                if (!path.endsWith("/")) {
+                    try (InputStream in = url.openStream()) {
+                        in.transferTo(jar);
+                    }
+                }
+                jar.closeEntry();
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package io.kuasar.host.internal;
+
+import java.nio.file.Path;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+
+/**
+ * The gogo commands of scope {@code kuasar}: {@code drivers}, {@code sandboxes}, {@code install URL|FILE},
+ * {@code upgrade NAME FILE}, {@code rollback NAME}, {@code remove NAME [--force]}. Gogo finds them by the service
+ * properties alone, so the host needs no gogo dependency; the work is done by {@link DriverBundles}.
+ */
+@Component(service = DriverCommands.class, property = {
+        "osgi.command.scope=kuasar",
+        "osgi.command.function=drivers", "osgi.command.function=sandboxes", "osgi.command.function=install",
+        "osgi.command.function=upgrade", "osgi.command.function=rollback", "osgi.command.function=remove"})
+public class DriverCommands {
+    private final DriverBundles bundles;
+
+    @Activate
+    public DriverCommands(@Reference Router router, BundleContext context) {
+        String stateRoot = context.getProperty("kuasar.state.dir");
+        Path root = Path.of(stateRoot == null || stateRoot.isBlank() ? "/var/lib/kuasar" : stateRoot);
+        this.bundles = new DriverBundles(context, router, DirectoryPaths.privateDir(root.resolve("host-rollback")));
+    }
+
+    public String drivers() {
+        return String.join("\n", bundles.drivers());
+    }
+
+    public String sandboxes() {
+        return String.join("\n", bundles.sandboxes());
+    }
+
+    public String install(String where) throws Exception {
+        return describe("installed", bundles.install(where));
+    }
+
+    public String upgrade(String name, String file) throws Exception {
+        return describe("upgraded " + name + " to", bundles.upgrade(name, Path.of(file)));
+    }
+
+    public String rollback(String name) throws Exception {
+        return describe("rolled " + name + " back to", bundles.rollback(name));
+    }
+
+    public String remove(String name) throws Exception {
+        return bundles.remove(name, false);
+    }
+
+    public String remove(String name, String flag) throws Exception {
+        if (!"--force".equals(flag)) {
+            throw new IllegalArgumentException("usage: remove NAME [--force]");
+        }
+        return bundles.remove(name, true);
+    }
+
+    private static String describe(String what, Bundle b) {
+        return what + " " + b.getSymbolicName() + " " + b.getVersion() + " (bundle " + b.getBundleId() + ", "
+                + DriverBundles.state(b) + ")";
+    }
+}
