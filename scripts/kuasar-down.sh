@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Stop the Kuasar host started by kuasar-up.sh (SIGTERM, then SIGKILL) and kill and delete the containers its
 # runc driver left behind. Teardown only: pods do not survive this. Safe to run when nothing runs.
+# A host run by the keeper (the default) is stopped through the keeper: SIGTERM to it stops the JVM, then it
+# exits. The keeper goes first, so it never restarts a JVM this script stopped.
 # Run it before containerd-down.sh, which removes $KUASAR_NODE_DIR (pid file and runc state included).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/node-env.sh"
@@ -9,27 +11,37 @@ PID_FILE="$KUASAR_NODE_DIR/kuasar.pid"
 RUNC_ROOT="${KUASAR_HOST_RUNC_ROOT:-$KUASAR_NODE_DIR/kuasar/run/runc/runc}"
 LISTEN_ARG="-Dkuasar.listen=$KUASAR_SANDBOXER_SOCK"
 
-# Our host: a java whose command line carries our listen socket (so a pid reused by another process, or a
-# host of another node dir, is never touched).
+# Our host: a java, or the keeper running it, whose command line carries our listen socket (so a pid reused by
+# another process, or a host of another node dir, is never touched).
 is_host() {
   local pid=$1
   [[ -n $pid && -r /proc/$pid/cmdline ]] || return 1
   tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "$LISTEN_ARG"
 }
-# The pid file's process, plus any host of this node whose pid file was lost (e.g. node dir removed under it).
+# The pid file's process, plus any host of this node whose pid file was lost (e.g. node dir removed under it):
+# keepers first, then JVMs that no keeper of ours runs (those stop with their keeper).
 host_pids() {
-  local pid p
+  local pid p keepers=()
   pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-  is_host "$pid" && echo "$pid"
-  for p in $(pgrep -x java || true); do
-    [[ $p != "$pid" ]] && is_host "$p" && echo "$p"
+  for p in $pid $(pgrep -x kuasar-keeper || true); do
+    [[ $(cat "/proc/$p/comm" 2>/dev/null) == kuasar-keeper ]] && is_host "$p" && keepers+=("$p")
   done
+  printf '%s\n' "${keepers[@]}" | sort -u
+  for p in $pid $(pgrep -x java || true); do
+    is_host "$p" || continue
+    [[ $(cat "/proc/$p/comm" 2>/dev/null) == kuasar-keeper ]] && continue
+    local parent; parent="$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null || true)"
+    [[ " ${keepers[*]} " == *" $parent "* ]] && continue
+    echo "$p"
+  done | sort -u
   return 0
 }
 
-mapfile -t pids < <(host_pids)
+mapfile -t pids < <(host_pids | grep .)
 if ((${#pids[@]})); then
-  kill -TERM "${pids[@]}" 2>/dev/null || true
+  for p in "${pids[@]}"; do   # in order: keepers, then lone JVMs
+    kill -TERM "$p" 2>/dev/null || true
+  done
   for _ in $(seq 100); do   # up to 10 s for a clean stop
     alive=()
     for p in "${pids[@]}"; do is_host "$p" && alive+=("$p"); done
@@ -39,7 +51,8 @@ if ((${#pids[@]})); then
   for p in "${pids[@]}"; do
     if is_host "$p"; then
       echo "kuasar-down: host $p ignored SIGTERM for 10 s; killing it" >&2
-      kill -KILL "$p" 2>/dev/null || true
+      kids="$(pgrep -P "$p" -x java || true)"   # a keeper's JVM must not outlive it
+      kill -KILL "$p" $kids 2>/dev/null || true
     fi
   done
   echo "kuasar-down: stopped host ${pids[*]}"

@@ -3,6 +3,11 @@
 # $KUASAR_SANDBOXER_SOCK. Up means that socket exists. No-op when it already runs from the current jar; a host
 # that died, lost its socket or runs an older build of the jar is stopped (kuasar-down.sh) and started again.
 # Log: $KUASAR_NODE_DIR/kuasar.log.
+#
+# By default the JVM runs under the node's keeper (host/keeper, built to $KUASAR_NODE_DIR/kuasar/bin): it restarts
+# the JVM when it dies (kill -9 included), holds containerd's task connections across the restart and records the
+# exits of containers while no JVM runs. The pid file then names the keeper (SIGTERM stops it and the JVM).
+# KUASAR_KEEPER=0 runs the JVM alone, as before. Keeper log: $KUASAR_NODE_DIR/keeper.log.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$HERE/node-env.sh"
@@ -17,11 +22,22 @@ LISTEN_ARG="-Dkuasar.listen=$KUASAR_SANDBOXER_SOCK"
 # (measured with bench/pod-start.sh: 97 MB against 149 MB with the JVM's defaults, 10 pods, and no slower).
 DEFAULT_JAVA_OPTS="-XX:+UseSerialGC -Xms8m -Xmx96m -Xss256k -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:ReservedCodeCacheSize=24m -XX:MaxMetaspaceSize=96m"
 
+KEEPER="${KUASAR_KEEPER:-1}"
+KEEPER_BIN="${KUASAR_KEEPER_BIN:-$KUASAR_NODE_DIR/kuasar/bin/kuasar-keeper}"
+KEEPER_DIR="$KUASAR_NODE_DIR/kuasar/run/keeper"
+KEEPER_LOG="$KUASAR_NODE_DIR/keeper.log"
+
 [[ -f $JAR ]] || { echo "kuasar-up: $JAR missing; build it with: mvn -B install -DskipTests" >&2; exit 1; }
 JAR="$(realpath "$JAR")"   # the host runs in its own directory, below
 [[ $(id -u) == 0 ]] || { echo "kuasar-up: must run as root (runc, namespaces, cgroups)" >&2; exit 1; }
 # Which build of the jar the running host was started from: a rebuilt jar must not be tested through a stale host.
-stamp="$(stat -c '%Y %s %i' "$JAR")"
+stamp="$(stat -c '%Y %s %i' "$JAR") keeper=$KEEPER"
+if [[ $KEEPER == 1 ]]; then
+  [[ -x $KUASAR_REPO/host/keeper/build.sh ]] || { echo "kuasar-up: host/keeper/build.sh missing; set KUASAR_KEEPER=0 to run without the keeper" >&2; exit 1; }
+  install -d -m 700 "$KUASAR_NODE_DIR/kuasar" "$(dirname "$KEEPER_BIN")"
+  "$KUASAR_REPO/host/keeper/build.sh" "$KEEPER_BIN"   # no-op when up to date
+  stamp="$stamp $(stat -c '%Y %s %i' "$KEEPER_BIN")"
+fi
 ((${#KUASAR_SANDBOXER_SOCK} < 100)) || { echo "kuasar-up: socket path too long for sun_path: $KUASAR_SANDBOXER_SOCK" >&2; exit 1; }
 
 alive() {
@@ -50,7 +66,7 @@ current() { [[ "$(cat "$STAMP_FILE" 2>/dev/null)" == "$stamp" ]]; }
 
 if up && current; then echo "kuasar-up: host $(cat "$PID_FILE") already on $KUASAR_SANDBOXER_SOCK"; exit 0; fi
 if alive && ! current; then
-  echo "kuasar-up: $JAR changed since host $(cat "$PID_FILE") started; restarting it" >&2
+  echo "kuasar-up: $JAR (or the keeper, or KUASAR_KEEPER) changed since host $(cat "$PID_FILE") started; restarting it" >&2
 elif alive; then
   # Started moments ago (by a concurrent caller): give it its start-up time before judging it.
   if wait_up; then echo "kuasar-up: host $(cat "$PID_FILE") on $KUASAR_SANDBOXER_SOCK"; exit 0; fi
@@ -61,13 +77,18 @@ fi
 
 install -d -m 700 "$KUASAR_NODE_DIR/kuasar" "$KUASAR_NODE_DIR/kuasar/state" "$KUASAR_NODE_DIR/kuasar/run" \
   "$KUASAR_NODE_DIR/kuasar/drivers"
+KEEPER_CMD=()
+if [[ $KEEPER == 1 ]]; then
+  install -d -m 700 "$KEEPER_DIR"
+  KEEPER_CMD=("$KEEPER_BIN" --dir "$KEEPER_DIR" --log "$KEEPER_LOG" --)
+fi
 echo "=== kuasar-up $(date -u +%FT%TZ) ===" >>"$LOG"
 # setsid + nohup + no stdin: the host outlives the caller's session, terminal and CI step. No fork happens
-# here (a background job is no group leader), so $! is the java process itself. Its working directory is
+# here (a background job is no group leader), so $! is the java process itself, or the keeper that runs it. Its working directory is
 # the node's, so relative paths of the launcher (fileinstall's ./load) never land in the caller's directory.
 cd "$KUASAR_NODE_DIR/kuasar"
 # shellcheck disable=SC2086  # KUASAR_JAVA_OPTS is a list of options
-setsid nohup "$JAVA" ${KUASAR_JAVA_OPTS:-$DEFAULT_JAVA_OPTS} \
+setsid nohup "${KEEPER_CMD[@]}" "$JAVA" ${KUASAR_JAVA_OPTS:-$DEFAULT_JAVA_OPTS} \
   "$LISTEN_ARG" \
   -Dkuasar.state.dir="$KUASAR_NODE_DIR/kuasar/state" \
   -Dkuasar.run.dir="$KUASAR_NODE_DIR/kuasar/run" \

@@ -34,6 +34,10 @@ import org.osgi.service.component.annotations.Reference;
 @Component(service = {}, immediate = true)
 public class Endpoint {
     private static final Logger LOG = System.getLogger(Endpoint.class.getName());
+    /** Framework or system property naming the keeper's directory; overrides {@link #KEEPER_DIR_ENV}. */
+    static final String KEEPER_DIR_PROPERTY = "kuasar.keeper.dir";
+    /** Set by kuasar-keeper in the environment of the JVM it runs. */
+    static final String KEEPER_DIR_ENV = "KUASAR_KEEPER_DIR";
     /**
      * grpc-java asks every accepted connection for SO_KEEPALIVE, which Unix sockets lack: Netty warns once per
      * connection. Held strongly so the level sticks.
@@ -51,6 +55,7 @@ public class Endpoint {
     private final EventLoopGroup grpcLoop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     private final TtrpcServer ttrpc;
     private final TaskSockets sockets;
+    private final KeeperClient keeper;
     private final Server grpc;
 
     @Activate
@@ -59,12 +64,29 @@ public class Endpoint {
         this.router = router;
         this.listen = Path.of(property(context, "kuasar.listen", "/run/kuasar/kuasar.sock"));
         this.ttrpc = new TtrpcServer(workers);
-        this.sockets = new TaskSockets(paths.runDir("task"), ttrpc);
+        this.keeper = keeper(context);
+        this.sockets = keeper == null ? new TaskSockets(paths.runDir("task"), ttrpc)
+                : new TaskSockets(paths.runDir("task"), paths.runDir("task-backend"), keeper, ttrpc);
         new TaskApi(router, sockets).registerOn(ttrpc);
         router.addListener(sockets);
         sockets.recovered(router.sandboxes());
         this.grpc = startGrpc();
         LOG.log(Level.INFO, "serving containerd''s sandbox Controller at {0}\n{1}", listen, containerdConfig());
+    }
+
+    /**
+     * The keeper's client when the node runs under {@code kuasar-keeper} (which sets {@code KUASAR_KEEPER_DIR} in
+     * our environment; {@code kuasar.keeper.dir} overrides it), else null: the host then owns its task sockets.
+     */
+    static KeeperClient keeper(BundleContext context) {
+        String dir = property(context, KEEPER_DIR_PROPERTY, System.getenv(KEEPER_DIR_ENV));
+        if (dir == null || dir.isBlank()) {
+            return null;
+        }
+        KeeperClient k = new KeeperClient(Path.of(dir, "control.sock"));
+        LOG.log(Level.INFO, "task sockets are kept by the keeper at {0} (answers: {1})", k.control(),
+                k.ping() ? "yes" : "not yet");
+        return k;
     }
 
     private Server startGrpc() throws IOException {
@@ -99,6 +121,9 @@ public class Endpoint {
         grpc.shutdownNow();
         grpc.awaitTermination(5, TimeUnit.SECONDS);
         ttrpc.close();
+        if (keeper != null) {
+            keeper.close(); // the keeper keeps the public sockets: containerd's connections wait for the next endpoint
+        }
         grpcLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         workers.shutdownNow();
     }

@@ -18,8 +18,14 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The one owner of the Task API's listening sockets: one Unix socket per sandbox whose Task API the host serves,
- * so a request's socket tells its sandbox. containerd dials the socket once per container and never reconnects, so
- * keeping every socket and connection here is what a later keeper process will take over.
+ * so a request's socket tells its sandbox. containerd dials the socket once per container and never reconnects.
+ *
+ * <p>Without a keeper the host listens on the public socket ({@code <run>/task/<hash>.sock}) itself. With one
+ * ({@code KUASAR_KEEPER_DIR} / {@code kuasar.keeper.dir}), the keeper process listens on the public socket and owns
+ * containerd's connections, so they outlive this JVM; the host listens on a backend socket
+ * ({@code <run>/task-backend/<hash>.sock}) that the keeper relays to, and tells the keeper with {@code LISTEN public
+ * backend} (idempotent: re-sent for every recovered sandbox after a restart). The address given to containerd is
+ * the public socket either way.
  */
 final class TaskSockets implements SandboxListener {
     private static final Logger LOG = System.getLogger(TaskSockets.class.getName());
@@ -31,13 +37,29 @@ final class TaskSockets implements SandboxListener {
     }
 
     private final Path dir;
+    /** Where the backend sockets live in keeper mode; null without a keeper. */
+    private final Path backendDir;
+    private final KeeperClient keeper;
     private final TtrpcServer server;
+    /** Sandbox id to its public socket (the one containerd dials). */
     private final Map<String, Path> bySandbox = new ConcurrentHashMap<>();
+    /** The socket the host listens on (public, or backend in keeper mode) to its sandbox id. */
     private final Map<Path, String> bySocket = new ConcurrentHashMap<>();
 
     TaskSockets(Path dir, TtrpcServer server) {
+        this(dir, null, null, server);
+    }
+
+    /** Keeper mode when {@code keeper} is non-null: the host listens in {@code backendDir}. */
+    TaskSockets(Path dir, Path backendDir, KeeperClient keeper, TtrpcServer server) {
         this.dir = dir;
+        this.backendDir = keeper == null ? null : backendDir;
+        this.keeper = keeper;
         this.server = server;
+    }
+
+    boolean keeperMode() {
+        return keeper != null;
     }
 
     /** The address containerd must use: the driver's own, or a host socket opened for the sandbox now. */
@@ -71,14 +93,26 @@ final class TaskSockets implements SandboxListener {
             return existing;
         }
         Path socket = dir.resolve(socketName(sandboxId));
+        Path served = keeper == null ? socket : backendDir.resolve(socketName(sandboxId));
         try {
-            server.listen(socket);
+            server.listen(served);
         } catch (IOException | RuntimeException e) {
-            throw SandboxException.internal("cannot listen on " + socket + " for sandbox " + sandboxId, e);
+            throw SandboxException.internal("cannot listen on " + served + " for sandbox " + sandboxId, e);
         }
-        bySocket.put(socket, sandboxId);
+        bySocket.put(served.toAbsolutePath(), sandboxId);
+        if (keeper != null) {
+            try {
+                keeper.listen(socket, served);
+            } catch (IOException e) {
+                bySocket.remove(served.toAbsolutePath());
+                server.close(served);
+                throw new SandboxException(SandboxException.Code.UNAVAILABLE,
+                        "sandbox " + sandboxId + ": the keeper cannot listen on " + socket + ": " + e.getMessage());
+            }
+        }
         bySandbox.put(sandboxId, socket);
-        LOG.log(Level.INFO, "sandbox {0}: Task API at {1}", sandboxId, socket);
+        LOG.log(Level.INFO, "sandbox {0}: Task API at {1}{2}", sandboxId, socket,
+                keeper == null ? "" : " (kept by the keeper, served at " + served + ")");
         return socket;
     }
 
@@ -98,10 +132,20 @@ final class TaskSockets implements SandboxListener {
     @Override
     public void removed(String sandboxId) {
         Path socket = bySandbox.remove(sandboxId);
-        if (socket != null) {
-            bySocket.remove(socket);
-            server.close(socket);
+        if (socket == null) {
+            return;
         }
+        Path served = keeper == null ? socket : backendDir.resolve(socket.getFileName());
+        bySocket.remove(served.toAbsolutePath());
+        if (keeper != null) {
+            try {
+                keeper.close(socket);
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "sandbox {0}: the keeper did not close {1}: {2}", sandboxId, socket,
+                        e.getMessage());
+            }
+        }
+        server.close(served);
     }
 
     private static String uri(Path socket) {

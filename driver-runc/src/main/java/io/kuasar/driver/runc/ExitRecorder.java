@@ -33,15 +33,37 @@ final class ExitRecorder {
     /** Starts watching {@code p}'s pid; its exit is then recorded through {@link #exited}. */
     void watch(Container c, Proc p) throws SandboxException {
         try {
-            ctx.watcher().watch(p.pid(), code -> exited(c, p, code));
+            ctx.watcher().watch(p.pid(), code -> {
+                if (code == ExitWatcher.NOT_COLLECTED) {
+                    collectFromKeeper(c, p);
+                } else {
+                    exited(c, p, code);
+                }
+            });
         } catch (IOException e) {
             throw SandboxException.internal("cannot watch pid " + p.pid() + " of " + c.id, e);
         }
     }
 
+    /**
+     * Records the exit of a process that is not our child (or is gone) from the keeper's record: its true code, or
+     * 255 without one. Asynchronous; recorded once like any exit.
+     */
+    void collectFromKeeper(Container c, Proc p) {
+        String what = p.execId.isEmpty() ? "container " + c.id : "exec " + p.execId + " of " + c.id;
+        ctx.keeperExits().resolve(p.pid(), p.startTime(), what, (code, at, record) -> {
+            exited(c, p, code, at);
+            KeeperExits.consumed(record);
+        });
+    }
+
     /** Records an exit (from the watcher thread, or from recovery for a process found gone). */
     void exited(Container c, Proc p, int code) {
-        Proc.Recorded r = p.exited(new ExitStatus(p.pid(), code, Instant.now()));
+        exited(c, p, code, Instant.now());
+    }
+
+    void exited(Container c, Proc p, int code, Instant at) {
+        Proc.Recorded r = p.exited(new ExitStatus(p.pid(), code, at));
         if (r == Proc.Recorded.ALREADY) {
             return;
         }

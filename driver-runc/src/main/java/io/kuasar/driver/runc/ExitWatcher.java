@@ -45,8 +45,16 @@ final class ExitWatcher implements AutoCloseable {
     }
 
     /**
-     * Calls {@code listener} once with the exit code of {@code pid} (255 when it cannot be known: the process was
-     * already reaped elsewhere, or it is not our child). The listener runs on the watcher thread: keep it short.
+     * What the listener gets when the exit status cannot be collected here: the process was already reaped
+     * elsewhere, or it is not our child (a container of a previous host JVM, reparented to the keeper). The caller
+     * then asks the keeper's records ({@link KeeperExits}).
+     */
+    static final int NOT_COLLECTED = -1;
+
+    /**
+     * Calls {@code listener} once with the exit code of {@code pid}, or {@link #NOT_COLLECTED}. A pidfd becomes
+     * readable when its process exits whether or not it is our child, so non-children are watched the same way.
+     * The listener runs on the watcher thread: keep it short.
      */
     void watch(long pid, IntConsumer listener) throws IOException {
         if (closed) {
@@ -57,7 +65,7 @@ final class ExitWatcher implements AutoCloseable {
             if (Syscalls.errno() == Syscalls.ESRCH) {
                 // Gone and reaped already: nobody can tell its status any more.
                 LOG.fine(() -> "pid " + pid + " vanished before it could be watched");
-                listener.accept(io.kuasar.spi.ExitStatus.UNKNOWN_CODE);
+                listener.accept(NOT_COLLECTED);
                 return;
             }
             throw Syscalls.failure("pidfd_open(" + pid + ")");
@@ -112,7 +120,7 @@ final class ExitWatcher implements AutoCloseable {
         libc.close(wakeFd);
     }
 
-    /** Peeks the status, tells the listener, then reaps; a process that is not our child reports 255. */
+    /** Peeks the status, tells the listener, then reaps; a process that is not our child reports NOT_COLLECTED. */
     private void collect(Watch w, Pointer info) {
         info.setMemory(0, WaitStatus.SIGINFO_SIZE, (byte) 0);
         int rc = libc.waitid(Syscalls.P_PIDFD, w.pidfd(),
@@ -124,9 +132,9 @@ final class ExitWatcher implements AutoCloseable {
             if (errno == Syscalls.EINTR) {
                 return;
             }
-            // ECHILD: it exited but is someone else's child (e.g. after this JVM restarted): status unknown.
+            // ECHILD: it exited but is someone else's child (e.g. the keeper's, after this JVM restarted).
             ours = false;
-            code = io.kuasar.spi.ExitStatus.UNKNOWN_CODE;
+            code = NOT_COLLECTED;
         } else if (info.getInt(WaitStatus.SI_PID_OFFSET) == 0) {
             return; // readable but not yet a zombie (cannot normally happen); poll again
         } else {

@@ -1,8 +1,11 @@
 package io.kuasar.driver.runc;
 
-import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStatus;
+import io.kuasar.spi.TaskState;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -11,19 +14,32 @@ import java.util.logging.Logger;
 
 /**
  * Re-attaches a (re)started driver to the sandboxes it persisted. A recorded process that still exists (same pid
- * and /proc start time) is watched again: still our child (the driver bundle was restarted in this JVM), its exit
- * status is collected exactly; otherwise (a new JVM) its end is noticed and reported as 255. A process that is gone
- * and has no recorded exit is reported exited with 255, as containerd's shim does for lost exits.
+ * and /proc start time) is watched again through a pidfd: still our child (the driver bundle was restarted in this
+ * JVM), its exit status is collected exactly; not our child (a new host JVM: the process was reparented to the
+ * node's keeper), its exit code comes from the keeper's record ({@link KeeperExits}). A process that is gone
+ * without a recorded exit gets the keeper's record too, or 255 without one, as containerd's shim does for lost
+ * exits.
+ *
+ * <p>After a host (re)start ({@link DriverContext#freshJvm()}), what a crash left half-made is settled first:
+ * <ul>
+ *   <li>a sandbox still CREATED (its Start did not finish): namespaces pinned by the unfinished Start are
+ *       released; it stays CREATED, so a retried Start makes it READY and Shutdown removes it;</li>
+ *   <li>a container without an init pid (its Create did not finish): whatever runc and the mounts hold of it is
+ *       removed and it is forgotten, so a replayed Create makes it afresh;</li>
+ *   <li>a container whose Start did not finish: runc's own state says whether it runs, and it is recorded so.</li>
+ * </ul>
  */
 final class Recovery {
     private static final Logger LOG = Logger.getLogger(Recovery.class.getName());
 
     private final DriverContext ctx;
     private final Map<String, Sandbox> sandboxes;
+    private final Path nsRoot;
 
-    Recovery(DriverContext ctx, Map<String, Sandbox> sandboxes) {
+    Recovery(DriverContext ctx, Map<String, Sandbox> sandboxes, Path nsRoot) {
         this.ctx = ctx;
         this.sandboxes = sandboxes;
+        this.nsRoot = nsRoot;
     }
 
     List<SandboxStatus> run() {
@@ -43,6 +59,9 @@ final class Recovery {
             }
             sb.tasks = new RuncTasks(sb, ctx);
             sandboxes.put(sb.id, sb);
+            if (ctx.freshJvm()) {
+                settleHalfMade(sb);
+            }
             for (Container c : sb.containerList()) {
                 reattach(sb, c, c.init);
                 for (Proc e : c.execs.values()) {
@@ -52,6 +71,50 @@ final class Recovery {
             out.add(sb.status(false));
         }
         return out;
+    }
+
+    private void settleHalfMade(Sandbox sb) {
+        if (sb.state == SandboxStatus.State.CREATED) {
+            Path nsDir = nsRoot.resolve(sb.id);
+            if (Files.exists(nsDir)) {
+                try {
+                    PodNamespaces.release(nsDir);
+                    LOG.log(Level.INFO, "sandbox {0}: released the namespaces of a Start that did not finish", sb.id);
+                } catch (IOException e) {
+                    LOG.log(Level.WARNING, "sandbox " + sb.id + ": cannot release " + nsDir, e);
+                }
+            }
+        }
+        boolean changed = false;
+        for (Container c : sb.containerList()) {
+            if (c.init.pid() <= 0 && c.init.exit() == null) {
+                c.rootfsMounted = !c.rootfs.isEmpty(); // maybe mounted before the crash: unmount whatever is there
+                sb.tasks.discardFailedCreate(c);
+                LOG.log(Level.INFO, "sandbox {0}: removed container {1}, whose Create did not finish",
+                        new Object[] {sb.id, c.id});
+                continue;
+            }
+            if (c.init.pid() > 0 && c.init.exit() == null && c.init.status() == TaskState.Status.CREATED
+                    && ctx.runc().exists(c.id)) {
+                try {
+                    if ("running".equals(ctx.runc().status(c.id))) {
+                        c.init.running();
+                        changed = true;
+                        LOG.log(Level.INFO, "sandbox {0}: container {1} was started before the crash",
+                                new Object[] {sb.id, c.id});
+                    }
+                } catch (SandboxException e) {
+                    LOG.log(Level.WARNING, "cannot ask runc the state of " + c.id, e);
+                }
+            }
+        }
+        if (changed) {
+            try {
+                sb.tasks.exits().persist();
+            } catch (SandboxException e) {
+                LOG.log(Level.WARNING, "cannot persist sandbox " + sb.id, e);
+            }
+        }
     }
 
     private void reattach(Sandbox sb, Container c, Proc p) {
@@ -67,6 +130,6 @@ final class Recovery {
                 LOG.log(Level.WARNING, "cannot watch " + c.id + " again", e);
             }
         }
-        exits.exited(c, p, ExitStatus.UNKNOWN_CODE);
+        exits.collectFromKeeper(c, p); // gone while no driver watched it
     }
 }

@@ -81,6 +81,16 @@ final class Runc {
         return pids;
     }
 
+    /** runc's status of a container: "created", "running", "paused", "stopped". */
+    String status(String id) throws SandboxException {
+        String out = run("state", List.of("state", id), null);
+        try {
+            return JSON.readTree(out).path("status").asText("");
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot parse runc state output", e);
+        }
+    }
+
     /** True when runc still has state for {@code id}. */
     boolean exists(String id) {
         return Files.isDirectory(root.resolve(id));

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -57,9 +58,13 @@ public class RuncDriver implements SandboxDriver {
     /** Ids shut down by this instance, so a repeated Shutdown succeeds as the SPI asks. */
     private final Set<String> shutDown = ConcurrentHashMap.newKeySet();
 
+    /** System property marking that a runc driver instance already ran in this JVM (see {@link #freshJvm()}). */
+    static final String STARTED_IN_JVM = "io.kuasar.driver.runc.startedInJvm";
+
     @Activate
-    public RuncDriver(@Reference TaskEvents events, @Reference HostPaths paths, Config config) {
-        this(events, paths, RuncSettings.of(config));
+    public RuncDriver(@Reference TaskEvents events, @Reference HostPaths paths, Config config,
+                      BundleContext context) {
+        this(events, paths, RuncSettings.of(config, context.getProperty(RuncSettings.KEEPER_DIR_PROPERTY)));
     }
 
     /** For tests and embedding without DS. */
@@ -71,7 +76,7 @@ public class RuncDriver implements SandboxDriver {
             Runc runc = new Runc(settings.runcBinary(), run.resolve("runc"), run.resolve("log"));
             this.ctx = new DriverContext(runc, new StateStore(paths.stateDir(NAME)), events, new ExitWatcher(),
                     new NamespaceRewriter(), FileOps.privateDir(run.resolve("tasks")), ProcessHandle.current().pid(),
-                    settings.stopTimeout());
+                    settings.stopTimeout(), new KeeperExits(settings.keeperDir()), freshJvm());
         } catch (IOException e) {
             throw new IllegalStateException("runc driver cannot start: " + e.getMessage(), e);
         }
@@ -81,6 +86,22 @@ public class RuncDriver implements SandboxDriver {
     @Deactivate
     public void close() {
         ctx.watcher().close();
+        ctx.keeperExits().close();
+    }
+
+    /**
+     * True for the first driver instance in this JVM, whose recovery follows a start of the host (after a crash,
+     * say): only then may it clean up what a previous instance left half-made, since no other instance of this JVM
+     * can still be making it (as during a driver upgrade).
+     */
+    private static boolean freshJvm() {
+        synchronized (System.class) {
+            if (System.getProperty(STARTED_IN_JVM) != null) {
+                return false;
+            }
+            System.setProperty(STARTED_IN_JVM, Long.toString(ProcessHandle.current().pid()));
+            return true;
+        }
     }
 
     @Override
@@ -215,7 +236,7 @@ public class RuncDriver implements SandboxDriver {
 
     @Override
     public Collection<SandboxStatus> recover() {
-        return new Recovery(ctx, sandboxes).run();
+        return new Recovery(ctx, sandboxes, nsRoot).run();
     }
 
     private Sandbox sandbox(String id) throws SandboxException {

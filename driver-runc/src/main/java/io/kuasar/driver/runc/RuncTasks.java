@@ -63,13 +63,20 @@ final class RuncTasks implements TaskService {
                 throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
                         "sandbox " + sb.id + " is " + sb.state + ", not READY");
             }
-            if (sb.containers.containsKey(id)) {
+            Container existing = sb.containers.get(id);
+            if (existing != null) {
+                long pid = existing.init.pid();
+                if (pid > 0 && existing.bundle.equals(bundle)) {
+                    return pid; // a replay of a Create that was done (the keeper resends unanswered requests)
+                }
                 throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "container " + id + " already exists");
             }
             sb.containers.put(id, c);
         }
         c.ops.lock();
         try {
+            // Recorded before anything is made, so recovery after a crash in the middle finds and removes it.
+            exits.persist();
             Path work = FileOps.privateDir(workDir(id));
             if (!spec.rootfs().isEmpty()) {
                 Files.createDirectories(c.rootfsDir());
@@ -78,7 +85,8 @@ final class RuncTasks implements TaskService {
                     Mounts.mount(m, c.rootfsDir());
                 }
             }
-            ctx.rewriter().rewrite(bundle.resolve("config.json"), ctx.servedPid(), sb.namespaceTargets());
+            // The pid the sandbox's Start returned: this JVM's, or a previous host JVM's for a recovered sandbox.
+            ctx.rewriter().rewrite(bundle.resolve("config.json"), sandboxPid(), sb.namespaceTargets());
             Path pidFile = work.resolve("init.pid");
             c.init.hold();
             ctx.runc().create(id, bundle, pidFile, stdio);
@@ -100,7 +108,14 @@ final class RuncTasks implements TaskService {
         }
     }
 
-    private void discardFailedCreate(Container c) {
+    private long sandboxPid() {
+        synchronized (sb) {
+            return sb.pid > 0 ? sb.pid : ctx.servedPid();
+        }
+    }
+
+    /** Removes what a Create that failed (or did not finish before a crash) made of {@code c}. */
+    void discardFailedCreate(Container c) {
         try {
             if (ctx.runc().exists(c.id)) {
                 ctx.runc().delete(c.id);
@@ -139,6 +154,9 @@ final class RuncTasks implements TaskService {
         try {
             if (execId == null || execId.isEmpty()) {
                 if (c.init.started() || c.init.exit() != null) {
+                    if (c.init.pid() > 0) {
+                        return c.init.pid(); // started already: a replayed (or repeated) Start answers the same
+                    }
                     throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
                             "container " + id + " was already started");
                 }
@@ -163,6 +181,9 @@ final class RuncTasks implements TaskService {
 
     private long startExec(Container c, Proc p) throws SandboxException {
         if (p.started()) {
+            if (p.pid() > 0) {
+                return p.pid(); // a replayed (or repeated) Start answers the same
+            }
             throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
                     "exec " + p.execId + " in " + c.id + " was already started");
         }
@@ -200,12 +221,18 @@ final class RuncTasks implements TaskService {
                 throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
                         "container " + c.id + " is not running");
             }
-            if (c.execs.containsKey(execId)) {
+            Path processJson = FileOps.privateDir(workDir(c.id)).resolve("exec-" + execId + ".json");
+            Proc existing = c.execs.get(execId);
+            if (existing != null) {
+                if (existing.stdio.equals(spec.stdio() == null ? io.kuasar.spi.Stdio.NONE : spec.stdio())
+                        && Files.isRegularFile(processJson)
+                        && java.util.Arrays.equals(Files.readAllBytes(processJson), spec.spec().value())) {
+                    return; // a replay of this Exec: same process, nothing to add
+                }
                 throw new SandboxException(SandboxException.Code.ALREADY_EXISTS,
                         "exec " + execId + " already exists in container " + c.id);
             }
-            FileOps.writeAtomically(FileOps.privateDir(workDir(c.id)).resolve("exec-" + execId + ".json"),
-                    spec.spec().value());
+            FileOps.writeAtomically(processJson, spec.spec().value());
             c.execs.put(execId, new Proc(execId, spec.stdio()));
             exits.persist();
             ctx.events().publish(new TaskEvent.ExecAdded(sb.id, c.id, execId));

@@ -195,6 +195,69 @@ class RuncIntegrationTest {
         }
     }
 
+    /**
+     * What the keeper's replay after a host crash asks of the driver: Create, Start and Exec sent again answer as
+     * the first time; and a container whose Create was cut short by the crash (recorded without a pid) is removed
+     * by the next JVM's recovery, so the replayed Create makes it afresh.
+     */
+    @Test
+    void replayedRequestsAreIdempotentAndAHalfCreatedContainerIsCleanedUpOnRecovery() throws Exception {
+        RuncDriver first = new RuncDriver(events::add, paths, new RuncSettings("", Duration.ofSeconds(2)));
+        live = first;
+        PodConfig pod = new PodConfig("web", "default", "uid-2", "kuasar-pod", "", PodConfig.NamespaceMode.POD,
+                PodConfig.NamespaceMode.POD, PodConfig.NamespaceMode.POD, "", Map.of(), List.of(), List.of(),
+                List.of());
+        first.create(new SandboxSpec("pod1", "k8s.io", netns.toString(), List.of(), pod, TypedData.EMPTY, Map.of(),
+                Map.of()));
+        first.start("pod1");
+        TaskService tasks = first.tasks("pod1");
+        TaskSpec c1 = task("c1", "", "", "exec sleep 1000");
+        long pid1 = tasks.create(c1);
+        assertEquals(pid1, tasks.create(c1), "a replayed Create answers the container's pid");
+        assertEquals(pid1, tasks.start("c1", ""));
+        assertEquals(pid1, tasks.start("c1", ""), "a replayed Start answers the same pid");
+        ExecSpec e1 = new ExecSpec("c1", "e1", Stdio.NONE, processJson("sleep 1000"));
+        tasks.exec(e1);
+        tasks.exec(e1); // replayed: same spec, accepted
+        assertEquals(SandboxException.Code.ALREADY_EXISTS, assertThrows(SandboxException.class,
+                () -> tasks.exec(new ExecSpec("c1", "e1", Stdio.NONE, processJson("true")))).code());
+        long execPid = tasks.start("c1", "e1");
+        assertEquals(execPid, tasks.start("c1", "e1"));
+        assertEquals(1, events.stream().filter(e -> e instanceof TaskEvent.Created).count(), "one Created event");
+
+        // c2 is made, then its record is turned into what a crash inside Create leaves: no pid yet.
+        TaskSpec c2 = task("c2", "", "", "exec sleep 1000");
+        tasks.create(c2);
+        Path stateFile = paths.stateDir("runc").resolve("pod1.json");
+        ObjectNode state = (ObjectNode) json.readTree(stateFile.toFile());
+        for (var c : state.get("containers")) {
+            if (c.get("id").asText().equals("c2")) {
+                ((ObjectNode) c.get("init")).put("pid", 0).put("startTime", 0).put("status", "CREATED");
+            }
+        }
+        Files.write(stateFile, json.writeValueAsBytes(state));
+        first.close();
+
+        System.clearProperty(RuncDriver.STARTED_IN_JVM); // the next instance is as if in a new JVM
+        RuncDriver second = new RuncDriver(events::add, paths, new RuncSettings("", Duration.ofSeconds(2)));
+        live = second;
+        assertEquals(1, second.recover().size());
+        TaskService again = second.tasks("pod1");
+        assertEquals(TaskState.Status.RUNNING, again.state("c1", "").status());
+        assertEquals(SandboxException.Code.NOT_FOUND,
+                assertThrows(SandboxException.class, () -> again.state("c2", "")).code());
+        assertFalse(Files.exists(paths.runDir("runc").resolve("runc/c2")), "no runc state of c2 left");
+        assertFalse(Mounts.isMountPoint(bundle("c2").resolve("rootfs")), "c2's rootfs unmounted");
+        long pid2 = again.create(c2); // the replayed Create
+        assertEquals(pid2, again.start("c2", ""));
+        assertEquals(TaskState.Status.RUNNING, again.state("c2", "").status());
+        assertEquals(pid1, again.create(c1), "a replay reaching the new JVM answers the same pid too");
+
+        second.stop("pod1", Duration.ofSeconds(2));
+        second.shutdown("pod1");
+        assertEquals(List.of(), listTree(paths.runDir("runc").resolve("runc")), "no runc state");
+    }
+
     // --- helpers -------------------------------------------------------------------------------------------
 
     private Path bundle(String id) {

@@ -1,0 +1,43 @@
+/* kuasar-keeper: what the supervisor (kuasar-keeper.c) and the relay (relay.c) share. */
+#ifndef KUASAR_KEEPER_H
+#define KUASAR_KEEPER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What an epoll registration stands for: data.ptr of every registration points to a struct ev. */
+enum ev_kind { EV_SIGNAL, EV_CONTROL, EV_CONTROL_CLIENT, EV_PUBLIC, EV_FRONT, EV_BACK };
+
+struct ev {
+    enum ev_kind kind;
+    int fd;    /* -1 once closed: later events of the same epoll batch must ignore it */
+    void *obj; /* the listener, pair or control client that owns fd */
+};
+
+/* A byte queue: data[off, len) is pending. */
+struct buf {
+    char *data;
+    size_t off, len, cap;
+};
+
+void klog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int64_t now_ms(void);
+void ev_ctl(int op, struct ev *e, uint32_t events);
+void defer_free(void *p);
+
+size_t buf_pending(const struct buf *b);
+int buf_append(struct buf *b, const void *data, size_t n);
+void buf_consume(struct buf *b, size_t n);
+void buf_free(struct buf *b);
+int buf_flush(struct buf *b, int fd);          /* -1 when the socket is dead */
+long buf_read(struct buf *b, int fd);          /* like recv(2) */
+int listen_unix(const char *path, char *err, size_t errlen);
+
+int relay_listen(const char *public_path, const char *backend_path, char *err, size_t errlen);
+void relay_close(const char *public_path);
+void relay_close_all(void);
+void relay_list(struct buf *out);              /* "L <public> <backend>\n" per listener */
+void relay_event(struct ev *e, uint32_t events);
+int relay_tick(int64_t now);                   /* retries due backends; ms until the next retry, or -1 */
+
+#endif

@@ -1,0 +1,446 @@
+/*
+ * The frame-aware relay. containerd 2.1 dials a task address once per container and never reconnects, so the
+ * keeper holds containerd's connections (on public sockets) and relays them to the JVM's ttrpc server (the
+ * backend). When the JVM dies the keeper keeps containerd's side open, keeps every request not yet answered,
+ * reconnects once the restarted JVM listens again and resends those requests: containerd never notices.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "keeper.h"
+
+#define HEADER_LEN 10
+#define MAX_PAYLOAD (4u << 20) /* ttrpc's limit: larger frames pass through unkept, the JVM rejects them */
+#define MAX_KEPT (16u << 20)   /* unanswered requests per connection before we give up on it */
+#define HIGH_WATER (1u << 20)  /* a side is not read while the other side's output queue is above this */
+#define READ_CHUNK 65536
+#define RETRY_MS 100
+
+enum { T_REQUEST = 1, T_RESPONSE = 2, T_DATA = 3 };
+
+/* A request frame not answered yet, kept to be resent to a restarted backend. */
+struct kept {
+    struct kept *next;
+    uint32_t stream;
+    size_t len;
+    char frame[];
+};
+
+/* One direction of a pair. */
+struct dir {
+    struct buf in;        /* bytes read that do not form a complete frame yet */
+    uint32_t stream_left; /* payload bytes of an oversized frame still to pass through */
+    int dropping;         /* ...to nowhere, because its header never reached the peer */
+};
+
+struct pair {
+    struct ev front, back; /* containerd's connection; the backend's (fd -1 while down) */
+    struct listener *lst;
+    struct pair *next;
+    struct dir up, down;   /* up: containerd -> backend; down: backend -> containerd */
+    struct buf to_front, to_back;
+    struct kept *kept, *kept_tail;
+    size_t kept_bytes, kept_count;
+    int64_t retry_at;      /* while the backend is down */
+    int id, was_up;
+    uint32_t front_mask, back_mask; /* epoll events registered */
+};
+
+struct listener {
+    struct ev ev;
+    char *public_path, *backend_path;
+    struct pair *pairs;
+    struct listener *next;
+};
+
+static struct listener *listeners;
+static int pair_ids;
+
+/* ---- byte queues and sockets ---- */
+
+size_t buf_pending(const struct buf *b) { return b->len - b->off; }
+
+/* Room for n more bytes at the end; pending bytes move to the front first. */
+static char *buf_reserve(struct buf *b, size_t n) {
+    if (b->off > 0 && b->cap - b->len < n) {
+        memmove(b->data, b->data + b->off, b->len - b->off);
+        b->len -= b->off;
+        b->off = 0;
+    }
+    if (b->cap - b->len < n) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap - b->len < n) cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d) return NULL;
+        b->data = d;
+        b->cap = cap;
+    }
+    return b->data + b->len;
+}
+
+int buf_append(struct buf *b, const void *data, size_t n) {
+    char *p = buf_reserve(b, n);
+    if (!p) return -1;
+    memcpy(p, data, n);
+    b->len += n;
+    return 0;
+}
+
+/* An empty queue gives its memory back: an idle connection costs little more than its struct. */
+void buf_consume(struct buf *b, size_t n) {
+    b->off += n;
+    if (b->off == b->len) buf_free(b);
+}
+
+void buf_free(struct buf *b) {
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+int buf_flush(struct buf *b, int fd) {
+    while (buf_pending(b)) {
+        ssize_t n = send(fd, b->data + b->off, buf_pending(b), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) return errno == EAGAIN || errno == EINTR ? 0 : -1;
+        buf_consume(b, (size_t)n);
+    }
+    return 0;
+}
+
+long buf_read(struct buf *b, int fd) {
+    char *p = buf_reserve(b, READ_CHUNK);
+    ssize_t n = p ? recv(fd, p, READ_CHUNK, MSG_DONTWAIT) : -1; /* realloc sets ENOMEM */
+    if (n > 0) b->len += (size_t)n;
+    return n;
+}
+
+/* Fills err for a control reply; returns -1. */
+static int errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int errf(char *err, size_t errlen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int unix_addr(const char *path, struct sockaddr_un *sa) {
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof sa->sun_path) return -1;
+    strcpy(sa->sun_path, path);
+    return 0;
+}
+
+/* Listens on a Unix socket created 0600, replacing a stale socket file (never another kind of file). */
+int listen_unix(const char *path, char *err, size_t errlen) {
+    struct sockaddr_un sa;
+    struct stat st;
+    if (unix_addr(path, &sa) < 0) return errf(err, errlen, "socket path too long: %s", path);
+    if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) return errf(err, errlen, "%s is not a socket", path);
+    unlink(path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    mode_t old = umask(0177); /* never reachable by others, not even between bind and chmod */
+    int bound = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    umask(old);
+    if (bound && listen(fd, SOMAXCONN) == 0) return fd;
+    int saved = errno;
+    if (fd >= 0) close(fd);
+    if (bound) unlink(path);
+    return errf(err, errlen, "cannot listen on %s: %s", path, strerror(saved));
+}
+
+/* ---- pairs: one containerd connection and its backend connection ---- */
+
+static void close_ev(struct ev *e) {
+    if (e->fd >= 0) close(e->fd); /* which also takes it out of the epoll set */
+    e->fd = -1;
+}
+
+static void drop_kept(struct pair *p) {
+    for (struct kept *k = p->kept, *next; k; k = next) {
+        next = k->next;
+        free(k);
+    }
+    p->kept = p->kept_tail = NULL;
+    p->kept_bytes = p->kept_count = 0;
+}
+
+/* Ends a pair; its struct is freed after the current batch of events, which may still name it. */
+static void pair_kill(struct pair *p, const char *why) {
+    klog("connection %d on %s closed: %s", p->id, p->lst->public_path, why);
+    close_ev(&p->front);
+    close_ev(&p->back);
+    buf_free(&p->up.in);
+    buf_free(&p->down.in);
+    buf_free(&p->to_front);
+    buf_free(&p->to_back);
+    drop_kept(p);
+    struct pair **pp = &p->lst->pairs;
+    while (*pp != p) pp = &(*pp)->next;
+    *pp = p->next;
+    defer_free(p);
+}
+
+/* The JVM died (or closed the connection): keep containerd's side and what it asked, retry the backend. */
+static void backend_lost(struct pair *p, const char *why) {
+    close_ev(&p->back);
+    p->back_mask = 0;
+    buf_free(&p->to_back); /* unanswered requests are all kept; the rest is for a backend that is gone */
+    buf_free(&p->down.in);
+    if (p->down.stream_left) {
+        pair_kill(p, "backend lost in the middle of an oversized frame");
+        return;
+    }
+    if (p->up.stream_left) p->up.dropping = 1;
+    p->retry_at = now_ms() + RETRY_MS;
+    klog("backend %s lost for connection %d on %s (%s); %zu requests unanswered, reconnecting",
+         p->lst->backend_path, p->id, p->lst->public_path, why, p->kept_count);
+}
+
+/* Connects to the backend and queues every unanswered request again, in the order they first came. */
+static int backend_connect(struct pair *p) {
+    struct sockaddr_un sa;
+    int fd = unix_addr(p->lst->backend_path, &sa) < 0 ? -1
+             : socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    int ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    for (struct kept *k = p->kept; ok && k; k = k->next) ok = buf_append(&p->to_back, k->frame, k->len) == 0;
+    if (!ok) {
+        close(fd);
+        buf_free(&p->to_back);
+        return -1;
+    }
+    p->back.fd = fd;
+    ev_ctl(EPOLL_CTL_ADD, &p->back, p->back_mask = EPOLLIN);
+    if (p->was_up)
+        klog("backend %s restored for connection %d on %s; %zu requests replayed", p->lst->backend_path,
+             p->id, p->lst->public_path, p->kept_count);
+    p->was_up = 1;
+    return 0;
+}
+
+static uint32_t be32(const unsigned char *b) {
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* Keeps a copy of a request until its response comes back. */
+static int keep(struct pair *p, uint32_t stream, const void *frame, size_t len) {
+    struct kept *k = p->kept_bytes + len > MAX_KEPT ? NULL : malloc(sizeof *k + len);
+    if (!k) {
+        pair_kill(p, "more than 16 MiB of unanswered requests, or out of memory");
+        return -1;
+    }
+    k->next = NULL;
+    k->stream = stream;
+    k->len = len;
+    memcpy(k->frame, frame, len);
+    if (p->kept_tail) p->kept_tail->next = k;
+    else p->kept = k;
+    p->kept_tail = k;
+    p->kept_bytes += len;
+    p->kept_count++;
+    return 0;
+}
+
+static void answered(struct pair *p, uint32_t stream) {
+    for (struct kept *k = p->kept, *prev = NULL; k; prev = k, k = k->next) {
+        if (k->stream != stream) continue;
+        if (prev) prev->next = k->next;
+        else p->kept = k->next;
+        if (p->kept_tail == k) p->kept_tail = prev;
+        p->kept_bytes -= k->len;
+        p->kept_count--;
+        free(k);
+        return;
+    }
+}
+
+/*
+ * Moves the complete frames read on one side to the other side's output queue. Going up, requests are kept
+ * for replay (and only kept while the backend is down); going down, a response releases its request.
+ * Returns -1 when the pair was killed.
+ */
+static int relay_frames(struct pair *p, struct dir *d, int up) {
+    struct buf *out = up ? &p->to_back : &p->to_front;
+    int deliver = !up || p->back.fd >= 0;
+    for (;;) {
+        size_t avail = buf_pending(&d->in);
+        if (avail == 0) return 0; /* also: an empty queue has no data pointer */
+        const unsigned char *h = (const unsigned char *)d->in.data + d->in.off;
+        if (d->stream_left) {
+            size_t n = avail < d->stream_left ? avail : d->stream_left;
+            if (n == 0) return 0;
+            if (!d->dropping && buf_append(out, h, n) < 0) break;
+            d->stream_left -= (uint32_t)n;
+            if (!d->stream_left) d->dropping = 0;
+            buf_consume(&d->in, n);
+            continue;
+        }
+        if (avail < HEADER_LEN) return 0;
+        uint32_t len = be32(h), stream = be32(h + 4), type = h[8];
+        if (type < T_REQUEST || type > T_DATA) {
+            pair_kill(p, up ? "garbage frame header from containerd" : "garbage frame header from the backend");
+            return -1;
+        }
+        if (len > MAX_PAYLOAD) { /* passed through as it streams, never held: the JVM skips it and answers */
+            d->dropping = !deliver;
+            if (deliver && buf_append(out, h, HEADER_LEN) < 0) break;
+            d->stream_left = len;
+            buf_consume(&d->in, HEADER_LEN);
+            continue;
+        }
+        if (avail < HEADER_LEN + len) return 0;
+        if (up && type == T_REQUEST && keep(p, stream, h, HEADER_LEN + len) < 0) return -1;
+        if (!up && type == T_RESPONSE) answered(p, stream);
+        /* Up while the backend is down, other frames are dropped: a restarted JVM would not know their stream. */
+        if (deliver && buf_append(out, h, HEADER_LEN + len) < 0) break;
+        buf_consume(&d->in, HEADER_LEN + len);
+    }
+    pair_kill(p, "out of memory");
+    return -1;
+}
+
+/* A side is read only while the other side keeps up, which bounds the output queues. */
+static void pair_update_events(struct pair *p) {
+    uint32_t front = buf_pending(&p->to_front) ? EPOLLOUT : 0, back = 0;
+    if (p->back.fd < 0 || buf_pending(&p->to_back) < HIGH_WATER) front |= EPOLLIN;
+    if (front != p->front_mask) ev_ctl(EPOLL_CTL_MOD, &p->front, p->front_mask = front);
+    if (p->back.fd < 0) return;
+    if (buf_pending(&p->to_front) < HIGH_WATER) back |= EPOLLIN;
+    if (buf_pending(&p->to_back)) back |= EPOLLOUT;
+    if (back != p->back_mask) ev_ctl(EPOLL_CTL_MOD, &p->back, p->back_mask = back);
+}
+
+/* Sends what is queued at once, rather than after another epoll round; then re-arms the events. */
+static void pair_flush(struct pair *p) {
+    if (p->back.fd >= 0 && buf_flush(&p->to_back, p->back.fd) < 0) backend_lost(p, "write failed");
+    if (p->front.fd < 0) return; /* killed */
+    if (buf_flush(&p->to_front, p->front.fd) < 0) pair_kill(p, "write to containerd failed");
+    else pair_update_events(p);
+}
+
+static void pair_event(struct pair *p, int up, uint32_t events) {
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+        struct dir *d = up ? &p->up : &p->down;
+        long n = buf_read(&d->in, up ? p->front.fd : p->back.fd);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            if (up) pair_kill(p, n == 0 ? "closed by containerd" : "read from containerd failed");
+            else backend_lost(p, n == 0 ? "closed" : "read failed");
+        } else if (n > 0 && relay_frames(p, d, up) < 0) {
+            return;
+        }
+    }
+    if (p->front.fd >= 0) pair_flush(p);
+}
+
+static void accept_connections(struct listener *l) {
+    int fd;
+    while ((fd = accept4(l->ev.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+        struct pair *p = calloc(1, sizeof *p);
+        if (!p) {
+            klog("out of memory: refusing a connection on %s", l->public_path);
+            close(fd);
+            continue;
+        }
+        *p = (struct pair){.front = {EV_FRONT, fd, p}, .back = {EV_BACK, -1, p}, .lst = l, .next = l->pairs,
+                           .id = ++pair_ids, .front_mask = EPOLLIN};
+        l->pairs = p;
+        ev_ctl(EPOLL_CTL_ADD, &p->front, EPOLLIN);
+        if (backend_connect(p) < 0) {
+            p->retry_at = now_ms() + RETRY_MS;
+            klog("connection %d on %s: backend %s not there yet, retrying", p->id, l->public_path, l->backend_path);
+        }
+    }
+    if (errno != EAGAIN && errno != EINTR) klog("accept on %s: %s", l->public_path, strerror(errno));
+}
+
+void relay_event(struct ev *e, uint32_t events) {
+    if (e->fd < 0) return; /* closed earlier in this batch */
+    if (e->kind == EV_PUBLIC) accept_connections(e->obj);
+    else pair_event(e->obj, e->kind == EV_FRONT, events);
+}
+
+int relay_tick(int64_t now) {
+    int64_t next = -1;
+    for (struct listener *l = listeners; l; l = l->next) {
+        for (struct pair *p = l->pairs, *nx; p; p = nx) {
+            nx = p->next;
+            if (p->back.fd >= 0) continue;
+            if (now >= p->retry_at) {
+                if (backend_connect(p) == 0) {
+                    pair_flush(p);
+                    continue;
+                }
+                p->retry_at = now + RETRY_MS;
+            }
+            if (next < 0 || p->retry_at < next) next = p->retry_at;
+        }
+    }
+    return next < 0 ? -1 : (int)(next - now);
+}
+
+/* ---- listeners ---- */
+
+static struct listener *find_listener(const char *public_path) {
+    struct listener *l = listeners;
+    while (l && strcmp(l->public_path, public_path) != 0) l = l->next;
+    return l;
+}
+
+int relay_listen(const char *public_path, const char *backend_path, char *err, size_t errlen) {
+    struct listener *l = find_listener(public_path);
+    struct sockaddr_un sa;
+    if (l && strcmp(l->backend_path, backend_path) == 0) return 0;
+    if (l) return errf(err, errlen, "%s already relays to %s", public_path, l->backend_path);
+    if (unix_addr(backend_path, &sa) < 0) return errf(err, errlen, "socket path too long: %s", backend_path);
+    int fd = listen_unix(public_path, err, errlen);
+    if (fd < 0) return -1;
+    if (!(l = calloc(1, sizeof *l))) {
+        close(fd);
+        unlink(public_path);
+        return errf(err, errlen, "out of memory");
+    }
+    l->ev = (struct ev){EV_PUBLIC, fd, l};
+    l->public_path = strdup(public_path);
+    l->backend_path = strdup(backend_path);
+    l->next = listeners;
+    listeners = l;
+    ev_ctl(EPOLL_CTL_ADD, &l->ev, EPOLLIN);
+    klog("listener added: %s -> %s", public_path, backend_path);
+    return 0;
+}
+
+void relay_close(const char *public_path) {
+    struct listener *l = find_listener(public_path), **pl = &listeners;
+    if (!l) return;
+    while (l->pairs) pair_kill(l->pairs, "listener closed");
+    close_ev(&l->ev);
+    unlink(l->public_path);
+    while (*pl != l) pl = &(*pl)->next;
+    *pl = l->next;
+    klog("listener closed: %s", l->public_path);
+    free(l->public_path);
+    free(l->backend_path);
+    defer_free(l);
+}
+
+void relay_close_all(void) {
+    while (listeners) relay_close(listeners->public_path);
+}
+
+void relay_list(struct buf *out) {
+    for (struct listener *l = listeners; l; l = l->next) {
+        char line[256];
+        int n = snprintf(line, sizeof line, "L %s %s\n", l->public_path, l->backend_path);
+        buf_append(out, line, (size_t)n);
+    }
+}
