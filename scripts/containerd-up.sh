@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start a private containerd (2.1, from .cache) for the tests, with CRI, CNI bridge networking and
-# the 'runc' sandbox proxy plugin pointing at our sandboxer; then import the test images.
+# the 'runc', 'runsc' and 'quark' sandbox proxy plugins pointing at our sandboxer; then import the test images.
 # No-op when it already runs; cleans up first when a previous one died.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,7 +34,9 @@ import_images() {
   done
 }
 
-if alive && answers; then import_images; exit 0; fi
+# A containerd started from an older version of this script lacks handlers the tests use: restart it.
+current() { grep -q "runtimes.kuasar-runsc" "$CONTAINERD_CONFIG" 2>/dev/null; }
+if alive && answers && current; then import_images; exit 0; fi
 # Leftovers of a containerd that died (or hangs): shims, mounts, state. Start from scratch.
 if alive || [[ -e $CONTAINERD_PID_FILE || -d $CONTAINERD_STATE ]]; then
   echo "containerd-up: cleaning up after a previous containerd" >&2
@@ -83,6 +85,16 @@ disabled_plugins = ['io.containerd.nri.v1.nri']
   type = 'sandbox'
   address = '$KUASAR_SANDBOXER_SOCK'   # dialed lazily: need not exist at start
 
+# driver-quark's two sandboxers, served by the same node at the same socket: containerd names the sandboxer in
+# every request, and the node routes on it.
+[proxy_plugins.runsc]
+  type = 'sandbox'
+  address = '$KUASAR_SANDBOXER_SOCK'
+
+[proxy_plugins.quark]
+  type = 'sandbox'
+  address = '$KUASAR_SANDBOXER_SOCK'
+
 [plugins.'io.containerd.internal.v1.opt']
   path = '$KUASAR_NODE_DIR/opt'   # default /opt/containerd would be shared with the host
 
@@ -109,6 +121,12 @@ disabled_plugins = ['io.containerd.nri.v1.nri']
     [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.kuasar-runc]
       runtime_type = 'io.containerd.runc.v2'   # informational: the sandboxer serves the tasks
       sandboxer = 'runc'
+    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.kuasar-runsc]
+      runtime_type = 'io.containerd.runc.v2'   # informational, as above
+      sandboxer = 'runsc'
+    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.kuasar-quark]
+      runtime_type = 'io.containerd.runc.v2'   # informational; Quark serves the tasks itself
+      sandboxer = 'quark'
   [plugins.'io.containerd.cri.v1.runtime'.cni]
     bin_dirs = ['$KUASAR_CNI_BIN_DIR']
     conf_dir = '$KUASAR_CNI_CONF_DIR'

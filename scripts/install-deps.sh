@@ -19,6 +19,38 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# --- gVisor runsc (driver-quark's runsc sandboxer) ---------------------------------------------
+# bookworm ships runsc 20221219 (platform ptrace only); bookworm-backports has 20240729, which adds systrap
+# (faster, see /work/shared/FACTS.md). It is installed with apt from a private list of bookworm-backports, so the
+# system's sources stay as they are; bookworm's own package is the fallback.
+RUNSC_WANT="${KUASAR_RUNSC_VERSION:-0.0~20240729}"
+runsc_have="$(dpkg-query -W -f='${Version}' runsc 2>/dev/null || true)"
+if [[ $runsc_have != "$RUNSC_WANT"* ]]; then
+  B="$KUASAR_CACHE/apt-bpo"
+  mkdir -p "$B/lists/partial" "$B/cache/archives/partial" "$B/empty" "$KUASAR_CACHE/debs"
+  BPO_MIRROR="${KUASAR_DEBIAN_MIRROR:-$(apt-get -o "Dir::State::Lists=$B/lists" -o "Dir::Cache=$B/cache" --print-uris \
+    update 2>/dev/null | sed -nE "s#^'(https?://[^']+)/dists/bookworm/InRelease'.*#\1#p" | head -1)}"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $BPO_MIRROR bookworm-backports main" \
+    >"$B/sources.list"
+  BPO_OPTS=(-o "Dir::State::Lists=$B/lists" -o "Dir::Cache=$B/cache" -o "Dir::Etc::SourceList=$B/sources.list"
+            -o "Dir::Etc::SourceParts=$B/empty" -o "Acquire::Languages=none" -o "APT::Sandbox::User=root")
+  export DEBIAN_FRONTEND=noninteractive
+  rver=""
+  if apt-get "${BPO_OPTS[@]}" update -qq 2>/dev/null; then
+    rver="$(apt-cache "${BPO_OPTS[@]}" madison runsc | awk -F' *[|] *' -v w="$RUNSC_WANT" 'index($2, w) == 1 {print $2; exit}')"
+  fi
+  if [[ -n $rver ]]; then
+    ( cd "$KUASAR_CACHE/debs" && apt-get "${BPO_OPTS[@]}" download -qq "runsc=$rver" )
+    deb="$KUASAR_CACHE/debs/runsc_${rver//:/%3a}_amd64.deb"
+    echo "install-deps: installing runsc $rver (bookworm-backports)"
+    apt-get install -y -qq --no-install-recommends "$deb" >/dev/null
+  else
+    echo "install-deps: WARNING: runsc $RUNSC_WANT not offered by bookworm-backports; using bookworm's (ptrace only)" >&2
+    [[ -n $runsc_have ]] || apt-get install -y -qq --no-install-recommends runsc >/dev/null
+  fi
+  rm -rf "$B"
+fi
+
 # --- containerd + CNI plugins from sid ---------------------------------------------------------
 # Wanted containerd version prefix; sid moves, so we take 2.1.9 when offered, else the newest 2.1.x.
 WANT="${KUASAR_CONTAINERD_VERSION:-2.1.9}"

@@ -1,0 +1,35 @@
+package io.kuasar.driver.quark;
+
+import io.kuasar.spi.SandboxException;
+import io.kuasar.spi.SandboxStarted;
+import io.kuasar.spi.TaskService;
+import java.time.Duration;
+
+/**
+ * One application kernel (a user-space kernel that runs a pod's containers: gVisor's runsc, Quark). The driver
+ * keeps the pod records, their persistence and the lifecycle rules; a backend only knows how to run its kernel.
+ * Each method is called with the pod's lifecycle lock held.
+ */
+interface AppKernel extends AutoCloseable {
+    /** The sandboxer name containerd uses for pods of this kernel. */
+    String sandboxer();
+
+    /** Starts the pod's sandbox; fills the pod's runtime fields (pid, task address) before returning them. */
+    SandboxStarted start(Pod pod) throws SandboxException;
+
+    /** Ends every process of the pod: SIGTERM, then SIGKILL after {@code grace}. The pod's files stay. */
+    void stop(Pod pod, Duration grace) throws SandboxException;
+
+    /** Removes what start made: processes (if any still run), mounts, files. */
+    void shutdown(Pod pod) throws SandboxException;
+
+    /** The Task API when the host serves it; backends whose kernel serves its own refuse. */
+    TaskService tasks(Pod pod) throws SandboxException;
+
+    /** After a driver restart, re-attaches to a pod recorded READY; false when its sandbox is gone. */
+    boolean reattach(Pod pod);
+
+    /** Stops watching; sandboxes keep running for the next driver instance. */
+    @Override
+    void close();
+}

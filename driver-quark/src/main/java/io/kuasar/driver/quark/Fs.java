@@ -1,0 +1,143 @@
+package io.kuasar.driver.quark;
+
+import io.kuasar.spi.Mount;
+import java.io.File;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * Files, mounts and helper commands. Mounts go through mount(8)/umount(8): an app-kernel pod mounts one rootfs per
+ * container, a few milliseconds next to gVisor's own start-up, so no native binding is worth it here.
+ */
+final class Fs {
+    static final File DEV_NULL = new File("/dev/null");
+
+    private Fs() {
+    }
+
+    /** Creates {@code dir} (and missing parents) with mode 0700. */
+    static Path privateDir(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir);
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        }
+        return dir;
+    }
+
+    /** Replaces {@code target} so a crash leaves the old or the new content: temp file, fsync, atomic rename. */
+    static void writeAtomically(Path target, byte[] content) throws IOException {
+        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ch.write(java.nio.ByteBuffer.wrap(content));
+            ch.force(true);
+        }
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** Removes a tree without following symlinks; refuses when something is still mounted inside it. */
+    static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        List<String> mounted = mountPointsUnder(root);
+        if (!mounted.isEmpty()) {
+            throw new IOException("refusing to delete " + root + ": still mounted at " + mounted);
+        }
+        try (Stream<Path> all = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) all.sorted(Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    /** Mounts one containerd mount at {@code target} with mount(8). */
+    static void mount(Mount m, Path target) throws IOException {
+        List<String> argv = new ArrayList<>(List.of("mount", "-t", m.type()));
+        if (!m.options().isEmpty()) {
+            argv.add("-o");
+            argv.add(String.join(",", m.options()));
+        }
+        argv.add(m.source());
+        argv.add(target.toString());
+        run(argv, 30);
+    }
+
+    /** Unmounts everything under and at {@code dir}, deepest first; lazily when a mount stays busy. */
+    static void unmountAll(Path dir) throws IOException {
+        List<String> points = mountPointsUnder(dir);
+        points.sort(Comparator.comparingInt(String::length).reversed());
+        for (String p : points) {
+            try {
+                run(List.of("umount", p), 30);
+            } catch (IOException busy) {
+                run(List.of("umount", "-l", p), 30);
+            }
+        }
+    }
+
+    /** Mount points at or under {@code dir}, from /proc/self/mountinfo. */
+    static List<String> mountPointsUnder(Path dir) throws IOException {
+        String d = dir.toAbsolutePath().normalize().toString();
+        List<String> out = new ArrayList<>();
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String[] f = line.split(" ");
+            if (f.length > 4) {
+                String target = unescape(f[4]);
+                if (target.equals(d) || target.startsWith(d + "/")) {
+                    out.add(target);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** mountinfo writes space, tab, newline and backslash as \ooo. */
+    static String unescape(String s) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\' && i + 3 < s.length() && s.substring(i + 1, i + 4).matches("[0-7]{3}")) {
+                b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
+    }
+
+    /** Runs a helper command; returns its output (stdout and stderr); throws with that output when it fails. */
+    static String run(List<String> argv, long timeoutSeconds) throws IOException {
+        Process p = new ProcessBuilder(argv).redirectInput(DEV_NULL).redirectErrorStream(true).start();
+        byte[] out = p.getInputStream().readAllBytes(); // small; read first so a full pipe cannot stall the child
+        try {
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IOException(argv.get(0) + " did not finish within " + timeoutSeconds + " s");
+            }
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while running " + argv.get(0), e);
+        }
+        String text = new String(out, StandardCharsets.UTF_8).trim();
+        if (p.exitValue() != 0) {
+            throw new IOException(String.join(" ", argv) + " failed (exit " + p.exitValue() + ")"
+                    + (text.isEmpty() ? "" : ": " + text));
+        }
+        return text;
+    }
+}

@@ -1,0 +1,38 @@
+package io.kuasar.driver.quark;
+
+import io.kuasar.spi.Mount;
+import io.kuasar.spi.Stdio;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The JSON shape of one pod's state file (plain records for Jackson; instants as ISO-8601 strings, null when
+ * unset). Bump {@link #VERSION} on incompatible changes.
+ *
+ * @param sessions   session ids of the host processes runsc left for the pod (sandbox, gofers; see Reaper), so
+ *                   a restarted driver can still reap them
+ * @param containers containers of a pod whose Task API the host serves (runsc); empty for Quark
+ */
+record PersistedPod(int version, String id, String sandboxer, String namespace, String netnsPath, String hostname,
+                    String state, long pid, String createdAt, String exitedAt, String taskAddress, String platform,
+                    Map<String, String> labels, List<Long> sessions, List<Container> containers) {
+    static final int VERSION = 1;
+
+    PersistedPod {
+        labels = labels == null ? Map.of() : labels;
+        sessions = sessions == null ? List.of() : sessions;
+        containers = containers == null ? List.of() : containers;
+    }
+
+    /**
+     * @param status   TaskState.Status name of the init process
+     * @param exitCode meaningful once exitedAt is set
+     * @param deleted  true once runsc no longer knows the container (deleted when the pod stopped)
+     */
+    record Container(String id, String bundle, List<Mount> rootfs, boolean rootfsMounted, Stdio stdio,
+                     String status, long pid, int exitCode, String exitedAt, boolean deleted) {
+        Container {
+            rootfs = rootfs == null ? List.of() : rootfs;
+        }
+    }
+}

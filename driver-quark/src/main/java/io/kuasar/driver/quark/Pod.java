@@ -1,0 +1,100 @@
+package io.kuasar.driver.quark;
+
+import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.SandboxSpec;
+import io.kuasar.spi.SandboxStatus;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A pod as the driver holds it. Mutable fields are guarded by the object's monitor (held while a snapshot is
+ * taken for the state file); {@link #lifecycle} serialises start, stop and shutdown.
+ */
+final class Pod {
+    final String id;
+    final String sandboxer;
+    final String namespace;
+    final String netnsPath;
+    final String hostname;
+    final Instant createdAt;
+    final Map<String, String> labels;
+    final ReentrantLock lifecycle = new ReentrantLock();
+    final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
+    /** The containers of a pod whose Task API the host serves (runsc). */
+    final Map<String, RunscContainer> containers = new LinkedHashMap<>();
+    final Set<Long> sessions = new LinkedHashSet<>();
+    SandboxStatus.State state = SandboxStatus.State.CREATED;
+    long pid;
+    Instant exitedAt;
+    String taskAddress = "";
+    String platform = "";
+
+    Pod(String id, String sandboxer, String namespace, String netnsPath, String hostname, Instant createdAt,
+        Map<String, String> labels) {
+        this.id = id;
+        this.sandboxer = sandboxer;
+        this.namespace = namespace == null ? "" : namespace;
+        this.netnsPath = netnsPath == null ? "" : netnsPath;
+        this.hostname = hostname == null ? "" : hostname;
+        this.createdAt = createdAt;
+        this.labels = Map.copyOf(labels);
+    }
+
+    static Pod of(SandboxSpec spec, String sandboxer, Instant now) {
+        String hostname = spec.pod() == null ? "" : spec.pod().hostname();
+        return new Pod(spec.id(), sandboxer, spec.namespace(), spec.netnsPath(), hostname, now, spec.labels());
+    }
+
+    synchronized RunscContainer container(String id) {
+        return containers.get(id);
+    }
+
+    synchronized List<RunscContainer> containerList() {
+        return new ArrayList<>(containers.values());
+    }
+
+    synchronized SandboxStatus status(boolean verbose) {
+        Map<String, String> info = new LinkedHashMap<>();
+        if (verbose) {
+            info.put("netns", netnsPath);
+            info.put("platform", platform);
+            info.put("containers", String.join(",", containers.keySet()));
+        }
+        return new SandboxStatus(id, sandboxer, namespace, state, pid, createdAt, exitedAt, taskAddress, info);
+    }
+
+    synchronized PersistedPod persisted() {
+        List<PersistedPod.Container> cs = new ArrayList<>();
+        for (RunscContainer c : containers.values()) {
+            cs.add(c.persisted());
+        }
+        return new PersistedPod(PersistedPod.VERSION, id, sandboxer, namespace, netnsPath, hostname, state.name(), pid,
+                createdAt.toString(), exitedAt == null ? null : exitedAt.toString(), taskAddress, platform, labels,
+                new ArrayList<>(sessions), cs);
+    }
+
+    static Pod restore(PersistedPod p) {
+        Pod pod = new Pod(p.id(), p.sandboxer(), p.namespace(), p.netnsPath(), p.hostname(),
+                Instant.parse(p.createdAt()), p.labels());
+        pod.state = SandboxStatus.State.valueOf(p.state());
+        pod.pid = p.pid();
+        pod.exitedAt = p.exitedAt() == null ? null : Instant.parse(p.exitedAt());
+        pod.taskAddress = p.taskAddress() == null ? "" : p.taskAddress();
+        pod.platform = p.platform() == null ? "" : p.platform();
+        pod.sessions.addAll(p.sessions());
+        for (PersistedPod.Container c : p.containers()) {
+            pod.containers.put(c.id(), RunscContainer.restore(c));
+        }
+        if (pod.exitedAt != null) {
+            pod.exit.complete(new ExitStatus(0, 0, pod.exitedAt));
+        }
+        return pod;
+    }
+}

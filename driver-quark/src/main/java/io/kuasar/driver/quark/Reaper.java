@@ -1,0 +1,236 @@
+package io.kuasar.driver.quark;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.annotations.Out;
+
+/**
+ * Reaps what runsc leaves behind. runsc forks the sandbox and one gofer per container and exits; the sandbox forks
+ * its platform's stub processes. When they end, the kernel re-parents them to the nearest child subreaper, which is
+ * this JVM whenever the runc driver is active (it makes the whole process a subreaper). Java reaps only what it
+ * spawned, so they would stay zombies, and runsc delete, which waits for a container's gofer to be gone, would
+ * time out on the zombie.
+ *
+ * <p>A zombie has no command line left, so processes are recognised by their session: the sandbox and each gofer
+ * lead a session of their own (runsc calls setsid), and their descendants stay in it. The reaper learns a pod's
+ * sessions while its processes are alive (their command line names the pod's private runsc root), and reaps only
+ * zombie children of this JVM in those sessions whose name is runsc's ({@code exe}). A session id cannot be reused
+ * while any process still carries it, and a session is forgotten once none does.
+ */
+final class Reaper implements AutoCloseable {
+    /** waitpid(2), bound by jnr-ffi. */
+    public interface LibC {
+        int waitpid(int pid, @Out int[] status, int options);
+    }
+
+    private static final int WNOHANG = 1;
+    /** runsc re-executes /proc/self/exe, so all its processes are named so. */
+    private static final String RUNSC_COMM = "exe";
+
+    /** The fields of /proc/PID/stat the reaper reads. */
+    record Stat(long pid, String comm, char state, long ppid, long session) {
+    }
+
+    private final LibC libc = LibraryLoader.create(LibC.class).failImmediately().load("c");
+    private final Set<Long> sessions = ConcurrentHashMap.newKeySet();
+    private final Set<String> markers = ConcurrentHashMap.newKeySet();
+    private final long self = ProcessHandle.current().pid();
+    /** This JVM's session, never tracked: runsc helpers the JVM spawns itself (wait, exec) share it. */
+    private final long ownSession = stat(self).session();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "kuasar-runsc-reaper");
+        t.setDaemon(true);
+        return t;
+    });
+
+    Reaper() {
+        timer.scheduleWithFixedDelay(this::sweep, 1, 1, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Learns the sessions of the live processes whose command line contains {@code marker} and of all their
+     * descendants (the sandbox's platform stubs have no command line of their own, but are its children); keeps
+     * the marker to learn new descendants at every sweep, until {@link #forget}. Returns the sessions found.
+     */
+    List<Long> adopt(String marker) {
+        markers.add(marker);
+        return learn(processes(), Set.of(marker));
+    }
+
+    /** Stops learning sessions for {@code marker} (its pod is gone); sessions already learnt are still reaped. */
+    void forget(String marker) {
+        markers.remove(marker);
+    }
+
+    private List<Long> learn(List<Stat> all, Set<String> wanted) {
+        Set<Long> family = new HashSet<>();
+        for (Stat s : all) {
+            String cmd = commandLine(s.pid());
+            if (wanted.stream().anyMatch(cmd::contains)) {
+                family.add(s.pid());
+            }
+        }
+        boolean grew = !family.isEmpty();
+        while (grew) {
+            grew = false;
+            for (Stat s : all) {
+                if (!family.contains(s.pid()) && family.contains(s.ppid())) {
+                    family.add(s.pid());
+                    grew = true;
+                }
+            }
+        }
+        List<Long> found = new ArrayList<>();
+        for (Stat s : all) {
+            if (family.contains(s.pid()) && s.session() != ownSession && !found.contains(s.session())) {
+                found.add(s.session());
+            }
+        }
+        sessions.addAll(found);
+        return found;
+    }
+
+    /** Runs {@code action} while sweeping often: runsc delete waits for the zombies it made to be reaped. */
+    <T, E extends Exception> T sweepingWhile(Action<T, E> action) throws E {
+        java.util.concurrent.ScheduledFuture<?> often = timer.scheduleWithFixedDelay(this::sweep, 20, 50,
+                TimeUnit.MILLISECONDS);
+        try {
+            return action.run();
+        } finally {
+            often.cancel(false);
+        }
+    }
+
+    /** A call that may fail with a checked exception. */
+    interface Action<T, E extends Exception> {
+        T run() throws E;
+    }
+
+    /** Tracks the session led by {@code leader} (a gofer or sandbox runsc reported), if it still exists. */
+    List<Long> adoptLeader(long leader) {
+        Stat s = leader > 0 ? stat(leader) : null;
+        if (s == null || s.session() != leader || s.session() == ownSession) {
+            return List.of();
+        }
+        sessions.add(leader);
+        return List.of(leader);
+    }
+
+    /** Tracks sessions recorded before a driver restart that still have processes. */
+    void readopt(Collection<Long> recorded) {
+        Set<Long> live = new HashSet<>();
+        for (Stat s : processes()) {
+            live.add(s.session());
+        }
+        for (long sid : recorded) {
+            if (live.contains(sid)) {
+                sessions.add(sid);
+            }
+        }
+    }
+
+    /** Reaps the zombies of tracked sessions; forgets sessions no process carries any more. */
+    synchronized void sweep() {
+        if (sessions.isEmpty() && markers.isEmpty()) {
+            return;
+        }
+        List<Stat> all = processes();
+        if (!markers.isEmpty()) {
+            learn(all, Set.copyOf(markers));
+        }
+        int[] status = new int[1];
+        Set<Long> live = new HashSet<>();
+        for (Stat s : all) {
+            if (!sessions.contains(s.session())) {
+                continue;
+            }
+            if (s.state() == 'Z' && s.ppid() == self && s.comm().equals(RUNSC_COMM)
+                    && libc.waitpid((int) s.pid(), status, WNOHANG) == s.pid()) {
+                continue; // reaped
+            }
+            live.add(s.session());
+        }
+        sessions.retainAll(live);
+    }
+
+    /** Sweeps until no process of {@code sessionIds} is left; false when some remain after {@code timeout}. */
+    boolean awaitGone(Collection<Long> sessionIds, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            sweep();
+            boolean any = false;
+            for (Stat s : processes()) {
+                any |= sessionIds.contains(s.session());
+            }
+            if (!any) {
+                return true;
+            }
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+    }
+
+    static List<Stat> processes() {
+        List<Stat> out = new ArrayList<>();
+        try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+            for (Path p : procs) {
+                Stat s = stat(Long.parseLong(p.getFileName().toString()));
+                if (s != null) {
+                    out.add(s);
+                }
+            }
+        } catch (IOException ignored) {
+            // /proc not listable: nothing to see
+        }
+        return out;
+    }
+
+    /** /proc/PID/stat, split after the last ')' since the command name may hold anything; null when gone. */
+    static Stat stat(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            int open = stat.indexOf('(');
+            int close = stat.lastIndexOf(')');
+            String[] f = stat.substring(close + 2).split(" ");
+            return new Stat(pid, stat.substring(open + 1, close), f[0].charAt(0), Long.parseLong(f[1]),
+                    Long.parseLong(f[3]));
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    static String commandLine(long pid) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8)
+                    .replace('\0', ' ');
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+}

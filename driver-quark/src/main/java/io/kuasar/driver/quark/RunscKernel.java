@@ -1,0 +1,293 @@
+package io.kuasar.driver.quark;
+
+import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.SandboxException;
+import io.kuasar.spi.SandboxStarted;
+import io.kuasar.spi.SandboxStatus;
+import io.kuasar.spi.TaskEvents;
+import io.kuasar.spi.TaskService;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * gVisor backend: one runsc sandbox per pod, its Task API served by the host ({@link RunscTasks}). Per pod, under
+ * {@code runRoot/pods/ID}: {@code root/} (runsc's --root, private to the pod so its processes are recognisable),
+ * {@code bundle/config.json} (the sandbox container), {@code work/} (pid files, exec specs).
+ */
+final class RunscKernel implements AppKernel {
+    private static final Logger LOG = Logger.getLogger(RunscKernel.class.getName());
+
+    private final RunscSettings settings;
+    private final Path runRoot;
+    private final PodStore store;
+    private final TaskEvents events;
+    private final Reaper reaper;
+    private final CompletableFuture<String> platform;
+    private final Map<String, RunscTasks> tasks = new ConcurrentHashMap<>();
+
+    RunscKernel(RunscSettings settings, Path runRoot, PodStore store, TaskEvents events, Reaper reaper,
+                CompletableFuture<String> platform) {
+        this.settings = settings;
+        this.runRoot = runRoot;
+        this.store = store;
+        this.events = events;
+        this.reaper = reaper;
+        this.platform = platform;
+    }
+
+    @Override
+    public String sandboxer() {
+        return "runsc";
+    }
+
+    Path podDir(String podId) {
+        return runRoot.resolve("pods").resolve(podId);
+    }
+
+    @Override
+    public SandboxStarted start(Pod pod) throws SandboxException {
+        if (!pod.netnsPath.isEmpty() && !Files.exists(Path.of(pod.netnsPath))) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                    "network namespace " + pod.netnsPath + " of sandbox " + pod.id + " does not exist");
+        }
+        String chosen = platform();
+        Path dir = podDir(pod.id);
+        Runsc runsc = new Runsc(settings, dir.resolve("root"), pod.netnsPath, chosen, reaper);
+        boolean created = false;
+        try {
+            Fs.privateDir(dir.resolve("root"));
+            Path bundle = Fs.privateDir(dir.resolve("bundle"));
+            Fs.privateDir(dir.resolve("work"));
+            List<String> argv = new ArrayList<>(settings.pauseArgs());
+            argv.set(0, "/" + argv.get(0));
+            Files.write(bundle.resolve("config.json"),
+                    GvisorSpec.bytes(GvisorSpec.sandboxSpec(pod.id, pod.hostname, pauseRootfs(), argv)));
+            runsc.create(pod.id, bundle, dir.resolve("sandbox.pid"));
+            created = true;
+            long pid = Long.parseLong(Files.readString(dir.resolve("sandbox.pid")).trim());
+            runsc.start(pod.id, Redirects.NONE);
+            List<Long> helpers = reaper.adopt(runsc.marker());
+            synchronized (pod) {
+                pod.pid = pid;
+                pod.platform = chosen;
+                pod.sessions.addAll(helpers);
+                pod.state = SandboxStatus.State.READY;
+            }
+            tasks.put(pod.id, new RunscTasks(pod, runsc, store, events, reaper, dir.resolve("work")));
+            store.save(pod);
+            return SandboxStarted.servedByHost(pid, pod.createdAt);
+        } catch (SandboxException | IOException | RuntimeException e) {
+            if (created) {
+                try {
+                    runsc.delete(pod.id);
+                } catch (SandboxException ignored) {
+                    // the start failure is what matters
+                }
+            }
+            reaper.awaitGone(reaper.adopt(runsc.marker()), Duration.ofSeconds(5));
+            reaper.forget(runsc.marker());
+            synchronized (pod) {
+                pod.state = SandboxStatus.State.CREATED;
+            }
+            throw e instanceof SandboxException se ? se : SandboxException.internal("cannot start gVisor sandbox " + pod.id, e);
+        }
+    }
+
+    /** The platform chosen by the activation probe (or configured). */
+    private String platform() throws SandboxException {
+        try {
+            return platform.get(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SandboxException(SandboxException.Code.CANCELLED, "interrupted while probing gVisor platforms");
+        } catch (ExecutionException | TimeoutException e) {
+            throw SandboxException.internal("cannot choose a gVisor platform", e);
+        }
+    }
+
+    /**
+     * A read-only root shared by every pod's sandbox container, holding only the pause binary under the name its
+     * first argument gives (copied once: the gofer serves it from here).
+     */
+    private Path pauseRootfs() throws IOException {
+        Path root = Fs.privateDir(runRoot.resolve("pause-rootfs"));
+        Path source = Path.of(settings.pauseBinary());
+        if (!Files.isExecutable(source)) {
+            throw new IOException("pause binary " + source + " (setting pause.binary) is missing: gVisor needs a root"
+                    + " process per sandbox; install busybox-static or name a static binary");
+        }
+        Path target = root.resolve(settings.pauseArgs().get(0));
+        if (!Files.exists(target) || Files.size(target) != Files.size(source)) {
+            Path tmp = root.resolve("." + target.getFileName() + ".tmp");
+            Files.copy(source, tmp, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        }
+        return root;
+    }
+
+    @Override
+    public void stop(Pod pod, Duration grace) throws SandboxException {
+        RunscTasks t = tasks.get(pod.id);
+        if (t == null) {
+            return; // never started
+        }
+        List<CompletableFuture<ExitStatus>> running = new ArrayList<>();
+        for (RunscContainer c : pod.containerList()) {
+            if (c.init.exit() == null && c.init.started()) {
+                running.add(c.init.waitFor());
+                signalQuietly(t, c, 15);
+            }
+        }
+        if (!awaitAll(running, grace)) {
+            for (RunscContainer c : pod.containerList()) {
+                if (c.init.exit() == null) {
+                    signalQuietly(t, c, 9);
+                }
+            }
+            awaitAll(running, Duration.ofSeconds(5));
+        }
+        // Deleting the sandbox container ends the sandbox process and with it every container and exec in it.
+        for (RunscContainer c : pod.containerList()) {
+            deleteQuietly(t.runsc(), c.id);
+            c.deleted = true;
+        }
+        deleteQuietly(t.runsc(), pod.id);
+        List<Long> pids;
+        synchronized (pod) {
+            pids = new ArrayList<>(pod.sessions);
+        }
+        pids.addAll(reaper.adopt(t.runsc().marker()));
+        if (!reaper.awaitGone(pids, Duration.ofSeconds(10))) {
+            LOG.warning("gVisor processes of sandbox " + pod.id + " still exist after runsc delete: " + pids);
+        }
+        for (RunscContainer c : pod.containerList()) {
+            if (c.init.started()) {
+                t.exits().exited(c, c.init, 137); // no-op for an exit already recorded by its runsc wait
+            }
+        }
+        synchronized (pod) {
+            pod.sessions.clear();
+        }
+    }
+
+    private static void signalQuietly(RunscTasks t, RunscContainer c, int signal) {
+        try {
+            t.runsc().kill(c.id, signal, true);
+        } catch (SandboxException e) {
+            LOG.log(Level.FINE, "signal " + signal + " to " + c.id + " failed", e);
+        }
+    }
+
+    private static void deleteQuietly(Runsc runsc, String id) {
+        try {
+            runsc.delete(id);
+        } catch (SandboxException e) {
+            LOG.log(Level.FINE, "runsc delete " + id + " failed", e);
+        }
+    }
+
+    private static boolean awaitAll(List<CompletableFuture<ExitStatus>> fs, Duration timeout) {
+        try {
+            CompletableFuture.allOf(fs.toArray(new CompletableFuture[0])).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException | TimeoutException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void shutdown(Pod pod) throws SandboxException {
+        if (pod.state == SandboxStatus.State.READY) {
+            stop(pod, Duration.ZERO);
+        }
+        RunscTasks t = tasks.remove(pod.id);
+        if (t != null) {
+            t.close();
+            reaper.forget(t.runsc().marker());
+        }
+        try {
+            for (RunscContainer c : pod.containerList()) {
+                if (c.rootfsMounted) {
+                    Fs.unmountAll(c.rootfsDir());
+                    c.rootfsMounted = false;
+                }
+            }
+            Path dir = podDir(pod.id);
+            Fs.unmountAll(dir);
+            Fs.deleteTree(dir);
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot clean up gVisor sandbox " + pod.id, e);
+        }
+    }
+
+    @Override
+    public TaskService tasks(Pod pod) throws SandboxException {
+        RunscTasks t = tasks.get(pod.id);
+        if (t == null) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "sandbox " + pod.id + " is not started");
+        }
+        return t;
+    }
+
+    @Override
+    public boolean reattach(Pod pod) {
+        if (pod.pid <= 0) {
+            return true; // never started: nothing runs
+        }
+        Runsc runsc = new Runsc(settings, podDir(pod.id).resolve("root"), pod.netnsPath,
+                pod.platform.isEmpty() ? "ptrace" : pod.platform, reaper);
+        RunscTasks t = new RunscTasks(pod, runsc, store, events, reaper, podDir(pod.id).resolve("work"));
+        tasks.put(pod.id, t);
+        if (pod.state != SandboxStatus.State.READY) {
+            return true;
+        }
+        boolean alive = Reaper.commandLine(pod.pid).contains("--root=" + runsc.root());
+        if (!alive) {
+            markGone(pod);
+            return false;
+        }
+        reaper.readopt(pod.sessions);
+        reaper.adopt(runsc.marker());
+        for (RunscContainer c : pod.containerList()) {
+            if (c.init.exit() == null && c.init.started()) {
+                t.exits().watchInit(c); // runsc wait also reports a container that ended while no driver watched
+            }
+        }
+        return true;
+    }
+
+    /** The pod's sandbox is gone (found at recovery): record unknown exits for what had not ended. */
+    private void markGone(Pod pod) {
+        RunscTasks t = tasks.get(pod.id);
+        for (RunscContainer c : pod.containerList()) {
+            if (t != null && c.init.exit() == null) {
+                t.exits().exited(c, c.init, ExitStatus.UNKNOWN_CODE);
+            }
+            c.deleted = true;
+        }
+    }
+
+    @Override
+    public void close() {
+        for (RunscTasks t : tasks.values()) {
+            t.close();
+        }
+        tasks.clear();
+    }
+}

@@ -1,0 +1,392 @@
+package io.kuasar.driver.quark;
+
+import io.kuasar.spi.ExecSpec;
+import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.Identifiers;
+import io.kuasar.spi.SandboxException;
+import io.kuasar.spi.SandboxStatus;
+import io.kuasar.spi.TaskEvent;
+import io.kuasar.spi.TaskEvents;
+import io.kuasar.spi.TaskService;
+import io.kuasar.spi.TaskSpec;
+import io.kuasar.spi.TaskState;
+import io.kuasar.spi.TypedData;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * containerd's Task API for the containers of one gVisor sandbox, served by the host and carried out with runsc.
+ * Exit codes come from one helper process per running container ({@code runsc wait}) and per exec (the foreground
+ * {@code runsc exec} itself): each costs a small Go process on the host while its container or exec runs.
+ */
+final class RunscTasks implements TaskService {
+    private static final Logger LOG = Logger.getLogger(RunscTasks.class.getName());
+
+    private final Pod pod;
+    private final Runsc runsc;
+    private final PodStore store;
+    private final TaskEvents events;
+    private final Reaper reaper;
+    private final Path workRoot;
+    private final RunscExits exits;
+
+    RunscTasks(Pod pod, Runsc runsc, PodStore store, TaskEvents events, Reaper reaper, Path workRoot) {
+        this.exits = new RunscExits(pod, runsc, store, events);
+        this.pod = pod;
+        this.runsc = runsc;
+        this.store = store;
+        this.events = events;
+        this.reaper = reaper;
+        this.workRoot = workRoot;
+    }
+
+    Runsc runsc() {
+        return runsc;
+    }
+
+    RunscExits exits() {
+        return exits;
+    }
+
+    private Path workDir(String containerId) {
+        return workRoot.resolve(containerId);
+    }
+
+    @Override
+    public long create(TaskSpec spec) throws SandboxException {
+        String id = Identifiers.validate("container", spec.id());
+        if (!spec.checkpoint().isEmpty()) {
+            throw SandboxException.unimplemented("restoring a gVisor container from a checkpoint");
+        }
+        Redirects.of(spec.stdio()); // refuse unsupported stdio now rather than at start
+        Path bundle = Path.of(spec.bundle());
+        if (!bundle.isAbsolute() || !GvisorSpec.exists(bundle.resolve("config.json"))) {
+            throw SandboxException.invalid("bundle " + spec.bundle() + " has no config.json");
+        }
+        RunscContainer c = new RunscContainer(id, bundle, spec.rootfs(), new GProc("", spec.stdio()));
+        synchronized (pod) {
+            if (pod.state != SandboxStatus.State.READY) {
+                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                        "sandbox " + pod.id + " is " + pod.state + ", not READY");
+            }
+            if (pod.containers.containsKey(id)) {
+                throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "container " + id + " already exists");
+            }
+            pod.containers.put(id, c);
+        }
+        c.ops.lock();
+        boolean created = false;
+        try {
+            Path work = Fs.privateDir(workDir(id));
+            if (!spec.rootfs().isEmpty()) {
+                Files.createDirectories(c.rootfsDir());
+                c.rootfsMounted = true; // first: a failure half-way still unmounts what was mounted
+                for (io.kuasar.spi.Mount m : spec.rootfs()) {
+                    Fs.mount(m, c.rootfsDir());
+                }
+            }
+            GvisorSpec.prepareContainer(bundle.resolve("config.json"), pod.id, pod.netnsPath);
+            Path pidFile = work.resolve("init.pid");
+            runsc.create(id, bundle, pidFile);
+            created = true;
+            long pid = Long.parseLong(Files.readString(pidFile).trim());
+            c.init.created(pid);
+            adoptHostProcesses();
+            store.save(pod);
+            events.publish(new TaskEvent.Created(pod.id, id, bundle.toString(), spec.rootfs(), spec.stdio(),
+                    spec.checkpoint(), pid));
+            return pid;
+        } catch (SandboxException | IOException | RuntimeException e) {
+            discard(c, created);
+            throw e instanceof SandboxException se ? se : SandboxException.internal("cannot create container " + id, e);
+        } finally {
+            c.ops.unlock();
+        }
+    }
+
+    /** Tracks the gofer runsc just left behind (and anything else of this pod) for reaping and for recovery. */
+    private void adoptHostProcesses() {
+        List<Long> found = reaper.adopt(runsc.marker());
+        synchronized (pod) {
+            pod.sessions.addAll(found);
+        }
+    }
+
+    private void adoptGofer(RunscContainer c) {
+        List<Long> found = reaper.adoptLeader(runsc.goferPid(c.id, pod.id));
+        synchronized (pod) {
+            pod.sessions.addAll(found);
+        }
+    }
+
+    private void discard(RunscContainer c, boolean created) {
+        try {
+            if (created) {
+                runsc.delete(c.id);
+            }
+        } catch (SandboxException ignored) {
+            // best effort: the create failure is what the caller needs to see
+        }
+        try {
+            removeLeftovers(c);
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot clean up the failed container " + c.id, e);
+        }
+        synchronized (pod) {
+            pod.containers.remove(c.id);
+        }
+        try {
+            store.save(pod);
+        } catch (SandboxException ignored) {
+            // the next save records the container's absence
+        }
+    }
+
+    private void removeLeftovers(RunscContainer c) throws IOException {
+        if (c.rootfsMounted) {
+            Fs.unmountAll(c.rootfsDir());
+            c.rootfsMounted = false;
+        }
+        Fs.deleteTree(workDir(c.id));
+    }
+
+    @Override
+    public long start(String id, String execId) throws SandboxException {
+        RunscContainer c = container(id);
+        c.ops.lock();
+        try {
+            if (execId != null && !execId.isEmpty()) {
+                return startExec(c, exec(c, execId));
+            }
+            if (c.init.started() || c.init.exit() != null) {
+                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + id + " was already started");
+            }
+            runsc.start(id, Redirects.of(c.init.stdio));
+            adoptGofer(c); // started by runsc start (runsc 2024), may be gone already
+            c.init.running();
+            store.save(pod);
+            events.publish(new TaskEvent.Started(pod.id, id, c.init.pid()));
+            exits.watchInit(c); // after Started went out, so Exited always follows it
+            return c.init.pid();
+        } finally {
+            c.ops.unlock();
+        }
+    }
+
+    private long startExec(RunscContainer c, GProc p) throws SandboxException {
+        if (p.started() || p.exit() != null) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                    "exec " + p.execId + " in " + c.id + " was already started");
+        }
+        if (c.init.status() != TaskState.Status.RUNNING) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + c.id + " is not running");
+        }
+        Path work = workDir(c.id);
+        Process helper;
+        try {
+            helper = runsc.startExec(c.id, work.resolve("exec-" + p.execId + ".json"),
+                    work.resolve("exec-" + p.execId + ".pid"), Redirects.of(p.stdio));
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot start runsc exec for " + p.execId + " in " + c.id, e);
+        }
+        p.helper = helper;
+        p.created(helper.pid());
+        p.running();
+        events.publish(new TaskEvent.ExecStarted(pod.id, c.id, p.execId, helper.pid()));
+        helper.onExit().thenAccept(h -> exits.exited(c, p, h.exitValue()));
+        return helper.pid();
+    }
+
+    @Override
+    public void exec(ExecSpec spec) throws SandboxException {
+        RunscContainer c = container(spec.id());
+        String execId = Identifiers.validate("exec", spec.execId());
+        Redirects.of(spec.stdio());
+        c.ops.lock();
+        try {
+            if (c.init.status() != TaskState.Status.RUNNING) {
+                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + c.id + " is not running");
+            }
+            if (c.execs.containsKey(execId)) {
+                throw new SandboxException(SandboxException.Code.ALREADY_EXISTS,
+                        "exec " + execId + " already exists in container " + c.id);
+            }
+            Fs.writeAtomically(Fs.privateDir(workDir(c.id)).resolve("exec-" + execId + ".json"), spec.spec().value());
+            c.execs.put(execId, new GProc(execId, spec.stdio()));
+            events.publish(new TaskEvent.ExecAdded(pod.id, c.id, execId));
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot write the process spec of exec " + execId, e);
+        } finally {
+            c.ops.unlock();
+        }
+    }
+
+    @Override
+    public ExitStatus delete(String id, String execId) throws SandboxException {
+        RunscContainer c = container(id);
+        c.ops.lock();
+        try {
+            if (execId != null && !execId.isEmpty()) {
+                GProc p = exec(c, execId);
+                if (p.exit() == null && p.started()) {
+                    throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                            "exec " + execId + " in " + id + " is still running");
+                }
+                ExitStatus e = p.exit() != null ? p.exit() : new ExitStatus(0, 0, Instant.now());
+                c.execs.remove(execId);
+                Files.deleteIfExists(workDir(id).resolve("exec-" + execId + ".json"));
+                Files.deleteIfExists(workDir(id).resolve("exec-" + execId + ".pid"));
+                events.publish(new TaskEvent.Deleted(pod.id, id, execId, e));
+                return e;
+            }
+            if (c.init.exit() == null && c.init.started()) {
+                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                        "container " + id + " is still running: kill it first");
+            }
+            ExitStatus e = destroy(c);
+            events.publish(new TaskEvent.Deleted(pod.id, id, "", e));
+            return e;
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot delete the files of " + id, e);
+        } finally {
+            c.ops.unlock();
+        }
+    }
+
+    /** Removes a container whatever its state: runsc delete --force, unmount, files, record. Caller holds ops. */
+    ExitStatus destroy(RunscContainer c) throws SandboxException {
+        if (!c.deleted) {
+            try {
+                runsc.delete(c.id);
+            } catch (SandboxException e) {
+                if (e.code() != SandboxException.Code.NOT_FOUND && pod.state == SandboxStatus.State.READY) {
+                    throw e;
+                } // else the sandbox (and with it the container) is already gone
+            }
+            c.deleted = true;
+        }
+        Process w = c.init.helper;
+        if (w != null) {
+            w.destroy();
+        }
+        ExitStatus e = c.init.exit() != null ? c.init.exit()
+                : new ExitStatus(c.init.pid(), ExitStatus.UNKNOWN_CODE, Instant.now());
+        try {
+            removeLeftovers(c);
+        } catch (IOException io) {
+            throw SandboxException.internal("cannot clean up container " + c.id, io);
+        }
+        synchronized (pod) {
+            pod.containers.remove(c.id);
+        }
+        store.save(pod);
+        reaper.sweep();
+        return e;
+    }
+
+    @Override
+    public List<ProcessInfo> pids(String id) throws SandboxException {
+        container(id);
+        List<ProcessInfo> out = new ArrayList<>();
+        for (long pid : runsc.ps(id)) {
+            out.add(new ProcessInfo(pid, TypedData.EMPTY)); // pids inside the sandbox, as gVisor's shim reports
+        }
+        return out;
+    }
+
+    @Override
+    public void pause(String id) throws SandboxException {
+        RunscContainer c = container(id);
+        runsc.pause(id);
+        c.paused = true;
+        events.publish(new TaskEvent.Paused(pod.id, id));
+    }
+
+    @Override
+    public void resume(String id) throws SandboxException {
+        RunscContainer c = container(id);
+        runsc.resume(id);
+        c.paused = false;
+        events.publish(new TaskEvent.Resumed(pod.id, id));
+    }
+
+    @Override
+    public void kill(String id, String execId, int signal, boolean all) throws SandboxException {
+        RunscContainer c = container(id);
+        GProc p = proc(c, execId);
+        if (p.exit() != null) {
+            throw SandboxException.notFound("process", (p.execId.isEmpty() ? id : p.execId) + " (already finished)");
+        }
+        if (p.execId.isEmpty()) {
+            runsc.kill(id, signal, all);
+            return;
+        }
+        long inside = sandboxPid(c, p);
+        if (inside > 0) {
+            runsc.killPid(id, inside, signal);
+        } else if (p.helper != null) {
+            p.helper.destroyForcibly(); // no pid inside yet: ending runsc exec is all that can be done
+        }
+    }
+
+    private long sandboxPid(RunscContainer c, GProc p) {
+        if (p.sandboxPid == 0) {
+            try {
+                p.sandboxPid = Long.parseLong(Files.readString(workDir(c.id).resolve("exec-" + p.execId + ".pid")).trim());
+            } catch (IOException | NumberFormatException e) {
+                return 0;
+            }
+        }
+        return p.sandboxPid;
+    }
+
+    @Override
+    public CompletionStage<ExitStatus> waitFor(String id, String execId) throws SandboxException {
+        return proc(container(id), execId).waitFor();
+    }
+
+    @Override
+    public TaskState state(String id, String execId) throws SandboxException {
+        RunscContainer c = container(id);
+        GProc p = proc(c, execId);
+        ExitStatus e = p.exit();
+        TaskState.Status status = p.status();
+        if (status == TaskState.Status.RUNNING && c.paused) {
+            status = TaskState.Status.PAUSED;
+        }
+        return new TaskState(id, p.execId, c.bundle.toString(), p.pid(), status, p.stdio,
+                e == null ? 0 : e.code(), e == null ? null : e.exitedAt());
+    }
+
+    private GProc proc(RunscContainer c, String execId) throws SandboxException {
+        return execId == null || execId.isEmpty() ? c.init : exec(c, execId);
+    }
+
+    private GProc exec(RunscContainer c, String execId) throws SandboxException {
+        GProc p = c.execs.get(execId);
+        if (p == null) {
+            throw SandboxException.notFound("exec", execId + " of container " + c.id);
+        }
+        return p;
+    }
+
+    RunscContainer container(String id) throws SandboxException {
+        RunscContainer c = pod.container(id);
+        if (c == null) {
+            throw SandboxException.notFound("container", id + " in sandbox " + pod.id);
+        }
+        return c;
+    }
+
+    /** Lets go of the pod's helpers; its sandbox keeps running. */
+    void close() {
+        exits.close();
+    }
+}
