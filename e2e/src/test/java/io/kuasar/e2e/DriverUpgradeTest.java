@@ -8,22 +8,14 @@ import io.kuasar.api.cri.v1.ContainerState;
 import io.kuasar.api.cri.v1.ExecSyncResponse;
 import io.kuasar.api.cri.v1.PodSandboxConfig;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Enumeration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.jar.Attributes;
-import java.util.jar.JarEntry;
-import java.util.jar.JarFile;
-import java.util.jar.JarOutputStream;
-import java.util.jar.Manifest;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -66,7 +58,7 @@ class DriverUpgradeTest extends CriTestBase {
         long mark = Files.size(log());
         String seven = cri.runContainer(firstPod, first, containerConfig("seven", busybox(), "sh", "-c", "sleep 4; exit 7"));
         Path jar = Files.createTempFile(logRoot, "driver-runc-", ".jar");
-        repack(builtDriverJar(), jar, NEW_VERSION);
+        DriverJars.repack(DriverJars.builtRuncJar(env.repo()), jar, NEW_VERSION);
         dropped = env.nodeDir().resolve("kuasar/drivers/kuasar-driver-runc-" + NEW_VERSION + ".jar");
         Files.move(jar, dropped, StandardCopyOption.ATOMIC_MOVE); // fileinstall must never see half a jar
         awaitLog(mark, "io.kuasar.driver.runc " + NEW_VERSION + ", ", "serves [runc]");
@@ -122,36 +114,5 @@ class DriverUpgradeTest extends CriTestBase {
         }
         throw new AssertionError("no line with " + List.of(texts) + " in the node log within " + SWITCH + ":\n"
                 + since(mark));
-    }
-
-    private Path builtDriverJar() throws IOException {
-        try (Stream<Path> jars = Files.list(env.repo().resolve("driver-runc/target"))) {
-            List<Path> found = new ArrayList<>(jars.filter(p -> p.getFileName().toString()
-                    .matches("kuasar-driver-runc-[0-9][^/]*(?<!-sources|-javadoc|-tests)\\.jar")).toList());
-            assertEquals(1, found.size(), "driver-runc/target/kuasar-driver-runc-*.jar: " + found);
-            return found.get(0);
-        }
-    }
-
-    /** Copies {@code source} with {@code Bundle-Version: version}: the "new version" of the driver. */
-    static void repack(Path source, Path target, String version) throws IOException {
-        try (JarFile in = new JarFile(source.toFile())) {
-            Manifest manifest = new Manifest(in.getManifest());
-            manifest.getMainAttributes().put(new Attributes.Name("Bundle-Version"), version);
-            try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(target), manifest)) {
-                Enumeration<JarEntry> entries = in.entries();
-                while (entries.hasMoreElements()) {
-                    JarEntry e = entries.nextElement();
-                    if (e.getName().equalsIgnoreCase("META-INF/MANIFEST.MF")) {
-                        continue;
-                    }
-                    out.putNextEntry(new JarEntry(e.getName()));
-                    try (InputStream body = in.getInputStream(e)) {
-                        body.transferTo(out);
-                    }
-                    out.closeEntry();
-                }
-            }
-        }
     }
 }

@@ -21,9 +21,14 @@ public class DriverCommands {
 
     @Activate
     public DriverCommands(@Reference Router router, BundleContext context) {
+        this.bundles = driverBundles(router, context);
+    }
+
+    /** The operations over the node's rollback dir, {@code $kuasar.state.dir/host-rollback} (also for {@link AdminSocket}). */
+    static DriverBundles driverBundles(Router router, BundleContext context) {
         String stateRoot = context.getProperty("kuasar.state.dir");
         Path root = Path.of(stateRoot == null || stateRoot.isBlank() ? "/var/lib/kuasar" : stateRoot);
-        this.bundles = new DriverBundles(context, router, DirectoryPaths.privateDir(root.resolve("host-rollback")));
+        return new DriverBundles(context, router, DirectoryPaths.privateDir(root.resolve("host-rollback")));
     }
 
     public String drivers() {
@@ -57,7 +62,7 @@ public class DriverCommands {
         return bundles.remove(name, true);
     }
 
-    private static String describe(String what, Bundle b) {
+    static String describe(String what, Bundle b) {
         return what + " " + b.getSymbolicName() + " " + b.getVersion() + " (bundle " + b.getBundleId() + ", "
                 + DriverBundles.state(b) + ")";
     }

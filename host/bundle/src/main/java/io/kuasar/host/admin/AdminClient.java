@@ -1,0 +1,147 @@
+package io.kuasar.host.admin;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The command line of the node jar against a running node: {@code java -jar kuasar.jar [--admin-socket PATH]
+ * drivers|sandboxes|install PATH|URL|upgrade NAME PATH|rollback NAME|remove NAME [--force]}. Sends one
+ * {@link AdminProtocol} request to the node's admin socket, prints the text lines it answers, and returns 0 on
+ * {@code OK}, 1 otherwise (the error on stderr). Plain Java, no OSGi; it never starts a framework.
+ *
+ * <p>The socket is {@code --admin-socket PATH}, else the system property {@code kuasar.admin.socket}, else the
+ * environment variable {@code KUASAR_ADMIN_SOCKET}, else {@code <kuasar.run.dir>/admin.sock} (system property
+ * {@code kuasar.run.dir}, default {@code /run/kuasar}): the same default as the node's.
+ */
+public final class AdminClient {
+    public static final String SOCKET_OPTION = "--admin-socket";
+
+    private AdminClient() {
+    }
+
+    /** Whether {@code args} are for the admin client rather than for the node's launcher. */
+    public static boolean handles(String[] args) {
+        if (args.length == 0) {
+            return false;
+        }
+        String first = args[0];
+        return AdminProtocol.COMMANDS.contains(first) || first.equals(SOCKET_OPTION)
+                || first.startsWith(SOCKET_OPTION + "=") || first.equals("help") || first.equals("--help");
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err, System.getenv()));
+    }
+
+    /** Runs one command; returns the exit code. */
+    public static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> environment) {
+        String socket = null;
+        List<String> words = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (words.isEmpty() && a.equals(SOCKET_OPTION)) {
+                if (++i == args.length) {
+                    err.println("kuasar: " + SOCKET_OPTION + " needs a path");
+                    return 1;
+                }
+                socket = args[i];
+            } else if (words.isEmpty() && a.startsWith(SOCKET_OPTION + "=")) {
+                socket = a.substring(SOCKET_OPTION.length() + 1);
+            } else {
+                words.add(a);
+            }
+        }
+        if (words.isEmpty() || words.get(0).equals("help") || words.get(0).equals("--help")) {
+            (words.isEmpty() ? err : out).println(usage());
+            return words.isEmpty() ? 1 : 0;
+        }
+        AdminProtocol.Request request;
+        try {
+            request = absolutePaths(AdminProtocol.request(words));
+        } catch (IllegalArgumentException e) {
+            err.println("kuasar: " + e.getMessage());
+            return 1;
+        }
+        Path path = Path.of(socket != null ? socket : defaultSocket(environment));
+        try {
+            return exchange(path, request, out, err);
+        } catch (IOException e) {
+            err.println("kuasar: cannot talk to the node on " + path + ": " + e.getMessage()
+                    + " (is the node running, and are you root?)");
+            return 1;
+        }
+    }
+
+    static String usage() {
+        return "usage: java -jar kuasar.jar [" + SOCKET_OPTION + " PATH] " + AdminProtocol.USAGE
+                + "\n       java -jar kuasar.jar            (no command: starts the node)";
+    }
+
+    static String defaultSocket(Map<String, String> environment) {
+        String p = System.getProperty("kuasar.admin.socket");
+        if (p != null && !p.isBlank()) {
+            return p;
+        }
+        String e = environment.get("KUASAR_ADMIN_SOCKET");
+        if (e != null && !e.isBlank()) {
+            return e;
+        }
+        String run = System.getProperty("kuasar.run.dir");
+        return Path.of(run == null || run.isBlank() ? "/run/kuasar" : run).resolve("admin.sock").toString();
+    }
+
+    /** The node does not share our working directory: file arguments are sent absolute. */
+    static AdminProtocol.Request absolutePaths(AdminProtocol.Request r) {
+        return switch (r.command()) {
+            case "install" -> r.arg(0).contains("://") ? r
+                    : new AdminProtocol.Request(r.command(), List.of(Path.of(r.arg(0)).toAbsolutePath().toString()));
+            case "upgrade" -> new AdminProtocol.Request(r.command(),
+                    List.of(r.arg(0), Path.of(r.arg(1)).toAbsolutePath().toString()));
+            default -> r;
+        };
+    }
+
+    /** Sends the request, copies text lines to {@code out}; 0 when the last line is {@code OK}. */
+    static int exchange(Path socket, AdminProtocol.Request request, PrintStream out, PrintStream err) throws IOException {
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            OutputStream o = Channels.newOutputStream(channel);
+            o.write((request.toLine() + "\n").getBytes(StandardCharsets.UTF_8));
+            o.flush();
+            BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel),
+                    StandardCharsets.UTF_8));
+            String previous = null;
+            for (String line; (line = in.readLine()) != null; ) {
+                if (previous != null) {
+                    out.println(previous);
+                }
+                previous = line;
+            }
+            out.flush();
+            if (AdminProtocol.OK.equals(previous)) {
+                return 0;
+            }
+            if (previous != null && (previous.equals(AdminProtocol.ERR) || previous.startsWith(AdminProtocol.ERR + " "))) {
+                err.println("kuasar: " + request.command() + ": " + previous.substring(AdminProtocol.ERR.length()).strip());
+            } else {
+                if (previous != null) {
+                    out.println(previous);
+                }
+                err.println("kuasar: the node closed the connection without a status");
+            }
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package io.kuasar.host.internal;
+
+import io.kuasar.host.admin.AdminProtocol;
+import io.kuasar.host.admin.AdminServer;
+import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.nio.file.Path;
+import java.util.List;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+
+/**
+ * The node's root-only admin socket: {@code kuasar.admin.socket} (framework or system property, default
+ * {@code <kuasar.run.dir>/admin.sock}), mode 0600 in a 0700 directory, serving {@link AdminProtocol} with
+ * {@link DriverBundles}: the gogo commands for the command line ({@code java -jar kuasar.jar drivers}). Operations
+ * that change bundles run one at a time.
+ */
+@Component(service = {})
+public class AdminSocket {
+    private static final Logger LOG = System.getLogger(AdminSocket.class.getName());
+
+    private final DriverBundles bundles;
+    private final AdminServer server;
+
+    @Activate
+    public AdminSocket(@Reference Router router, BundleContext context) throws IOException {
+        this.bundles = DriverCommands.driverBundles(router, context);
+        String runDir = context.getProperty("kuasar.run.dir");
+        Path socket = Path.of(socketPath(context.getProperty("kuasar.admin.socket"), runDir));
+        if (socket.getParent() != null && socket.getParent().equals(Path.of(socketPath(null, runDir)).getParent())) {
+            DirectoryPaths.privateDir(socket.getParent()); // the node's run dir: 0700, as everywhere
+        }
+        this.server = new AdminServer(socket, this::handle, AdminServer.rootOrSelf());
+        LOG.log(Level.INFO, "admin socket on {0}", socket);
+    }
+
+    static String socketPath(String property, String runDir) {
+        if (property != null && !property.isBlank()) {
+            return property;
+        }
+        return Path.of(runDir == null || runDir.isBlank() ? "/run/kuasar" : runDir).resolve("admin.sock").toString();
+    }
+
+    private List<String> handle(AdminProtocol.Request r) throws Exception {
+        switch (r.command()) {
+            case "drivers":
+                return bundles.drivers();
+            case "sandboxes":
+                return bundles.sandboxes();
+            default:
+                break;
+        }
+        synchronized (this) {
+            return List.of(switch (r.command()) {
+                case "install" -> DriverCommands.describe("installed", bundles.install(r.arg(0)));
+                case "upgrade" -> DriverCommands.describe("upgraded " + r.arg(0) + " to",
+                        bundles.upgrade(r.arg(0), Path.of(r.arg(1))));
+                case "rollback" -> DriverCommands.describe("rolled " + r.arg(0) + " back to",
+                        bundles.rollback(r.arg(0)));
+                case "remove" -> bundles.remove(r.arg(0), r.force());
+                default -> throw new IllegalArgumentException("unknown command " + r.command());
+            });
+        }
+    }
+
+    @Deactivate
+    void close() throws IOException {
+        server.close();
+    }
+}
