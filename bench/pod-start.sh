@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Serial pod start and per-pod runtime memory, stock `runc` handler against `kuasar-runc`, in one containerd.
-# Usage: bench/pod-start.sh [PODS]   (default 20). Prints a table and writes bench/results/pod-start.txt.
+# Serial pod start and per-pod runtime memory of CRI handlers side by side in one containerd (stock `runc`,
+# `kuasar-runc`, `kuasar-runsc`), alternating handlers pod by pod.
+# Usage: bench/pod-start.sh [PODS [HANDLERS]]   PODS per handler (default 20); HANDLERS comma-separated
+# (default runc,kuasar-runc; e.g. runc,kuasar-runc,kuasar-runsc). Prints a table, writes bench/results/pod-start.txt.
+# See docs/benchmarks.md; bench/runsc-alone.sh measures one gVisor sandbox started by hand, for comparison.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$repo/scripts/node-env.sh"
@@ -10,4 +13,4 @@ fi
 "$repo/scripts/install-deps.sh" >/dev/null
 "$repo/scripts/containerd-up.sh" >/dev/null
 "$repo/scripts/kuasar-up.sh" >/dev/null
-java -cp "$repo/e2e/target/kuasar-e2e.jar:$repo/e2e/target/lib/*" io.kuasar.e2e.bench.PodStartBench "${1:-20}"
+java -cp "$repo/e2e/target/kuasar-e2e.jar:$repo/e2e/target/lib/*" io.kuasar.e2e.bench.PodStartBench "${1:-20}" "${2:-runc,kuasar-runc}"

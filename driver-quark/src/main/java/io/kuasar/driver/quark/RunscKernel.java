@@ -264,12 +264,36 @@ final class RunscKernel implements AppKernel {
         }
         reaper.readopt(pod.sessions);
         reaper.adopt(runsc.marker());
+        endStaleWaits(runsc);
         for (RunscContainer c : pod.containerList()) {
             if (c.init.exit() == null && c.init.started()) {
-                t.exits().watchInit(c); // runsc wait also reports a container that ended while no driver watched
+                // A new runsc wait asks the sandbox, which keeps a container's exit status until it is deleted:
+                // it also answers for a container that ended while no driver (or no JVM) watched.
+                t.exits().watchInit(c);
             }
         }
         return true;
+    }
+
+    /**
+     * Ends the {@code runsc wait} helpers a previous JVM left (after a kill -9 they were re-parented to the keeper
+     * and would each hold about 7 MB PSS until their container ends, then die of SIGPIPE with no one reading their
+     * answer). Their answer is not needed: the new waits get the same code from the sandbox. A driver restart in
+     * the same JVM ends its waits itself ({@link RunscExits#close}), and this JVM's own helpers are left alone.
+     */
+    private static void endStaleWaits(Runsc runsc) {
+        long self = ProcessHandle.current().pid();
+        for (Reaper.Stat s : Reaper.processes()) {
+            if (s.ppid() == self) {
+                continue;
+            }
+            List<String> argv = List.of(Reaper.commandLine(s.pid()).split(" "));
+            int wait = argv.indexOf("wait");
+            if (argv.contains(runsc.marker()) && wait > 0 && wait == argv.size() - 2) {
+                LOG.info("ending runsc wait " + s.pid() + " left by a previous node process: " + argv.get(wait + 1));
+                ProcessHandle.of(s.pid()).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
     }
 
     /** The pod's sandbox is gone (found at recovery): record unknown exits for what had not ended. */
