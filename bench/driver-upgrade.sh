@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Driver upgrades under load (issue 3, "Benchmark"): PODS kuasar-runc pods running, the runc driver upgraded
+# UPGRADES times in a row over the admin socket while a loop creates and deletes pods and two loops probe the running
+# pods (ContainerStats, ExecSync). Reports the unavailable window per upgrade, failed requests and leaked fds,
+# mounts, cgroups and processes. Prints a table and writes bench/results/driver-upgrade.txt.
+# Usage: bench/driver-upgrade.sh [PODS=50] [UPGRADES=20]    (as root; node settings from scripts/node-env.sh, e.g.
+#   KUASAR_NODE_DIR=/tmp/kn-up KUASAR_CNI_BRIDGE=kuasar7 KUASAR_CNI_SUBNET=10.88.84.0/24 KUASAR_CGROUP_PARENT=/kuasar7)
+# The node runs a private copy of host/target/kuasar.jar ($KUASAR_NODE_DIR/bench-upgrade/kuasar.jar), so a rebuild
+# of the repository during the run does not change the jar under it. Leaves the node up; stop it with
+# scripts/kuasar-down.sh && scripts/containerd-down.sh (same environment).
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$repo/scripts/node-env.sh"
+for f in host/target/kuasar.jar e2e/target/kuasar-e2e.jar; do
+  [[ -f $repo/$f ]] || { echo "driver-upgrade: $f missing; build it first (mvn -B install -DskipTests)" >&2; exit 1; }
+done
+"$repo/scripts/install-deps.sh" >/dev/null
+"$repo/scripts/containerd-up.sh" >/dev/null
+snap="$KUASAR_NODE_DIR/bench-upgrade"
+mkdir -p "$snap"
+cmp -s "$repo/host/target/kuasar.jar" "$snap/kuasar.jar" 2>/dev/null || cp "$repo/host/target/kuasar.jar" "$snap/kuasar.jar.tmp"
+[[ -f $snap/kuasar.jar.tmp ]] && mv "$snap/kuasar.jar.tmp" "$snap/kuasar.jar"
+export KUASAR_JAR="$snap/kuasar.jar"
+"$repo/scripts/kuasar-up.sh" >/dev/null
+java -cp "$repo/e2e/target/kuasar-e2e.jar:$repo/e2e/target/lib/*" io.kuasar.e2e.bench.DriverUpgradeBench \
+  "${1:-50}" "${2:-20}" "$KUASAR_JAR"

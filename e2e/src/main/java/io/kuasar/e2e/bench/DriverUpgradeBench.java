@@ -1,0 +1,565 @@
+package io.kuasar.e2e.bench;
+
+import io.grpc.StatusRuntimeException;
+import io.kuasar.api.cri.v1.ContainerConfig;
+import io.kuasar.api.cri.v1.ContainerStatsRequest;
+import io.kuasar.api.cri.v1.ExecSyncRequest;
+import io.kuasar.api.cri.v1.ExecSyncResponse;
+import io.kuasar.api.cri.v1.PodSandboxConfig;
+import io.kuasar.api.cri.v1.PodSandboxStatusRequest;
+import io.kuasar.api.cri.v1.RemovePodSandboxRequest;
+import io.kuasar.api.cri.v1.StopPodSandboxRequest;
+import io.kuasar.e2e.CriClient;
+import io.kuasar.e2e.NodeEnv;
+import io.kuasar.host.admin.AdminClient;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.util.ArrayList;
+import java.util.Enumeration;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Driver upgrades under load (issue 3, "Benchmark"): PODS kuasar-runc busybox pods run; the runc driver is upgraded
+ * UPGRADES times in a row through the admin socket (the CLI's own client, {@link AdminClient}), alternating two
+ * repacks of the node's driver jar with other Bundle-Versions; meanwhile one loop creates and deletes pods
+ * (RunPodSandbox, CreateContainer, StartContainer, StopPodSandbox, RemovePodSandbox), one probes the running pods
+ * with ContainerStats (Task API Stats, every 10 ms, rotating pod) and one with ExecSync {@code true} (every 10 ms
+ * after the previous answer, rotating pod).
+ *
+ * <p><b>Unavailable window</b> of an upgrade, per probe loop: let [s, e] be the upgrade command's send and answer
+ * times; the window is the longest interval between two consecutive successful probe answers (answer times, client
+ * side) where the later answer comes after s and the earlier one before e. Between upgrades the same gaps are the
+ * loop's normal cadence (probe latency + 10 ms), reported as the baseline. The node log gives a third view: time
+ * from "driver ... left" to "driver ... serves" of each upgrade.
+ *
+ * <p><b>Leaks</b>: {@link NodeFootprint} after a warm-up pod, before the pods start, against after every pod is
+ * removed (retried for up to 15 s while it settles).
+ */
+public final class DriverUpgradeBench {
+    private static final long PROBE_PERIOD_MS = 10;
+    private static final long SETTLE_BETWEEN_UPGRADES_MS = 1500;
+
+    private DriverUpgradeBench() {
+    }
+
+    /** One failed request: which loop, which call, when (ms since start), the error. */
+    record Failure(String loop, String call, double atMs, String error) {
+    }
+
+    /** Successful probe answers (ms since start) and latencies of one probe loop. */
+    static final class ProbeLog {
+        final String name;
+        final List<double[]> answers = new ArrayList<>(); // {sentMs, answeredMs}
+        int failures;
+
+        ProbeLog(String name) {
+            this.name = name;
+        }
+
+        synchronized void ok(double sent, double answered) {
+            answers.add(new double[] {sent, answered});
+        }
+
+        synchronized List<double[]> snapshot() {
+            return new ArrayList<>(answers);
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        int pods = args.length > 0 ? Integer.parseInt(args[0]) : 50;
+        int upgrades = args.length > 1 ? Integer.parseInt(args[1]) : 20;
+        NodeEnv env = NodeEnv.fromEnvironment();
+        Path nodeJar = Path.of(args.length > 2 ? args[2] : env.repo().resolve("host/target/kuasar.jar").toString());
+        Path adminSocket = env.kuasarRunDir().resolve("admin.sock");
+        Path work = env.nodeDir().resolve("bench-upgrade");
+        Files.createDirectories(work);
+        Path logs = work.resolve("logs");
+        Files.createDirectories(logs);
+        String run = "upg-" + Instant.now().getEpochSecond();
+        long t0 = System.nanoTime();
+        String loadStart = Files.readString(Path.of("/proc/loadavg")).strip();
+
+        // Two versions of the driver the node runs, repacked with other Bundle-Versions.
+        Path driver = extractRuncDriver(nodeJar, work.resolve("driver-runc-node.jar"));
+        Path[] versions = {work.resolve("driver-runc-0.1.101.jar"), work.resolve("driver-runc-0.1.102.jar")};
+        repack(driver, versions[0], "0.1.101");
+        repack(driver, versions[1], "0.1.102");
+
+        ConcurrentLinkedQueue<Failure> failures = new ConcurrentLinkedQueue<>();
+        List<String> podIds = new ArrayList<>();
+        List<String> containerIds = new ArrayList<>();
+        StringBuilder out = new StringBuilder();
+        try (CriClient setup = new CriClient(env.containerdSock());
+             CriClient churnCri = new CriClient(env.containerdSock());
+             CriClient statsCri = new CriClient(env.containerdSock());
+             CriClient execCri = new CriClient(env.containerdSock())) {
+            // Warm-up: image unpacked, classes loaded, then the baseline footprint.
+            for (int i = 0; i < 2; i++) {
+                PodSandboxConfig warm = CriClient.podConfig("warm" + i, "warm", logs.resolve("warm" + i),
+                        env.cgroupParent(), run);
+                String id = setup.runPod(warm, NodeEnv.KUASAR_HANDLER);
+                setup.runContainer(id, warm, CriClient.containerConfig("w", env.busyboxImage(), "true"));
+                setup.removePod(id);
+            }
+            Thread.sleep(1000);
+            NodeFootprint before = NodeFootprint.take(env);
+            String versionBefore = admin(adminSocket, "drivers");
+            System.out.printf("baseline: node JVM %d: %d fds, %d threads, %d mounts, %d cgroup dirs, %d processes%n",
+                    before.jvmPid(), before.fds(), before.threads(), before.mounts(), before.cgroupDirs(),
+                    before.processes());
+
+            long startPods = System.nanoTime();
+            for (int i = 0; i < pods; i++) {
+                PodSandboxConfig pod = CriClient.podConfig("up" + i, "up" + i, logs.resolve("up" + i),
+                        env.cgroupParent(), run);
+                String id = setup.runPod(pod, NodeEnv.KUASAR_HANDLER);
+                podIds.add(id);
+                containerIds.add(setup.runContainer(id, pod,
+                        CriClient.containerConfig("sleeper", env.busyboxImage(), "sleep", "36000")));
+            }
+            double podStartS = (System.nanoTime() - startPods) / 1e9;
+            System.out.printf("%d pods running after %.1f s%n", pods, podStartS);
+
+            AtomicBoolean stop = new AtomicBoolean();
+            String statsCheck = containerStatsCheck(setup, containerIds.get(0));
+            ProbeLog stats = new ProbeLog("PodSandboxStatus");
+            ProbeLog exec = new ProbeLog("ExecSync");
+            List<Double> churnCycles = new ArrayList<>();
+            int[] churned = {0};
+            Thread statsLoop = new Thread(() -> probeLoop(stats, stop, podIds, t0, failures, id -> {
+                var st = statsCri.runtime(Duration.ofSeconds(30)).podSandboxStatus(
+                        PodSandboxStatusRequest.newBuilder().setPodSandboxId(id).build()).getStatus();
+                return st.getState().getNumber() == 0 ? null : "pod state " + st.getState();
+            }), "probe-status");
+            Thread execLoop = new Thread(() -> probeLoop(exec, stop, containerIds, t0, failures, id -> {
+                ExecSyncResponse r = execCri.runtime(Duration.ofSeconds(30)).execSync(ExecSyncRequest.newBuilder()
+                        .setContainerId(id).addCmd("true").setTimeout(20).build());
+                return r.getExitCode() == 0 ? null : "exit code " + r.getExitCode();
+            }), "probe-exec");
+            Thread churnLoop = new Thread(() -> churn(churnCri, env, logs, run, stop, t0, failures, churnCycles,
+                    churned), "churn");
+            statsLoop.start();
+            execLoop.start();
+            churnLoop.start();
+            Thread.sleep(3000); // baseline cadence before the first upgrade
+
+            long logOffset = Files.size(env.nodeDir().resolve("kuasar.log"));
+            List<double[]> upgradeTimes = new ArrayList<>();
+            for (int i = 0; i < upgrades; i++) {
+                Path jar = versions[i % 2];
+                double s = ms(t0);
+                String answer;
+                try {
+                    answer = admin(adminSocket, "upgrade", "runc", jar.toAbsolutePath().toString());
+                } catch (IOException e) {
+                    answer = "FAILED " + e.getMessage();
+                    failures.add(new Failure("upgrade", "admin upgrade", s, e.getMessage()));
+                }
+                double e = ms(t0);
+                upgradeTimes.add(new double[] {s, e});
+                System.out.printf("upgrade %2d -> %s: %.0f ms: %s%n", i + 1, jar.getFileName(), e - s, answer.strip());
+                Thread.sleep(SETTLE_BETWEEN_UPGRADES_MS);
+            }
+            Thread.sleep(1500);
+            stop.set(true);
+            churnLoop.join(120_000);
+            statsLoop.join(60_000);
+            execLoop.join(60_000);
+            String versionAfter = admin(adminSocket, "drivers");
+            List<Double> nodeGaps = nodeLogGaps(env.nodeDir().resolve("kuasar.log"), logOffset);
+
+            // Remove every pod of the run (ours, the churn's, any left by a failure), then the footprint.
+            for (String id : podIds) {
+                try {
+                    setup.removePod(id);
+                } catch (StatusRuntimeException e) {
+                    failures.add(new Failure("teardown", "remove pod", ms(t0), e.getStatus().toString()));
+                }
+            }
+            for (var p : setup.podsOfRun(run)) {
+                failures.add(new Failure("teardown", "leftover pod", ms(t0), p.getId() + " " + p.getState()));
+                setup.removePod(p.getId());
+            }
+            NodeFootprint after = NodeFootprint.take(env);
+            for (int i = 0; i < 30 && !noWorse(after, before); i++) {
+                Thread.sleep(500);
+                after = NodeFootprint.take(env);
+            }
+
+            String table = report(pods, upgrades, podStartS, upgradeTimes, stats, exec, nodeGaps, churnCycles,
+                    churned[0], failures, before, after, versionBefore, versionAfter, statsCheck);
+            table += String.format("%nmachine: %d CPUs, shared with other engineers' builds and test runs during this "
+                    + "run (figures include their noise); loadavg at start %s, at end %s%n"
+                    + "command: KUASAR_NODE_DIR=%s KUASAR_CGROUP_PARENT=%s bench/driver-upgrade.sh %d %d%n",
+                    Runtime.getRuntime().availableProcessors(), loadStart,
+                    Files.readString(Path.of("/proc/loadavg")).strip(), env.nodeDir(), env.cgroupParent(), pods,
+                    upgrades);
+            out.append(table);
+        }
+        System.out.print(out);
+        Path results = env.repo().resolve("bench/results");
+        Files.createDirectories(results);
+        Files.writeString(results.resolve("driver-upgrade.txt"), "# " + Instant.now() + "\n" + out);
+    }
+
+    private static boolean noWorse(NodeFootprint a, NodeFootprint b) {
+        return a.fds() <= b.fds() && a.mounts() <= b.mounts() && a.cgroupDirs() <= b.cgroupDirs()
+                && a.processes() <= b.processes() && a.zombies() <= b.zombies();
+    }
+
+    interface Probe {
+        /** Null when the answer is good, else what was wrong with it. */
+        String call(String containerId);
+    }
+
+    private static void probeLoop(ProbeLog log, AtomicBoolean stop, List<String> containers, long t0,
+                                  ConcurrentLinkedQueue<Failure> failures, Probe probe) {
+        int k = 0;
+        while (!stop.get()) {
+            String id = containers.get(k++ % containers.size());
+            double sent = ms(t0);
+            try {
+                String bad = probe.call(id);
+                if (bad == null) {
+                    log.ok(sent, ms(t0));
+                } else {
+                    log.failures++;
+                    failures.add(new Failure(log.name, log.name + " " + id.substring(0, 12), sent, bad));
+                }
+            } catch (StatusRuntimeException e) {
+                log.failures++;
+                failures.add(new Failure(log.name, log.name + " " + id.substring(0, 12), sent, e.getStatus().toString()));
+            }
+            sleep(PROBE_PERIOD_MS);
+        }
+    }
+
+    private static void churn(CriClient cri, NodeEnv env, Path logs, String run, AtomicBoolean stop, long t0,
+                              ConcurrentLinkedQueue<Failure> failures, List<Double> cycles, int[] count) {
+        int i = 0;
+        while (!stop.get()) {
+            PodSandboxConfig pod = CriClient.podConfig("churn" + i, "churn" + i, logs.resolve("churn" + i),
+                    env.cgroupParent(), run);
+            ContainerConfig c = CriClient.containerConfig("c", env.busyboxImage(), "sleep", "36000");
+            i++;
+            double start = ms(t0);
+            String podId = null;
+            String step = "RunPodSandbox";
+            try {
+                podId = cri.runPod(pod, NodeEnv.KUASAR_HANDLER);
+                step = "CreateContainer";
+                String cid = cri.createContainer(podId, pod, c);
+                step = "StartContainer";
+                cri.startContainer(cid);
+                step = "StopPodSandbox";
+                cri.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
+                step = "RemovePodSandbox";
+                cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
+                synchronized (cycles) {
+                    cycles.add(ms(t0) - start);
+                }
+                count[0]++;
+            } catch (StatusRuntimeException e) {
+                failures.add(new Failure("churn", step, ms(t0), e.getStatus().toString()));
+                if (podId != null) {
+                    try {
+                        cri.removePod(podId);
+                    } catch (StatusRuntimeException again) {
+                        failures.add(new Failure("churn", "cleanup remove", ms(t0), again.getStatus().toString()));
+                    }
+                }
+            }
+        }
+    }
+
+    /** ContainerStats is not a probe: it fails on this node (reported, not counted). */
+    static String containerStatsCheck(CriClient cri, String containerId) {
+        try {
+            var r = cri.runtime(Duration.ofSeconds(10)).containerStats(
+                    ContainerStatsRequest.newBuilder().setContainerId(containerId).build());
+            return "ok, cpu " + r.getStats().getCpu().getUsageCoreNanoSeconds().getValue() + " ns";
+        } catch (StatusRuntimeException e) {
+            return "FAILS: " + e.getStatus();
+        }
+    }
+
+    /** One admin request through the CLI's client; its output, or IOException with its error. */
+    static String admin(Path socket, String... command) throws IOException {
+        String[] args = new String[command.length + 2];
+        args[0] = AdminClient.SOCKET_OPTION;
+        args[1] = socket.toString();
+        System.arraycopy(command, 0, args, 2, command.length);
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        ByteArrayOutputStream e = new ByteArrayOutputStream();
+        int rc;
+        try (PrintStream po = new PrintStream(o, true, StandardCharsets.UTF_8);
+             PrintStream pe = new PrintStream(e, true, StandardCharsets.UTF_8)) {
+            rc = AdminClient.run(args, po, pe, System.getenv());
+        }
+        if (rc != 0) {
+            throw new IOException(String.join(" ", command) + ": exit " + rc + ": " + e.toString(StandardCharsets.UTF_8).strip());
+        }
+        return o.toString(StandardCharsets.UTF_8);
+    }
+
+    /** The runc driver bundle embedded in the node's jar (bnd export: {@code jar/kuasar-driver-runc-*.jar}). */
+    static Path extractRuncDriver(Path nodeJar, Path target) throws IOException {
+        try (JarFile jar = new JarFile(nodeJar.toFile())) {
+            Enumeration<JarEntry> entries = jar.entries();
+            while (entries.hasMoreElements()) {
+                JarEntry e = entries.nextElement();
+                if (e.getName().matches("jar/kuasar-driver-runc-[^/]*\\.jar")) {
+                    try (InputStream in = jar.getInputStream(e)) {
+                        Files.copy(in, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    }
+                    return target;
+                }
+            }
+        }
+        throw new IOException("no jar/kuasar-driver-runc-*.jar in " + nodeJar);
+    }
+
+    /** A copy of the bundle whose manifest says {@code Bundle-Version: version}; every other entry as it was. */
+    static void repack(Path source, Path target, String version) throws IOException {
+        try (JarFile in = new JarFile(source.toFile())) {
+            Manifest manifest = new Manifest(in.getManifest());
+            manifest.getMainAttributes().put(new Attributes.Name("Bundle-Version"), version);
+            try (JarOutputStream jar = new JarOutputStream(Files.newOutputStream(target), manifest)) {
+                Enumeration<JarEntry> entries = in.entries();
+                while (entries.hasMoreElements()) {
+                    JarEntry e = entries.nextElement();
+                    if (e.getName().equalsIgnoreCase("META-INF/MANIFEST.MF")) {
+                        continue;
+                    }
+                    jar.putNextEntry(new JarEntry(e.getName()));
+                    try (InputStream body = in.getInputStream(e)) {
+                        body.transferTo(jar);
+                    }
+                    jar.closeEntry();
+                }
+            }
+        }
+    }
+
+    private static final Pattern LOG_TIME = Pattern.compile("^(\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3})Z ");
+
+    /** Milliseconds from each "driver for sandboxer(s) [runc] left" to the next "driver ... serves runc" in the node log. */
+    static List<Double> nodeLogGaps(Path log, long offset) throws IOException {
+        List<Double> gaps = new ArrayList<>();
+        byte[] tail;
+        try (RandomAccessFile f = new RandomAccessFile(log.toFile(), "r")) {
+            tail = new byte[(int) Math.max(0, f.length() - offset)];
+            f.seek(offset);
+            f.readFully(tail);
+        }
+        LocalDateTime left = null;
+        for (String line : new String(tail, StandardCharsets.UTF_8).split("\n")) {
+            Matcher m = LOG_TIME.matcher(line);
+            if (!m.find()) {
+                continue;
+            }
+            LocalDateTime at = LocalDateTime.parse(m.group(1));
+            if (line.contains("driver for sandboxer(s)") && line.contains("runc") && line.contains(" left")) {
+                left = at;
+            } else if (left != null && line.contains(" serves [") && line.contains("runc")) {
+                gaps.add(Duration.between(left, at).toNanos() / 1e6);
+                left = null;
+            }
+        }
+        return gaps;
+    }
+
+    /** Per upgrade: the longest gap between consecutive successful answers with the later after s, the earlier before e. */
+    static List<Double> windows(List<double[]> answers, List<double[]> upgrades) {
+        List<Double> out = new ArrayList<>();
+        for (double[] u : upgrades) {
+            double worst = Double.NaN;
+            for (int k = 0; k + 1 < answers.size(); k++) {
+                double a = answers.get(k)[1];
+                double b = answers.get(k + 1)[1];
+                if (b > u[0] && a < u[1]) {
+                    worst = Double.isNaN(worst) ? b - a : Math.max(worst, b - a);
+                }
+            }
+            out.add(worst);
+        }
+        return out;
+    }
+
+    /** Gaps between consecutive answers that touch no upgrade (with 200 ms margins): the loop's normal cadence. */
+    static List<Double> baselineGaps(List<double[]> answers, List<double[]> upgrades) {
+        List<Double> out = new ArrayList<>();
+        for (int k = 0; k + 1 < answers.size(); k++) {
+            double a = answers.get(k)[1];
+            double b = answers.get(k + 1)[1];
+            boolean near = false;
+            for (double[] u : upgrades) {
+                if (b > u[0] - 200 && a < u[1] + 200) {
+                    near = true;
+                    break;
+                }
+            }
+            if (!near) {
+                out.add(b - a);
+            }
+        }
+        return out;
+    }
+
+    /** Per upgrade: the longest latency of a successful probe that was in flight at some time during [s, e]. */
+    static List<Double> inFlight(List<double[]> answers, List<double[]> upgrades) {
+        List<Double> out = new ArrayList<>();
+        for (double[] u : upgrades) {
+            double worst = 0;
+            for (double[] a : answers) {
+                if (a[1] > u[0] && a[0] < u[1]) {
+                    worst = Math.max(worst, a[1] - a[0]);
+                }
+            }
+            out.add(worst);
+        }
+        return out;
+    }
+
+    static String report(int pods, int upgrades, double podStartS, List<double[]> upgradeTimes, ProbeLog stats,
+                         ProbeLog exec, List<Double> nodeGaps, List<Double> churnCycles, int churned,
+                         ConcurrentLinkedQueue<Failure> failures, NodeFootprint before, NodeFootprint after,
+                         String driversBefore, String driversAfter, String statsCheck) {
+        List<double[]> sa = stats.snapshot();
+        List<double[]> ea = exec.snapshot();
+        List<Double> statsWin = windows(sa, upgradeTimes);
+        List<Double> execWin = windows(ea, upgradeTimes);
+        List<Double> statsFlight = inFlight(sa, upgradeTimes);
+        List<Double> execFlight = inFlight(ea, upgradeTimes);
+        List<Double> cmd = upgradeTimes.stream().map(u -> u[1] - u[0]).toList();
+        StringBuilder b = new StringBuilder();
+        b.append(String.format("driver upgrade under load: %d kuasar-runc pods (busybox sleep, started in %.1f s), "
+                + "%d upgrades of driver runc in a row (admin socket, alternating repacks 0.1.101 / 0.1.102, "
+                + "%d ms apart)%n", pods, podStartS, upgrades, SETTLE_BETWEEN_UPGRADES_MS));
+        b.append("while: a churn loop (RunPodSandbox+Create+Start+Stop+Remove) and two probe loops on a rotating "
+                + "running pod, 10 ms between answer and next request: PodSandboxStatus (Controller Status) and "
+                + "ExecSync 'true' (Task Exec/Start/Wait)\n");
+        b.append("window = longest gap between consecutive successful probe answers spanning the upgrade command "
+                + "[sent, answered]; in-flight = longest latency of a probe in flight during the command; "
+                + "node log = 'left' -> 'serves' in kuasar.log\n\n");
+        b.append(String.format("%-3s %9s %9s %9s %9s %9s %9s%n", "#", "cmd ms", "node ms", "stat win", "stat lat",
+                "exec win", "exec lat"));
+        for (int i = 0; i < upgradeTimes.size(); i++) {
+            b.append(String.format("%-3d %9.0f %9s %9.0f %9.0f %9.0f %9.0f%n", i + 1, cmd.get(i),
+                    i < nodeGaps.size() ? String.format("%.0f", nodeGaps.get(i)) : "-", statsWin.get(i),
+                    statsFlight.get(i), execWin.get(i), execFlight.get(i)));
+        }
+        b.append(String.format("%-3s %9.0f %9s %9.0f %9.0f %9.0f %9.0f%n", "med", median(cmd),
+                nodeGaps.isEmpty() ? "-" : String.format("%.0f", median(nodeGaps)), median(statsWin),
+                median(statsFlight), median(execWin), median(execFlight)));
+        b.append(String.format("%-3s %9.0f %9s %9.0f %9.0f %9.0f %9.0f%n", "max", max(cmd),
+                nodeGaps.isEmpty() ? "-" : String.format("%.0f", max(nodeGaps)), max(statsWin), max(statsFlight),
+                max(execWin), max(execFlight)));
+        List<Double> sb = baselineGaps(sa, upgradeTimes);
+        List<Double> eb = baselineGaps(ea, upgradeTimes);
+        b.append(String.format("baseline gap away from upgrades: status median %.0f ms, p99 %.0f, max %.0f "
+                + "(%d answers); exec median %.0f ms, p99 %.0f, max %.0f (%d answers)%n", median(sb), pct(sb, 0.99),
+                max(sb), sa.size(), median(eb), pct(eb, 0.99), max(eb), ea.size()));
+        b.append(String.format("node log 'left'->'serves' pairs found: %d of %d upgrades%n", nodeGaps.size(), upgrades));
+        b.append(String.format("churn: %d pod cycles completed, cycle median %.0f ms, max %.0f ms%n%n", churned,
+                median(churnCycles), max(churnCycles)));
+
+        b.append(String.format("ContainerStats (Task Stats), one call before the upgrades: %s%n%n", statsCheck));
+        b.append(String.format("failed requests: %d (status probes %d, exec probes %d)%n", failures.size(),
+                stats.failures, exec.failures));
+        Map<String, Integer> kinds = new TreeMap<>();
+        for (Failure f : failures) {
+            // Grouped by kind: container/exec ids and pids replaced, so one cause is one line.
+            String key = (f.loop() + " " + f.call().replaceAll(" [0-9a-f]{12}$", "") + ": " + f.error())
+                    .replaceAll("[0-9a-f]{64}", "<id>").replaceAll("pid [0-9]+", "pid <n>");
+            kinds.merge(key.length() > 300 ? key.substring(0, 300) : key, 1, Integer::sum);
+        }
+        kinds.forEach((k, n) -> b.append(String.format("  %4d x %s%n", n, k)));
+        int shown = 0;
+        for (Failure f : failures) {
+            if (shown++ >= 10) {
+                break;
+            }
+            b.append(String.format("  at %.0f ms: %s %s%n", f.atMs(), f.loop(), f.call()));
+        }
+
+        b.append(String.format("%nleaks (before the pods vs after removing all; node JVM pid %d -> %d):%n",
+                before.jvmPid(), after.jvmPid()));
+        b.append(String.format("%-44s %8s %8s %8s%n", "", "before", "after", "leaked"));
+        row(b, "node JVM file descriptors", before.fds(), after.fds());
+        row(b, "mounts under the node dir", before.mounts(), after.mounts());
+        row(b, "cgroup dirs under the pods' parent (all hier.)", before.cgroupDirs(), after.cgroupDirs());
+        row(b, "processes (keeper tree + pod cgroups)", before.processes(), after.processes());
+        row(b, "zombies among them", before.zombies(), after.zombies());
+        row(b, "node JVM threads (info)", before.threads(), after.threads());
+        StringBuilder grown = new StringBuilder();
+        after.threadNames().forEach((name, n) -> {
+            int was = before.threadNames().getOrDefault(name, 0);
+            if (n > was) {
+                grown.append(String.format(" %s +%d (%d->%d);", name, n - was, was, n));
+            }
+        });
+        if (grown.length() > 0) {
+            b.append("  thread names that grew:").append(grown).append('\n');
+        }
+        if (after.processes() > before.processes()) {
+            b.append("processes after:\n");
+            after.processLines().forEach(l -> b.append("  ").append(l).append('\n'));
+        }
+        b.append("\ndrivers before: ").append(driversBefore.strip().replace('\n', ';')).append('\n');
+        b.append("drivers after:  ").append(driversAfter.strip().replace('\n', ';')).append('\n');
+        return b.toString();
+    }
+
+    private static void row(StringBuilder b, String what, int before, int after) {
+        b.append(String.format("%-44s %8d %8d %8d%n", what, before, after, after - before));
+    }
+
+    static double median(List<Double> xs) {
+        return pct(xs, 0.5);
+    }
+
+    static double pct(List<Double> xs, double q) {
+        List<Double> s = xs.stream().filter(d -> !d.isNaN()).sorted().toList();
+        if (s.isEmpty()) {
+            return Double.NaN;
+        }
+        return s.get(Math.min(s.size() - 1, Math.max(0, (int) Math.ceil(q * s.size()) - 1)));
+    }
+
+    static double max(List<Double> xs) {
+        return xs.stream().filter(d -> !d.isNaN()).mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+    }
+
+    private static double ms(long t0) {
+        return (System.nanoTime() - t0) / 1e6;
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
