@@ -52,7 +52,11 @@ public class RuncDriver implements SandboxDriver {
         long stop_timeout_seconds() default 10;
     }
 
+    /** How long deactivation waits for calls in flight (a runc create or exec takes tens of ms). */
+    static final Duration IN_FLIGHT_BOUND = Duration.ofSeconds(10);
+
     private final DriverContext ctx;
+    private final InFlight inFlight = new InFlight();
     private final Path nsRoot;
     private final Map<String, Sandbox> sandboxes = new ConcurrentHashMap<>();
     /** Ids shut down by this instance, so a repeated Shutdown succeeds as the SPI asks. */
@@ -85,6 +89,7 @@ public class RuncDriver implements SandboxDriver {
     /** Stops watching; containers keep running and are picked up again by the next instance's recover(). */
     @Deactivate
     public void close() {
+        inFlight.closeAndDrain(IN_FLIGHT_BOUND);
         ctx.watcher().close();
         ctx.keeperExits().close();
     }
@@ -104,8 +109,7 @@ public class RuncDriver implements SandboxDriver {
         }
     }
 
-    @Override
-    public SandboxStatus create(SandboxSpec spec) throws SandboxException {
+    private SandboxStatus doCreate(SandboxSpec spec) throws SandboxException {
         String id = Identifiers.validate("sandbox", spec.id());
         Sandbox sb = Sandbox.of(spec, Instant.now());
         sb.tasks = new RuncTasks(sb, ctx);
@@ -123,8 +127,7 @@ public class RuncDriver implements SandboxDriver {
         return sb.status(false);
     }
 
-    @Override
-    public SandboxStarted start(String sandboxId) throws SandboxException {
+    private SandboxStarted doStart(String sandboxId) throws SandboxException {
         Sandbox sb = sandbox(sandboxId);
         sb.lifecycle.lock();
         try {
@@ -167,8 +170,7 @@ public class RuncDriver implements SandboxDriver {
         }
     }
 
-    @Override
-    public void stop(String sandboxId, Duration timeout) throws SandboxException {
+    private void doStop(String sandboxId, Duration timeout) throws SandboxException {
         Sandbox sb = sandbox(sandboxId);
         sb.lifecycle.lock();
         try {
@@ -200,8 +202,7 @@ public class RuncDriver implements SandboxDriver {
         return sandbox(sandboxId).status(verbose);
     }
 
-    @Override
-    public void shutdown(String sandboxId) throws SandboxException {
+    private void doShutdown(String sandboxId) throws SandboxException {
         Identifiers.validate("sandbox", sandboxId);
         Sandbox sb = sandboxes.get(sandboxId);
         if (sb == null) {
@@ -230,8 +231,36 @@ public class RuncDriver implements SandboxDriver {
     }
 
     @Override
+    public SandboxStatus create(SandboxSpec spec) throws SandboxException {
+        try (InFlight.Call c = inFlight.enter()) {
+            return doCreate(spec);
+        }
+    }
+
+    @Override
+    public SandboxStarted start(String sandboxId) throws SandboxException {
+        try (InFlight.Call c = inFlight.enter()) {
+            return doStart(sandboxId);
+        }
+    }
+
+    @Override
+    public void stop(String sandboxId, Duration timeout) throws SandboxException {
+        try (InFlight.Call c = inFlight.enter()) {
+            doStop(sandboxId, timeout);
+        }
+    }
+
+    @Override
+    public void shutdown(String sandboxId) throws SandboxException {
+        try (InFlight.Call c = inFlight.enter()) {
+            doShutdown(sandboxId);
+        }
+    }
+
+    @Override
     public TaskService tasks(String sandboxId) throws SandboxException {
-        return sandbox(sandboxId).tasks;
+        return new GuardedTasks(inFlight, sandbox(sandboxId).tasks);
     }
 
     @Override

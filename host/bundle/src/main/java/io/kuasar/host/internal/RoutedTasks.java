@@ -39,91 +39,133 @@ final class RoutedTasks implements TaskService {
         return resolver.driverOf(sandboxId).tasks(sandboxId);
     }
 
+    /** A call on the sandbox's task service. */
+    private interface Call<T> {
+        T on(TaskService tasks) throws SandboxException;
+    }
+
+    /** A call without an answer. */
+    private interface Run {
+        void on(TaskService tasks) throws SandboxException;
+    }
+
+    /**
+     * Makes the call on the current driver. A driver instance that is being stopped refuses calls it has not begun
+     * with UNAVAILABLE, having done nothing: the call is made once more, on whichever instance the gate hands out
+     * now (the successor, once it has recovered).
+     */
+    private <T> T call(Call<T> call) throws SandboxException {
+        TaskService current = now(); // the gate's own UNAVAILABLE is final
+        try {
+            return call.on(current);
+        } catch (SandboxException e) {
+            if (e.code() != SandboxException.Code.UNAVAILABLE) {
+                throw e;
+            }
+            return call.on(now());
+        }
+    }
+
+    private void run(Run run) throws SandboxException {
+        call(t -> {
+            run.on(t);
+            return null;
+        });
+    }
+
     @Override
     public long create(TaskSpec spec) throws SandboxException {
-        return now().create(spec);
+        return call(t -> t.create(spec));
     }
 
     @Override
     public long start(String id, String execId) throws SandboxException {
-        return now().start(id, execId);
+        return call(t -> t.start(id, execId));
     }
 
     @Override
     public ExitStatus delete(String id, String execId) throws SandboxException {
-        return now().delete(id, execId);
+        return call(t -> t.delete(id, execId));
     }
 
     @Override
     public List<ProcessInfo> pids(String id) throws SandboxException {
-        return now().pids(id);
+        return call(t -> t.pids(id));
     }
 
     @Override
     public void pause(String id) throws SandboxException {
-        now().pause(id);
+        run(t -> t.pause(id));
     }
 
     @Override
     public void resume(String id) throws SandboxException {
-        now().resume(id);
+        run(t -> t.resume(id));
     }
 
     @Override
     public void checkpoint(String id, String path, TypedData options) throws SandboxException {
-        now().checkpoint(id, path, options);
+        run(t -> t.checkpoint(id, path, options));
     }
 
     @Override
     public void kill(String id, String execId, int signal, boolean all) throws SandboxException {
-        now().kill(id, execId, signal, all);
+        run(t -> t.kill(id, execId, signal, all));
     }
 
     @Override
     public void exec(ExecSpec spec) throws SandboxException {
-        now().exec(spec);
+        run(t -> t.exec(spec));
     }
 
     @Override
     public void resizePty(String id, String execId, int width, int height) throws SandboxException {
-        now().resizePty(id, execId, width, height);
+        run(t -> t.resizePty(id, execId, width, height));
     }
 
     @Override
     public void closeIO(String id, String execId, boolean stdin) throws SandboxException {
-        now().closeIO(id, execId, stdin);
+        run(t -> t.closeIO(id, execId, stdin));
     }
 
     @Override
     public void update(String id, TypedData resources, Map<String, String> annotations) throws SandboxException {
-        now().update(id, resources, annotations);
+        run(t -> t.update(id, resources, annotations));
     }
 
     @Override
     public CompletionStage<ExitStatus> waitFor(String id, String execId) throws SandboxException {
-        SandboxDriver driver = resolver.driverOf(sandboxId);
         String what = "Wait for " + id + (execId.isEmpty() ? "" : " exec " + execId) + " of sandbox " + sandboxId;
-        return pending.ask(resolver.sandboxerOf(sandboxId), what, driver,
-                d -> d.tasks(sandboxId).waitFor(id, execId));
+        PendingStages.Ask<ExitStatus> ask = d -> d.tasks(sandboxId).waitFor(id, execId);
+        SandboxDriver driver = resolver.driverOf(sandboxId); // the gate's own UNAVAILABLE is final
+        try {
+            return pending.ask(resolver.sandboxerOf(sandboxId), what, driver, ask);
+        } catch (SandboxException e) {
+            if (e.code() != SandboxException.Code.UNAVAILABLE) {
+                throw e;
+            }
+            // asked of an instance being stopped: ask its successor (see call())
+            return pending.ask(resolver.sandboxerOf(sandboxId), what, resolver.driverOf(sandboxId), ask);
+        }
     }
 
     @Override
     public TypedData stats(String id) throws SandboxException {
-        return now().stats(id);
+        return call(t -> t.stats(id));
     }
 
     @Override
     public TaskState state(String id, String execId) throws SandboxException {
-        return now().state(id, execId);
+        return call(t -> t.state(id, execId));
     }
 
     @Override
     public ConnectInfo connect(String id) throws SandboxException {
-        return now().connect(id);
+        return call(t -> t.connect(id));
     }
 
     @Override
     public void shutdown(String id, boolean now) throws SandboxException {
-        now().shutdown(id, now);
+        run(t -> t.shutdown(id, now));
     }
 }

@@ -170,7 +170,7 @@ public class Router implements SandboxRouter {
 
     @Override
     public SandboxStarted start(String sandboxer, String sandboxId) throws SandboxException {
-        SandboxStarted started = owner(sandboxer, sandboxId).start(sandboxId);
+        SandboxStarted started = onOwner(sandboxer, sandboxId, d -> d.start(sandboxId));
         LOG.log(Level.INFO, "sandbox {0} started (pid {1})", sandboxId, started.pid());
         return started;
     }
@@ -182,14 +182,17 @@ public class Router implements SandboxRouter {
 
     @Override
     public void stop(String sandboxer, String sandboxId, Duration timeout) throws SandboxException {
-        owner(sandboxer, sandboxId).stop(sandboxId, timeout);
+        onOwner(sandboxer, sandboxId, d -> {
+            d.stop(sandboxId, timeout);
+            return null;
+        });
         LOG.log(Level.INFO, "sandbox {0} stopped", sandboxId);
     }
 
     @Override
     public CompletionStage<ExitStatus> exit(String sandboxer, String sandboxId) throws SandboxException {
-        return pending.ask(sandboxer, "exit of sandbox " + sandboxId, owner(sandboxer, sandboxId),
-                d -> d.exit(sandboxId));
+        return onOwner(sandboxer, sandboxId, owner -> pending.ask(sandboxer, "exit of sandbox " + sandboxId, owner,
+                d -> d.exit(sandboxId)));
     }
 
     @Override
@@ -199,7 +202,10 @@ public class Router implements SandboxRouter {
 
     @Override
     public void shutdown(String sandboxer, String sandboxId) throws SandboxException {
-        owner(sandboxer, sandboxId).shutdown(sandboxId);
+        onOwner(sandboxer, sandboxId, d -> {
+            d.shutdown(sandboxId);
+            return null;
+        });
         owners.remove(sandboxId);
         events.forget(sandboxId);
         listeners.forEach(l -> l.removed(sandboxId));
@@ -305,6 +311,27 @@ public class Router implements SandboxRouter {
     }
 
     /** The driver owning a sandbox, checking the sandboxer containerd named is the one that created it. */
+    /** A call on a sandbox's driver. */
+    private interface OnDriver<T> {
+        T on(SandboxDriver driver) throws SandboxException;
+    }
+
+    /**
+     * Makes the call on the sandbox's driver; a driver instance being stopped refuses calls it has not begun with
+     * UNAVAILABLE, having done nothing, so the call is made once more on the instance the gate hands out now.
+     */
+    private <T> T onOwner(String sandboxer, String sandboxId, OnDriver<T> call) throws SandboxException {
+        SandboxDriver driver = owner(sandboxer, sandboxId); // the gate's own UNAVAILABLE is final
+        try {
+            return call.on(driver);
+        } catch (SandboxException e) {
+            if (e.code() != SandboxException.Code.UNAVAILABLE) {
+                throw e;
+            }
+            return call.on(owner(sandboxer, sandboxId));
+        }
+    }
+
     private SandboxDriver owner(String sandboxer, String sandboxId) throws SandboxException {
         Identifiers.validate("sandbox", sandboxId);
         String created = owners.get(sandboxId);

@@ -127,6 +127,8 @@ class RouterTest {
         final List<String> calls = new ArrayList<>();
         final List<String> taskCalls = new ArrayList<>();
         final List<String> persisted = new ArrayList<>();
+        /** When set, the instance is being stopped: calls run this, then are refused UNAVAILABLE. */
+        Runnable stopping;
         /** What waitFor and exit answer: pending until a test completes them. */
         final CompletableFuture<ExitStatus> waitAnswer = new CompletableFuture<>();
         final CompletableFuture<ExitStatus> exitAnswer = new CompletableFuture<>();
@@ -152,7 +154,11 @@ class RouterTest {
             }
 
             @Override
-            public void kill(String id, String execId, int signal, boolean all) {
+            public void kill(String id, String execId, int signal, boolean all) throws SandboxException {
+                if (stopping != null) {
+                    stopping.run(); // what SCR does first: the service goes away, then the instance stops
+                    throw new SandboxException(SandboxException.Code.UNAVAILABLE, "instance is stopping");
+                }
                 taskCalls.add("kill " + id);
             }
 

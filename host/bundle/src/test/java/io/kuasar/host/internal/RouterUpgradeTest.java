@@ -63,6 +63,19 @@ class RouterUpgradeTest {
     }
 
     @Test
+    void aCallRefusedByAnInstanceBeingStoppedIsMadeAgainOnItsSuccessor() throws Exception {
+        TaskService tasks = router.tasks("pod1");
+        RecordingDriver upgraded = newVersion("runc", "pod1");
+        runc.stopping = () -> {
+            router.unbindDriver(runc, props("runc", 1));
+            new Thread(() -> router.bindDriver(upgraded, props("runc", 3))).start();
+        };
+        tasks.kill("c1", "", 9, false);
+        assertEquals(List.of("kill c1"), upgraded.taskCalls, "the successor served the call");
+        assertEquals(List.of(), runc.taskCalls, "the stopping instance did nothing");
+    }
+
+    @Test
     void otherDriversAreNotSlowedAndUnknownSandboxersStillFailAtOnce() throws Exception {
         router.unbindDriver(runc, props("runc", 1));
         long start = System.nanoTime();
