@@ -124,6 +124,11 @@ final class Runsc {
         return pids;
     }
 
+    /** runsc events --stats: one JSON event with the container's CPU, memory and pids figures. */
+    String stats(String id) throws SandboxException {
+        return run("events", id, List.of("events", "--stats", id), null);
+    }
+
     /** Starts {@code runsc wait}, which prints {"id":..,"exitStatus":N} once the container's init has exited. */
     Process startWait(String id) throws IOException {
         return new ProcessBuilder(argv(null, List.of("wait", id))).redirectInput(Fs.DEV_NULL)

@@ -301,6 +301,20 @@ final class RunscTasks implements TaskService {
         return out;
     }
 
+    /**
+     * CPU and memory as containerd's CRI reads them (cgroups v1 Metrics), from gVisor's own accounting through
+     * {@code runsc events --stats}. A container whose init has exited has no figures: NOT_FOUND, which containerd's
+     * metrics listing skips.
+     */
+    @Override
+    public TypedData stats(String id) throws SandboxException {
+        RunscContainer c = container(id);
+        if (c.init.exit() != null) {
+            throw SandboxException.notFound("running container", id + " in sandbox " + pod.id);
+        }
+        return RunscStats.fromEvents(runsc.stats(id));
+    }
+
     @Override
     public void pause(String id) throws SandboxException {
         RunscContainer c = container(id);
