@@ -123,4 +123,37 @@ abstract class CriTestBase {
         return cri.runtime().listContainers(ListContainersRequest.newBuilder()
                 .setFilter(ContainerFilter.newBuilder().setPodSandboxId(podId)).build()).getContainersList();
     }
+
+    // ---- the node's log, for tests that change the node while pods run ----------------------------------------
+
+    protected Path nodeLog() {
+        return env.nodeDir().resolve("kuasar.log");
+    }
+
+    /** Where the node log ends now: pass it to {@link #nodeLogSince(long)} later. */
+    protected long nodeLogMark() throws java.io.IOException {
+        return java.nio.file.Files.size(nodeLog());
+    }
+
+    /** What the node logged after {@code mark}. */
+    protected String nodeLogSince(long mark) throws java.io.IOException {
+        byte[] all = java.nio.file.Files.readAllBytes(nodeLog());
+        return new String(all, (int) Math.min(mark, all.length), (int) Math.max(0, all.length - mark),
+                java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** Same processes, RUNNING in CRI, exec answering, and no error in the node log since {@code mark}. */
+    protected void assertStillServed(java.util.Map<String, Long> sleepers, long mark) throws java.io.IOException {
+        for (java.util.Map.Entry<String, Long> s : sleepers.entrySet()) {
+            org.junit.jupiter.api.Assertions.assertEquals(io.kuasar.api.cri.v1.ContainerState.CONTAINER_RUNNING,
+                    cri.containerStatus(s.getKey()).getState(), s.getKey());
+            org.junit.jupiter.api.Assertions.assertEquals(s.getValue(), initPid(s.getKey()), "same process");
+            ExecSyncResponse r = execSync(s.getKey(), "echo", "still-here");
+            org.junit.jupiter.api.Assertions.assertEquals(0, r.getExitCode(), () -> r.getStderr().toStringUtf8());
+            org.junit.jupiter.api.Assertions.assertEquals("still-here\n", r.getStdout().toStringUtf8());
+        }
+        List<String> errors = nodeLogSince(mark).lines()
+                .filter(l -> l.contains(" SEVERE ") || l.contains(" ERROR ")).toList();
+        org.junit.jupiter.api.Assertions.assertEquals(List.of(), errors, "errors in the node log");
+    }
 }

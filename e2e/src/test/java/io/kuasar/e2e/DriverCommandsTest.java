@@ -5,12 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kuasar.api.cri.v1.ContainerState;
-import io.kuasar.api.cri.v1.ExecSyncResponse;
 import io.kuasar.api.cri.v1.ListPodSandboxRequest;
 import io.kuasar.api.cri.v1.PodSandboxConfig;
-import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -19,7 +16,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -33,16 +29,7 @@ import org.junit.jupiter.api.Test;
  */
 class DriverCommandsTest extends CriTestBase {
     private static final String NEW_VERSION = "0.1.2";
-    private static final Duration CLI_TIMEOUT = Duration.ofSeconds(90);
     private static final Duration SWITCH = Duration.ofSeconds(20);
-
-    /** The CLI's outcome. */
-    record Result(int code, String out, String err) {
-        @Override
-        public String toString() {
-            return "exit " + code + "\nstdout:\n" + out + "stderr:\n" + err;
-        }
-    }
 
     private boolean upgraded;
 
@@ -50,14 +37,14 @@ class DriverCommandsTest extends CriTestBase {
     void rollBackIfTheTestStoppedHalfWay() throws Exception {
         if (upgraded) {
             upgraded = false;
-            Result r = cli("rollback", "runc");
+            NodeCli.Result r = cli().admin("rollback", "runc");
             assertEquals(0, r.code(), () -> "could not roll the runc driver back after a failure: " + r);
         }
     }
 
     @Test
     void driversRemoveUpgradeAndRollbackFromTheCommandLineWithPodsRunning() throws Exception {
-        Path socket = adminSocket();
+        Path socket = cli().adminSocket();
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)), "admin socket mode");
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(socket.getParent())),
                 "admin socket directory mode");
@@ -84,7 +71,7 @@ class DriverCommandsTest extends CriTestBase {
         assertTrue(kuasarPods >= podIds.size(), "CRI lists our pods");
         assertEquals(Long.toString(kuasarPods), runc.get(5), "sandbox count of runc against CRI's kuasar-runc pods");
 
-        Result sandboxes = cli("sandboxes");
+        NodeCli.Result sandboxes = cli().admin("sandboxes");
         assertEquals(0, sandboxes.code(), sandboxes::toString);
         for (String podId : podIds) {
             assertTrue(sandboxes.out().lines().anyMatch(l -> l.startsWith(podId) && l.contains(" runc ")
@@ -92,17 +79,17 @@ class DriverCommandsTest extends CriTestBase {
         }
 
         // remove is refused while runc has sandboxes, and says how many.
-        Result remove = cli("remove", "runc");
+        NodeCli.Result remove = cli().admin("remove", "runc");
         assertEquals(1, remove.code(), remove::toString);
         assertTrue(remove.err().contains("has " + kuasarPods + " sandbox(es)"), remove::toString);
         assertEquals(runc, serving(driversOk()), "runc untouched by the refused remove");
 
         // upgrade to a repacked 0.1.2.
-        long mark = Files.size(log());
+        long mark = nodeLogMark();
         Path jar = Files.createTempFile(logRoot, "driver-runc-", ".jar");
         DriverJars.repack(DriverJars.builtRuncJar(env.repo()), jar, NEW_VERSION);
         upgraded = true;
-        Result upgrade = cli("upgrade", "runc", jar.toString());
+        NodeCli.Result upgrade = cli().admin("upgrade", "runc", jar.toString());
         assertEquals(0, upgrade.code(), upgrade::toString);
         assertTrue(upgrade.out().contains("upgraded runc to io.kuasar.driver.runc " + NEW_VERSION), upgrade::toString);
         List<String> now = awaitServing(l -> l.get(2).equals(NEW_VERSION));
@@ -110,8 +97,8 @@ class DriverCommandsTest extends CriTestBase {
         assertStillServed(sleepers, mark);
 
         // rollback to what ran before.
-        mark = Files.size(log());
-        Result rollback = cli("rollback", "runc");
+        mark = nodeLogMark();
+        NodeCli.Result rollback = cli().admin("rollback", "runc");
         assertEquals(0, rollback.code(), rollback::toString);
         upgraded = false;
         assertTrue(rollback.out().contains("rolled runc back to io.kuasar.driver.runc " + shipped), rollback::toString);
@@ -122,65 +109,26 @@ class DriverCommandsTest extends CriTestBase {
 
     @Test
     void badUsageAndAMissingNodeExitOne() throws Exception {
-        Result usage = cli("upgrade", "runc");
+        NodeCli.Result usage = cli().admin("upgrade", "runc");
         assertEquals(1, usage.code(), usage::toString);
         assertTrue(usage.err().contains("usage: "), usage::toString);
-        Result noNode = run(List.of("--admin-socket", logRoot.resolve("none.sock").toString(), "drivers"));
+        NodeCli.Result noNode = cli().run(
+                List.of("--admin-socket", logRoot.resolve("none.sock").toString(), "drivers"));
         assertEquals(1, noNode.code(), noNode::toString);
-        Result unknown = cli("rollback", "no-such-driver");
+        NodeCli.Result unknown = cli().admin("rollback", "no-such-driver");
         assertEquals(1, unknown.code(), unknown::toString);
         assertTrue(unknown.err().contains("no-such-driver"), unknown::toString);
     }
 
-    /** Same processes, RUNNING in CRI, exec answering, no error in the node log since {@code mark}. */
-    private void assertStillServed(Map<String, Long> sleepers, long mark) throws IOException {
-        for (Map.Entry<String, Long> s : sleepers.entrySet()) {
-            assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(s.getKey()).getState(), s.getKey());
-            assertEquals(s.getValue(), initPid(s.getKey()), "same process");
-            ExecSyncResponse r = execSync(s.getKey(), "echo", "still-here");
-            assertEquals(0, r.getExitCode(), () -> r.getStderr().toStringUtf8());
-            assertEquals("still-here\n", r.getStdout().toStringUtf8());
-        }
-        List<String> errors = since(mark).lines().filter(l -> l.contains(" SEVERE ") || l.contains(" ERROR "))
-                .toList();
-        assertEquals(List.of(), errors, "errors in the node log");
-    }
-
-    private Path adminSocket() {
-        return env.kuasarRunDir().resolve("admin.sock");
-    }
-
-    private Result cli(String... args) throws IOException, InterruptedException {
-        List<String> all = new ArrayList<>(List.of("--admin-socket", adminSocket().toString()));
-        all.addAll(List.of(args));
-        return run(all);
-    }
-
-    /** {@code java -jar host/target/kuasar.jar ARGS}: a separate JVM, as an operator runs it. */
-    private Result run(List<String> args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", env.repo().resolve("host/target/kuasar.jar").toString()));
-        cmd.addAll(args);
-        Path out = Files.createTempFile(logRoot, "cli", ".out");
-        Path err = Files.createTempFile(logRoot, "cli", ".err");
-        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-        if (!p.waitFor(CLI_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError(cmd + " did not finish in " + CLI_TIMEOUT);
-        }
-        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
-    }
-
-    private Result driversOk() throws IOException, InterruptedException {
-        Result r = cli("drivers");
+    private NodeCli.Result driversOk() throws IOException, InterruptedException {
+        NodeCli.Result r = cli().admin("drivers");
         assertEquals(0, r.code(), r::toString);
         assertTrue(r.out().startsWith("SANDBOXER"), r::toString);
         return r;
     }
 
     /** The fields of the runc line whose role is serving: sandboxer, bundle, version, state, role, count. */
-    private static List<String> serving(Result drivers) {
+    private static List<String> serving(NodeCli.Result drivers) {
         List<List<String>> lines = drivers.out().lines().map(l -> List.of(l.trim().split("\\s+")))
                 .filter(f -> f.size() == 6 && f.get(0).equals("runc") && f.get(4).equals("serving")).toList();
         assertEquals(1, lines.size(), () -> "one serving runc line in\n" + drivers);
@@ -189,7 +137,7 @@ class DriverCommandsTest extends CriTestBase {
 
     private List<String> awaitServing(Predicate<List<String>> wanted) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + SWITCH.toNanos();
-        Result last;
+        NodeCli.Result last;
         do {
             last = driversOk();
             List<List<String>> lines = last.out().lines().map(l -> List.of(l.trim().split("\\s+")))
@@ -202,13 +150,7 @@ class DriverCommandsTest extends CriTestBase {
         throw new AssertionError("runc not served as wanted within " + SWITCH + ":\n" + last);
     }
 
-    private Path log() {
-        return env.nodeDir().resolve("kuasar.log");
-    }
-
-    private String since(long mark) throws IOException {
-        byte[] all = Files.readAllBytes(log());
-        return new String(all, (int) Math.min(mark, all.length), (int) Math.max(0, all.length - mark),
-                StandardCharsets.UTF_8);
+    private NodeCli cli() {
+        return new NodeCli(env, logRoot);
     }
 }

@@ -5,10 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kuasar.api.cri.v1.ContainerState;
-import io.kuasar.api.cri.v1.ExecSyncResponse;
 import io.kuasar.api.cri.v1.PodSandboxConfig;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -34,7 +32,7 @@ class DriverUpgradeTest extends CriTestBase {
     @AfterEach
     void takeBackTheDroppedJar() throws Exception {
         if (dropped != null && Files.deleteIfExists(dropped)) {
-            awaitLog(Files.size(log()), "serves [runc]");
+            awaitLog(nodeLogMark(), "serves [runc]");
         }
     }
 
@@ -55,7 +53,7 @@ class DriverUpgradeTest extends CriTestBase {
             }
         }
 
-        long mark = Files.size(log());
+        long mark = nodeLogMark();
         String seven = cri.runContainer(firstPod, first, containerConfig("seven", busybox(), "sh", "-c", "sleep 4; exit 7"));
         Path jar = Files.createTempFile(logRoot, "driver-runc-", ".jar");
         DriverJars.repack(DriverJars.builtRuncJar(env.repo()), jar, NEW_VERSION);
@@ -66,7 +64,7 @@ class DriverUpgradeTest extends CriTestBase {
                 "the container that exited across the upgrade reports its own code");
         assertStillServed(sleepers, mark);
 
-        mark = Files.size(log());
+        mark = nodeLogMark();
         String sevenAgain = cri.runContainer(firstPod, first,
                 containerConfig("seven-again", busybox(), "sh", "-c", "sleep 4; exit 7"));
         Files.delete(dropped); // rollback: the bundle the node shipped with is started again
@@ -77,35 +75,11 @@ class DriverUpgradeTest extends CriTestBase {
         assertStillServed(sleepers, mark);
     }
 
-    /** Same processes, RUNNING in CRI, exec answering, and no error in the node log since {@code mark}. */
-    private void assertStillServed(Map<String, Long> sleepers, long mark) throws IOException {
-        for (Map.Entry<String, Long> s : sleepers.entrySet()) {
-            assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(s.getKey()).getState(), s.getKey());
-            assertEquals(s.getValue(), initPid(s.getKey()), "same process");
-            ExecSyncResponse r = execSync(s.getKey(), "echo", "still-here");
-            assertEquals(0, r.getExitCode(), () -> r.getStderr().toStringUtf8());
-            assertEquals("still-here\n", r.getStdout().toStringUtf8());
-        }
-        List<String> errors = since(mark).lines().filter(l -> l.contains(" SEVERE ") || l.contains(" ERROR "))
-                .toList();
-        assertEquals(List.of(), errors, "errors in the node log");
-    }
-
-    private Path log() {
-        return env.nodeDir().resolve("kuasar.log");
-    }
-
-    private String since(long mark) throws IOException {
-        byte[] all = Files.readAllBytes(log());
-        return new String(all, (int) Math.min(mark, all.length), (int) Math.max(0, all.length - mark),
-                StandardCharsets.UTF_8);
-    }
-
     /** The first node log line after {@code mark} holding every one of {@code texts} (waits up to {@link #SWITCH}). */
     private String awaitLog(long mark, String... texts) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + SWITCH.toNanos();
         while (System.nanoTime() < deadline) {
-            for (String line : since(mark).lines().toList()) {
+            for (String line : nodeLogSince(mark).lines().toList()) {
                 if (Stream.of(texts).allMatch(line::contains)) {
                     return line;
                 }
@@ -113,6 +87,6 @@ class DriverUpgradeTest extends CriTestBase {
             Thread.sleep(100);
         }
         throw new AssertionError("no line with " + List.of(texts) + " in the node log within " + SWITCH + ":\n"
-                + since(mark));
+                + nodeLogSince(mark));
     }
 }

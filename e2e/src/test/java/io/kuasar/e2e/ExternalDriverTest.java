@@ -34,7 +34,6 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
@@ -65,7 +64,6 @@ class ExternalDriverTest extends CriTestBase {
             Metadata.Key.of("containerd-namespace", Metadata.ASCII_STRING_MARSHALLER);
     private static final String SANDBOXER = "acme";
     private static final String BSN = "com.acme.kuasar.driver";
-    private static final Duration CLI_TIMEOUT = Duration.ofSeconds(90);
     private static final Duration ARRIVAL = Duration.ofSeconds(20);
 
     private boolean installed;
@@ -74,7 +72,7 @@ class ExternalDriverTest extends CriTestBase {
     void removeAcme() throws IOException, InterruptedException {
         if (installed) {
             // Whatever happened above: the shared node must not keep the test's driver.
-            cli("remove", SANDBOXER, "--force");
+            cli().admin("remove", SANDBOXER, "--force");
         }
     }
 
@@ -101,7 +99,7 @@ class ExternalDriverTest extends CriTestBase {
                     () -> controller(channel).create(create(id)));
             assertEquals(Status.Code.NOT_FOUND, before.getStatus().getCode(), before::getMessage);
 
-            Result install = cli("install", bundle.toAbsolutePath().toString());
+            NodeCli.Result install = cli().admin("install", bundle.toAbsolutePath().toString());
             installed = true;
             assertEquals(0, install.code(), install::toString);
 
@@ -125,10 +123,10 @@ class ExternalDriverTest extends CriTestBase {
             assertEquals("1", withSandbox.get(5), () -> "sandbox count: " + withSandbox);
 
             // In use: a plain remove is refused and says how many; --force stops and shuts the sandbox down first.
-            Result refused = cli("remove", SANDBOXER);
+            NodeCli.Result refused = cli().admin("remove", SANDBOXER);
             assertEquals(1, refused.code(), refused::toString);
             assertTrue(refused.err().contains("1"), refused::toString);
-            Result removed = cli("remove", SANDBOXER, "--force");
+            NodeCli.Result removed = cli().admin("remove", SANDBOXER, "--force");
             assertEquals(0, removed.code(), removed::toString);
             installed = false;
 
@@ -215,7 +213,7 @@ class ExternalDriverTest extends CriTestBase {
     /** The serving acme line of {@code drivers} once the driver's component is active. */
     private List<String> awaitAcme() throws IOException, InterruptedException {
         long deadline = System.nanoTime() + ARRIVAL.toNanos();
-        Result last;
+        NodeCli.Result last;
         do {
             last = driversOk();
             List<List<String>> lines = acmeLines(last);
@@ -227,42 +225,26 @@ class ExternalDriverTest extends CriTestBase {
         throw new AssertionError("acme not serving after " + ARRIVAL + ":\n" + last);
     }
 
-    private static List<String> driverLine(Result drivers) {
+    private static List<String> driverLine(NodeCli.Result drivers) {
         List<List<String>> lines = acmeLines(drivers);
         assertEquals(1, lines.size(), () -> "one acme line in\n" + drivers);
         return lines.get(0);
     }
 
     /** Lines of {@code drivers}: sandboxer, bundle, version, state, role, sandbox count. */
-    private static List<List<String>> acmeLines(Result drivers) {
+    private static List<List<String>> acmeLines(NodeCli.Result drivers) {
         return drivers.out().lines().map(l -> List.of(l.trim().split("\\s+")))
                 .filter(f -> f.size() == 6 && f.get(0).equals(SANDBOXER)).toList();
     }
 
-    private Result driversOk() throws IOException, InterruptedException {
-        Result r = cli("drivers");
+    private NodeCli.Result driversOk() throws IOException, InterruptedException {
+        NodeCli.Result r = cli().admin("drivers");
         assertEquals(0, r.code(), r::toString);
         assertTrue(r.out().startsWith("SANDBOXER"), r::toString);
         return r;
     }
 
-    /** {@code java -jar host/target/kuasar.jar --admin-socket <run>/admin.sock ARGS}, as an operator runs it. */
-    private Result cli(String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", env.repo().resolve("host/target/kuasar.jar").toString(),
-                "--admin-socket", env.kuasarRunDir().resolve("admin.sock").toString()));
-        cmd.addAll(List.of(args));
-        Path out = Files.createTempFile(logRoot, "cli", ".out");
-        Path err = Files.createTempFile(logRoot, "cli", ".err");
-        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-        if (!p.waitFor(CLI_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError(cmd + " did not finish in " + CLI_TIMEOUT);
-        }
-        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
-    }
-
-    private record Result(int code, String out, String err) {
+    private NodeCli cli() {
+        return new NodeCli(env, logRoot);
     }
 }

@@ -12,12 +12,6 @@ import io.kuasar.api.cri.v1.ExecSyncResponse;
 import io.kuasar.api.cri.v1.PodSandboxConfig;
 import io.kuasar.api.cri.v1.RemovePodSandboxRequest;
 import io.kuasar.api.cri.v1.StopPodSandboxRequest;
-import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.SocketChannel;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -40,9 +34,8 @@ class HostCrashTest extends CriTestBase {
 
     @Test
     void podsSurviveAKillDashNineOfTheHostJvm() throws Exception {
-        Path keeperPidFile = env.kuasarRunDir().resolve("keeper/keeper.pid");
-        assertTrue(Files.isRegularFile(keeperPidFile), "the node runs under the keeper: " + keeperPidFile);
-        long keeper = Long.parseLong(Files.readString(keeperPidFile).trim());
+        KeeperNode node = new KeeperNode(env, BACK);
+        long keeper = node.keeper();
 
         Map<String, Long> sleepers = new LinkedHashMap<>();
         Map<String, String> identities = new LinkedHashMap<>();
@@ -70,13 +63,13 @@ class HostCrashTest extends CriTestBase {
         ids.add(eight);
         cri.waitForState(nine, ContainerState.CONTAINER_RUNNING, WAIT);
 
-        long jvm = jvmOf(keeper);
+        long jvm = KeeperNode.jvmOf(keeper);
         assertTrue(jvm > 0, "no java child of keeper " + keeper);
         long t0 = System.nanoTime();
         new ProcessBuilder("kill", "-9", Long.toString(jvm)).inheritIO().start().waitFor();
 
-        long newJvm = awaitNewJvm(keeper, jvm);
-        awaitSandboxerAnswers();
+        long newJvm = node.awaitNewJvm(keeper, jvm);
+        node.awaitSandboxerAnswers();
         long served = System.nanoTime();
         System.out.printf("HostCrashTest: kill -9 of JVM %d to the sandboxer answering again (JVM %d): %d ms%n",
                 jvm, newJvm, (served - t0) / 1_000_000);
@@ -99,7 +92,7 @@ class HostCrashTest extends CriTestBase {
         assertEquals(8, e8.getExitCode(), () -> "eight: " + e8);
         ContainerStatus e9 = cri.waitForState(nine, ContainerState.CONTAINER_EXITED, WAIT);
         assertEquals(9, e9.getExitCode(), () -> "nine: " + e9);
-        assertEquals(keeper, Long.parseLong(Files.readString(keeperPidFile).trim()), "the same keeper");
+        assertEquals(keeper, node.keeper(), "the same keeper");
 
         // Stop and remove every pod: a first one alone, then the rest; nothing of any of them stays.
         for (String podId : pods) {
@@ -119,37 +112,5 @@ class HostCrashTest extends CriTestBase {
             left = HostTraces.naming(env, ids);
         }
         assertTrue(left.isEmpty(), "left behind after removing the pods:\n  " + left);
-    }
-
-    /** The java process the keeper runs, 0 if none. */
-    private static long jvmOf(long keeper) {
-        return Processes.snapshot().stream().filter(p -> p.ppid() == keeper && p.comm().equals("java"))
-                .mapToLong(Processes.Proc::pid).findFirst().orElse(0);
-    }
-
-    private static long awaitNewJvm(long keeper, long old) throws InterruptedException {
-        long deadline = System.nanoTime() + BACK.toNanos();
-        while (System.nanoTime() < deadline) {
-            long now = jvmOf(keeper);
-            if (now > 0 && now != old) {
-                return now;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("the keeper " + keeper + " did not start a new JVM within " + BACK);
-    }
-
-    /** The new JVM listens on the sandboxer socket (the old one's file stays, refusing, until then). */
-    private void awaitSandboxerAnswers() throws InterruptedException {
-        long deadline = System.nanoTime() + BACK.toNanos();
-        while (System.nanoTime() < deadline) {
-            try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-                ch.connect(UnixDomainSocketAddress.of(env.sandboxerSock()));
-                return;
-            } catch (IOException notYet) {
-                Thread.sleep(20);
-            }
-        }
-        throw new AssertionError("the sandboxer socket " + env.sandboxerSock() + " did not answer within " + BACK);
     }
 }

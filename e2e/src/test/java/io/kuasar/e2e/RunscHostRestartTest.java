@@ -12,11 +12,6 @@ import io.kuasar.api.cri.v1.PodSandboxConfig;
 import io.kuasar.api.cri.v1.RemovePodSandboxRequest;
 import io.kuasar.api.cri.v1.StopPodSandboxRequest;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.SocketChannel;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -37,9 +32,8 @@ class RunscHostRestartTest extends CriTestBase {
 
     @Test
     void runscPodSurvivesAKillDashNineOfTheHostJvm() throws Exception {
-        Path keeperPidFile = env.kuasarRunDir().resolve("keeper/keeper.pid");
-        assertTrue(Files.isRegularFile(keeperPidFile), "the node runs under the keeper: " + keeperPidFile);
-        long keeper = Long.parseLong(Files.readString(keeperPidFile).trim());
+        KeeperNode node = new KeeperNode(env, BACK);
+        long keeper = node.keeper();
 
         PodSandboxConfig pod = podConfig("gv-restart");
         String podId = runPod(pod, RunscPodTest.RUNSC_HANDLER);
@@ -50,12 +44,12 @@ class RunscHostRestartTest extends CriTestBase {
         cri.waitForState(nine, ContainerState.CONTAINER_RUNNING, WAIT);
         List<String> ids = List.of(podId, sleeper, nine);
 
-        long jvm = jvmOf(keeper);
+        long jvm = KeeperNode.jvmOf(keeper);
         assertTrue(jvm > 0, "no java child of keeper " + keeper);
         long t0 = System.nanoTime();
         new ProcessBuilder("kill", "-9", Long.toString(jvm)).inheritIO().start().waitFor();
-        long newJvm = awaitNewJvm(keeper, jvm);
-        awaitSandboxerAnswers();
+        long newJvm = node.awaitNewJvm(keeper, jvm);
+        node.awaitSandboxerAnswers();
         System.out.printf("RunscHostRestartTest: kill -9 of JVM %d to the sandboxer answering again (JVM %d): %d ms%n",
                 jvm, newJvm, (System.nanoTime() - t0) / 1_000_000);
 
@@ -74,7 +68,7 @@ class RunscHostRestartTest extends CriTestBase {
         ContainerStatus e9 = cri.waitForState(nine, ContainerState.CONTAINER_EXITED, WAIT);
         assertEquals(9, e9.getExitCode(), () -> "nine: " + e9);
         assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(sleeper).getState(), "sleeper still runs");
-        assertEquals(keeper, Long.parseLong(Files.readString(keeperPidFile).trim()), "the same keeper");
+        assertEquals(keeper, node.keeper(), "the same keeper");
 
         stopPod(podId);
         cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
@@ -101,9 +95,8 @@ class RunscHostRestartTest extends CriTestBase {
      */
     @Test
     void exitWhileNoJvmRunsKeepsItsCode() throws Exception {
-        Path keeperPidFile = env.kuasarRunDir().resolve("keeper/keeper.pid");
-        assertTrue(Files.isRegularFile(keeperPidFile), "the node runs under the keeper: " + keeperPidFile);
-        long keeper = Long.parseLong(Files.readString(keeperPidFile).trim());
+        KeeperNode node = new KeeperNode(env, BACK);
+        long keeper = node.keeper();
 
         PodSandboxConfig pod = podConfig("gv-gap");
         String podId = runPod(pod, RunscPodTest.RUNSC_HANDLER);
@@ -113,7 +106,7 @@ class RunscHostRestartTest extends CriTestBase {
         cri.waitForState(eight, ContainerState.CONTAINER_RUNNING, WAIT);
         List<String> ids = List.of(podId, sleeper, eight);
 
-        long jvm = jvmOf(keeper);
+        long jvm = KeeperNode.jvmOf(keeper);
         assertTrue(jvm > 0, "no java child of keeper " + keeper);
         signal("STOP", keeper);
         try {
@@ -122,8 +115,8 @@ class RunscHostRestartTest extends CriTestBase {
         } finally {
             signal("CONT", keeper);
         }
-        awaitNewJvm(keeper, jvm);
-        awaitSandboxerAnswers();
+        node.awaitNewJvm(keeper, jvm);
+        node.awaitSandboxerAnswers();
 
         ContainerStatus e8 = cri.waitForState(eight, ContainerState.CONTAINER_EXITED, WAIT);
         assertEquals(8, e8.getExitCode(), () -> "eight: " + e8);
@@ -164,37 +157,5 @@ class RunscHostRestartTest extends CriTestBase {
 
     private static void signal(String sig, long pid) throws IOException, InterruptedException {
         new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).inheritIO().start().waitFor();
-    }
-
-    /** The java process the keeper runs, 0 if none. */
-    private static long jvmOf(long keeper) {
-        return Processes.snapshot().stream().filter(p -> p.ppid() == keeper && p.comm().equals("java"))
-                .mapToLong(Processes.Proc::pid).findFirst().orElse(0);
-    }
-
-    private static long awaitNewJvm(long keeper, long old) throws InterruptedException {
-        long deadline = System.nanoTime() + BACK.toNanos();
-        while (System.nanoTime() < deadline) {
-            long now = jvmOf(keeper);
-            if (now > 0 && now != old) {
-                return now;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("the keeper " + keeper + " did not start a new JVM within " + BACK);
-    }
-
-    /** The new JVM listens on the sandboxer socket (the old one's file stays, refusing, until then). */
-    private void awaitSandboxerAnswers() throws InterruptedException {
-        long deadline = System.nanoTime() + BACK.toNanos();
-        while (System.nanoTime() < deadline) {
-            try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-                ch.connect(UnixDomainSocketAddress.of(env.sandboxerSock()));
-                return;
-            } catch (IOException notYet) {
-                Thread.sleep(20);
-            }
-        }
-        throw new AssertionError("the sandboxer socket " + env.sandboxerSock() + " did not answer within " + BACK);
     }
 }

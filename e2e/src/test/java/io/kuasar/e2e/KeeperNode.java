@@ -1,0 +1,65 @@
+package io.kuasar.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * The node as the keeper runs it, seen from a test that crashes it: the keeper's pid, the JVM it supervises, and
+ * waiting for the keeper's replacement JVM to serve again.
+ */
+final class KeeperNode {
+    private final NodeEnv env;
+    private final Duration within;
+
+    KeeperNode(NodeEnv env, Duration within) {
+        this.env = env;
+        this.within = within;
+    }
+
+    /** The keeper's pid, from its pid file; fails when the node does not run under a keeper. */
+    long keeper() throws IOException {
+        Path pidFile = env.kuasarRunDir().resolve("keeper/keeper.pid");
+        assertTrue(Files.isRegularFile(pidFile), "the node runs under the keeper: " + pidFile);
+        return Long.parseLong(Files.readString(pidFile).trim());
+    }
+
+    /** The java process the keeper runs, 0 if none. */
+    static long jvmOf(long keeper) {
+        return Processes.snapshot().stream().filter(p -> p.ppid() == keeper && p.comm().equals("java"))
+                .mapToLong(Processes.Proc::pid).findFirst().orElse(0);
+    }
+
+    /** Waits for the keeper to run a JVM other than {@code old}; returns its pid. */
+    long awaitNewJvm(long keeper, long old) throws InterruptedException {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (System.nanoTime() < deadline) {
+            long now = jvmOf(keeper);
+            if (now > 0 && now != old) {
+                return now;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("the keeper " + keeper + " did not start a new JVM within " + within);
+    }
+
+    /** The new JVM listens on the sandboxer socket (the old one's file stays, refusing, until then). */
+    void awaitSandboxerAnswers() throws InterruptedException {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (System.nanoTime() < deadline) {
+            try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                ch.connect(UnixDomainSocketAddress.of(env.sandboxerSock()));
+                return;
+            } catch (IOException notYet) {
+                Thread.sleep(20);
+            }
+        }
+        throw new AssertionError("the sandboxer socket " + env.sandboxerSock() + " did not answer within " + within);
+    }
+}

@@ -1,0 +1,58 @@
+package io.kuasar.e2e;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** {@code java -jar host/target/kuasar.jar --admin-socket SOCK ARGS}: the node's command line, run as an operator would. */
+final class NodeCli {
+    static final Duration TIMEOUT = Duration.ofSeconds(90);
+
+    /** The command's outcome. */
+    record Result(int code, String out, String err) {
+        @Override
+        public String toString() {
+            return "exit " + code + "\nstdout:\n" + out + "stderr:\n" + err;
+        }
+    }
+
+    private final NodeEnv env;
+    private final Path outputDir;
+
+    NodeCli(NodeEnv env, Path outputDir) {
+        this.env = env;
+        this.outputDir = outputDir;
+    }
+
+    Path adminSocket() {
+        return env.kuasarRunDir().resolve("admin.sock");
+    }
+
+    /** Runs a command against the node's admin socket. */
+    Result admin(String... args) throws IOException, InterruptedException {
+        List<String> all = new ArrayList<>(List.of("--admin-socket", adminSocket().toString()));
+        all.addAll(List.of(args));
+        return run(all);
+    }
+
+    /** Runs the jar with exactly {@code args}, in a separate JVM. */
+    Result run(List<String> args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", env.repo().resolve("host/target/kuasar.jar").toString()));
+        cmd.addAll(args);
+        Path out = Files.createTempFile(outputDir, "cli", ".out");
+        Path err = Files.createTempFile(outputDir, "cli", ".err");
+        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        if (!p.waitFor(TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError(cmd + " did not finish in " + TIMEOUT);
+        }
+        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+}
