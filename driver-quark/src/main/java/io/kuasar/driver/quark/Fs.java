@@ -1,29 +1,23 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.Commands;
 import io.kuasar.spi.Mount;
-import java.io.File;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * Files, mounts and helper commands. Mounts go through mount(8)/umount(8): an app-kernel pod mounts one rootfs per
- * container, a few milliseconds next to gVisor's own start-up, so no native binding is worth it here.
+ * Private directories, tree removal and mounts (helper commands and atomic writes come from the driver kit). Mounts
+ * go through mount(8)/umount(8): an app-kernel pod mounts one rootfs per container, a few milliseconds next to
+ * gVisor's own start-up, so no native binding is worth it here.
  */
 final class Fs {
-    static final File DEV_NULL = new File("/dev/null");
-
     private Fs() {
     }
 
@@ -34,17 +28,6 @@ final class Fs {
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
         }
         return dir;
-    }
-
-    /** Replaces {@code target} so a crash leaves the old or the new content: temp file, fsync, atomic rename. */
-    static void writeAtomically(Path target, byte[] content) throws IOException {
-        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            ch.write(java.nio.ByteBuffer.wrap(content));
-            ch.force(true);
-        }
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     /** Removes a tree without following symlinks; refuses when something is still mounted inside it. */
@@ -72,7 +55,7 @@ final class Fs {
         }
         argv.add(m.source());
         argv.add(target.toString());
-        run(argv, 30);
+        Commands.run(argv, 30);
     }
 
     /** Unmounts everything under and at {@code dir}, deepest first; lazily when a mount stays busy. */
@@ -81,9 +64,9 @@ final class Fs {
         points.sort(Comparator.comparingInt(String::length).reversed());
         for (String p : points) {
             try {
-                run(List.of("umount", p), 30);
+                Commands.run(List.of("umount", p), 30);
             } catch (IOException busy) {
-                run(List.of("umount", "-l", p), 30);
+                Commands.run(List.of("umount", "-l", p), 30);
             }
         }
     }
@@ -117,27 +100,5 @@ final class Fs {
             }
         }
         return b.toString();
-    }
-
-    /** Runs a helper command; returns its output (stdout and stderr); throws with that output when it fails. */
-    static String run(List<String> argv, long timeoutSeconds) throws IOException {
-        Process p = new ProcessBuilder(argv).redirectInput(DEV_NULL).redirectErrorStream(true).start();
-        byte[] out = p.getInputStream().readAllBytes(); // small; read first so a full pipe cannot stall the child
-        try {
-            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException(argv.get(0) + " did not finish within " + timeoutSeconds + " s");
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while running " + argv.get(0), e);
-        }
-        String text = new String(out, StandardCharsets.UTF_8).trim();
-        if (p.exitValue() != 0) {
-            throw new IOException(String.join(" ", argv) + " failed (exit " + p.exitValue() + ")"
-                    + (text.isEmpty() ? "" : ": " + text));
-        }
-        return text;
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kuasar.driver.kit.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,7 +60,7 @@ final class GvisorSpec {
     static void prepareContainer(Path configJson, String podId, String netnsPath) throws IOException {
         ObjectNode spec = (ObjectNode) JSON.readTree(configJson.toFile());
         rewrite(spec, podId, netnsPath);
-        Fs.writeAtomically(configJson, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec));
+        AtomicFiles.writeAtomically(configJson, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec));
     }
 
     static void rewrite(ObjectNode spec, String podId, String netnsPath) {

@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.Commands;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,7 +40,8 @@ final class PlatformProbe {
             // In a PID namespace of its own: what the probe sandbox leaves (platform stubs) dies with it instead
             // of being re-parented to this JVM as zombies nobody could attribute.
             Process p = new ProcessBuilder("unshare", "--pid", "--fork", "--mount-proc", runsc, "--root=" + root,
-                    "--platform=" + platform, "--network=none", "do", "/bin/true").redirectInput(Fs.DEV_NULL).redirectErrorStream(true)
+                    "--platform=" + platform, "--network=none", "do", "/bin/true")
+                    .redirectInput(Commands.DEV_NULL).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).directory(scratch.toFile()).start();
             if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
                 p.destroyForcibly();

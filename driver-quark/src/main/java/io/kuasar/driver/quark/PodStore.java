@@ -2,6 +2,7 @@ package io.kuasar.driver.quark;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kuasar.driver.kit.AtomicFiles;
 import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
@@ -38,7 +39,8 @@ final class PodStore {
     void save(Pod pod) throws SandboxException {
         synchronized (pod) {
             try {
-                Fs.writeAtomically(file(pod.id), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(pod.persisted()));
+                AtomicFiles.writeAtomically(file(pod.id),
+                        json.writerWithDefaultPrettyPrinter().writeValueAsBytes(pod.persisted()));
             } catch (IOException e) {
                 throw SandboxException.internal("cannot persist sandbox " + pod.id, e);
             }

@@ -3,6 +3,7 @@ package io.kuasar.driver.quark;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kuasar.driver.kit.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +28,8 @@ final class QuarkBundle {
     static void write(Path dir, Pod pod) throws IOException {
         Fs.privateDir(dir);
         Files.createDirectories(dir.resolve("rootfs").resolve("dev"));
-        Fs.writeAtomically(dir.resolve(CONFIG), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec(pod)));
+        AtomicFiles.writeAtomically(dir.resolve(CONFIG),
+                JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec(pod)));
     }
 
     /** The pod's OCI spec: its hostname, namespaces (CRI's netns joined by path) and the CRI sandbox annotations. */

@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.Commands;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;
@@ -49,7 +50,7 @@ final class QuarkKernel implements AppKernel {
             QuarkBundle.write(dir, pod);
             Files.deleteIfExists(dir.resolve(QuarkBundle.PID_FILE));
             quark = new ProcessBuilder(QuarkBundle.command(settings.binary(), settings.extraArgs(), dir, pod.id))
-                    .directory(dir.toFile()).redirectInput(Fs.DEV_NULL).redirectErrorStream(true)
+                    .directory(dir.toFile()).redirectInput(Commands.DEV_NULL).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
             long pid = awaitPid(dir.resolve(QuarkBundle.PID_FILE), quark, log);
             String address = QuarkBundle.taskAddress(dir);

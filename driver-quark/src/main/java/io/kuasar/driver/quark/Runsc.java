@@ -2,6 +2,8 @@ package io.kuasar.driver.quark;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kuasar.driver.kit.Commands;
+import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -59,7 +61,7 @@ final class Runsc {
     }
 
     /** runsc start; a sub-container takes the stdio of this command as its own. */
-    void start(String id, Redirects stdio) throws SandboxException {
+    void start(String id, StdioRedirects stdio) throws SandboxException {
         run("start", id, List.of("start", id), stdio);
     }
 
@@ -131,7 +133,7 @@ final class Runsc {
 
     /** Starts {@code runsc wait}, which prints {"id":..,"exitStatus":N} once the container's init has exited. */
     Process startWait(String id) throws IOException {
-        return new ProcessBuilder(argv(null, List.of("wait", id))).redirectInput(Fs.DEV_NULL)
+        return new ProcessBuilder(argv(null, List.of("wait", id))).redirectInput(Commands.DEV_NULL)
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
     }
 
@@ -140,7 +142,7 @@ final class Runsc {
      * this host process stands for it (one helper per exec). It writes the pid inside the sandbox to
      * {@code internalPidFile}, used to signal the process itself.
      */
-    Process startExec(String id, Path processJson, Path internalPidFile, Redirects stdio) throws IOException {
+    Process startExec(String id, Path processJson, Path internalPidFile, StdioRedirects stdio) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(argv(null, List.of("exec", "--process=" + processJson,
                 "--internal-pid-file=" + internalPidFile, id)));
         stdio.applyTo(pb);
@@ -158,7 +160,7 @@ final class Runsc {
     }
 
     /** Runs one runsc command; returns its stdout when it has no container stdio. */
-    private String run(String op, String id, List<String> args, Redirects stdio) throws SandboxException {
+    private String run(String op, String id, List<String> args, StdioRedirects stdio) throws SandboxException {
         Path log = null;
         Path out = null;
         try {
@@ -168,7 +170,7 @@ final class Runsc {
                 stdio.applyTo(pb);
             } else {
                 out = Files.createTempFile(settings.logDir(), op + "-", ".out");
-                pb.redirectInput(Fs.DEV_NULL).redirectOutput(out.toFile())
+                pb.redirectInput(Commands.DEV_NULL).redirectOutput(out.toFile())
                         .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
             }
             Process p = pb.start();

@@ -1,40 +1,23 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.ContainerRecord;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.Mount;
 import io.kuasar.spi.TaskState;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * A container of a gVisor sandbox: containerd's bundle (rootfs mounted into it), its init and exec processes.
- * {@link #ops} serialises the Task API calls on it; other containers of the pod proceed in parallel.
+ * A container of a gVisor sandbox: containerd's bundle (rootfs mounted into it), its init and exec processes (see
+ * {@link ContainerRecord}); this class adds what runsc needs and how the driver persists it.
  */
-final class RunscContainer {
-    final String id;
-    final Path bundle;
-    final List<Mount> rootfs;
-    final GProc init;
-    final Map<String, GProc> execs = new ConcurrentHashMap<>();
-    final ReentrantLock ops = new ReentrantLock();
-    volatile boolean rootfsMounted;
+final class RunscContainer extends ContainerRecord<GProc> {
     /** True once runsc no longer knows it (deleted by Stop together with the sandbox). */
     volatile boolean deleted;
-    volatile boolean paused;
 
     RunscContainer(String id, Path bundle, List<Mount> rootfs, GProc init) {
-        this.id = id;
-        this.bundle = bundle;
-        this.rootfs = List.copyOf(rootfs);
-        this.init = init;
-    }
-
-    Path rootfsDir() {
-        return bundle.resolve("rootfs");
+        super(id, bundle, rootfs, init);
     }
 
     /** Exec processes are not persisted: their runsc exec helpers are children of the driver that started them. */

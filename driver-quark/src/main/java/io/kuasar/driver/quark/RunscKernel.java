@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStarted;
@@ -78,7 +79,7 @@ final class RunscKernel implements AppKernel {
             runsc.create(pod.id, bundle, dir.resolve("sandbox.pid"));
             created = true;
             long pid = Long.parseLong(Files.readString(dir.resolve("sandbox.pid")).trim());
-            runsc.start(pod.id, Redirects.NONE);
+            runsc.start(pod.id, StdioRedirects.NONE);
             List<Long> helpers = reaper.adopt(runsc.marker());
             synchronized (pod) {
                 pod.pid = pid;

@@ -1,5 +1,7 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.AtomicFiles;
+import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.Identifiers;
@@ -28,6 +30,8 @@ import java.util.logging.Logger;
  */
 final class RunscTasks implements TaskService {
     private static final Logger LOG = Logger.getLogger(RunscTasks.class.getName());
+    /** Names this sandboxer in refusals of stdio it cannot serve (terminals need a console socket for runsc). */
+    private static final String RUNSC_SANDBOXER = "the runsc sandboxer";
 
     private final Pod pod;
     private final Runsc runsc;
@@ -65,7 +69,7 @@ final class RunscTasks implements TaskService {
         if (!spec.checkpoint().isEmpty()) {
             throw SandboxException.unimplemented("restoring a gVisor container from a checkpoint");
         }
-        Redirects.of(spec.stdio()); // refuse unsupported stdio now rather than at start
+        StdioRedirects.of(spec.stdio(), RUNSC_SANDBOXER); // refuse unsupported stdio now rather than at start
         Path bundle = Path.of(spec.bundle());
         if (!bundle.isAbsolute() || !GvisorSpec.exists(bundle.resolve("config.json"))) {
             throw SandboxException.invalid("bundle " + spec.bundle() + " has no config.json");
@@ -163,12 +167,12 @@ final class RunscTasks implements TaskService {
         c.ops.lock();
         try {
             if (execId != null && !execId.isEmpty()) {
-                return startExec(c, exec(c, execId));
+                return startExec(c, c.exec(execId));
             }
             if (c.init.started() || c.init.exit() != null) {
                 throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + id + " was already started");
             }
-            runsc.start(id, Redirects.of(c.init.stdio));
+            runsc.start(id, StdioRedirects.of(c.init.stdio, RUNSC_SANDBOXER));
             adoptGofer(c); // started by runsc start (runsc 2024), may be gone already
             c.init.running();
             store.save(pod);
@@ -192,7 +196,7 @@ final class RunscTasks implements TaskService {
         Process helper;
         try {
             helper = runsc.startExec(c.id, work.resolve("exec-" + p.execId + ".json"),
-                    work.resolve("exec-" + p.execId + ".pid"), Redirects.of(p.stdio));
+                    work.resolve("exec-" + p.execId + ".pid"), StdioRedirects.of(p.stdio, RUNSC_SANDBOXER));
         } catch (IOException e) {
             throw SandboxException.internal("cannot start runsc exec for " + p.execId + " in " + c.id, e);
         }
@@ -208,7 +212,7 @@ final class RunscTasks implements TaskService {
     public void exec(ExecSpec spec) throws SandboxException {
         RunscContainer c = container(spec.id());
         String execId = Identifiers.validate("exec", spec.execId());
-        Redirects.of(spec.stdio());
+        StdioRedirects.of(spec.stdio(), RUNSC_SANDBOXER);
         c.ops.lock();
         try {
             if (c.init.status() != TaskState.Status.RUNNING) {
@@ -218,7 +222,8 @@ final class RunscTasks implements TaskService {
                 throw new SandboxException(SandboxException.Code.ALREADY_EXISTS,
                         "exec " + execId + " already exists in container " + c.id);
             }
-            Fs.writeAtomically(Fs.privateDir(workDir(c.id)).resolve("exec-" + execId + ".json"), spec.spec().value());
+            Path processJson = Fs.privateDir(workDir(c.id)).resolve("exec-" + execId + ".json");
+            AtomicFiles.writeAtomically(processJson, spec.spec().value());
             c.execs.put(execId, new GProc(execId, spec.stdio()));
             events.publish(new TaskEvent.ExecAdded(pod.id, c.id, execId));
         } catch (IOException e) {
@@ -234,7 +239,7 @@ final class RunscTasks implements TaskService {
         c.ops.lock();
         try {
             if (execId != null && !execId.isEmpty()) {
-                GProc p = exec(c, execId);
+                GProc p = c.exec(execId);
                 if (p.exit() == null && p.started()) {
                     throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
                             "exec " + execId + " in " + id + " is still running");
@@ -334,7 +339,7 @@ final class RunscTasks implements TaskService {
     @Override
     public void kill(String id, String execId, int signal, boolean all) throws SandboxException {
         RunscContainer c = container(id);
-        GProc p = proc(c, execId);
+        GProc p = c.proc(execId);
         if (p.exit() != null) {
             throw SandboxException.notFound("process", (p.execId.isEmpty() ? id : p.execId) + " (already finished)");
         }
@@ -363,32 +368,12 @@ final class RunscTasks implements TaskService {
 
     @Override
     public CompletionStage<ExitStatus> waitFor(String id, String execId) throws SandboxException {
-        return proc(container(id), execId).waitFor();
+        return container(id).proc(execId).waitFor();
     }
 
     @Override
     public TaskState state(String id, String execId) throws SandboxException {
-        RunscContainer c = container(id);
-        GProc p = proc(c, execId);
-        ExitStatus e = p.exit();
-        TaskState.Status status = p.status();
-        if (status == TaskState.Status.RUNNING && c.paused) {
-            status = TaskState.Status.PAUSED;
-        }
-        return new TaskState(id, p.execId, c.bundle.toString(), p.pid(), status, p.stdio,
-                e == null ? 0 : e.code(), e == null ? null : e.exitedAt());
-    }
-
-    private GProc proc(RunscContainer c, String execId) throws SandboxException {
-        return execId == null || execId.isEmpty() ? c.init : exec(c, execId);
-    }
-
-    private GProc exec(RunscContainer c, String execId) throws SandboxException {
-        GProc p = c.execs.get(execId);
-        if (p == null) {
-            throw SandboxException.notFound("exec", execId + " of container " + c.id);
-        }
-        return p;
+        return container(id).state(execId);
     }
 
     RunscContainer container(String id) throws SandboxException {

@@ -1,37 +1,18 @@
 package io.kuasar.driver.runc;
 
+import io.kuasar.driver.kit.ContainerRecord;
 import io.kuasar.spi.Mount;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * A container of a sandbox: its bundle, rootfs mounts, init and exec processes. {@link #ops} serialises the
- * lifecycle calls on this container (each runs runc); other containers of the pod proceed in parallel, and the
- * exit watcher never takes it.
+ * A container of a sandbox: its bundle, rootfs mounts, init and exec processes (see {@link ContainerRecord}); this
+ * class adds how the runc driver persists it.
  */
-final class Container {
-    final String id;
-    final Path bundle;
-    final List<Mount> rootfs;
-    final Proc init;
-    final Map<String, Proc> execs = new ConcurrentHashMap<>();
-    final ReentrantLock ops = new ReentrantLock();
-    volatile boolean rootfsMounted;
-    volatile boolean paused;
-
+final class Container extends ContainerRecord<Proc> {
     Container(String id, Path bundle, List<Mount> rootfs, Proc init) {
-        this.id = id;
-        this.bundle = bundle;
-        this.rootfs = List.copyOf(rootfs);
-        this.init = init;
-    }
-
-    Path rootfsDir() {
-        return bundle.resolve("rootfs");
+        super(id, bundle, rootfs, init);
     }
 
     PersistedState.Container persisted() {

@@ -1,20 +1,15 @@
 package io.kuasar.driver.runc;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 
-/** File helpers with the guarantees the driver relies on: private directories, crash-safe replacement. */
+/** File helpers with the guarantees the driver relies on: private directories, mount-aware removal. */
 final class FileOps {
     private FileOps() {
     }
@@ -33,36 +28,6 @@ final class FileOps {
             }
         }
         return dir;
-    }
-
-    /**
-     * Replaces {@code target} with {@code content} so a crash leaves either the old or the new file: write a temp
-     * file beside it, fsync it, rename over the target, fsync the directory so the rename itself is durable.
-     */
-    static void writeAtomically(Path target, byte[] content) throws IOException {
-        Path dir = target.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer buf = ByteBuffer.wrap(content);
-                while (buf.hasRemaining()) {
-                    ch.write(buf);
-                }
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        } catch (IOException e) {
-            // Some file systems refuse to fsync a directory; the rename is still atomic.
-        }
     }
 
     /** Removes {@code path} recursively without following symlinks; missing is fine. Never crosses into a mount. */

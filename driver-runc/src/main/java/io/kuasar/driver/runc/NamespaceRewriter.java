@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kuasar.driver.kit.AtomicFiles;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -56,7 +57,7 @@ final class NamespaceRewriter {
         if (changed) {
             LOG.info(() -> configJson + ": namespaces as containerd wrote them " + original + " now use " + targets);
             try {
-                FileOps.writeAtomically(configJson, json.writeValueAsBytes(root));
+                AtomicFiles.writeAtomically(configJson, json.writeValueAsBytes(root));
             } catch (IOException e) {
                 throw SandboxException.internal("cannot write " + configJson, e);
             }

@@ -1,5 +1,6 @@
 package io.kuasar.driver.runc;
 
+import io.kuasar.driver.kit.Commands;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

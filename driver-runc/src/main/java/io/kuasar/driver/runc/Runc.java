@@ -2,6 +2,8 @@ package io.kuasar.driver.runc;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kuasar.driver.kit.Commands;
+import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -37,7 +39,7 @@ final class Runc {
      * runc create, with the container's stdio given straight to runc (and so inherited by the container's init):
      * no copying thread in this JVM.
      */
-    void create(String id, Path bundle, Path pidFile, StdioFiles.Redirects stdio) throws SandboxException {
+    void create(String id, Path bundle, Path pidFile, StdioRedirects stdio) throws SandboxException {
         run("create", List.of("create", "--bundle", bundle.toString(), "--pid-file", pidFile.toString(), id), stdio);
     }
 
@@ -46,7 +48,7 @@ final class Runc {
     }
 
     /** runc exec --detach: the process outlives runc and is reparented to this JVM (a child subreaper). */
-    void exec(String id, Path processJson, Path pidFile, StdioFiles.Redirects stdio) throws SandboxException {
+    void exec(String id, Path processJson, Path pidFile, StdioRedirects stdio) throws SandboxException {
         run("exec", List.of("exec", "--detach", "--pid-file", pidFile.toString(), "--process", processJson.toString(),
                 id), stdio);
     }
@@ -97,7 +99,7 @@ final class Runc {
     }
 
     /** Runs runc; returns stdout when stdio is null (else stdout belongs to the container). */
-    private String run(String op, List<String> args, StdioFiles.Redirects stdio) throws SandboxException {
+    private String run(String op, List<String> args, StdioRedirects stdio) throws SandboxException {
         Path log = null;
         try {
             log = Files.createTempFile(logDir, op + "-", ".log");

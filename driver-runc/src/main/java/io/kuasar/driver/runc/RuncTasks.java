@@ -1,5 +1,7 @@
 package io.kuasar.driver.runc;
 
+import io.kuasar.driver.kit.AtomicFiles;
+import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.Identifiers;
@@ -28,6 +30,9 @@ import java.util.concurrent.TimeUnit;
  * {@link ExitRecorder}. Stdio goes from containerd's FIFOs straight to the processes.
  */
 final class RuncTasks implements TaskService {
+    /** Names this driver in refusals of stdio it cannot serve. */
+    private static final String RUNC_DRIVER = "the runc driver";
+
     private final Sandbox sb;
     private final DriverContext ctx;
     private final ExitRecorder exits;
@@ -52,7 +57,7 @@ final class RuncTasks implements TaskService {
         if (!spec.checkpoint().isEmpty()) {
             throw SandboxException.unimplemented("restoring a container from a checkpoint");
         }
-        StdioFiles.Redirects stdio = StdioFiles.of(spec.stdio());
+        StdioRedirects stdio = StdioRedirects.of(spec.stdio(), RUNC_DRIVER);
         Path bundle = Path.of(spec.bundle());
         if (!bundle.isAbsolute() || !Files.isRegularFile(bundle.resolve("config.json"))) {
             throw SandboxException.invalid("bundle " + spec.bundle() + " has no config.json");
@@ -173,7 +178,7 @@ final class RuncTasks implements TaskService {
                 }
                 return c.init.pid();
             }
-            return startExec(c, exec(c, execId));
+            return startExec(c, c.exec(execId));
         } finally {
             c.ops.unlock();
         }
@@ -190,7 +195,7 @@ final class RuncTasks implements TaskService {
         if (c.init.status() != TaskState.Status.RUNNING) {
             throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + c.id + " is not running");
         }
-        StdioFiles.Redirects stdio = StdioFiles.of(p.stdio);
+        StdioRedirects stdio = StdioRedirects.of(p.stdio, RUNC_DRIVER);
         Path work = workDir(c.id);
         Path pidFile = work.resolve("exec-" + p.execId + ".pid");
         p.hold();
@@ -214,7 +219,7 @@ final class RuncTasks implements TaskService {
     public void exec(ExecSpec spec) throws SandboxException {
         Container c = container(spec.id());
         String execId = Identifiers.validate("exec", spec.execId());
-        StdioFiles.of(spec.stdio()); // refuse terminal/binary stdio now, not at start
+        StdioRedirects.of(spec.stdio(), RUNC_DRIVER); // refuse terminal/binary stdio now, not at start
         c.ops.lock();
         try {
             if (c.init.status() != TaskState.Status.RUNNING) {
@@ -232,7 +237,7 @@ final class RuncTasks implements TaskService {
                 throw new SandboxException(SandboxException.Code.ALREADY_EXISTS,
                         "exec " + execId + " already exists in container " + c.id);
             }
-            FileOps.writeAtomically(processJson, spec.spec().value());
+            AtomicFiles.writeAtomically(processJson, spec.spec().value());
             c.execs.put(execId, new Proc(execId, spec.stdio()));
             exits.persist();
             ctx.events().publish(new TaskEvent.ExecAdded(sb.id, c.id, execId));
@@ -249,7 +254,7 @@ final class RuncTasks implements TaskService {
         c.ops.lock();
         try {
             if (execId != null && !execId.isEmpty()) {
-                Proc p = exec(c, execId);
+                Proc p = c.exec(execId);
                 if (p.exit() == null && p.started()) {
                     throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
                             "exec " + execId + " in " + id + " is still running");
@@ -364,7 +369,7 @@ final class RuncTasks implements TaskService {
     public void kill(String id, String execId, int signal, boolean all) throws SandboxException {
         Container c = container(id);
         if (execId != null && !execId.isEmpty()) {
-            exec(c, execId).signal("exec " + execId + " of " + id, signal);
+            c.exec(execId).signal("exec " + execId + " of " + id, signal);
         } else if (all) {
             ctx.runc().killAll(id, signal);
         } else {
@@ -374,32 +379,12 @@ final class RuncTasks implements TaskService {
 
     @Override
     public CompletionStage<ExitStatus> waitFor(String id, String execId) throws SandboxException {
-        return proc(container(id), execId).waitFor();
+        return container(id).proc(execId).waitFor();
     }
 
     @Override
     public TaskState state(String id, String execId) throws SandboxException {
-        Container c = container(id);
-        Proc p = proc(c, execId);
-        ExitStatus e = p.exit();
-        TaskState.Status status = p.status();
-        if (status == TaskState.Status.RUNNING && c.paused) {
-            status = TaskState.Status.PAUSED;
-        }
-        return new TaskState(id, p.execId, c.bundle.toString(), p.pid(), status, p.stdio,
-                e == null ? 0 : e.code(), e == null ? null : e.exitedAt());
-    }
-
-    private Proc proc(Container c, String execId) throws SandboxException {
-        return execId == null || execId.isEmpty() ? c.init : exec(c, execId);
-    }
-
-    private Proc exec(Container c, String execId) throws SandboxException {
-        Proc p = c.execs.get(execId);
-        if (p == null) {
-            throw SandboxException.notFound("exec", execId + " of container " + c.id);
-        }
-        return p;
+        return container(id).state(execId);
     }
 
     Container container(String id) throws SandboxException {

@@ -2,6 +2,7 @@ package io.kuasar.driver.runc;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kuasar.driver.kit.AtomicFiles;
 import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
@@ -39,7 +40,7 @@ final class StateStore {
 
     void save(PersistedState.Sandbox s) throws SandboxException {
         try {
-            FileOps.writeAtomically(file(s.id()), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(s));
+            AtomicFiles.writeAtomically(file(s.id()), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(s));
         } catch (IOException e) {
             throw SandboxException.internal("cannot persist sandbox " + s.id(), e);
         }

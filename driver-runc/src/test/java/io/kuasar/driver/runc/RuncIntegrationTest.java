@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kuasar.driver.kit.Commands;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.Mount;

@@ -1,7 +1,6 @@
 package io.kuasar.driver.runc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.kuasar.spi.SandboxException;
 import java.util.List;
@@ -48,16 +47,5 @@ class WaitStatusTest {
         assertEquals("lowerdir=/a:/b,index=off", p.data());
         assertEquals(0, Mounts.parse(List.of("ro", "rw")).flags());
         assertEquals("/a b", Mounts.unescape("/a\\040b"));
-    }
-
-    @Test
-    void stdioPaths() throws Exception {
-        assertEquals("/run/fifo", StdioFiles.path("/run/fifo", "stdout"));
-        assertEquals("/var/log/x", StdioFiles.path("file:///var/log/x", "stdout"));
-        assertEquals(null, StdioFiles.path("", "stdout"));
-        assertEquals(SandboxException.Code.UNIMPLEMENTED,
-                assertThrows(SandboxException.class, () -> StdioFiles.path("binary:///bin/log?x=1", "stdout")).code());
-        assertEquals(SandboxException.Code.UNIMPLEMENTED, assertThrows(SandboxException.class,
-                () -> StdioFiles.of(new io.kuasar.spi.Stdio("", "/a", "", true))).code());
     }
 }

@@ -1,4 +1,4 @@
-package io.kuasar.driver.runc;
+package io.kuasar.driver.kit;
 
 import java.io.File;
 import java.io.IOException;
@@ -6,17 +6,20 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** Runs a helper command to completion with its output captured, for the few tools the driver shells out to. */
-final class Commands {
-    static final File DEV_NULL = new File("/dev/null");
+/** Runs a helper command to completion with its output captured, for the few tools a driver shells out to. */
+public final class Commands {
+    /** What a helper gets as stdin (and a container's stdio when containerd gave none). */
+    public static final File DEV_NULL = new File("/dev/null");
 
     private Commands() {
     }
 
-    /** Runs {@code argv}; returns stdout; throws with the combined output when it fails or hangs. */
-    static String run(List<String> argv, long timeoutSeconds) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(argv).redirectInput(DEV_NULL).redirectErrorStream(true);
-        Process p = pb.start();
+    /**
+     * Runs {@code argv}; returns its output (stdout and stderr, trimmed); throws with that output when the command
+     * fails, and kills it when it does not finish within {@code timeoutSeconds}.
+     */
+    public static String run(List<String> argv, long timeoutSeconds) throws IOException {
+        Process p = new ProcessBuilder(argv).redirectInput(DEV_NULL).redirectErrorStream(true).start();
         // Output is small (a message at most); reading before waiting avoids a full pipe stalling the child.
         byte[] out = p.getInputStream().readAllBytes();
         try {

@@ -1,0 +1,66 @@
+package io.kuasar.driver.kit;
+
+import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.Mount;
+import io.kuasar.spi.SandboxException;
+import io.kuasar.spi.TaskState;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A container of a sandbox as the Task API sees it: containerd's bundle, its rootfs mounts, its init and exec
+ * processes. {@link #ops} serialises the lifecycle calls on this container (each runs the runtime); other containers
+ * of the pod proceed in parallel, and a driver's exit watching should never take it.
+ *
+ * @param <P> the driver's process record
+ */
+public class ContainerRecord<P extends ProcessRecord> {
+    public final String id;
+    public final Path bundle;
+    public final List<Mount> rootfs;
+    public final P init;
+    public final Map<String, P> execs = new ConcurrentHashMap<>();
+    public final ReentrantLock ops = new ReentrantLock();
+    public volatile boolean rootfsMounted;
+    public volatile boolean paused;
+
+    protected ContainerRecord(String id, Path bundle, List<Mount> rootfs, P init) {
+        this.id = id;
+        this.bundle = bundle;
+        this.rootfs = List.copyOf(rootfs);
+        this.init = init;
+    }
+
+    /** Where the rootfs is mounted: containerd's bundle layout. */
+    public Path rootfsDir() {
+        return bundle.resolve("rootfs");
+    }
+
+    /** The init process for an empty or null execId, else that exec; NOT_FOUND when there is none. */
+    public P proc(String execId) throws SandboxException {
+        return execId == null || execId.isEmpty() ? init : exec(execId);
+    }
+
+    public P exec(String execId) throws SandboxException {
+        P p = execs.get(execId);
+        if (p == null) {
+            throw SandboxException.notFound("exec", execId + " of container " + id);
+        }
+        return p;
+    }
+
+    /** The Task API's State of one process; a running process of a paused container reads PAUSED. */
+    public TaskState state(String execId) throws SandboxException {
+        P p = proc(execId);
+        ExitStatus e = p.exit();
+        TaskState.Status status = p.status();
+        if (status == TaskState.Status.RUNNING && paused) {
+            status = TaskState.Status.PAUSED;
+        }
+        return new TaskState(id, p.execId, bundle.toString(), p.pid(), status, p.stdio,
+                e == null ? 0 : e.code(), e == null ? null : e.exitedAt());
+    }
+}
