@@ -30,13 +30,14 @@ if [[ $runsc_have != "$RUNSC_WANT"* ]]; then
   mkdir -p "$B/lists/partial" "$B/cache/archives/partial" "$B/empty" "$KUASAR_CACHE/debs"
   BPO_MIRROR="${KUASAR_DEBIAN_MIRROR:-$(apt-get -o "Dir::State::Lists=$B/lists" -o "Dir::Cache=$B/cache" --print-uris \
     update 2>/dev/null | sed -nE "s#^'(https?://[^']+)/dists/bookworm/InRelease'.*#\1#p" | head -1)}"
+  # The mirror comes from the system's own bookworm sources: no host is named here.
   echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $BPO_MIRROR bookworm-backports main" \
     >"$B/sources.list"
   BPO_OPTS=(-o "Dir::State::Lists=$B/lists" -o "Dir::Cache=$B/cache" -o "Dir::Etc::SourceList=$B/sources.list"
             -o "Dir::Etc::SourceParts=$B/empty" -o "Acquire::Languages=none" -o "APT::Sandbox::User=root")
   export DEBIAN_FRONTEND=noninteractive
   rver=""
-  if apt-get "${BPO_OPTS[@]}" update -qq 2>/dev/null; then
+  if [[ -n $BPO_MIRROR ]] && apt-get "${BPO_OPTS[@]}" update -qq 2>/dev/null; then
     rver="$(apt-cache "${BPO_OPTS[@]}" madison runsc | awk -F' *[|] *' -v w="$RUNSC_WANT" 'index($2, w) == 1 {print $2; exit}')"
   fi
   if [[ -n $rver ]]; then
