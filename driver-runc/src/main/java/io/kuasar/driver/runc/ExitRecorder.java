@@ -33,7 +33,7 @@ final class ExitRecorder {
     /** Starts watching {@code p}'s pid; its exit is then recorded through {@link #exited}. */
     void watch(Container c, Proc p) throws SandboxException {
         try {
-            ctx.watcher().watch(p.pid(), code -> {
+            ctx.watcher().watch(p.pid(), p.startTime(), code -> {
                 if (code == ExitWatcher.NOT_COLLECTED) {
                     collectFromKeeper(c, p);
                 } else {

@@ -74,11 +74,17 @@ public class RuncDriver implements SandboxDriver {
     /** For tests and embedding without DS. */
     public RuncDriver(TaskEvents events, HostPaths paths, RuncSettings settings) {
         try {
-            Syscalls.becomeChildSubreaper();
+            // The first instance in this JVM binds libc here and makes the JVM a child subreaper (a property of the
+            // process that lasts). A later one (upgrade, restart of the bundle) lets its exit watcher bind libc in
+            // the background (tens of ms in a fresh class loader) and serves meanwhile; calls needing libc wait.
+            boolean first = !startedBefore();
+            if (first) {
+                Syscalls.becomeChildSubreaper();
+            }
             Path run = FileOps.privateDir(paths.runDir(NAME));
             this.nsRoot = FileOps.privateDir(run.resolve("ns"));
             Runc runc = new Runc(settings.runcBinary(), run.resolve("runc"), run.resolve("log"));
-            this.ctx = new DriverContext(runc, new StateStore(paths.stateDir(NAME)), events, new ExitWatcher(),
+            this.ctx = new DriverContext(runc, new StateStore(paths.stateDir(NAME)), events, new ExitWatcher(first),
                     new NamespaceRewriter(), FileOps.privateDir(run.resolve("tasks")), ProcessHandle.current().pid(),
                     settings.stopTimeout(), new KeeperExits(settings.keeperDir()), freshJvm());
         } catch (IOException e) {
@@ -92,6 +98,13 @@ public class RuncDriver implements SandboxDriver {
         inFlight.closeAndDrain(IN_FLIGHT_BOUND);
         ctx.watcher().close();
         ctx.keeperExits().close();
+    }
+
+    /** True when an earlier runc driver instance of this JVM got as far as {@link #freshJvm()}. */
+    private static boolean startedBefore() {
+        synchronized (System.class) {
+            return System.getProperty(STARTED_IN_JVM) != null;
+        }
     }
 
     /**
