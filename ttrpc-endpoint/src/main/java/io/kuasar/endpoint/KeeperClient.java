@@ -7,8 +7,13 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A small blocking client of the keeper's control socket ({@code host/keeper}, {@code $KUASAR_KEEPER_DIR/control.sock}):
@@ -23,8 +28,24 @@ final class KeeperClient implements AutoCloseable {
     private final ByteBuffer in = ByteBuffer.allocate(8192);
     private final StringBuilder pending = new StringBuilder();
 
+    /** How long one request may wait for the keeper's answer before the connection is dropped. */
+    static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(5);
+
+    private final Duration timeout;
+    /** Closes a connection whose answer is overdue, which ends the blocked read: a hung keeper cannot hang Start. */
+    private final ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "kuasar-keeper-watchdog");
+        t.setDaemon(true);
+        return t;
+    });
+
     KeeperClient(Path control) {
+        this(control, ANSWER_TIMEOUT);
+    }
+
+    KeeperClient(Path control, Duration timeout) {
         this.control = control;
+        this.timeout = timeout;
     }
 
     Path control() {
@@ -83,21 +104,13 @@ final class KeeperClient implements AutoCloseable {
                     in.clear();
                     pending.setLength(0);
                 }
-                ByteBuffer out = ByteBuffer.wrap((request + "\n").getBytes(StandardCharsets.UTF_8));
-                while (out.hasRemaining()) {
-                    channel.write(out);
-                }
-                List<String> lines = new ArrayList<>();
-                while (true) {
-                    String line = readLine();
-                    if (!untilEnd) {
-                        lines.add(line);
-                        return lines;
-                    }
-                    if (line.equals("END")) {
-                        return lines;
-                    }
-                    lines.add(line);
+                SocketChannel ch = channel;
+                ScheduledFuture<?> guard = watchdog.schedule(() -> closeQuietly(ch), timeout.toMillis(),
+                        TimeUnit.MILLISECONDS);
+                try {
+                    return exchange(request, untilEnd);
+                } finally {
+                    guard.cancel(false);
                 }
             } catch (IOException e) {
                 last = e;
@@ -106,6 +119,33 @@ final class KeeperClient implements AutoCloseable {
         }
         throw new IOException("keeper at " + control + " does not answer " + request.split(" ")[0] + ": "
                 + last.getMessage(), last);
+    }
+
+    private List<String> exchange(String request, boolean untilEnd) throws IOException {
+        ByteBuffer out = ByteBuffer.wrap((request + "\n").getBytes(StandardCharsets.UTF_8));
+        while (out.hasRemaining()) {
+            channel.write(out);
+        }
+        List<String> lines = new ArrayList<>();
+        while (true) {
+            String line = readLine();
+            if (!untilEnd) {
+                lines.add(line);
+                return lines;
+            }
+            if (line.equals("END")) {
+                return lines;
+            }
+            lines.add(line);
+        }
+    }
+
+    private static void closeQuietly(SocketChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // the blocked read fails either way
+        }
     }
 
     private String readLine() throws IOException {
@@ -140,5 +180,6 @@ final class KeeperClient implements AutoCloseable {
     @Override
     public synchronized void close() {
         closeChannel();
+        watchdog.shutdownNow();
     }
 }
