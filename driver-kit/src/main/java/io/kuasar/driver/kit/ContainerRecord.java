@@ -4,11 +4,15 @@ import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.Mount;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.TaskState;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Predicate;
 
 /**
  * A container of a sandbox as the Task API sees it: containerd's bundle, its rootfs mounts, its init and exec
@@ -62,5 +66,24 @@ public class ContainerRecord<P extends ProcessRecord> {
         }
         return new TaskState(id, p.execId, bundle.toString(), p.pid(), status, p.stdio,
                 e == null ? 0 : e.code(), e == null ? null : e.exitedAt());
+    }
+
+    /**
+     * Forgets exec {@code execId} and its work files ({@code exec-ID.json}, {@code exec-ID.pid} in {@code workDir})
+     * once it has ended or never started; returns how it ended. FAILED_PRECONDITION while it runs. Whether it
+     * started is the driver's rule, hence {@code started}.
+     */
+    public ExitStatus removeExec(String execId, Path workDir, Predicate<P> started)
+            throws SandboxException, IOException {
+        P p = exec(execId);
+        if (p.exit() == null && started.test(p)) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                    "exec " + execId + " in " + id + " is still running");
+        }
+        ExitStatus e = p.exit() != null ? p.exit() : new ExitStatus(0, 0, Instant.now());
+        execs.remove(execId);
+        Files.deleteIfExists(workDir.resolve("exec-" + execId + ".json"));
+        Files.deleteIfExists(workDir.resolve("exec-" + execId + ".pid"));
+        return e;
     }
 }

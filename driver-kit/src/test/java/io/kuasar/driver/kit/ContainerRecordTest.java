@@ -90,4 +90,23 @@ class ContainerRecordTest {
         assertEquals(2, x.exitStatus());
         assertEquals(Instant.EPOCH, x.exitedAt());
     }
+
+    @Test
+    void anExecIsRemovedWithItsFilesOnlyOnceItHasEnded(@org.junit.jupiter.api.io.TempDir Path work) throws Exception {
+        C c = new C();
+        P e1 = new P("e1");
+        c.execs.put("e1", e1);
+        java.nio.file.Files.writeString(work.resolve("exec-e1.json"), "{}");
+        java.nio.file.Files.writeString(work.resolve("exec-e1.pid"), "42");
+        SandboxException running = assertThrows(SandboxException.class, () -> c.removeExec("e1", work, p -> true));
+        assertEquals(SandboxException.Code.FAILED_PRECONDITION, running.code());
+        assertTrue(c.execs.containsKey("e1"), "a running exec stays");
+        e1.recordExit(new ExitStatus(42, 5, Instant.EPOCH));
+        assertEquals(5, c.removeExec("e1", work, p -> true).code());
+        assertFalse(c.execs.containsKey("e1"));
+        assertFalse(java.nio.file.Files.exists(work.resolve("exec-e1.json")));
+        assertFalse(java.nio.file.Files.exists(work.resolve("exec-e1.pid")));
+        c.execs.put("e2", new P("e2"));
+        assertEquals(0, c.removeExec("e2", work, p -> false).code(), "never started: removed as exit 0");
+    }
 }

@@ -239,15 +239,7 @@ final class RunscTasks implements TaskService {
         c.ops.lock();
         try {
             if (execId != null && !execId.isEmpty()) {
-                GProc p = c.exec(execId);
-                if (p.exit() == null && p.started()) {
-                    throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                            "exec " + execId + " in " + id + " is still running");
-                }
-                ExitStatus e = p.exit() != null ? p.exit() : new ExitStatus(0, 0, Instant.now());
-                c.execs.remove(execId);
-                Files.deleteIfExists(workDir(id).resolve("exec-" + execId + ".json"));
-                Files.deleteIfExists(workDir(id).resolve("exec-" + execId + ".pid"));
+                ExitStatus e = c.removeExec(execId, workDir(id), GProc::started);
                 events.publish(new TaskEvent.Deleted(pod.id, id, execId, e));
                 return e;
             }
