@@ -20,8 +20,9 @@ answers() { timeout 5 $CTR version >/dev/null 2>&1; }
 import_images() {
   "$HERE/build-images.sh"
   local name tar want have
-  for pair in "$KUASAR_BUSYBOX_IMAGE=busybox" "$KUASAR_PAUSE_IMAGE=pause"; do
-    name="${pair%=*}"; tar="$KUASAR_IMAGE_DIR/${pair#*=}.tar"
+  for tar in "$KUASAR_IMAGE_DIR"/*.tar; do
+    [[ -f $tar.name && -f $tar.digest ]] || continue
+    name="$(cat "$tar.name")"
     want="$(cat "$tar.digest")"
     have="$($CTR images ls "name==$name" 2>/dev/null | awk 'NR > 1 {print $3}')"
     [[ $have == "$want" ]] && continue
@@ -35,7 +36,7 @@ import_images() {
 }
 
 # A containerd started from an older version of this script lacks handlers the tests use: restart it.
-current() { grep -q "runtimes.kuasar-runsc" "$CONTAINERD_CONFIG" 2>/dev/null; }
+current() { grep -q "runtimes.kuasar-vmm\]" "$CONTAINERD_CONFIG" 2>/dev/null; }
 if alive && answers && current; then import_images; exit 0; fi
 # Leftovers of a containerd that died (or hangs): shims, mounts, state. Start from scratch.
 if alive || [[ -e $CONTAINERD_PID_FILE || -d $CONTAINERD_STATE ]]; then
@@ -95,6 +96,19 @@ disabled_plugins = ['io.containerd.nri.v1.nri']
   type = 'sandbox'
   address = '$KUASAR_SANDBOXER_SOCK'
 
+# driver-wasm's two engines (Chicory inside the node, WasmEdge as a process) and driver-vmm's QEMU micro-VMs.
+[proxy_plugins.wasm]
+  type = 'sandbox'
+  address = '$KUASAR_SANDBOXER_SOCK'
+
+[proxy_plugins.wasmedge]
+  type = 'sandbox'
+  address = '$KUASAR_SANDBOXER_SOCK'
+
+[proxy_plugins.vmm]
+  type = 'sandbox'
+  address = '$KUASAR_SANDBOXER_SOCK'
+
 [plugins.'io.containerd.internal.v1.opt']
   path = '$KUASAR_NODE_DIR/opt'   # default /opt/containerd would be shared with the host
 
@@ -127,6 +141,15 @@ disabled_plugins = ['io.containerd.nri.v1.nri']
     [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.kuasar-quark]
       runtime_type = 'io.containerd.runc.v2'   # informational; Quark serves the tasks itself
       sandboxer = 'quark'
+    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.kuasar-wasm]
+      runtime_type = 'io.containerd.runc.v2'   # informational: Chicory runs the modules inside the node
+      sandboxer = 'wasm'
+    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.kuasar-wasmedge]
+      runtime_type = 'io.containerd.runc.v2'   # informational: a WasmEdge process per container
+      sandboxer = 'wasmedge'
+    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.kuasar-vmm]
+      runtime_type = 'io.containerd.runc.v2'   # informational: the guest agent runs the containers
+      sandboxer = 'vmm'
   [plugins.'io.containerd.cri.v1.runtime'.cni]
     bin_dirs = ['$KUASAR_CNI_BIN_DIR']
     conf_dir = '$KUASAR_CNI_CONF_DIR'

@@ -52,6 +52,14 @@ if [[ $runsc_have != "$RUNSC_WANT"* ]]; then
   rm -rf "$B"
 fi
 
+# --- per-driver dependencies -------------------------------------------------------------------
+# Each driver that needs more than the above (WasmEdge, the WASI toolchain, QEMU and the guest image's inputs)
+# ships an idempotent script in scripts/deps.d; each caches what it fetches under $KUASAR_CACHE.
+for dep in "$KUASAR_REPO"/scripts/deps.d/*.sh; do
+  [[ -e $dep ]] || continue
+  bash "$dep"
+done
+
 # --- containerd + CNI plugins from sid ---------------------------------------------------------
 # Wanted containerd version prefix; sid moves, so we take 2.1.9 when offered, else the newest 2.1.x.
 WANT="${KUASAR_CONTAINERD_VERSION:-2.1.9}"
