@@ -23,10 +23,15 @@ final class DriverJars {
 
     /** {@code driver-runc/target/kuasar-driver-runc-*.jar} of the repository. */
     static Path builtRuncJar(Path repo) throws IOException {
-        try (Stream<Path> jars = Files.list(repo.resolve("driver-runc/target"))) {
+        return builtJar(repo, "driver-runc", "kuasar-driver-runc");
+    }
+
+    /** {@code MODULE/target/ARTIFACT-*.jar} of the repository: the bundle the reactor built. */
+    static Path builtJar(Path repo, String module, String artifact) throws IOException {
+        try (Stream<Path> jars = Files.list(repo.resolve(module).resolve("target"))) {
             List<Path> found = new ArrayList<>(jars.filter(p -> p.getFileName().toString()
-                    .matches("kuasar-driver-runc-[0-9][^/]*(?<!-sources|-javadoc|-tests)\\.jar")).toList());
-            assertEquals(1, found.size(), "driver-runc/target/kuasar-driver-runc-*.jar: " + found);
+                    .matches(artifact + "-[0-9][^/]*(?<!-sources|-javadoc|-tests)\\.jar")).toList());
+            assertEquals(1, found.size(), module + "/target/" + artifact + "-*.jar: " + found);
             return found.get(0);
         }
     }

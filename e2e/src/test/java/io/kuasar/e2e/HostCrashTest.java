@@ -10,6 +10,7 @@ import io.kuasar.api.cri.v1.ContainerState;
 import io.kuasar.api.cri.v1.ContainerStatus;
 import io.kuasar.api.cri.v1.ExecSyncResponse;
 import io.kuasar.api.cri.v1.PodSandboxConfig;
+import io.kuasar.api.cri.v1.PodSandboxState;
 import io.kuasar.api.cri.v1.RemovePodSandboxRequest;
 import io.kuasar.api.cri.v1.StopPodSandboxRequest;
 import java.time.Duration;
@@ -92,6 +93,15 @@ class HostCrashTest extends CriTestBase {
         assertEquals(8, e8.getExitCode(), () -> "eight: " + e8);
         ContainerStatus e9 = cri.waitForState(nine, ContainerState.CONTAINER_EXITED, WAIT);
         assertEquals(9, e9.getExitCode(), () -> "nine: " + e9);
+        // The pods themselves stay READY: containerd asked the sandbox Controller's Wait again (it does so only on
+        // UNAVAILABLE), so CRI never recorded them as exited, and a new container joins a pod from before the crash.
+        for (String podId : pods) {
+            assertEquals(PodSandboxState.SANDBOX_READY, podState(podId), podId + " after the crash");
+        }
+        String five = cri.runContainer(pods.get(0), configs.get(0),
+                containerConfig("five", busybox(), "sh", "-c", "exit 5"));
+        ids.add(five);
+        assertEquals(5, cri.waitForState(five, ContainerState.CONTAINER_EXITED, WAIT).getExitCode());
         assertEquals(keeper, node.keeper(), "the same keeper");
 
         // Stop and remove every pod: a first one alone, then the rest; nothing of any of them stays.

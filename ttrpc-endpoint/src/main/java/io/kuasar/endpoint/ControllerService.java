@@ -28,10 +28,12 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
 
     private final SandboxRouter router;
     private final TaskSockets sockets;
+    private final PendingWaits waits;
 
-    ControllerService(SandboxRouter router, TaskSockets sockets) {
+    ControllerService(SandboxRouter router, TaskSockets sockets, PendingWaits waits) {
         this.router = router;
         this.sockets = sockets;
+        this.waits = waits;
     }
 
     /** A call body that may throw a driver's exception. */
@@ -93,18 +95,18 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
 
     @Override
     public void wait(ControllerWaitRequest r, StreamObserver<ControllerWaitResponse> out) {
+        PendingWaits.Pending<ControllerWaitResponse> call = waits.open(out);
         try {
             router.exit(r.getSandboxer(), r.getSandboxId()).whenComplete((ExitStatus exit, Throwable t) -> {
                 if (t != null) {
-                    out.onError(Statuses.grpc(t));
+                    call.fail(Statuses.grpc(t));
                     return;
                 }
-                out.onNext(ControllerWaitResponse.newBuilder().setExitStatus(exit.code())
+                call.answer(ControllerWaitResponse.newBuilder().setExitStatus(exit.code())
                         .setExitedAt(timestamp(exit.exitedAt())).build());
-                out.onCompleted();
             });
         } catch (SandboxException | RuntimeException e) {
-            out.onError(Statuses.grpc(e));
+            call.fail(Statuses.grpc(e));
         }
     }
 

@@ -57,6 +57,7 @@ public class Endpoint {
     private final TaskSockets sockets;
     private final KeeperClient keeper;
     private final Server grpc;
+    private final PendingWaits waits = new PendingWaits();
 
     @Activate
     public Endpoint(@Reference SandboxRouter router, @Reference HostPaths paths, BundleContext context)
@@ -98,7 +99,7 @@ public class Endpoint {
         Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(listen.toString()))
                 .channelType(EpollServerDomainSocketChannel.class)
                 .bossEventLoopGroup(grpcLoop).workerEventLoopGroup(grpcLoop).executor(workers)
-                .addService(ServerInterceptors.intercept(new ControllerService(router, sockets), new NamespaceInterceptor()))
+                .addService(ServerInterceptors.intercept(new ControllerService(router, sockets, waits), new NamespaceInterceptor()))
                 .build().start();
         Files.setPosixFilePermissions(listen, PosixFilePermissions.fromString("rw-------"));
         return server;
@@ -118,8 +119,13 @@ public class Endpoint {
     @Deactivate
     void stop() throws InterruptedException {
         router.removeListener(sockets);
-        grpc.shutdownNow();
-        grpc.awaitTermination(5, TimeUnit.SECONDS);
+        waits.closeAll(); // before the shutdown, whose CANCELLED would read to containerd as "sandbox exited"
+        // Graceful first: the Waits' UNAVAILABLE answers and short calls in flight get out; new calls are refused.
+        grpc.shutdown();
+        if (!grpc.awaitTermination(2, TimeUnit.SECONDS)) {
+            grpc.shutdownNow();
+            grpc.awaitTermination(3, TimeUnit.SECONDS);
+        }
         ttrpc.close();
         if (keeper != null) {
             keeper.close(); // the keeper keeps the public sockets: containerd's connections wait for the next endpoint

@@ -16,7 +16,11 @@ import java.util.Set;
  *
  * <pre>
  * drivers | sandboxes | install PATH|URL | upgrade NAME PATH | rollback NAME | remove NAME [--force]
+ * shell GOGO-COMMAND-LINE
  * </pre>
+ *
+ * {@code shell} runs one line in the node's Felix gogo shell (e.g. {@code shell lb}, {@code shell kuasar:drivers}):
+ * the shell of a node whose console is not a terminal, for the same root-only callers.
  */
 public final class AdminProtocol {
     /** Longest request line the node reads. */
@@ -24,9 +28,9 @@ public final class AdminProtocol {
     public static final String OK = "OK";
     public static final String ERR = "ERR";
     public static final String USAGE = "drivers | sandboxes | install PATH|URL | upgrade NAME PATH | rollback NAME"
-            + " | remove NAME [--force]";
+            + " | remove NAME [--force] | shell GOGO-COMMAND-LINE";
     public static final Set<String> COMMANDS = Set.of("drivers", "sandboxes", "install", "upgrade", "rollback",
-            "remove");
+            "remove", "shell");
 
     private AdminProtocol() {
     }
@@ -67,12 +71,15 @@ public final class AdminProtocol {
             case "upgrade" -> args.size() == 2 && !args.get(0).isEmpty() && !args.get(1).isEmpty();
             case "remove" -> (args.size() == 1 || args.size() == 2 && args.get(1).equals("--force"))
                     && !args.get(0).isEmpty() && !args.get(0).startsWith("-");
+            case "shell" -> !String.join(" ", args).isBlank();
             default -> throw new IllegalArgumentException("unknown command '" + command + "'; usage: " + USAGE);
         };
         if (!ok) {
             throw new IllegalArgumentException("bad arguments for '" + command + "': " + args + "; usage: " + USAGE);
         }
-        return new Request(command, args);
+        // The shell's words are one gogo line: kept as one argument, so the node sees exactly what was typed.
+        return command.equals("shell") ? new Request(command, List.of(String.join(" ", args)))
+                : new Request(command, args);
     }
 
     /** Parses one request line. */

@@ -23,9 +23,14 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 
@@ -33,10 +38,13 @@ import java.util.function.Predicate;
  * The node's admin socket: a Unix socket (mode 0600, in a 0700 directory) that answers {@link AdminProtocol}
  * requests with a {@link Handler}, one daemon thread per client. Only peers the {@code allowed} test accepts (by
  * their {@code SO_PEERCRED} credentials; by default root and the node's own user) are served; others get
- * {@code ERR} and are closed. Plain Java, no OSGi.
+ * {@code ERR} and are closed. A client that has not sent its request line within {@link #REQUEST_TIMEOUT} is
+ * closed, so an idle connection cannot pin a thread. Plain Java, no OSGi.
  */
 public final class AdminServer implements Closeable {
     private static final Logger LOG = System.getLogger(AdminServer.class.getName());
+    /** How long a connected client may take to send its request line. */
+    public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(5);
 
     /** Does the work of one request: the text lines to answer; an exception's message becomes {@code ERR ...}. */
     @FunctionalInterface
@@ -51,6 +59,8 @@ public final class AdminServer implements Closeable {
     private final Set<SocketChannel> clients = ConcurrentHashMap.newKeySet();
     private final AtomicInteger clientNumbers = new AtomicInteger();
     private final Thread acceptor;
+    private final Duration requestTimeout;
+    private final ScheduledExecutorService timeouts;
     private volatile boolean closed;
 
     /**
@@ -58,6 +68,13 @@ public final class AdminServer implements Closeable {
      * made 0700; an existing one open to group or others is refused.
      */
     public AdminServer(Path socket, Handler handler, Predicate<UserPrincipal> allowed) throws IOException {
+        this(socket, handler, allowed, REQUEST_TIMEOUT);
+    }
+
+    /** As above, with another time allowed for the request line (tests). */
+    public AdminServer(Path socket, Handler handler, Predicate<UserPrincipal> allowed, Duration requestTimeout)
+            throws IOException {
+        this.requestTimeout = requestTimeout;
         this.socket = socket.toAbsolutePath();
         this.handler = handler;
         this.allowed = allowed;
@@ -86,6 +103,11 @@ public final class AdminServer implements Closeable {
             server.close();
             throw e;
         }
+        timeouts = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "kuasar-admin-timeouts");
+            t.setDaemon(true);
+            return t;
+        });
         acceptor = new Thread(this::acceptLoop, "kuasar-admin");
         acceptor.setDaemon(true);
         acceptor.start();
@@ -163,7 +185,19 @@ public final class AdminServer implements Closeable {
                 readLine(client);
                 return;
             }
-            String line = readLine(client);
+            String line;
+            ScheduledFuture<?> timeout = timeouts.schedule(() -> closeQuietly(client), requestTimeout.toMillis(),
+                    TimeUnit.MILLISECONDS);
+            try {
+                line = readLine(client);
+            } finally {
+                timeout.cancel(false);
+            }
+            if (!client.isOpen()) {
+                LOG.log(Level.WARNING, "admin socket: closed a client that sent no request within {0} ms",
+                        requestTimeout.toMillis());
+                return;
+            }
             AdminProtocol.Request request;
             try {
                 request = AdminProtocol.parse(line);
@@ -176,7 +210,9 @@ public final class AdminServer implements Closeable {
             try {
                 text = handler.handle(request);
                 status = AdminProtocol.OK;
-                if (!request.command().equals("drivers") && !request.command().equals("sandboxes")) {
+                if (request.command().equals("shell")) { // the shell's output can be long: the line is enough
+                    LOG.log(Level.INFO, "admin: {0}: {1} line(s) of output", request.toLine(), text.size());
+                } else if (!request.command().equals("drivers") && !request.command().equals("sandboxes")) {
                     LOG.log(Level.INFO, "admin: {0}: {1}", request.toLine(), String.join("; ", text));
                 }
             } catch (Exception e) {
@@ -195,6 +231,14 @@ public final class AdminServer implements Closeable {
             }
         } finally {
             clients.remove(client);
+        }
+    }
+
+    private static void closeQuietly(SocketChannel client) {
+        try {
+            client.close();
+        } catch (IOException e) {
+            // closing on a timeout: nothing more to do
         }
     }
 
@@ -225,6 +269,7 @@ public final class AdminServer implements Closeable {
     @Override
     public void close() throws IOException {
         closed = true;
+        timeouts.shutdownNow();
         try {
             server.close();
             for (SocketChannel c : clients) {

@@ -12,12 +12,14 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 
 /**
  * The node's root-only admin socket: {@code kuasar.admin.socket} (framework or system property, default
  * {@code <kuasar.run.dir>/admin.sock}), mode 0600 in a 0700 directory, serving {@link AdminProtocol} with
- * {@link DriverBundles}: the gogo commands for the command line ({@code java -jar kuasar.jar drivers}). Operations
- * that change bundles run one at a time.
+ * {@link DriverBundles}: the gogo commands for the command line ({@code java -jar kuasar.jar drivers}), and any gogo
+ * line through {@link RemoteShell} when gogo is there. Operations that change bundles run one at a time.
  */
 @Component(service = {})
 public class AdminSocket {
@@ -25,6 +27,8 @@ public class AdminSocket {
 
     private final DriverBundles bundles;
     private final AdminServer server;
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile RemoteShell shell;
 
     @Activate
     public AdminSocket(@Reference Router router, BundleContext context) throws IOException {
@@ -55,6 +59,9 @@ public class AdminSocket {
                 break;
         }
         synchronized (this) {
+            if (r.command().equals("shell")) { // a gogo line may change bundles too
+                return shell().run(r.arg(0));
+            }
             return List.of(switch (r.command()) {
                 case "install" -> DriverCommands.describe("installed", bundles.install(r.arg(0)));
                 case "upgrade" -> DriverCommands.describe("upgraded " + r.arg(0) + " to",
@@ -65,6 +72,14 @@ public class AdminSocket {
                 default -> throw new IllegalArgumentException("unknown command " + r.command());
             });
         }
+    }
+
+    private RemoteShell shell() {
+        RemoteShell s = shell;
+        if (s == null) {
+            throw new IllegalStateException("no gogo shell in this node (bundle org.apache.felix.gogo.runtime)");
+        }
+        return s;
     }
 
     @Deactivate

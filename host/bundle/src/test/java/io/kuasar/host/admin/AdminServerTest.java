@@ -118,6 +118,29 @@ class AdminServerTest {
     }
 
     @Test
+    void aClientThatSendsNothingIsClosedAndTheNextOneIsServed() throws Exception {
+        server = new AdminServer(dir.resolve("run/admin.sock"), r -> List.of("served"), AdminServer.rootOrSelf(),
+                java.time.Duration.ofMillis(200));
+        try (var idle = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(server.socket()))) {
+            // The node closes it: end of stream, with no answer, instead of a thread blocked for ever.
+            assertEquals(-1, java.nio.channels.Channels.newInputStream(idle).read());
+        }
+        assertEquals(0, cli("--admin-socket", server.socket().toString(), "drivers"), err());
+        assertEquals("served\n", out());
+    }
+
+    @Test
+    void shellWordsTravelAsOneGogoLine() throws Exception {
+        Path socket = start(r -> List.of("ran " + r.arg(0)));
+        assertEquals(0, cli("--admin-socket", socket.toString(), "shell", "kuasar:upgrade", "runc", "/tmp/a b.jar"),
+                err());
+        assertEquals(List.of(new AdminProtocol.Request("shell", List.of("kuasar:upgrade runc /tmp/a b.jar"))), seen);
+        assertEquals("ran kuasar:upgrade runc /tmp/a b.jar\n", out());
+        assertEquals(1, cli("--admin-socket", socket.toString(), "shell", " "));
+        assertTrue(err().contains("bad arguments for 'shell'"), err());
+    }
+
+    @Test
     void aRawBadLineGetsErr() throws Exception {
         Path socket = start(r -> List.of());
         try (var ch = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(socket))) {
