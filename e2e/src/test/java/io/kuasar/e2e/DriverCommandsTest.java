@@ -29,6 +29,8 @@ import org.junit.jupiter.api.Test;
  */
 class DriverCommandsTest extends CriTestBase {
     private static final String NEW_VERSION = "0.1.2";
+    /** Pods running through the switch: as many as the operator scenario asks for. */
+    private static final int PODS = 10;
     private static final Duration SWITCH = Duration.ofSeconds(20);
 
     private boolean upgraded;
@@ -51,7 +53,7 @@ class DriverCommandsTest extends CriTestBase {
 
         Map<String, Long> sleepers = new LinkedHashMap<>();
         List<String> podIds = new ArrayList<>();
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < PODS; i++) {
             PodSandboxConfig pod = podConfig("cli" + i);
             String podId = runPod(pod, NodeEnv.KUASAR_HANDLER);
             podIds.add(podId);

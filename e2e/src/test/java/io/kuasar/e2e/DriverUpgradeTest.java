@@ -25,6 +25,8 @@ import org.junit.jupiter.api.Test;
  */
 class DriverUpgradeTest extends CriTestBase {
     private static final String NEW_VERSION = "0.1.1";
+    /** Pods running through the switch: as many as the operator scenario asks for. */
+    private static final int PODS = 10;
     private static final Duration SWITCH = Duration.ofSeconds(20);
 
     private Path dropped;
@@ -41,7 +43,7 @@ class DriverUpgradeTest extends CriTestBase {
         Map<String, Long> sleepers = new LinkedHashMap<>();
         PodSandboxConfig first = null;
         String firstPod = null;
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < PODS; i++) {
             PodSandboxConfig pod = podConfig("upgrade" + i);
             String podId = runPod(pod, NodeEnv.KUASAR_HANDLER);
             String id = cri.runContainer(podId, pod, containerConfig("sleeper", busybox(), "sleep", "3600"));

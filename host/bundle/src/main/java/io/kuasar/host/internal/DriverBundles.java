@@ -51,7 +51,7 @@ public final class DriverBundles {
     public List<String> drivers() {
         Map<String, String> owners = router.owners();
         List<String> lines = new ArrayList<>();
-        lines.add(String.format("%-10s %-28s %-16s %-10s %-8s %s", "SANDBOXER", "BUNDLE", "VERSION", "STATE", "ROLE",
+        lines.add(String.format("%-10s %-28s %-20s %-10s %-8s %s", "SANDBOXER", "BUNDLE", "VERSION", "STATE", "ROLE",
                 "SANDBOXES"));
         for (String name : router.knownSandboxers()) {
             long count = owners.values().stream().filter(name::equals).count();
@@ -69,14 +69,14 @@ public final class DriverBundles {
                 }
             }
             if (listed.isEmpty()) {
-                lines.add(String.format("%-10s %-28s %-16s %-10s %-8s %d", name, "-", "-", "-", "absent", count));
+                lines.add(String.format("%-10s %-28s %-20s %-10s %-8s %d", name, "-", "-", "-", "absent", count));
             }
         }
         return lines;
     }
 
     private static String line(String name, Bundle b, String role, long count) {
-        return String.format("%-10s %-28s %-16s %-10s %-8s %d", name, b.getSymbolicName(), b.getVersion(),
+        return String.format("%-10s %-28s %-20s %-10s %-8s %d", name, b.getSymbolicName(), b.getVersion(),
                 state(b), role, count);
     }
 
