@@ -7,7 +7,7 @@ set -euo pipefail
 # --- bookworm packages -------------------------------------------------------------------------
 # gcc + libc6-dev: static pause binary; busybox-static: image rootfs; mount/util-linux: findmnt, setsid.
 PKGS=(runc busybox-static iproute2 util-linux mount procps gcc libc6-dev tar gzip coreutils findutils
-      maven openjdk-17-jdk-headless)
+      maven openjdk-17-jdk-headless fontconfig fonts-dejavu-core)   # fonts: the benchmarks draw PNG charts
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
