@@ -20,7 +20,14 @@ STAMP_FILE="$KUASAR_NODE_DIR/kuasar.jar.stamp"
 LISTEN_ARG="-Dkuasar.listen=$KUASAR_SANDBOXER_SOCK"
 # The node is I/O bound and long-lived: a small serial heap, C1 only and small stacks keep its PSS low
 # (measured with bench/pod-start.sh: 97 MB against 149 MB with the JVM's defaults, 10 pods, and no slower).
-DEFAULT_JAVA_OPTS="-XX:+UseSerialGC -Xms8m -Xmx96m -Xss256k -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:ReservedCodeCacheSize=24m -XX:MaxMetaspaceSize=96m"
+# Then (native memory tracking, 30 pods: docs/benchmarks.md): the heap gives back what it does not use (free ratios),
+# a 16 MB code cache suffices for C1, metaspace is returned eagerly, Netty keeps one pooled arena per kind instead of
+# one per core, and glibc two malloc arenas: about 10 MB less.
+DEFAULT_JAVA_OPTS="-XX:+UseSerialGC -Xms8m -Xmx96m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Xss256k"
+DEFAULT_JAVA_OPTS+=" -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:ReservedCodeCacheSize=16m -XX:MaxMetaspaceSize=96m"
+DEFAULT_JAVA_OPTS+=" -XX:MetaspaceReclaimPolicy=aggressive -Dio.netty.allocator.numDirectArenas=1"
+DEFAULT_JAVA_OPTS+=" -Dio.netty.allocator.numHeapArenas=1"
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 
 KEEPER="${KUASAR_KEEPER:-1}"
 KEEPER_BIN="${KUASAR_KEEPER_BIN:-$KUASAR_NODE_DIR/kuasar/bin/kuasar-keeper}"
