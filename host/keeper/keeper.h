@@ -40,4 +40,6 @@ void relay_list(struct buf *out);              /* "L <public> <backend>\n" per l
 void relay_event(struct ev *e, uint32_t events);
 int relay_tick(int64_t now);                   /* retries due backends; ms until the next retry, or -1 */
 
+int exit_records_prune(const char *exits_dir, long ttl_hours); /* records removed; rate-limited to hourly */
+
 #endif

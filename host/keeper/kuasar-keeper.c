@@ -34,6 +34,7 @@ static int epfd = -1, log_fd = STDERR_FILENO;
 static const char *dir;
 static char **cmd;
 static int restart_delay_ms = 500, jvm_starts, stopping;
+static long record_ttl_hours = 168; /* exit records older than this are pruned (exit_records.c) */
 static pid_t jvm_pid;           /* 0 while the JVM is not running */
 static int64_t restart_at = -1; /* when to start the JVM again; -1: not scheduled */
 static int64_t kill_at = -1;    /* while stopping: when to SIGKILL a JVM that ignores SIGTERM */
@@ -172,6 +173,7 @@ static void record_exit(pid_t pid, unsigned long long start, const siginfo_t *si
     int n = snprintf(line, sizeof line, "%d %d %lld\n", (int)pid, code, ts.tv_sec * 1000000000LL + ts.tv_nsec);
     if (atomic_write(exits_dir, name, line, (size_t)n) == 0) klog("exit recorded: pid %d code %d (%s)", (int)pid, code, name);
     else klog("cannot record the exit of pid %d (code %d): %s", (int)pid, code, strerror(errno));
+    exit_records_prune(exits_dir, record_ttl_hours); /* at most hourly */
 }
 
 /* Reaps every exited child: the JVM, or a process it left behind, whose exit is recorded. */
@@ -304,14 +306,16 @@ static void parse_args(int argc, char **argv) {
         if (strcmp(argv[i], "--dir") == 0) dir = argv[i + 1];
         else if (strcmp(argv[i], "--log") == 0) log = argv[i + 1];
         else if (strcmp(argv[i], "--restart-delay-ms") == 0) restart_delay_ms = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--exit-record-ttl-hours") == 0) record_ttl_hours = atol(argv[i + 1]);
         else break;
     }
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         puts("kuasar-keeper 1"); /* lets build.sh check that a static binary runs */
         exit(0);
     }
-    if (!dir || i + 1 >= argc || strcmp(argv[i], "--") != 0 || restart_delay_ms < 0) {
-        fprintf(stderr, "usage: kuasar-keeper --dir DIR [--restart-delay-ms N] [--log FILE] -- CMD ARGS...\n");
+    if (!dir || i + 1 >= argc || strcmp(argv[i], "--") != 0 || restart_delay_ms < 0 || record_ttl_hours < 1) {
+        fprintf(stderr, "usage: kuasar-keeper --dir DIR [--restart-delay-ms N] [--exit-record-ttl-hours N (168)]"
+                        " [--log FILE] -- CMD ARGS...\n");
         exit(2);
     }
     cmd = argv + i + 1;
@@ -370,6 +374,7 @@ int main(int argc, char **argv) {
     parse_args(argc, argv);
     setup();
     klog("keeper running on %s", dir);
+    exit_records_prune(exits_dir, record_ttl_hours);
     start_jvm();
     while (!stopping || jvm_pid > 0) {
         struct epoll_event events[64];

@@ -84,6 +84,12 @@ class KeeperRelayTest {
         }
         dir = tmp.resolve("keeper");
         log = tmp.resolve("keeper.log");
+        // Exit records of a previous keeper: one older than the default week, one fresh.
+        Files.createDirectories(dir.resolve("exits"));
+        Files.writeString(dir.resolve("exits/4242-1"), "4242 3 0\n");
+        Files.setLastModifiedTime(dir.resolve("exits/4242-1"),
+                java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(Duration.ofDays(8))));
+        Files.writeString(dir.resolve("exits/4343-1"), "4343 4 0\n");
         pub = tmp.resolve("pub.sock");
         back = tmp.resolve("back.sock");
         keeper = new ProcessBuilder(bin.toString(), "--dir", dir.toString(), "--restart-delay-ms", "200",
@@ -112,6 +118,13 @@ class KeeperRelayTest {
         try (var files = Files.walk(tmp)) {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
+    }
+
+    @Test
+    @Order(0)
+    void exitRecordsOlderThanAWeekArePrunedAtStartAndFreshOnesKept() {
+        assertFalse(Files.exists(dir.resolve("exits/4242-1")), "the 8-day-old record is gone");
+        assertTrue(Files.exists(dir.resolve("exits/4343-1")), "a fresh record stays for its reader");
     }
 
     @Test
