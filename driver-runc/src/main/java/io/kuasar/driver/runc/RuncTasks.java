@@ -312,9 +312,24 @@ final class RuncTasks implements TaskService {
             execPids.put(p.pid(), p.execId);
         }
         List<ProcessInfo> out = new ArrayList<>();
-        for (long pid : ctx.runc().ps(id)) {
+        List<Long> running;
+        try {
+            running = ctx.runc().ps(id);
+        } catch (SandboxException e) {
+            if (c.init.exit() == null) {
+                throw e;
+            }
+            running = List.of(); // runc has nothing to list for a stopped container
+        }
+        for (long pid : running) {
             String execId = execPids.get(pid);
             out.add(new ProcessInfo(pid, execId == null ? TypedData.EMPTY : processDetails(execId)));
+        }
+        if (out.isEmpty() && c.init.exit() != null && c.init.pid() > 0) {
+            // An exited container not yet deleted still has its init. containerd, loading its tasks after a
+            // restart, cleans up as "leaked" a task with no pids and so loses its exit status (CRI then reports
+            // 255, as it does for the stock runc shim); with the init listed, CRI asks State and Delete instead.
+            out.add(new ProcessInfo(c.init.pid(), TypedData.EMPTY));
         }
         return out;
     }
