@@ -95,6 +95,7 @@ class HostCrashTest extends CriTestBase {
         assertEquals(9, e9.getExitCode(), () -> "nine: " + e9);
         // The pods themselves stay READY: containerd asked the sandbox Controller's Wait again (it does so only on
         // UNAVAILABLE), so CRI never recorded them as exited, and a new container joins a pod from before the crash.
+        node.awaitContainerdRedials(cri, pods.get(0));
         for (String podId : pods) {
             assertEquals(PodSandboxState.SANDBOX_READY, podState(podId), podId + " after the crash");
         }

@@ -62,4 +62,26 @@ final class KeeperNode {
         }
         throw new AssertionError("the sandboxer socket " + env.sandboxerSock() + " did not answer within " + within);
     }
+
+    /**
+     * containerd's gRPC client to our sandbox Controller saw the connection drop and redials with a growing backoff
+     * (grpc-go: 1 s, then 1.6 times more each time); until it has redialled, its sandbox calls fail at once with
+     * UNAVAILABLE "connection refused" although the new JVM listens. Waits until a call that reaches the
+     * Controller (CRI's PodSandboxStatus of {@code podId}) succeeds again.
+     */
+    void awaitContainerdRedials(CriClient cri, String podId) throws InterruptedException {
+        long deadline = System.nanoTime() + within.toNanos();
+        RuntimeException last = null;
+        while (System.nanoTime() < deadline) {
+            try {
+                cri.runtime().podSandboxStatus(io.kuasar.api.cri.v1.PodSandboxStatusRequest.newBuilder()
+                        .setPodSandboxId(podId).build());
+                return;
+            } catch (RuntimeException e) {
+                last = e;
+                Thread.sleep(100);
+            }
+        }
+        throw new AssertionError("containerd did not reach the sandbox Controller again within " + within, last);
+    }
 }

@@ -1,0 +1,136 @@
+package io.kuasar.driver.wasm;
+
+import io.kuasar.driver.kit.StdioRedirects;
+import io.kuasar.spi.SandboxException;
+import io.kuasar.wasm.engine.InvalidModuleException;
+import io.kuasar.wasm.engine.LaunchSpec;
+import io.kuasar.wasm.engine.RunOutcome;
+import io.kuasar.wasm.engine.WasmEngine;
+import io.kuasar.wasm.engine.WasmRun;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.RejectedExecutionException;
+
+/**
+ * Sandboxer {@code wasm}: modules run inside the node on the engine bundle's Chicory (see io.kuasar.wasm.engine),
+ * which keeps them, not this driver: an upgraded driver finds each running container's run by its key
+ * {@code sandbox/container}. A run the engine does not know ran in a JVM that is gone (kill -9, crash, node
+ * restart): it is reported as killed with that reason, never left running.
+ */
+final class ChicoryBackend implements WasmBackend {
+    static final String SANDBOXER = "wasm";
+    /** The exit status of a module whose JVM died under it: as if killed with SIGKILL, which is what happened. */
+    static final int LOST_CODE = 137;
+
+    private final WasmEngine engine;
+
+    ChicoryBackend(WasmEngine engine) {
+        this.engine = engine;
+    }
+
+    @Override
+    public String sandboxer() {
+        return SANDBOXER;
+    }
+
+    static String key(WasmPod pod, WasmContainer c) {
+        return pod.id + "/" + c.id;
+    }
+
+    @Override
+    public void prepare(WasmPod pod, WasmContainer c) throws SandboxException {
+        try {
+            engine.prepare(Path.of(c.plan.module()));
+        } catch (InvalidModuleException e) {
+            throw SandboxException.invalid(e.getMessage());
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot read the wasm module " + c.plan.module(), e);
+        }
+    }
+
+    @Override
+    public Started start(WasmPod pod, WasmContainer c) throws SandboxException {
+        LaunchPlan p = c.plan;
+        Map<String, Path> preopens = new LinkedHashMap<>();
+        p.preopens().forEach((guest, host) -> preopens.put(guest, Path.of(host)));
+        String refusedBy = "the " + SANDBOXER + " sandboxer";
+        String in = StdioRedirects.path(c.init.stdio.stdin(), "stdin", refusedBy);
+        String out = StdioRedirects.path(c.init.stdio.stdout(), "stdout", refusedBy);
+        String err = StdioRedirects.path(c.init.stdio.stderr(), "stderr", refusedBy);
+        LaunchSpec spec = new LaunchSpec(key(pod, c), Path.of(p.module()), p.args(), p.envMap(), preopens,
+                in, out, err, p.memoryLimit());
+        WasmRun run;
+        try {
+            engine.release(spec.key()); // a record of an earlier attempt with this key (start is not repeated otherwise)
+            run = engine.launch(spec);
+        } catch (InvalidModuleException e) {
+            throw SandboxException.invalid(e.getMessage());
+        } catch (RejectedExecutionException e) {
+            throw new SandboxException(SandboxException.Code.RESOURCE_EXHAUSTED, e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            throw SandboxException.internal("cannot start the wasm module of " + c.id, e);
+        }
+        return new Started(ProcessHandle.current().pid(), run.outcome().thenApply(ChicoryBackend::ending));
+    }
+
+    /**
+     * The engine's outcome in the driver's terms. No switch on the engine's enum: that would make javac add a
+     * synthetic class loaded at first use, which fails once this bundle was updated (an old instance's callback).
+     */
+    static Ending ending(RunOutcome o) {
+        RunOutcome.Reason r = o.reason();
+        if (r == RunOutcome.Reason.EXITED) {
+            return new Ending(o.exitCode(), o.exitedAt(), o.exitCode() == 0 ? "Completed" : "Error", false);
+        }
+        if (r == RunOutcome.Reason.OOM_KILLED) {
+            return new Ending(o.exitCode(), o.exitedAt(), "OOMKilled", true);
+        }
+        if (r == RunOutcome.Reason.KILLED) {
+            return new Ending(o.exitCode(), o.exitedAt(), "Killed", false);
+        }
+        return new Ending(o.exitCode(), o.exitedAt(), o.message(), false);
+    }
+
+    @Override
+    public void kill(WasmPod pod, WasmContainer c, int signal) throws SandboxException {
+        run(pod, c).kill(signal);
+    }
+
+    private WasmRun run(WasmPod pod, WasmContainer c) throws SandboxException {
+        return engine.find(key(pod, c)).orElseThrow(() -> SandboxException.notFound("running module of container",
+                c.id + " in sandbox " + pod.id));
+    }
+
+    @Override
+    public Usage usage(WasmPod pod, WasmContainer c) throws SandboxException {
+        WasmRun r = run(pod, c);
+        return new Usage(r.cpuNanos(), r.memoryBytes(), r.memoryBytes());
+    }
+
+    @Override
+    public CompletionStage<Ending> reattach(WasmPod pod, WasmContainer c) {
+        Optional<WasmRun> run = engine.find(key(pod, c));
+        if (run.isPresent()) {
+            return run.get().outcome().thenApply(ChicoryBackend::ending);
+        }
+        return CompletableFuture.completedFuture(new Ending(LOST_CODE, Instant.now(),
+                "the node JVM that ran this wasm module stopped (crash, kill -9 or restart): the module ended with it",
+                false));
+    }
+
+    @Override
+    public void release(WasmPod pod, WasmContainer c) {
+        engine.release(key(pod, c));
+    }
+
+    @Override
+    public void close() {
+        // nothing of its own: the runs belong to the engine
+    }
+}

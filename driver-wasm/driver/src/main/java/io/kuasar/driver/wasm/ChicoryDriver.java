@@ -1,0 +1,30 @@
+package io.kuasar.driver.wasm;
+
+import io.kuasar.spi.HostPaths;
+import io.kuasar.spi.SandboxDriver;
+import io.kuasar.spi.TaskEvents;
+import io.kuasar.wasm.engine.WasmEngine;
+import java.io.IOException;
+import java.time.Duration;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+
+/**
+ * Sandboxer {@code wasm} (CRI handler {@code kuasar-wasm}): WASI modules run inside the node on Chicory. The
+ * engine is a service of the engine bundle, which an upgrade of this bundle leaves running.
+ */
+@Component(service = SandboxDriver.class, property = SandboxDriver.SANDBOXER + "=" + ChicoryBackend.SANDBOXER)
+public class ChicoryDriver extends WasmSandboxDriver {
+    @Activate
+    public ChicoryDriver(@Reference TaskEvents events, @Reference HostPaths paths, @Reference WasmEngine engine)
+            throws IOException {
+        super(new ChicoryBackend(engine), events, paths, Duration.ofSeconds(10));
+    }
+
+    @Deactivate
+    public void deactivate() {
+        close();
+    }
+}

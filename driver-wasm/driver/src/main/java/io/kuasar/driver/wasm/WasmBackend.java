@@ -1,0 +1,45 @@
+package io.kuasar.driver.wasm;
+
+import io.kuasar.spi.SandboxException;
+import java.time.Instant;
+import java.util.concurrent.CompletionStage;
+
+/** What differs between the engines: how a container's module is checked, run, stopped, measured and found again. */
+interface WasmBackend {
+    /** The sandboxer this backend serves (containerd's proxy plugin name). */
+    String sandboxer();
+
+    /** At Task Create, with the plan made: refuse a module this engine cannot run (INVALID_ARGUMENT). */
+    void prepare(WasmPod pod, WasmContainer c) throws SandboxException;
+
+    /** Starts the container's module; the stage completes once, when it has ended. */
+    Started start(WasmPod pod, WasmContainer c) throws SandboxException;
+
+    /** Delivers {@code signal} to a started, running container. */
+    void kill(WasmPod pod, WasmContainer c, int signal) throws SandboxException;
+
+    Usage usage(WasmPod pod, WasmContainer c) throws SandboxException;
+
+    /**
+     * After a driver restart or upgrade: how the container recorded as running ends (at once when it ended while no
+     * driver watched, or with the JVM that ran it).
+     */
+    CompletionStage<Ending> reattach(WasmPod pod, WasmContainer c);
+
+    /** Frees what start made (engine record, cgroup); the container has ended. */
+    void release(WasmPod pod, WasmContainer c);
+
+    /** Stops this backend's own threads; containers keep running. */
+    void close();
+
+    record Started(long pid, CompletionStage<Ending> ending) {
+    }
+
+    /** How a module ended: its exit status, why (CRI-style reason or a sentence), and whether it hit its memory limit. */
+    record Ending(int code, Instant at, String reason, boolean oomKilled) {
+    }
+
+    /** CPU time (ns) and memory (bytes now and at peak) of a container. */
+    record Usage(long cpuNanos, long memoryBytes, long peakBytes) {
+    }
+}

@@ -1,0 +1,288 @@
+package io.kuasar.driver.wasm;
+
+import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.HostPaths;
+import io.kuasar.spi.Identifiers;
+import io.kuasar.spi.SandboxDriver;
+import io.kuasar.spi.SandboxException;
+import io.kuasar.spi.SandboxSpec;
+import io.kuasar.spi.SandboxStarted;
+import io.kuasar.spi.SandboxStatus;
+import io.kuasar.spi.TaskEvents;
+import io.kuasar.spi.TaskService;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The sandbox lifecycle both wasm sandboxers share. A wasm pod has no process and no namespaces of its own: Start
+ * only marks it ready (the node serves its Task API; the pid it reports is the node's), Stop ends its containers,
+ * Shutdown removes them. State under {@code stateDir(sandboxer)}, mounts and work files under
+ * {@code runDir(sandboxer)}.
+ */
+abstract class WasmSandboxDriver implements SandboxDriver {
+    private static final Logger LOG = Logger.getLogger(WasmSandboxDriver.class.getName());
+    private static final long KILL_WAIT_SECONDS = 10;
+    /**
+     * Exits found during recover() are reported this long after it returned: the host learns which containerd
+     * namespace a recovered sandbox's events go to from recover()'s result, so an event published inside recover()
+     * would go to namespace "default" (seen: EventHub's "event for unknown sandbox").
+     */
+    static final long RECOVERED_EXIT_DELAY_MS = 300;
+
+    private final WasmBackend backend;
+    private final PodStore store;
+    private final TaskEvents events;
+    private final Path workRoot;
+    private final Duration stopTimeout;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final ScheduledExecutorService afterRecovery = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "kuasar-wasm-recovery");
+        t.setDaemon(true);
+        return t;
+    });
+    private final Map<String, WasmPod> pods = new ConcurrentHashMap<>();
+    private final Map<String, WasmTasks> tasks = new ConcurrentHashMap<>();
+    /** Ids shut down by this instance, so a repeated Shutdown succeeds as the SPI asks. */
+    private final Set<String> shutDown = ConcurrentHashMap.newKeySet();
+
+    WasmSandboxDriver(WasmBackend backend, TaskEvents events, HostPaths paths, Duration stopTimeout) throws IOException {
+        this.backend = backend;
+        this.events = events;
+        this.store = new PodStore(paths.stateDir(backend.sandboxer()));
+        this.workRoot = HostFs.privateDir(paths.runDir(backend.sandboxer()).resolve("containers"));
+        this.stopTimeout = stopTimeout;
+    }
+
+    /** Deactivation: stop reacting; running modules and processes stay for the next instance. */
+    void close() {
+        closed.set(true);
+        afterRecovery.shutdownNow();
+        backend.close();
+    }
+
+    private WasmTasks tasksOf(WasmPod pod) {
+        return tasks.computeIfAbsent(pod.id, k -> new WasmTasks(pod, backend, store, events, workRoot, closed::get));
+    }
+
+    @Override
+    public SandboxStatus create(SandboxSpec spec) throws SandboxException {
+        String id = Identifiers.validate("sandbox", spec.id());
+        WasmPod pod = WasmPod.of(spec, backend.sandboxer(), Instant.now());
+        if (pods.putIfAbsent(id, pod) != null || store.exists(id)) {
+            pods.remove(id, pod);
+            throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "sandbox " + id + " already exists");
+        }
+        try {
+            store.save(pod);
+        } catch (SandboxException e) {
+            pods.remove(id, pod);
+            throw e;
+        }
+        shutDown.remove(id);
+        return pod.status(false);
+    }
+
+    @Override
+    public SandboxStarted start(String sandboxId) throws SandboxException {
+        WasmPod pod = pod(sandboxId);
+        pod.lifecycle.lock();
+        try {
+            synchronized (pod) {
+                if (pod.state == SandboxStatus.State.NOTREADY) {
+                    throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                            "sandbox " + pod.id + " was stopped and cannot be started again");
+                }
+                if (pod.state == SandboxStatus.State.CREATED) {
+                    pod.state = SandboxStatus.State.READY;
+                    pod.pid = ProcessHandle.current().pid();
+                }
+            }
+            store.save(pod);
+            return SandboxStarted.servedByHost(pod.pid, pod.createdAt);
+        } finally {
+            pod.lifecycle.unlock();
+        }
+    }
+
+    @Override
+    public void stop(String sandboxId, Duration timeout) throws SandboxException {
+        WasmPod pod = pod(sandboxId);
+        pod.lifecycle.lock();
+        try {
+            if (pod.exit.isDone()) {
+                return;
+            }
+            Duration grace = timeout == null || timeout.isZero() || timeout.isNegative() ? stopTimeout : timeout;
+            endAll(pod, grace);
+            Instant now = Instant.now();
+            synchronized (pod) {
+                pod.state = SandboxStatus.State.NOTREADY;
+                pod.exitedAt = now;
+            }
+            store.save(pod);
+            pod.exit.complete(new ExitStatus(0, 0, now));
+        } finally {
+            pod.lifecycle.unlock();
+        }
+    }
+
+    /** SIGTERM to every running container, SIGKILL to those still running after {@code grace}. */
+    private void endAll(WasmPod pod, Duration grace) {
+        WasmTasks t = tasksOf(pod);
+        List<WasmContainer> running = new ArrayList<>();
+        for (WasmContainer c : pod.containerList()) {
+            if (c.init.exit() == null) {
+                running.add(c);
+                signal(t, c, 15);
+            }
+        }
+        long deadline = System.nanoTime() + grace.toNanos();
+        for (WasmContainer c : running) {
+            if (!await(c, Math.max(0, deadline - System.nanoTime()))) {
+                signal(t, c, 9);
+                if (!await(c, TimeUnit.SECONDS.toNanos(KILL_WAIT_SECONDS))) {
+                    LOG.warning("container " + c.id + " of sandbox " + pod.id + " did not end after SIGKILL");
+                }
+            }
+        }
+    }
+
+    private static void signal(WasmTasks t, WasmContainer c, int signal) {
+        try {
+            t.kill(c.id, "", signal, true);
+        } catch (SandboxException e) {
+            LOG.log(Level.FINE, "kill " + signal + " of " + c.id, e); // it ended meanwhile
+        }
+    }
+
+    private static boolean await(WasmContainer c, long nanos) {
+        try {
+            c.init.waitFor().get(nanos, TimeUnit.NANOSECONDS);
+            return true;
+        } catch (java.util.concurrent.TimeoutException e) {
+            return false;
+        } catch (java.util.concurrent.ExecutionException e) {
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    @Override
+    public CompletionStage<ExitStatus> exit(String sandboxId) throws SandboxException {
+        return pod(sandboxId).exit.copy();
+    }
+
+    @Override
+    public SandboxStatus status(String sandboxId, boolean verbose) throws SandboxException {
+        return pod(sandboxId).status(verbose);
+    }
+
+    @Override
+    public void shutdown(String sandboxId) throws SandboxException {
+        Identifiers.validate("sandbox", sandboxId);
+        WasmPod pod = pods.get(sandboxId);
+        if (pod == null) {
+            if (shutDown.contains(sandboxId)) {
+                return;
+            }
+            throw SandboxException.notFound("sandbox", sandboxId);
+        }
+        pod.lifecycle.lock();
+        try {
+            endAll(pod, Duration.ZERO);
+            WasmTasks t = tasksOf(pod);
+            for (WasmContainer c : pod.containerList()) {
+                c.ops.lock();
+                try {
+                    t.destroy(c);
+                } finally {
+                    c.ops.unlock();
+                }
+            }
+            try {
+                HostFs.deleteTree(workRoot.resolve(pod.id));
+            } catch (IOException e) {
+                throw SandboxException.internal("cannot remove the files of sandbox " + pod.id, e);
+            }
+            store.remove(pod.id);
+            pods.remove(pod.id, pod);
+            tasks.remove(pod.id);
+            shutDown.add(pod.id);
+            pod.exit.complete(new ExitStatus(0, 0, Instant.now()));
+        } finally {
+            pod.lifecycle.unlock();
+        }
+    }
+
+    @Override
+    public TaskService tasks(String sandboxId) throws SandboxException {
+        return tasksOf(pod(sandboxId));
+    }
+
+    @Override
+    public Collection<SandboxStatus> recover() {
+        List<SandboxStatus> out = new ArrayList<>();
+        for (PersistedPod p : store.loadAll()) {
+            if (!backend.sandboxer().equals(p.sandboxer()) || pods.containsKey(p.id())) {
+                continue;
+            }
+            try {
+                WasmPod pod = WasmPod.restore(p);
+                pods.put(pod.id, pod);
+                WasmTasks t = tasksOf(pod);
+                for (WasmContainer c : pod.containerList()) {
+                    recover(pod, t, c);
+                }
+                store.save(pod);
+                out.add(pod.status(false));
+            } catch (SandboxException | RuntimeException e) {
+                LOG.log(Level.WARNING, "cannot recover sandbox " + p.id(), e);
+            }
+        }
+        return out;
+    }
+
+    private void recover(WasmPod pod, WasmTasks t, WasmContainer c) {
+        if (c.plan == null) {
+            // The node died inside Create: remove what it made, so a replayed Create starts afresh.
+            try {
+                t.removeLeftovers(c);
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "cannot clean up half-created container " + c.id, e);
+            }
+            synchronized (pod) {
+                pod.containers.remove(c.id);
+            }
+            return;
+        }
+        if (c.init.exit() == null && c.init.started()) {
+            afterRecovery.schedule(() -> t.watch(c, backend.reattach(pod, c)), RECOVERED_EXIT_DELAY_MS,
+                    TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private WasmPod pod(String id) throws SandboxException {
+        WasmPod pod = pods.get(Identifiers.validate("sandbox", id));
+        if (pod == null) {
+            throw SandboxException.notFound("sandbox", id);
+        }
+        return pod;
+    }
+}

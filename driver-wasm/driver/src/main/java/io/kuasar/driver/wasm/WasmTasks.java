@@ -1,0 +1,333 @@
+package io.kuasar.driver.wasm;
+
+import io.kuasar.driver.kit.StdioRedirects;
+import io.kuasar.spi.ExecSpec;
+import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.Identifiers;
+import io.kuasar.spi.SandboxException;
+import io.kuasar.spi.SandboxStatus;
+import io.kuasar.spi.TaskEvent;
+import io.kuasar.spi.TaskEvents;
+import io.kuasar.spi.TaskService;
+import io.kuasar.spi.TaskSpec;
+import io.kuasar.spi.TaskState;
+import io.kuasar.spi.TypedData;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.function.BooleanSupplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * containerd's Task API for the wasm containers of one pod, served by the node. A wasm container has exactly one
+ * process, its module: Exec is refused, Kill ends the module, Wait/State/Delete follow containerd's rules.
+ */
+final class WasmTasks implements TaskService {
+    private static final Logger LOG = Logger.getLogger(WasmTasks.class.getName());
+
+    private final WasmPod pod;
+    private final WasmBackend backend;
+    private final PodStore store;
+    private final TaskEvents events;
+    private final Path workRoot;
+    /** True once the driver instance that made this object was deactivated: a newer instance handles exits. */
+    private final BooleanSupplier closed;
+
+    WasmTasks(WasmPod pod, WasmBackend backend, PodStore store, TaskEvents events, Path workRoot,
+              BooleanSupplier closed) {
+        this.pod = pod;
+        this.backend = backend;
+        this.store = store;
+        this.events = events;
+        this.workRoot = workRoot;
+        this.closed = closed;
+    }
+
+    private String refusedBy() {
+        return "the " + backend.sandboxer() + " sandboxer";
+    }
+
+    Path workDir(String containerId) {
+        return workRoot.resolve(pod.id).resolve(containerId);
+    }
+
+    @Override
+    public long create(TaskSpec spec) throws SandboxException {
+        String id = Identifiers.validate("container", spec.id());
+        if (!spec.checkpoint().isEmpty()) {
+            throw SandboxException.unimplemented("restoring a wasm container from a checkpoint");
+        }
+        StdioRedirects.of(spec.stdio(), refusedBy()); // terminals and logging plugins: refused before anything is made
+        Path bundle = Path.of(spec.bundle());
+        if (!bundle.isAbsolute() || !Files.isRegularFile(bundle.resolve("config.json"))) {
+            throw SandboxException.invalid("bundle " + spec.bundle() + " has no config.json");
+        }
+        WasmContainer c = new WasmContainer(id, bundle, spec.rootfs(), new WasmProc(spec.stdio()));
+        synchronized (pod) {
+            WasmContainer existing = pod.containers.get(id);
+            if (existing != null && existing.bundle.equals(bundle) && existing.plan != null) {
+                return existing.init.pid(); // a replayed Create (keeper) answers what the first one made
+            }
+            if (pod.state != SandboxStatus.State.READY) {
+                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                        "sandbox " + pod.id + " is " + pod.state + ", not READY");
+            }
+            if (existing != null) {
+                throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "container " + id + " already exists");
+            }
+            pod.containers.put(id, c);
+        }
+        c.ops.lock();
+        try {
+            store.save(pod); // recorded without a plan first: a crash inside Create is cleaned up on recovery
+            if (!spec.rootfs().isEmpty()) {
+                Files.createDirectories(c.rootfsDir());
+                c.rootfsMounted = true; // first: a failure half-way still unmounts what was mounted
+                for (io.kuasar.spi.Mount m : spec.rootfs()) {
+                    HostFs.mount(m, c.rootfsDir());
+                }
+            }
+            OciBundle.Parsed parsed = OciBundle.read(bundle, c.rootfsDir());
+            c.plan = OciBundle.plan(parsed, readOnlyViews(c, parsed));
+            backend.prepare(pod, c);
+            long pid = ProcessHandle.current().pid(); // the node runs (or spawns) the module; a real pid comes at start
+            c.init.created(pid);
+            store.save(pod);
+            events.publish(new TaskEvent.Created(pod.id, id, bundle.toString(), spec.rootfs(), spec.stdio(),
+                    spec.checkpoint(), pid));
+            return pid;
+        } catch (SandboxException | IOException | RuntimeException e) {
+            discard(c);
+            throw e instanceof SandboxException se ? se : SandboxException.internal("cannot create container " + id, e);
+        } finally {
+            c.ops.unlock();
+        }
+    }
+
+    /** Read-only bind mounts for the preopens the spec marks read-only, so the kernel enforces it. */
+    private Map<String, Path> readOnlyViews(WasmContainer c, OciBundle.Parsed parsed) throws IOException {
+        Map<String, Path> views = new LinkedHashMap<>();
+        int n = 0;
+        for (OciBundle.Preopen p : parsed.preopens()) {
+            if (p.readonly()) {
+                Path view = HostFs.privateDir(workDir(c.id)).resolve("ro-" + n++);
+                HostFs.bindReadOnly(p.host(), view);
+                views.put(p.guest(), view);
+            }
+        }
+        return views;
+    }
+
+    private void discard(WasmContainer c) {
+        try {
+            removeLeftovers(c);
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot clean up the failed container " + c.id, e);
+        }
+        synchronized (pod) {
+            pod.containers.remove(c.id);
+        }
+        try {
+            store.save(pod);
+        } catch (SandboxException ignored) {
+            // the next save records the container's absence
+        }
+    }
+
+    /** Unmounts the read-only views and the rootfs, removes the work files. */
+    void removeLeftovers(WasmContainer c) throws IOException {
+        Path work = workDir(c.id);
+        if (Files.exists(work)) {
+            HostFs.unmountAll(work);
+        }
+        if (c.rootfsMounted) {
+            HostFs.unmountAll(c.rootfsDir());
+            c.rootfsMounted = false;
+        }
+        HostFs.deleteTree(work);
+    }
+
+    @Override
+    public long start(String id, String execId) throws SandboxException {
+        WasmContainer c = container(id);
+        if (execId != null && !execId.isEmpty()) {
+            throw SandboxException.notFound("exec", execId + " of container " + id);
+        }
+        c.ops.lock();
+        try {
+            if (c.init.started() && c.init.exit() == null) {
+                return c.init.pid(); // a replayed Start
+            }
+            if (c.init.exit() != null) {
+                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + id + " has already run");
+            }
+            WasmBackend.Started s = backend.start(pod, c);
+            c.init.created(s.pid());
+            c.init.running();
+            store.save(pod);
+            events.publish(new TaskEvent.Started(pod.id, id, s.pid()));
+            watch(c, s.ending()); // after Started went out, so Exited always follows it
+            return s.pid();
+        } finally {
+            c.ops.unlock();
+        }
+    }
+
+    void watch(WasmContainer c, CompletionStage<WasmBackend.Ending> ending) {
+        ending.whenComplete((e, failure) -> {
+            if (closed.getAsBoolean()) {
+                return; // replaced (maybe by an update of this bundle, whose classes can no longer load): not ours
+            }
+            if (failure != null) {
+                LOG.log(Level.WARNING, "lost track of container " + c.id + " of sandbox " + pod.id, failure);
+                e = new WasmBackend.Ending(ExitStatus.UNKNOWN_CODE, Instant.now(), "lost: " + failure, false);
+            }
+            ended(c, e);
+        });
+    }
+
+    /** Records, persists and publishes an exit once, then completes the waiters (in that order). */
+    void ended(WasmContainer c, WasmBackend.Ending e) {
+        if (closed.getAsBoolean()) {
+            return; // this driver instance was replaced: the new one re-attaches and reports this exit
+        }
+        int code = e.code();
+        if (c.killSignal != 0 && !e.oomKilled() && code > 128) {
+            code = 128 + c.killSignal;
+        }
+        if (!c.init.recordExit(new ExitStatus(c.init.pid(), code, e.at()))) {
+            return;
+        }
+        c.reason = e.reason();
+        try {
+            store.save(pod);
+        } catch (SandboxException se) {
+            LOG.log(Level.WARNING, "cannot persist the exit of " + c.id, se);
+        }
+        if (e.oomKilled()) {
+            events.publish(new TaskEvent.OutOfMemory(pod.id, c.id));
+        }
+        events.publish(new TaskEvent.Exited(pod.id, c.id, "", c.init.exit()));
+        c.init.completeWaiters();
+        if (!e.reason().isEmpty() && !"Completed".equals(e.reason()) && !"Error".equals(e.reason())) {
+            LOG.info("wasm container " + c.id + " of sandbox " + pod.id + " ended with " + code + ": " + e.reason());
+        }
+    }
+
+    @Override
+    public void exec(ExecSpec spec) throws SandboxException {
+        container(spec.id());
+        throw new SandboxException(SandboxException.Code.UNIMPLEMENTED, "exec into wasm container " + spec.id()
+                + " is not supported: a WASI module is a single program with no shell or second process to run");
+    }
+
+    @Override
+    public ExitStatus delete(String id, String execId) throws SandboxException {
+        WasmContainer c = container(id);
+        if (execId != null && !execId.isEmpty()) {
+            throw SandboxException.notFound("exec", execId + " of container " + id);
+        }
+        c.ops.lock();
+        try {
+            if (c.init.exit() == null && c.init.started()) {
+                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                        "container " + id + " is still running: kill it first");
+            }
+            ExitStatus e = destroy(c);
+            events.publish(new TaskEvent.Deleted(pod.id, id, "", e));
+            return e;
+        } finally {
+            c.ops.unlock();
+        }
+    }
+
+    /** Removes an ended or never started container: engine record, mounts, files, record. Caller holds ops. */
+    ExitStatus destroy(WasmContainer c) throws SandboxException {
+        backend.release(pod, c);
+        ExitStatus e = c.init.exit() != null ? c.init.exit() : new ExitStatus(c.init.pid(), 0, Instant.now());
+        try {
+            removeLeftovers(c);
+        } catch (IOException io) {
+            throw SandboxException.internal("cannot clean up container " + c.id, io);
+        }
+        synchronized (pod) {
+            pod.containers.remove(c.id);
+        }
+        store.save(pod);
+        return e;
+    }
+
+    @Override
+    public List<ProcessInfo> pids(String id) throws SandboxException {
+        WasmContainer c = container(id);
+        return c.init.status() == TaskState.Status.RUNNING ? List.of(new ProcessInfo(c.init.pid(), TypedData.EMPTY))
+                : List.of();
+    }
+
+    @Override
+    public TypedData stats(String id) throws SandboxException {
+        WasmContainer c = container(id);
+        if (!c.init.started() || c.init.exit() != null) {
+            throw SandboxException.notFound("running container", id + " in sandbox " + pod.id);
+        }
+        WasmBackend.Usage u = backend.usage(pod, c);
+        return ContainerMetrics.of(u.cpuNanos(), u.memoryBytes(), u.peakBytes(), c.plan.memoryLimit());
+    }
+
+    @Override
+    public void kill(String id, String execId, int signal, boolean all) throws SandboxException {
+        WasmContainer c = container(id);
+        if (execId != null && !execId.isEmpty()) {
+            throw SandboxException.notFound("exec", execId + " of container " + id);
+        }
+        if (c.init.exit() != null) {
+            throw SandboxException.notFound("process", id + " (already finished)");
+        }
+        if (signal <= 0) {
+            return;
+        }
+        if (c.killSignal == 0) {
+            c.killSignal = signal;
+        }
+        if (!c.init.started()) {
+            // Never started: nothing runs, the container just ends as the signal would have ended it.
+            ended(c, new WasmBackend.Ending(128 + signal, Instant.now(), "Killed before start", false));
+            return;
+        }
+        backend.kill(pod, c, signal);
+    }
+
+    @Override
+    public CompletionStage<ExitStatus> waitFor(String id, String execId) throws SandboxException {
+        return proc(id, execId).waitFor();
+    }
+
+    @Override
+    public TaskState state(String id, String execId) throws SandboxException {
+        WasmContainer c = container(id);
+        proc(id, execId);
+        return c.state("");
+    }
+
+    private WasmProc proc(String id, String execId) throws SandboxException {
+        WasmContainer c = container(id);
+        if (execId != null && !execId.isEmpty()) {
+            throw SandboxException.notFound("exec", execId + " of container " + id);
+        }
+        return c.init;
+    }
+
+    WasmContainer container(String id) throws SandboxException {
+        WasmContainer c = pod.container(id);
+        if (c == null) {
+            throw SandboxException.notFound("container", id + " in sandbox " + pod.id);
+        }
+        return c;
+    }
+}

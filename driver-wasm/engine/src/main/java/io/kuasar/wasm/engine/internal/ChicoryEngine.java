@@ -1,0 +1,136 @@
+package io.kuasar.wasm.engine.internal;
+
+import io.kuasar.wasm.engine.InvalidModuleException;
+import io.kuasar.wasm.engine.LaunchSpec;
+import io.kuasar.wasm.engine.WasmEngine;
+import io.kuasar.wasm.engine.WasmRun;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.logging.Logger;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+
+/**
+ * The Chicory engine as an OSGi service. Settings are framework (or system) properties, read once: this component
+ * has no configuration that could make DS re-create it, because re-creating it would end every running module.
+ * <ul>
+ * <li>{@code kuasar.wasm.compile} (true): Chicory's runtime compiler (wasm to JVM bytecode, once per module); false
+ * runs the interpreter.</li>
+ * <li>{@code kuasar.wasm.max.running} (256): modules running at once; one thread each.</li>
+ * <li>{@code kuasar.wasm.module.cache} (32): prepared modules kept.</li>
+ * <li>{@code kuasar.wasm.stack.kb} (4096): stack of a module's thread (deep wasm recursion runs on it).</li>
+ * <li>{@code kuasar.wasm.heap.share} (0.5): share of the maximum heap all linear memories may take together.</li>
+ * </ul>
+ */
+@Component(service = WasmEngine.class, immediate = true)
+public final class ChicoryEngine implements WasmEngine {
+    private static final Logger LOG = Logger.getLogger(ChicoryEngine.class.getName());
+
+    private final ModuleCache modules;
+    private final int maxRunning;
+    private final long stackBytes;
+    private final Semaphore slots;
+    private final HeapBudget budget;
+    private final Map<String, ChicoryRun> runs = new ConcurrentHashMap<>();
+
+    @Activate
+    public ChicoryEngine(BundleContext context) {
+        this(Boolean.parseBoolean(prop(context, "kuasar.wasm.compile", "true")),
+                Integer.parseInt(prop(context, "kuasar.wasm.max.running", "256")),
+                Integer.parseInt(prop(context, "kuasar.wasm.module.cache", "32")),
+                Long.parseLong(prop(context, "kuasar.wasm.stack.kb", "4096")) * 1024,
+                HeapBudget.ofMaxHeap(Double.parseDouble(prop(context, "kuasar.wasm.heap.share", "0.5"))));
+        LOG.info("wasm engine: " + describe());
+    }
+
+    /** For tests and the benchmark, without OSGi. */
+    public ChicoryEngine(boolean compile, int maxRunning, int cachedModules, long stackBytes) {
+        this(compile, maxRunning, cachedModules, stackBytes, HeapBudget.ofMaxHeap(0.5));
+    }
+
+    ChicoryEngine(boolean compile, int maxRunning, int cachedModules, long stackBytes, HeapBudget budget) {
+        this.budget = budget;
+        this.modules = new ModuleCache(compile, cachedModules, 1);
+        this.maxRunning = Math.max(1, maxRunning);
+        this.stackBytes = stackBytes;
+        this.slots = new Semaphore(this.maxRunning);
+    }
+
+    private static String prop(BundleContext context, String key, String fallback) {
+        String v = context == null ? null : context.getProperty(key);
+        return v == null || v.isBlank() ? System.getProperty(key, fallback) : v.trim();
+    }
+
+    @Override
+    public String prepare(Path module) throws InvalidModuleException, IOException {
+        return modules.prepare(module).digest();
+    }
+
+    @Override
+    public WasmRun launch(LaunchSpec spec) throws InvalidModuleException, IOException {
+        PreparedModule prepared = modules.prepare(spec.module());
+        if (!slots.tryAcquire()) {
+            throw new RejectedExecutionException("the wasm engine already runs " + maxRunning
+                    + " modules (kuasar.wasm.max.running)");
+        }
+        ChicoryRun run;
+        try {
+            run = new ChicoryRun(spec, prepared, budget, slots::release);
+            ChicoryRun before = runs.putIfAbsent(spec.key(), run);
+            if (before != null) {
+                throw new IllegalStateException("a module with key " + spec.key() + " was launched already");
+            }
+        } catch (RuntimeException e) {
+            slots.release();
+            throw e;
+        }
+        Thread t = new Thread(null, run, "wasm-" + spec.key(), stackBytes);
+        t.setDaemon(true);
+        run.bind(t);
+        t.start();
+        return run;
+    }
+
+    @Override
+    public Optional<WasmRun> find(String key) {
+        return Optional.ofNullable(runs.get(key));
+    }
+
+    @Override
+    public Collection<WasmRun> runs() {
+        return new ArrayList<>(runs.values());
+    }
+
+    @Override
+    public void release(String key) {
+        ChicoryRun r = runs.remove(key);
+        if (r != null && !r.ended()) {
+            r.kill(ChicoryRun.SIGKILL);
+        }
+    }
+
+    @Override
+    public String describe() {
+        long running = runs.values().stream().filter(r -> !r.ended()).count();
+        return (modules.compiles() ? "compiled" : "interpreted") + ", " + running + "/" + maxRunning
+                + " modules running, " + modules.size() + " prepared, linear memory " + (budget.usedBytes() >> 20)
+                + "/" + (budget.limitBytes() >> 20) + " MiB of the heap";
+    }
+
+    /** Only when the engine bundle itself stops (node shutdown): its modules cannot outlive their threads' owner. */
+    @Deactivate
+    public void deactivate() {
+        for (ChicoryRun r : runs.values()) {
+            r.kill(ChicoryRun.SIGKILL);
+        }
+    }
+}

@@ -1,0 +1,236 @@
+package io.kuasar.wasm.engine.internal;
+
+import com.dylibso.chicory.runtime.ChicoryInterruptedException;
+import com.dylibso.chicory.runtime.ImportValues;
+import com.dylibso.chicory.runtime.Instance;
+import com.dylibso.chicory.runtime.TrapException;
+import com.dylibso.chicory.wasi.WasiExitException;
+import com.dylibso.chicory.wasi.WasiOptions;
+import com.dylibso.chicory.wasi.WasiPreview1;
+import com.dylibso.chicory.wasm.types.MemoryLimits;
+import io.kuasar.wasm.engine.LaunchSpec;
+import io.kuasar.wasm.engine.RunOutcome;
+import io.kuasar.wasm.engine.WasmRun;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * One module running on its own thread. Whatever the module does, the run ends in a {@link RunOutcome}: proc_exit,
+ * a kill (interrupt flag, checked by Chicory's interpreter and compiled code at calls and loop back-edges), the
+ * memory cap, a trap, a stack overflow or an engine failure; nothing it throws leaves this thread.
+ */
+final class ChicoryRun implements WasmRun, Runnable {
+    static final int SIGKILL = 9;
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
+    private final LaunchSpec spec;
+    private final PreparedModule prepared;
+    private final Runnable onEnd;
+    private final CompletableFuture<RunOutcome> outcome = new CompletableFuture<>();
+    private final Instant startedAt = Instant.now();
+    private volatile Thread thread;
+    private volatile int killSignal;
+    private volatile CappedMemory memory;
+    private volatile long finalCpuNanos = -1;
+    /** The container's memory limit in 64 KiB pages, 0 for none. */
+    private final int capPages;
+
+    private final HeapBudget budget;
+
+    ChicoryRun(LaunchSpec spec, PreparedModule prepared, HeapBudget budget, Runnable onEnd) {
+        this.budget = budget;
+        this.spec = spec;
+        this.prepared = prepared;
+        this.onEnd = onEnd;
+        this.capPages = spec.memoryLimitBytes() <= 0 ? 0 : (int) Math.max(1,
+                Math.min(65536, spec.memoryLimitBytes() / com.dylibso.chicory.runtime.Memory.PAGE_SIZE));
+    }
+
+    void bind(Thread t) {
+        this.thread = t;
+    }
+
+    @Override
+    public String key() {
+        return spec.key();
+    }
+
+    @Override
+    public Instant startedAt() {
+        return startedAt;
+    }
+
+    @Override
+    public CompletionStage<RunOutcome> outcome() {
+        return outcome.copy();
+    }
+
+    boolean ended() {
+        return outcome.isDone();
+    }
+
+    @Override
+    public void kill(int signal) {
+        if (signal <= 0 || outcome.isDone()) {
+            return;
+        }
+        if (killSignal == 0) {
+            killSignal = signal;
+        }
+        Thread t = thread;
+        if (t != null) {
+            t.interrupt();
+        }
+    }
+
+    @Override
+    public long cpuNanos() {
+        long f = finalCpuNanos;
+        if (f >= 0) {
+            return f;
+        }
+        Thread t = thread;
+        long v = t == null ? -1 : THREADS.getThreadCpuTime(t.getId());
+        return Math.max(0, v);
+    }
+
+    @Override
+    public long memoryBytes() {
+        CappedMemory m = memory;
+        if (m == null) {
+            return 0;
+        }
+        return outcome.isDone() ? m.peakBytes() : m.bytes();
+    }
+
+    @Override
+    public void run() {
+        RunOutcome result;
+        OutputStream err = null;
+        try (InputStream in = openIn(spec.stdin()); OutputStream out = openOut(spec.stdout());
+             OutputStream e = openOut(spec.stderr())) {
+            err = e;
+            result = execute(in, out, e);
+            if (!result.message().isEmpty()) {
+                note(e, result);
+            }
+        } catch (IOException | RuntimeException | Error failure) {
+            result = classify(failure);
+            note(err, result);
+        } finally {
+            CappedMemory m = memory;
+            if (m != null) {
+                m.free();
+            }
+            finalCpuNanos = Math.max(0, THREADS.getThreadCpuTime(Thread.currentThread().getId()));
+        }
+        onEnd.run(); // frees the slot before waiters learn of the end, so a follow-up launch finds room
+        // A kill's interrupt has done its work; cleared so the waiters' callbacks, which run on this thread, can
+        // use interruptible I/O (FileChannel writes of the driver's state would fail with ClosedByInterrupt).
+        Thread.interrupted();
+        outcome.complete(result);
+    }
+
+    private RunOutcome execute(InputStream in, OutputStream out, OutputStream err) {
+        if (killSignal != 0) {
+            return killed();
+        }
+        WasiOptions.Builder opts = WasiOptions.builder().withStdin(in).withStdout(out).withStderr(err)
+                .withArguments(spec.args());
+        for (Map.Entry<String, String> v : spec.env().entrySet()) {
+            opts.withEnvironment(v.getKey(), v.getValue());
+        }
+        spec.preopens().forEach(opts::withDirectory);
+        try (WasiPreview1 wasi = WasiPreview1.builder().withOptions(opts.build()).build()) {
+            Instance.Builder b = Instance.builder(prepared.module())
+                    .withImportValues(ImportValues.builder().addFunction(wasi.toHostFunctions()).build())
+                    .withMemoryFactory(this::memory)
+                    .withStart(false);
+            if (prepared.machines() != null) {
+                b.withMachineFactory(prepared.machines());
+            }
+            Instance instance = b.build();
+            instance.export("_start").apply();
+            return exited(0);
+        } catch (WasiExitException e) {
+            return exited(e.exitCode());
+        } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
+            return classify(e);
+        }
+    }
+
+    private CappedMemory memory(MemoryLimits limits) {
+        CappedMemory m = new CappedMemory(limits, capPages, budget);
+        memory = m;
+        return m;
+    }
+
+    /** What an exception that ended the module means; a requested kill wins over whatever the interrupt caused. */
+    private RunOutcome classify(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root
+                && !(root instanceof LinearMemoryLimitException) && !(root instanceof WasiExitException)) {
+            root = root.getCause();
+        }
+        if (root instanceof WasiExitException) {
+            return exited(((WasiExitException) root).exitCode());
+        }
+        if (root instanceof LinearMemoryLimitException) {
+            return new RunOutcome(128 + SIGKILL, RunOutcome.Reason.OOM_KILLED, root.getMessage(), Instant.now());
+        }
+        if (killSignal != 0 || t instanceof ChicoryInterruptedException || root instanceof InterruptedException) {
+            return killed();
+        }
+        if (t instanceof OutOfMemoryError) {
+            return new RunOutcome(128 + SIGKILL, RunOutcome.Reason.OOM_KILLED,
+                    "the node's Java heap ran out while the module ran: " + t.getMessage(), Instant.now());
+        }
+        if (t instanceof StackOverflowError) {
+            return new RunOutcome(134, RunOutcome.Reason.TRAPPED, "trap: call stack exhausted", Instant.now());
+        }
+        if (t instanceof TrapException || t instanceof com.dylibso.chicory.wasm.ChicoryException) {
+            return new RunOutcome(134, RunOutcome.Reason.TRAPPED, "trap: " + t.getMessage(), Instant.now());
+        }
+        return new RunOutcome(1, RunOutcome.Reason.FAILED, "the engine could not run the module: " + t, Instant.now());
+    }
+
+    private RunOutcome killed() {
+        int sig = killSignal == 0 ? SIGKILL : killSignal;
+        return new RunOutcome(128 + sig, RunOutcome.Reason.KILLED, "", Instant.now());
+    }
+
+    private static RunOutcome exited(int code) {
+        return new RunOutcome(code, RunOutcome.Reason.EXITED, "", Instant.now());
+    }
+
+    /** Tells the container's log why it ended when the module could not say so itself. */
+    private void note(OutputStream err, RunOutcome r) {
+        if (err == null || r.message().isEmpty()) {
+            return;
+        }
+        try {
+            err.write(("kuasar-wasm: " + r.message() + "\n").getBytes(StandardCharsets.UTF_8));
+            err.flush();
+        } catch (IOException ignored) {
+            // the reader is gone: the outcome still carries the message
+        }
+    }
+
+    private static InputStream openIn(String path) throws IOException {
+        return path.isEmpty() ? InputStream.nullInputStream() : new FileInputStream(path);
+    }
+
+    private static OutputStream openOut(String path) throws IOException {
+        return path.isEmpty() ? OutputStream.nullOutputStream() : new FileOutputStream(path, true);
+    }
+}

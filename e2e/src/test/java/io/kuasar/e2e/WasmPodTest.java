@@ -1,0 +1,176 @@
+package io.kuasar.e2e;
+
+import static io.kuasar.e2e.CriClient.containerConfig;
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.StatusRuntimeException;
+import io.kuasar.api.cri.v1.ContainerConfig;
+import io.kuasar.api.cri.v1.ContainerState;
+import io.kuasar.api.cri.v1.ContainerStats;
+import io.kuasar.api.cri.v1.ContainerStatsRequest;
+import io.kuasar.api.cri.v1.ContainerStatus;
+import io.kuasar.api.cri.v1.KeyValue;
+import io.kuasar.api.cri.v1.LinuxContainerResources;
+import io.kuasar.api.cri.v1.PodSandboxConfig;
+import io.kuasar.api.cri.v1.StopContainerRequest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Wasm pods through CRI, the same suite for both engines of driver-wasm: {@code kuasar-wasm} (Chicory, modules run
+ * inside the node) and {@code kuasar-wasmedge} (one WasmEdge process per container). The image is
+ * localhost/kuasar/wasm-test:1.0 (scripts/images.d/wasm.sh): /wasm-test.wasm runs the actions its arguments name
+ * (driver-wasm/testdata/wasm-test.c).
+ */
+class WasmPodTest extends CriTestBase {
+    static final String WASM_IMAGE = System.getenv().getOrDefault("KUASAR_WASM_TEST_IMAGE",
+            "localhost/kuasar/wasm-test:1.0");
+    static final String MODULE = "/wasm-test.wasm";
+    private static final long MIB = 1024 * 1024;
+
+    static ContainerConfig wasm(String name, String... args) {
+        return containerConfig(name, WASM_IMAGE, MODULE).toBuilder().addAllArgs(List.of(args)).build();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"kuasar-wasm", "kuasar-wasmedge"})
+    void argsAndEnvReachTheLogAndTheExitCodeIsReported(String handler) {
+        PodSandboxConfig pod = podConfig("w-args");
+        String podId = runPod(pod, handler);
+        String c = cri.runContainer(podId, pod, wasm("args", "hello", "read", "/etc/greeting", "exit", "7").toBuilder()
+                .addEnvs(KeyValue.newBuilder().setKey("GREETING").setValue("hi there")).build());
+        ContainerStatus done = cri.waitForState(c, ContainerState.CONTAINER_EXITED, WAIT);
+        String log = cri.waitForLog(c, "hello", WAIT);
+        assertAll(() -> assertEquals(7, done.getExitCode(), () -> "exit code; log: " + log),
+                () -> assertTrue(log.contains("arg[1]=hello") && log.contains("arg[5]=7"), () -> "argv: " + log),
+                () -> assertTrue(log.contains("env GREETING=hi there"), () -> "env: " + log),
+                () -> assertTrue(log.contains("read /etc/greeting: hello from the wasm image"), () -> "rootfs: " + log));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"kuasar-wasm", "kuasar-wasmedge"})
+    void stopEndsAnEndlessLoopPromptly(String handler) {
+        PodSandboxConfig pod = podConfig("w-loop");
+        String podId = runPod(pod, handler);
+        String c = cri.runContainer(podId, pod, wasm("loop", "quiet", "loop"));
+        cri.waitForState(c, ContainerState.CONTAINER_RUNNING, WAIT);
+        cri.waitForLog(c, "looping", WAIT);
+        long t0 = System.nanoTime();
+        cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(c).setTimeout(20).build());
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        ContainerStatus done = cri.waitForState(c, ContainerState.CONTAINER_EXITED, WAIT);
+        System.out.printf("%s: StopContainer of an endless loop took %d ms%n", handler, ms);
+        assertEquals(143, done.getExitCode(), "SIGTERM ends a module (WASI has no signal handlers)");
+        assertTrue(ms < 15_000, () -> "SIGTERM did not end the loop; the 20 s timeout's SIGKILL did (" + ms + " ms)");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"kuasar-wasm", "kuasar-wasmedge"})
+    void theMemoryLimitIsEnforcedAsAnOomKill(String handler) {
+        PodSandboxConfig pod = podConfig("w-oom");
+        String podId = runPod(pod, handler);
+        // Chicory's linear memory lives in the node's heap: a small limit. WasmEdge's limit is its cgroup's, which
+        // also holds the runtime itself.
+        long limit = handler.equals("kuasar-wasm") ? 16 * MIB : 64 * MIB;
+        String c = cri.runContainer(podId, pod, wasm("hog", "quiet", "alloc", "512").toBuilder()
+                .setLinux(wasm("hog").getLinux().toBuilder().setResources(LinuxContainerResources.newBuilder()
+                        .setMemoryLimitInBytes(limit))).build());
+        ContainerStatus done = cri.waitForState(c, ContainerState.CONTAINER_EXITED, WAIT);
+        String log = io.kuasar.e2e.CriClient.readLog(Path.of(done.getLogPath()));
+        assertAll(() -> assertEquals(137, done.getExitCode(), () -> "exit code; log: " + log),
+                () -> assertEquals("OOMKilled", done.getReason(), () -> "reason; log: " + log),
+                () -> assertFalse(log.contains("allocated all"), () -> "allocated past the limit: " + log));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"kuasar-wasm", "kuasar-wasmedge"})
+    void aMountIsReadableAndWritableAndReadOnlyWhereAsked(String handler) throws IOException {
+        Path in = Files.createDirectories(logRoot.resolve("host-in"));
+        Path out = Files.createDirectories(logRoot.resolve("host-out"));
+        Files.writeString(in.resolve("input.txt"), "from the host");
+        PodSandboxConfig pod = podConfig("w-mnt");
+        String podId = runPod(pod, handler);
+        ContainerConfig cfg = wasm("io", "quiet", "read", "/mnt/in/input.txt", "write", "/mnt/out/result.txt",
+                "written-by-wasm", "write", "/mnt/in/nope.txt", "x").toBuilder()
+                .addMounts(io.kuasar.api.cri.v1.Mount.newBuilder().setContainerPath("/mnt/in")
+                        .setHostPath(in.toString()).setReadonly(true))
+                .addMounts(io.kuasar.api.cri.v1.Mount.newBuilder().setContainerPath("/mnt/out")
+                        .setHostPath(out.toString()))
+                .build();
+        String c = cri.runContainer(podId, pod, cfg);
+        ContainerStatus done = cri.waitForState(c, ContainerState.CONTAINER_EXITED, WAIT);
+        String log = cri.waitForLog(c, "read /mnt/in", WAIT);
+        assertAll(() -> assertEquals(0, done.getExitCode(), () -> "log: " + log),
+                () -> assertTrue(log.contains("read /mnt/in/input.txt: from the host"), () -> "read: " + log),
+                () -> assertEquals("written-by-wasm", Files.readString(out.resolve("result.txt"))),
+                () -> assertTrue(log.contains("write /mnt/in/nope.txt: failed"), () -> "read-only mount: " + log),
+                () -> assertFalse(Files.exists(in.resolve("nope.txt")), "written through a read-only mount"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"kuasar-wasm", "kuasar-wasmedge"})
+    void twoContainersInOnePodWithStatsAndExecRefused(String handler) {
+        PodSandboxConfig pod = podConfig("w-two");
+        String podId = runPod(pod, handler);
+        String sleeper = cri.runContainer(podId, pod, wasm("sleeper", "quiet", "alloc", "4", "sleep", "3600"));
+        String worker = cri.runContainer(podId, pod, wasm("worker", "quiet", "compute", "200", "exit", "0"));
+        cri.waitForLog(sleeper, "sleeping", WAIT);
+        ContainerStatus w = cri.waitForState(worker, ContainerState.CONTAINER_EXITED, WAIT);
+        assertEquals(0, w.getExitCode());
+        assertTrue(cri.waitForLog(worker, "checksum", WAIT).contains("compute 200 rounds"));
+        assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(sleeper).getState(), "sleeper still runs");
+
+        ContainerStats s = cri.runtime().containerStats(ContainerStatsRequest.newBuilder().setContainerId(sleeper)
+                .build()).getStats();
+        System.out.println(handler + " ContainerStats: " + s.getCpu() + s.getMemory());
+        assertTrue(s.getCpu().getUsageCoreNanoSeconds().getValue() > 0, () -> "cpu: " + s.getCpu());
+        assertTrue(s.getMemory().getWorkingSetBytes().getValue() >= 4 * MIB, () -> "memory: " + s.getMemory());
+
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> execSync(sleeper, "sh"));
+        assertTrue(e.getMessage().contains("not supported"), e::getMessage);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"kuasar-wasm", "kuasar-wasmedge"})
+    void aWasmPodBesideARuncPod(String handler) {
+        PodSandboxConfig wp = podConfig("w-side");
+        PodSandboxConfig rp = podConfig("r-side");
+        String wasmPod = runPod(wp, handler);
+        String runcPod = runPod(rp, NodeEnv.KUASAR_HANDLER);
+        String inWasm = cri.runContainer(wasmPod, wp, wasm("w", "quiet", "hello"));
+        String inRunc = cri.runContainer(runcPod, rp, containerConfig("r", busybox(), "echo", "hello-from-runc"));
+        assertEquals(0, cri.waitForState(inWasm, ContainerState.CONTAINER_EXITED, WAIT).getExitCode());
+        assertEquals(0, cri.waitForState(inRunc, ContainerState.CONTAINER_EXITED, WAIT).getExitCode());
+        assertTrue(cri.waitForLog(inWasm, "hello", WAIT).contains("hello"));
+        assertTrue(cri.waitForLog(inRunc, "hello-from-runc", WAIT).contains("hello-from-runc"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"kuasar-wasm", "kuasar-wasmedge"})
+    void aCorruptOrMissingModuleIsAClearCreateError(String handler) {
+        PodSandboxConfig pod = podConfig("w-bad");
+        String podId = runPod(pod, handler);
+        // CRI's CreateContainer only records the container; containerd creates its task (our Task Create, which
+        // checks the module) in StartContainer, so that is where the error arrives.
+        StatusRuntimeException corrupt = assertThrows(StatusRuntimeException.class, () -> cri.runContainer(podId,
+                pod, containerConfig("corrupt", WASM_IMAGE, "/corrupt.wasm")));
+        System.out.println(handler + ": " + corrupt.getMessage());
+        assertTrue(corrupt.getMessage().contains("/corrupt.wasm") && corrupt.getMessage().contains("not a WebAssembly"),
+                corrupt::getMessage);
+        StatusRuntimeException missing = assertThrows(StatusRuntimeException.class, () -> cri.runContainer(podId,
+                pod, containerConfig("missing", WASM_IMAGE, "/nowhere.wasm")));
+        assertTrue(missing.getMessage().contains("/nowhere.wasm") && missing.getMessage().contains("not in the"),
+                missing::getMessage);
+        // the pod still serves
+        String ok = cri.runContainer(podId, pod, wasm("ok", "quiet", "hello"));
+        assertEquals(0, cri.waitForState(ok, ContainerState.CONTAINER_EXITED, WAIT).getExitCode());
+    }
+}

@@ -1,0 +1,114 @@
+package io.kuasar.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kuasar.api.cri.v1.ContainerState;
+import io.kuasar.api.cri.v1.ContainerStatus;
+import io.kuasar.api.cri.v1.PodSandboxConfig;
+import io.kuasar.api.cri.v1.StopContainerRequest;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * driver-wasm across an upgrade of its driver bundle and across a kill -9 of the node's JVM. Chicory modules run
+ * inside the node: an upgrade must leave them running (they belong to the engine bundle), a crash ends them and
+ * they must be reported exited (137, with the reason in the node log), never left "running". WasmEdge processes
+ * outlive the JVM (the keeper keeps containerd's connections and records exits).
+ */
+class WasmRestartTest extends CriTestBase {
+    private static final Duration BACK = Duration.ofSeconds(60);
+
+    @Test
+    void upgradingTheDriverLeavesChicoryModulesRunning() throws Exception {
+        Path jar = env.repo().resolve("driver-wasm/driver/target/kuasar-driver-wasm-driver-0.1.0-SNAPSHOT.jar");
+        assertTrue(Files.isRegularFile(jar), "build driver-wasm first: " + jar);
+        PodSandboxConfig pod = podConfig("w-upg");
+        String podId = runPod(pod, "kuasar-wasm");
+        String sleeper = cri.runContainer(podId, pod, WasmPodTest.wasm("sleeper", "quiet", "sleep", "3600"));
+        String looper = cri.runContainer(podId, pod, WasmPodTest.wasm("looper", "quiet", "loop"));
+        cri.waitForLog(sleeper, "sleeping", WAIT);
+        cri.waitForLog(looper, "looping", WAIT);
+        long mark = nodeLogMark();
+
+        String answer = admin("upgrade wasm " + jar.toAbsolutePath());
+        assertTrue(answer.strip().endsWith("OK"), () -> "upgrade: " + answer);
+        waitForLog("serves [wasm]: recovered", mark);
+
+        for (String c : List.of(sleeper, looper)) {
+            assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(c).getState(), c + " after upgrade");
+        }
+        cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(looper).setTimeout(20).build());
+        assertEquals(143, cri.waitForState(looper, ContainerState.CONTAINER_EXITED, WAIT).getExitCode(),
+                "the new driver instance still reaches the module the old one started");
+        assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(sleeper).getState());
+    }
+
+    @Test
+    void aNodeCrashEndsChicoryModulesVisiblyAndWasmEdgeProcessesSurvive() throws Exception {
+        KeeperNode node = new KeeperNode(env, BACK);
+        long keeper = node.keeper();
+        PodSandboxConfig cp = podConfig("w-crash");
+        PodSandboxConfig ep = podConfig("e-crash");
+        String chicoryPod = runPod(cp, "kuasar-wasm");
+        String edgePod = runPod(ep, "kuasar-wasmedge");
+        String inJvm = cri.runContainer(chicoryPod, cp, WasmPodTest.wasm("injvm", "quiet", "sleep", "3600"));
+        String edgeSleeper = cri.runContainer(edgePod, ep, WasmPodTest.wasm("edge", "quiet", "sleep", "3600"));
+        String edgeFive = cri.runContainer(edgePod, ep, WasmPodTest.wasm("five", "quiet", "sleep", "2", "exit", "5"));
+        cri.waitForLog(inJvm, "sleeping", WAIT);
+        cri.waitForLog(edgeSleeper, "sleeping", WAIT);
+        cri.waitForLog(edgeFive, "sleeping", WAIT);
+        long mark = nodeLogMark();
+
+        long jvm = KeeperNode.jvmOf(keeper);
+        assertTrue(jvm > 0, "no java child of keeper " + keeper);
+        new ProcessBuilder("kill", "-9", Long.toString(jvm)).inheritIO().start().waitFor();
+        node.awaitNewJvm(keeper, jvm);
+        node.awaitSandboxerAnswers();
+        node.awaitContainerdRedials(cri, chicoryPod);
+
+        ContainerStatus lost = cri.waitForState(inJvm, ContainerState.CONTAINER_EXITED, BACK);
+        assertEquals(137, lost.getExitCode(), "a module that died with its JVM reads as SIGKILLed");
+        assertTrue(nodeLogSince(0).contains("the node JVM that ran this wasm module stopped"),
+                "the reason is in the node log");
+        assertEquals(5, cri.waitForState(edgeFive, ContainerState.CONTAINER_EXITED, BACK).getExitCode(),
+                "WasmEdge's exit while or after the JVM was down");
+        assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(edgeSleeper).getState());
+        cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(edgeSleeper).setTimeout(20).build());
+        assertEquals(143, cri.waitForState(edgeSleeper, ContainerState.CONTAINER_EXITED, WAIT).getExitCode());
+        assertTrue(mark >= 0);
+    }
+
+    private void waitForLog(String needle, long mark) throws IOException, InterruptedException {
+        long end = System.nanoTime() + BACK.toNanos();
+        while (!nodeLogSince(mark).contains(needle)) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("node log lacks \"" + needle + "\": " + nodeLogSince(mark));
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /** One line of the node's admin protocol (docs/operating.md); returns the whole answer. */
+    private String admin(String line) throws IOException {
+        Path sock = env.kuasarRunDir().resolve("admin.sock");
+        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.connect(UnixDomainSocketAddress.of(sock));
+            ch.write(ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8)));
+            ByteBuffer buf = ByteBuffer.allocate(1 << 16);
+            while (ch.read(buf) >= 0 && buf.hasRemaining()) {
+                // until the node closes
+            }
+            return new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8);
+        }
+    }
+}
