@@ -67,4 +67,15 @@ if [[ -d $RUNC_ROOT ]]; then
   done
 fi
 
+# The runc driver's pty holders (one `sleep` per TTY process, holding its terminal across node restarts): each is
+# recorded as "<pid> <starttime>"; a process whose start time differs reused the pid and is left alone.
+for rec in "$KUASAR_NODE_DIR"/kuasar/run/runc/tasks/*/*/tty-*.holder; do
+  [[ -f $rec ]] || continue
+  read -r hpid hstart _ <"$rec" || continue
+  now="$(awk '{sub(/.*\) /, ""); print $20}' "/proc/$hpid/stat" 2>/dev/null || true)"
+  if [[ -n $hstart && $now == "$hstart" ]]; then
+    kill -KILL "$hpid" 2>/dev/null && echo "kuasar-down: killed leftover pty holder $hpid"
+  fi
+done
+
 rm -f "$PID_FILE" "$KUASAR_SANDBOXER_SOCK" "$KUASAR_NODE_DIR/kuasar.jar.stamp"

@@ -245,6 +245,26 @@ public final class CriClient implements AutoCloseable {
                 .setFilter(PodSandboxFilter.newBuilder().setId(podId)).build()).getItemsList().isEmpty();
     }
 
+    // ---- streaming: the URL of a session on containerd's streaming server (see CriStreams) ------------------
+
+    /** CRI Exec: the streaming URL of {@code cmd} in the container. CRI refuses tty together with stderr. */
+    public String execUrl(String containerId, boolean tty, boolean stdin, String... cmd) {
+        return runtime().exec(io.kuasar.api.cri.v1.ExecRequest.newBuilder().setContainerId(containerId)
+                .addAllCmd(List.of(cmd)).setTty(tty).setStdin(stdin).setStdout(true).setStderr(!tty).build()).getUrl();
+    }
+
+    /** CRI Attach: the streaming URL of the container's init process's streams. */
+    public String attachUrl(String containerId, boolean tty, boolean stdin) {
+        return runtime().attach(io.kuasar.api.cri.v1.AttachRequest.newBuilder().setContainerId(containerId)
+                .setTty(tty).setStdin(stdin).setStdout(true).setStderr(!tty).build()).getUrl();
+    }
+
+    /** CRI PortForward: the streaming URL for forwarding into the pod's network namespace. */
+    public String portForwardUrl(String podId, int port) {
+        return runtime().portForward(io.kuasar.api.cri.v1.PortForwardRequest.newBuilder().setPodSandboxId(podId)
+                .addPort(port).build()).getUrl();
+    }
+
     private static void sleep(long millis) {
         try {
             Thread.sleep(millis);

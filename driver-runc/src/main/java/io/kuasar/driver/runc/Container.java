@@ -2,6 +2,7 @@ package io.kuasar.driver.runc;
 
 import io.kuasar.driver.kit.ContainerRecord;
 import io.kuasar.spi.Mount;
+import io.kuasar.spi.SandboxException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,8 +12,27 @@ import java.util.List;
  * class adds how the runc driver persists it.
  */
 final class Container extends ContainerRecord<Proc> {
+    /** The spec's linux.cgroupsPath, read from the bundle when first needed (not persisted: the bundle is). */
+    private String cgroupPath;
+    /** The memory cgroup's OOM-kill count last seen, so each kill is reported once (see {@link RuncResources}). */
+    private long oomKillsSeen;
+
     Container(String id, Path bundle, List<Mount> rootfs, Proc init) {
         super(id, bundle, rootfs, init);
+    }
+
+    synchronized String cgroupPath() throws SandboxException {
+        if (cgroupPath == null) {
+            cgroupPath = Cgroups.cgroupsPath(bundle);
+        }
+        return cgroupPath;
+    }
+
+    /** Records {@code count} as seen; true when it is more than was seen before. */
+    synchronized boolean newOomKills(long count) {
+        boolean more = count > oomKillsSeen;
+        oomKillsSeen = Math.max(oomKillsSeen, count);
+        return more;
     }
 
     PersistedState.Container persisted() {

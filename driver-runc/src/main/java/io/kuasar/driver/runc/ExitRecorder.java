@@ -67,6 +67,14 @@ final class ExitRecorder {
         if (r == Proc.Recorded.ALREADY) {
             return;
         }
+        if (RuncResources.oomKilledSince(c)) {
+            // before Exited, so CRI has the reason OOMKilled when it records the exit
+            try {
+                ctx.events().publish(new TaskEvent.OutOfMemory(sb.id, c.id));
+            } catch (RuntimeException ex) {
+                LOG.log(Level.WARNING, "publishing the OOM kill in " + c.id + " failed", ex);
+            }
+        }
         try {
             persist();
         } catch (SandboxException e) {

@@ -16,6 +16,9 @@ import java.util.Map;
  */
 final class Mounts {
     static final long MS_RDONLY = 1;
+    static final long MS_NOSUID = 2;
+    static final long MS_NODEV = 4;
+    static final long MS_NOEXEC = 8;
     static final long MS_REMOUNT = 32;
     static final long MS_BIND = 4096;
     static final long MS_REC = 16384;
@@ -72,6 +75,11 @@ final class Mounts {
 
     static void bind(Path source, Path target) throws IOException {
         call(source.toString(), target.toString(), null, MS_BIND, null, "bind mount " + source);
+    }
+
+    /** A tmpfs like the one CRI makes for a pod's /dev/shm: nosuid, nodev, noexec, with {@code data} (mode, size). */
+    static void tmpfs(String source, Path target, String data) throws IOException {
+        call(source, target.toString(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, data, "tmpfs mount");
     }
 
     static void makePrivate(Path target) throws IOException {

@@ -4,12 +4,16 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kuasar.driver.kit.AtomicFiles;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -21,10 +25,26 @@ import java.util.regex.Pattern;
  * name the host's own namespaces; at task create each one is replaced by what the pod really owns (pinned ipc/uts
  * files, CRI's netns file, the pid holder's ns/pid). A path that points at the returned pid but cannot be mapped
  * is an error: silently keeping it would put the container into the host's namespace.
+ *
+ * <p>It also refuses a spec asking for a capability the node lacks, with that reason ({@link #checkCapabilities}).
+ *
+ * <p>Two more kinds of target, both about what a pause container would have given the pod on stock containerd:
+ * <ul>
+ *   <li>{@link #NODE} for a namespace the pod takes from the node (hostNetwork, hostIPC, hostPID): the entry is
+ *       dropped, so runc keeps the namespace it runs in, the node's. (Stock CRI points at the pause process, which
+ *       runs in the node's namespace then; our served pid may be a previous JVM's after a restart.)</li>
+ *   <li>a key starting with {@code /}: a container path the pod provides a file or directory for, bound from the
+ *       value ({@code /etc/hosts}, {@code /etc/hostname}, {@code /etc/resolv.conf}, {@code /dev/shm}). CRI only
+ *       binds these when its own podsandbox controller made them, which it does not for a remote sandboxer. A
+ *       mount the client put at the same path wins, as on stock; the runtime's default /dev/shm tmpfs (one per
+ *       container) is replaced, so the pod's containers share one.</li>
+ * </ul>
  */
 final class NamespaceRewriter {
     private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(NamespaceRewriter.class.getName());
     private static final Pattern PROC_NS = Pattern.compile("/proc/(\\d+)/ns/([a-z_]+)");
+    /** Target of a namespace the pod shares with the node: the spec's entry is removed. */
+    static final String NODE = "node";
     /** OCI namespace type to the /proc/PID/ns entry naming it. */
     private static final Map<String, String> PROC_NAME = Map.of("network", "net", "ipc", "ipc", "uts", "uts",
             "pid", "pid", "mount", "mnt", "user", "user", "cgroup", "cgroup", "time", "time");
@@ -52,6 +72,7 @@ final class NamespaceRewriter {
         } catch (IOException e) {
             throw SandboxException.invalid("cannot read " + configJson + ": " + e.getMessage());
         }
+        checkCapabilities(root, boundingSet());
         String original = root.path("linux").path("namespaces").toString();
         boolean changed = rewrite(root, servedPid, targets);
         if (changed) {
@@ -72,7 +93,9 @@ final class NamespaceRewriter {
             return false;
         }
         boolean changed = false;
-        for (JsonNode ns : namespaces) {
+        List<Integer> fromNode = new ArrayList<>();
+        for (int i = 0; i < namespaces.size(); i++) {
+            JsonNode ns = namespaces.get(i);
             String path = ns.path("path").asText("");
             Matcher m = PROC_NS.matcher(path);
             if (!m.matches() || !m.group(1).equals(Long.toString(servedPid))) {
@@ -88,9 +111,104 @@ final class NamespaceRewriter {
                         + type + " namespace (" + path + ") but this sandbox has none"
                         + ("network".equals(type) ? " (host network pod, or no netns given)" : ""));
             }
-            ((ObjectNode) ns).put("path", target);
+            if (NODE.equals(target)) {
+                fromNode.add(i);
+            } else {
+                ((ObjectNode) ns).put("path", target);
+            }
+            changed = true;
+        }
+        for (int i = fromNode.size() - 1; i >= 0; i--) {
+            ((ArrayNode) namespaces).remove(fromNode.get(i).intValue());
+        }
+        return bindPodPaths(spec, targets) | changed;
+    }
+
+    /** Adds the pod's bind mounts (keys starting with /) unless the spec already mounts something else there. */
+    private static boolean bindPodPaths(ObjectNode spec, Map<String, String> targets) {
+        boolean changed = false;
+        for (Map.Entry<String, String> e : new TreeMap<>(targets).entrySet()) {
+            String destination = e.getKey();
+            if (!destination.startsWith("/")) {
+                continue;
+            }
+            JsonNode existing = spec.path("mounts");
+            ArrayNode mounts = existing.isArray()
+                    ? (ArrayNode) existing : spec.putArray("mounts");
+            int runtimeDefault = -1;
+            boolean clientMount = false;
+            for (int i = 0; i < mounts.size(); i++) {
+                JsonNode m = mounts.get(i);
+                if (destination.equals(m.path("destination").asText())) {
+                    if (isRuntimeDefault(m)) {
+                        runtimeDefault = i;
+                    } else {
+                        clientMount = true;
+                    }
+                }
+            }
+            if (clientMount) {
+                continue; // a CRI mount (or this rewrite, replayed) already provides it
+            }
+            ObjectNode bind = mounts.objectNode().put("destination", destination).put("type", "bind")
+                    .put("source", e.getValue());
+            bind.putArray("options").add("rbind").add("rprivate").add("rw");
+            if (runtimeDefault >= 0) {
+                mounts.set(runtimeDefault, bind);
+            } else {
+                mounts.add(bind);
+            }
             changed = true;
         }
         return changed;
+    }
+
+    /** Linux capability names in bit order (capability.h), as OCI specs spell them after "CAP_". */
+    private static final List<String> CAPABILITIES = List.of("CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER",
+            "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST",
+            "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE",
+            "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+            "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM",
+            "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE");
+
+    /**
+     * Refuses a spec asking for a capability this node's bounding set lacks (runc inherits this JVM's), naming it:
+     * runc would fail with only "unable to apply caps: operation not permitted". Unknown names are left to runc.
+     */
+    static void checkCapabilities(ObjectNode spec, long bounding) throws SandboxException {
+        java.util.Set<String> missing = new java.util.TreeSet<>();
+        spec.path("process").path("capabilities").forEach(set -> set.forEach(cap -> {
+            String name = cap.asText("");
+            int bit = CAPABILITIES.indexOf(name.startsWith("CAP_") ? name.substring(4) : name);
+            if (bit >= 0 && (bounding >>> bit & 1) == 0) {
+                missing.add("CAP_" + CAPABILITIES.get(bit));
+            }
+        }));
+        if (!missing.isEmpty()) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "the container asks for "
+                    + String.join(", ", missing) + ", which this node's capability bounding set (CapBnd "
+                    + Long.toHexString(bounding) + ") lacks: the node itself runs without it, so no container here can"
+                    + " have it; drop it from the container's securityContext");
+        }
+    }
+
+    /** This process's capability bounding set (all bits when it cannot be read: runc then has the last word). */
+    private static long boundingSet() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("CapBnd:")) {
+                    return Long.parseUnsignedLong(line.substring(7).strip(), 16);
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            LOG.fine(() -> "cannot read CapBnd: " + e);
+        }
+        return -1L;
+    }
+
+    /** containerd's default spec mounts a tmpfs named "shm" at /dev/shm for every container. */
+    private static boolean isRuntimeDefault(JsonNode mount) {
+        return "/dev/shm".equals(mount.path("destination").asText()) && "tmpfs".equals(mount.path("type").asText())
+                && "shm".equals(mount.path("source").asText());
     }
 }

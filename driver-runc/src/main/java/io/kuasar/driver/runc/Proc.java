@@ -18,6 +18,8 @@ final class Proc extends ProcessRecord {
     /** While set, an exit is recorded but not announced, so Created/Started always reach containerd first. */
     private boolean held;
     private boolean announcePending;
+    /** The pty master of a terminal process while this JVM holds it; null without a terminal or after a restart. */
+    volatile Console console;
 
     Proc(String execId, Stdio stdio) {
         super(execId, stdio);

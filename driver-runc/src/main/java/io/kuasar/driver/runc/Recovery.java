@@ -125,6 +125,14 @@ final class Recovery {
         if (ProcInfo.same(p.pid(), p.startTime())) {
             try {
                 exits.watch(c, p);
+                if (p.stdio.terminal()) {
+                    String what = p.execId.isEmpty() ? "container " + c.id : "exec " + p.execId + " of " + c.id;
+                    p.console = Terminals.reattach(p.stdio, what,
+                            Terminals.holderRecord(sb.tasks.workDir(c.id), p.execId), ctx.watcher());
+                    if (p.console == null) {
+                        LOG.log(Level.WARNING, "the terminal of {0} was lost: it runs on, hung up", what);
+                    }
+                }
                 return;
             } catch (SandboxException e) {
                 LOG.log(Level.WARNING, "cannot watch " + c.id + " again", e);

@@ -39,8 +39,21 @@ final class Runc {
      * runc create, with the container's stdio given straight to runc (and so inherited by the container's init):
      * no copying thread in this JVM.
      */
-    void create(String id, Path bundle, Path pidFile, StdioRedirects stdio) throws SandboxException {
-        run("create", List.of("create", "--bundle", bundle.toString(), "--pid-file", pidFile.toString(), id), stdio);
+    void create(String id, Path bundle, Path pidFile, StdioRedirects stdio, ConsoleSocket console)
+            throws SandboxException {
+        List<String> args = new ArrayList<>(List.of("create", "--bundle", bundle.toString(), "--pid-file",
+                pidFile.toString()));
+        consoleArgs(args, console);
+        args.add(id);
+        run("create", args, stdio);
+    }
+
+    /** --console-socket for a terminal process: runc sends the pty master there (see {@link ConsoleSocket}). */
+    private static void consoleArgs(List<String> args, ConsoleSocket console) {
+        if (console != null) {
+            args.add("--console-socket");
+            args.add(console.path().toString());
+        }
     }
 
     void start(String id) throws SandboxException {
@@ -48,9 +61,18 @@ final class Runc {
     }
 
     /** runc exec --detach: the process outlives runc and is reparented to this JVM (a child subreaper). */
-    void exec(String id, Path processJson, Path pidFile, StdioRedirects stdio) throws SandboxException {
-        run("exec", List.of("exec", "--detach", "--pid-file", pidFile.toString(), "--process", processJson.toString(),
-                id), stdio);
+    void exec(String id, Path processJson, Path pidFile, StdioRedirects stdio, ConsoleSocket console)
+            throws SandboxException {
+        List<String> args = new ArrayList<>(List.of("exec", "--detach", "--pid-file", pidFile.toString(), "--process",
+                processJson.toString()));
+        consoleArgs(args, console);
+        args.add(id);
+        run("exec", args, stdio);
+    }
+
+    /** runc update --resources FILE: cgroup limits from an OCI LinuxResources JSON document. */
+    void update(String id, Path resourcesJson) throws SandboxException {
+        run("update", List.of("update", "--resources", resourcesJson.toString(), id), null);
     }
 
     void killAll(String id, int signal) throws SandboxException {

@@ -96,8 +96,22 @@ public class RuncDriver implements SandboxDriver {
     @Deactivate
     public void close() {
         inFlight.closeAndDrain(IN_FLIGHT_BOUND);
+        // Terminals stay with their holders; the next instance's recover() copies them again.
+        for (Sandbox sb : sandboxes.values()) {
+            for (Container c : sb.containerList()) {
+                stopConsole(c.init);
+                c.execs.values().forEach(RuncDriver::stopConsole);
+            }
+        }
         ctx.watcher().close();
         ctx.keeperExits().close();
+    }
+
+    private static void stopConsole(Proc p) {
+        Console console = p.console;
+        if (console != null) {
+            console.stop();
+        }
     }
 
     /** True when an earlier runc driver instance of this JVM got as far as {@link #freshJvm()}. */
@@ -160,10 +174,17 @@ public class RuncDriver implements SandboxDriver {
             Path nsDir = nsRoot.resolve(sb.id);
             PodNamespaces.Holder holder = null;
             try {
-                PodNamespaces.pin(nsDir, sb.hostname);
+                PodNamespaces.pin(nsDir, sb.hostname, sb.hostIpc());
+                // What a pause container's pod gets from CRI (hosts, resolv.conf, hostname, /dev/shm, sysctls).
+                PodNamespaces.writePodFiles(nsDir, sb.hostname, sb.podConfig, sb.hostIpc());
+                PodNamespaces.applySysctls(nsDir, sb.netnsPath,
+                        sb.podConfig == null ? Map.of() : sb.podConfig.sysctls());
                 if (sb.sharesPid()) {
                     holder = PodNamespaces.startPidHolder();
                 }
+            } catch (IllegalArgumentException e) {
+                releaseQuietly(nsDir);
+                throw SandboxException.invalid("sandbox " + sb.id + ": " + e.getMessage());
             } catch (IOException e) {
                 PodNamespaces.stopPidHolder(holder);
                 releaseQuietly(nsDir);
@@ -253,7 +274,36 @@ public class RuncDriver implements SandboxDriver {
     @Override
     public SandboxStarted start(String sandboxId) throws SandboxException {
         try (InFlight.Call c = inFlight.enter()) {
-            return doStart(sandboxId);
+            try {
+                return doStart(sandboxId);
+            } catch (SandboxException | RuntimeException e) {
+                forgetFailed(sandboxId, e);
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * Removes a sandbox whose Start failed (a sysctl refused, say), as Shutdown would: containerd 2.1's CRI gives
+     * up on such a sandbox without calling Stop or Shutdown, so its record would otherwise stay for good. A sandbox
+     * that is READY (a repeated Start) or stopped is left alone; a later Shutdown of the id still succeeds.
+     */
+    private void forgetFailed(String sandboxId, Exception cause) {
+        Sandbox sb = sandboxes.get(sandboxId);
+        if (sb == null) {
+            return;
+        }
+        synchronized (sb) {
+            if (sb.state != SandboxStatus.State.CREATED) {
+                return;
+            }
+        }
+        try {
+            doShutdown(sandboxId);
+        } catch (SandboxException | RuntimeException e) {
+            e.addSuppressed(cause);
+            java.util.logging.Logger.getLogger(RuncDriver.class.getName()).log(java.util.logging.Level.WARNING,
+                    "cannot clean up sandbox " + sandboxId + " after its failed start", e);
         }
     }
 

@@ -1,6 +1,5 @@
 package io.kuasar.driver.runc;
 
-import io.kuasar.driver.kit.AtomicFiles;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;
@@ -13,7 +12,6 @@ import io.kuasar.spi.TaskSpec;
 import io.kuasar.spi.TaskState;
 import io.kuasar.spi.TypedData;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -36,11 +34,17 @@ final class RuncTasks implements TaskService {
     private final Sandbox sb;
     private final DriverContext ctx;
     private final ExitRecorder exits;
+    private final RuncResources resources;
+    private final Terminals terminals;
+    private final RuncExecs execs;
 
     RuncTasks(Sandbox sb, DriverContext ctx) {
         this.sb = sb;
         this.ctx = ctx;
         this.exits = new ExitRecorder(sb, ctx);
+        this.resources = new RuncResources(ctx.runc());
+        this.terminals = new Terminals(ctx.workRoot().resolveSibling("tty"));
+        this.execs = new RuncExecs(this, sb, ctx, terminals);
     }
 
     ExitRecorder exits() {
@@ -57,7 +61,7 @@ final class RuncTasks implements TaskService {
         if (!spec.checkpoint().isEmpty()) {
             throw SandboxException.unimplemented("restoring a container from a checkpoint");
         }
-        StdioRedirects stdio = StdioRedirects.of(spec.stdio(), RUNC_DRIVER);
+        StdioRedirects stdio = Terminals.redirects(spec.stdio(), RUNC_DRIVER);
         Path bundle = Path.of(spec.bundle());
         if (!bundle.isAbsolute() || !Files.isRegularFile(bundle.resolve("config.json"))) {
             throw SandboxException.invalid("bundle " + spec.bundle() + " has no config.json");
@@ -94,7 +98,15 @@ final class RuncTasks implements TaskService {
             ctx.rewriter().rewrite(bundle.resolve("config.json"), sandboxPid(), sb.namespaceTargets());
             Path pidFile = work.resolve("init.pid");
             c.init.hold();
-            ctx.runc().create(id, bundle, pidFile, stdio);
+            ConsoleSocket console = terminals.open(spec.stdio());
+            try {
+                ctx.runc().create(id, bundle, pidFile, stdio, console);
+            } catch (SandboxException e) {
+                Terminals.discard(console);
+                throw e;
+            }
+            c.init.console = Terminals.attach(console, spec.stdio(), "container " + id,
+                    Terminals.holderRecord(work, ""), ctx.watcher());
             long pid = readPid(pidFile);
             c.init.created(pid, ProcInfo.startTime(pid));
             exits.persist();
@@ -145,6 +157,7 @@ final class RuncTasks implements TaskService {
 
     /** Unmounts the rootfs and removes the work files of {@code c}. */
     void removeLeftovers(Container c) throws IOException {
+        Terminals.releaseHolders(workDir(c.id));
         if (c.rootfsMounted) {
             Mounts.unmountAll(c.rootfsDir());
             c.rootfsMounted = false;
@@ -178,74 +191,15 @@ final class RuncTasks implements TaskService {
                 }
                 return c.init.pid();
             }
-            return startExec(c, c.exec(execId));
+            return execs.start(c, c.exec(execId));
         } finally {
             c.ops.unlock();
-        }
-    }
-
-    private long startExec(Container c, Proc p) throws SandboxException {
-        if (p.started()) {
-            if (p.pid() > 0) {
-                return p.pid(); // a replayed (or repeated) Start answers the same
-            }
-            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                    "exec " + p.execId + " in " + c.id + " was already started");
-        }
-        if (c.init.status() != TaskState.Status.RUNNING) {
-            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + c.id + " is not running");
-        }
-        StdioRedirects stdio = StdioRedirects.of(p.stdio, RUNC_DRIVER);
-        Path work = workDir(c.id);
-        Path pidFile = work.resolve("exec-" + p.execId + ".pid");
-        p.hold();
-        try {
-            ctx.runc().exec(c.id, work.resolve("exec-" + p.execId + ".json"), pidFile, stdio);
-            long pid = readPid(pidFile);
-            p.created(pid, ProcInfo.startTime(pid));
-            p.running();
-            exits.persist();
-            exits.watch(c, p);
-            ctx.events().publish(new TaskEvent.ExecStarted(sb.id, c.id, p.execId, pid));
-            return pid;
-        } finally {
-            if (p.release()) {
-                exits.announce(c, p);
-            }
         }
     }
 
     @Override
     public void exec(ExecSpec spec) throws SandboxException {
-        Container c = container(spec.id());
-        String execId = Identifiers.validate("exec", spec.execId());
-        StdioRedirects.of(spec.stdio(), RUNC_DRIVER); // refuse terminal/binary stdio now, not at start
-        c.ops.lock();
-        try {
-            if (c.init.status() != TaskState.Status.RUNNING) {
-                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                        "container " + c.id + " is not running");
-            }
-            Path processJson = FileOps.privateDir(workDir(c.id)).resolve("exec-" + execId + ".json");
-            Proc existing = c.execs.get(execId);
-            if (existing != null) {
-                if (existing.stdio.equals(spec.stdio() == null ? io.kuasar.spi.Stdio.NONE : spec.stdio())
-                        && Files.isRegularFile(processJson)
-                        && java.util.Arrays.equals(Files.readAllBytes(processJson), spec.spec().value())) {
-                    return; // a replay of this Exec: same process, nothing to add
-                }
-                throw new SandboxException(SandboxException.Code.ALREADY_EXISTS,
-                        "exec " + execId + " already exists in container " + c.id);
-            }
-            AtomicFiles.writeAtomically(processJson, spec.spec().value());
-            c.execs.put(execId, new Proc(execId, spec.stdio()));
-            exits.persist();
-            ctx.events().publish(new TaskEvent.ExecAdded(sb.id, c.id, execId));
-        } catch (IOException e) {
-            throw SandboxException.internal("cannot write the process spec of exec " + execId, e);
-        } finally {
-            c.ops.unlock();
-        }
+        execs.add(spec);
     }
 
     @Override
@@ -323,7 +277,7 @@ final class RuncTasks implements TaskService {
         }
         for (long pid : running) {
             String execId = execPids.get(pid);
-            out.add(new ProcessInfo(pid, execId == null ? TypedData.EMPTY : processDetails(execId)));
+            out.add(new ProcessInfo(pid, execId == null ? TypedData.EMPTY : RuncExecs.processDetails(execId)));
         }
         if (out.isEmpty() && c.init.exit() != null && c.init.pid() > 0) {
             // An exited container not yet deleted still has its init. containerd, loading its tasks after a
@@ -332,16 +286,6 @@ final class RuncTasks implements TaskService {
             out.add(new ProcessInfo(c.init.pid(), TypedData.EMPTY));
         }
         return out;
-    }
-
-    /** containerd.runc.v1.ProcessDetails{exec_id = 1}, protobuf-encoded by hand: one length-delimited field. */
-    static TypedData processDetails(String execId) {
-        byte[] s = execId.getBytes(StandardCharsets.UTF_8);
-        byte[] b = new byte[2 + s.length]; // exec ids are at most 76 bytes: the length fits one varint byte
-        b[0] = 0x0a;
-        b[1] = (byte) s.length;
-        System.arraycopy(s, 0, b, 2, s.length);
-        return new TypedData("containerd.runc.v1.ProcessDetails", b);
     }
 
     @Override
@@ -370,6 +314,44 @@ final class RuncTasks implements TaskService {
         } finally {
             c.ops.unlock();
         }
+    }
+
+    @Override
+    public TypedData stats(String id) throws SandboxException {
+        return resources.stats(container(id));
+    }
+
+    @Override
+    public void update(String id, TypedData res, Map<String, String> annotations) throws SandboxException {
+        Container c = container(id);
+        c.ops.lock();
+        try {
+            resources.update(c, res, FileOps.privateDir(workDir(id)));
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot make the work dir of " + id, e);
+        } finally {
+            c.ops.unlock();
+        }
+    }
+
+    @Override
+    public void resizePty(String id, String execId, int width, int height) throws SandboxException {
+        Proc p = container(id).proc(execId);
+        Console console = p.console;
+        if (console == null) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "process " + id
+                    + (execId == null || execId.isEmpty() ? "" : " exec " + execId) + " has no terminal here");
+        }
+        console.resize(width, height);
+    }
+
+    /**
+     * Nothing to do beyond checking the process exists: its stdin is containerd's FIFO itself (or, with a terminal,
+     * read by a {@link Console} that passes end-of-file on), and containerd closes its write end before asking.
+     */
+    @Override
+    public void closeIO(String id, String execId, boolean stdin) throws SandboxException {
+        container(id).proc(execId);
     }
 
     @Override
@@ -402,7 +384,7 @@ final class RuncTasks implements TaskService {
         return c;
     }
 
-    private static long readPid(Path pidFile) throws SandboxException {
+    static long readPid(Path pidFile) throws SandboxException {
         try {
             return Long.parseLong(Files.readString(pidFile).trim());
         } catch (IOException | NumberFormatException e) {

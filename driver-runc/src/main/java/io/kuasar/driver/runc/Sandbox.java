@@ -4,6 +4,7 @@ import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.PodConfig;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStatus;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -36,6 +37,8 @@ final class Sandbox {
     Path nsDir;
     PodNamespaces.Holder holder;
     RuncTasks tasks;
+    /** What CRI asked for at create (DNS, sysctls, IPC mode); only Start reads it, so it is not persisted. */
+    PodConfig podConfig;
 
     Sandbox(String id, String namespace, String netnsPath, String hostname, PodConfig.NamespaceMode pidMode,
             Instant createdAt, Map<String, String> labels) {
@@ -50,8 +53,15 @@ final class Sandbox {
 
     static Sandbox of(SandboxSpec spec, Instant now) {
         PodConfig pod = spec.pod();
-        return new Sandbox(spec.id(), spec.namespace(), spec.netnsPath(), pod == null ? "" : pod.hostname(),
+        Sandbox sb = new Sandbox(spec.id(), spec.namespace(), spec.netnsPath(), pod == null ? "" : pod.hostname(),
                 pod == null || pod.pid() == null ? PodConfig.NamespaceMode.CONTAINER : pod.pid(), now, spec.labels());
+        sb.podConfig = pod;
+        return sb;
+    }
+
+    /** The pod uses the node's IPC namespace (hostIPC), as CRI asked at create. */
+    boolean hostIpc() {
+        return podConfig != null && podConfig.ipc() == PodConfig.NamespaceMode.NODE;
     }
 
     boolean sharesPid() {
@@ -66,17 +76,24 @@ final class Sandbox {
         return new ArrayList<>(containers.values());
     }
 
-    /** OCI namespace type to the path a container of this pod joins instead of /proc/<served pid>/ns/<type>. */
+    /**
+     * OCI namespace type to the path a container of this pod joins instead of /proc/<served pid>/ns/<type>
+     * ({@link NamespaceRewriter#NODE} for one the pod shares with the node), plus the pod's files by container path
+     * (see {@link NamespaceRewriter}). CRI gives a host-network pod no netns, and its containers the node's UTS
+     * namespace too; a host-IPC pod has no pinned ipc file (see {@link PodNamespaces#pin(Path, String, boolean)}).
+     */
     synchronized Map<String, String> namespaceTargets() {
         Map<String, String> t = new HashMap<>();
-        if (!netnsPath.isEmpty()) {
-            t.put("network", netnsPath);
-        }
+        t.put("network", netnsPath.isEmpty() ? NamespaceRewriter.NODE : netnsPath);
         if (nsDir != null) {
-            t.put("ipc", nsDir.resolve(PodNamespaces.IPC).toString());
-            t.put("uts", nsDir.resolve(PodNamespaces.UTS).toString());
+            Path ipc = nsDir.resolve(PodNamespaces.IPC);
+            t.put("ipc", Files.exists(ipc) ? ipc.toString() : NamespaceRewriter.NODE);
+            t.put("uts", netnsPath.isEmpty() ? NamespaceRewriter.NODE : nsDir.resolve(PodNamespaces.UTS).toString());
+            t.putAll(PodNamespaces.podPaths(nsDir));
         }
-        if (holder != null && holder.alive()) {
+        if (pidMode == PodConfig.NamespaceMode.NODE) {
+            t.put("pid", NamespaceRewriter.NODE);
+        } else if (holder != null && holder.alive()) {
             t.put("pid", holder.pidNsPath());
         }
         return t;
@@ -86,7 +103,7 @@ final class Sandbox {
         Map<String, String> info = new LinkedHashMap<>();
         if (verbose) {
             info.put("netns", netnsPath);
-            namespaceTargets().forEach((k, v) -> info.put("ns." + k, v));
+            namespaceTargets().forEach((k, v) -> info.put((k.startsWith("/") ? "bind." : "ns.") + k, v));
             info.put("containers", String.join(",", containers.keySet()));
         }
         return new SandboxStatus(id, "runc", namespace, state, pid, createdAt, exitedAt, "", info);

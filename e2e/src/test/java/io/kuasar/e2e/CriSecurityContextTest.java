@@ -1,0 +1,188 @@
+package io.kuasar.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.StatusRuntimeException;
+import io.kuasar.api.cri.v1.Capability;
+import io.kuasar.api.cri.v1.ContainerConfig;
+import io.kuasar.api.cri.v1.ExecSyncResponse;
+import io.kuasar.api.cri.v1.Int64Value;
+import io.kuasar.api.cri.v1.SecurityProfile;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Security context of containers (critest "SecurityContext"): user and groups, capabilities, privileged,
+ * seccomp, NoNewPrivs, runAsNonRoot. containerd's CRI turns these into the OCI spec for both handlers; what is
+ * checked here is that the process really runs with them, seen from inside through /proc/1/status (the container's
+ * init) and by trying the operation a capability guards.
+ */
+class CriSecurityContextTest extends CriParityTestBase {
+    private static final int CAP_CHOWN = 0;
+    private static final int CAP_NET_BIND_SERVICE = 10;
+    private static final int CAP_NET_ADMIN = 12;
+    private static final int CAP_NET_RAW = 13;
+
+    @OnBothHandlers
+    void runAsUserRunAsGroupAndSupplementalGroupsSetTheProcessIds(String handler) {
+        Pod p = pod("ids", handler);
+        String id = p.running(secured(sleeper("ids"), s -> s.setRunAsUser(Int64Value.newBuilder().setValue(1234))
+                .setRunAsGroup(Int64Value.newBuilder().setValue(5678)).addSupplementalGroups(1001).addSupplementalGroups(1002)));
+        assertEquals("1234\n5678\n", sh(id, "id -u; id -g"));
+        Set<String> groups = Set.of(sh(id, "id -G").strip().split(" "));
+        assertEquals(Set.of("5678", "1001", "1002"), groups, "supplementary groups of the exec'd process");
+        // The init itself, not only exec'd processes: real, effective, saved and fs ids.
+        assertEquals("1234\t1234\t1234\t1234", initStatus(id, "Uid"));
+        assertEquals("5678\t5678\t5678\t5678", initStatus(id, "Gid"));
+        assertEquals(Set.of("5678", "1001", "1002"), Set.of(initStatus(id, "Groups").split("\\s+")));
+    }
+
+    @OnBothHandlers
+    void runAsUserAloneTakesTheGroupOfThatUserFromTheImagesPasswd(String handler) {
+        // busybox image's /etc/passwd: nobody is 65534:65534. Without runAsGroup the gid comes from there.
+        Pod p = pod("nobody", handler);
+        String id = p.running(secured(sleeper("nobody"), s -> s.setRunAsUser(Int64Value.newBuilder().setValue(65534))));
+        assertEquals("65534\n65534\n", sh(id, "id -u; id -g"));
+    }
+
+    @OnBothHandlers
+    void runAsUsernameIsResolvedInTheImagesPasswd(String handler) {
+        Pod p = pod("username", handler);
+        String id = p.running(secured(sleeper("username"), s -> s.setRunAsUsername("nobody")));
+        assertEquals("65534\n65534\n", sh(id, "id -u; id -g"));
+    }
+
+    @OnBothHandlers
+    void addedAndDroppedCapabilitiesShowInTheEffectiveSetAndGuardTheirOperations(String handler) {
+        Pod p = pod("caps", handler);
+        String plain = p.running(sleeper("plain"));
+        String changed = p.running(secured(sleeper("changed"), s -> s.setCapabilities(Capability.newBuilder()
+                .addAddCapabilities("NET_ADMIN").addDropCapabilities("CHOWN").addDropCapabilities("NET_RAW"))));
+        long plainCaps = Long.parseUnsignedLong(initStatus(plain, "CapEff"), 16);
+        long changedCaps = Long.parseUnsignedLong(initStatus(changed, "CapEff"), 16);
+        // containerd's default set has CHOWN and NET_RAW but not NET_ADMIN.
+        assertTrue(bit(plainCaps, CAP_CHOWN) && bit(plainCaps, CAP_NET_RAW) && !bit(plainCaps, CAP_NET_ADMIN),
+                () -> "default CapEff " + Long.toHexString(plainCaps));
+        long expected = (plainCaps | 1L << CAP_NET_ADMIN) & ~(1L << CAP_CHOWN) & ~(1L << CAP_NET_RAW);
+        assertEquals(Long.toHexString(expected), Long.toHexString(changedCaps), "CapEff with NET_ADMIN added, CHOWN and NET_RAW dropped");
+
+        // The operations the capabilities guard: chown (CHOWN) and changing a link (NET_ADMIN).
+        assertEquals(0, execSync(plain, "sh", "-c", "touch /tmp/f && chown 1:1 /tmp/f").getExitCode());
+        ExecSyncResponse noChown = execSync(changed, "sh", "-c", "touch /tmp/f && chown 1:1 /tmp/f");
+        assertNotEquals(0, noChown.getExitCode(), "chown without CAP_CHOWN");
+        assertTrue(noChown.getStderr().toStringUtf8().contains("Operation not permitted"), noChown.getStderr().toStringUtf8());
+        assertNotEquals(0, execSync(plain, "ip", "link", "set", "lo", "mtu", "60000").getExitCode(), "mtu change without NET_ADMIN");
+        assertEquals(0, execSync(changed, "ip", "link", "set", "lo", "mtu", "60000").getExitCode(), "mtu change with NET_ADMIN");
+    }
+
+    @OnBothHandlers
+    void droppingAllCapabilitiesThenAddingOneLeavesExactlyThatOne(String handler) {
+        Pod p = pod("onecap", handler);
+        String id = p.running(secured(sleeper("onecap"), s -> s.setCapabilities(Capability.newBuilder()
+                .addDropCapabilities("ALL").addAddCapabilities("NET_BIND_SERVICE"))));
+        assertEquals(Long.toHexString(1L << CAP_NET_BIND_SERVICE),
+                Long.toHexString(Long.parseUnsignedLong(initStatus(id, "CapEff"), 16)));
+        assertEquals(Long.toHexString(1L << CAP_NET_BIND_SERVICE),
+                Long.toHexString(Long.parseUnsignedLong(initStatus(id, "CapBnd"), 16)), "bounding set");
+    }
+
+    /**
+     * This host's bounding set lacks CAP_SYS_RESOURCE (FACTS.md): no runtime can give it to a container, so this
+     * fails on both handlers (host-limited). Both must refuse the container rather than run it without the
+     * capability. Stock says only runc's "unable to apply caps: operation not permitted"; ours names the capability
+     * and why (the node's bounding set lacks it).
+     */
+    @OnBothHandlers
+    void addingACapabilityTheHostLacksFailsAndSaysSo(String handler) throws IOException {
+        long hostBounding = Long.parseUnsignedLong(hostStatus("CapBnd"), 16);
+        org.junit.jupiter.api.Assumptions.assumeFalse(bit(hostBounding, 24), "this host has CAP_SYS_RESOURCE");
+        Pod p = pod("lackcap", handler);
+        ContainerConfig c = secured(sleeper("lackcap"), s -> s.setCapabilities(Capability.newBuilder()
+                .addAddCapabilities("SYS_RESOURCE")));
+        StatusRuntimeException e = failure(() -> cri.runContainer(p.id, p.config, c));
+        String m = String.valueOf(e.getStatus().getDescription());
+        if (handler.equals(NodeEnv.KUASAR_HANDLER)) {
+            assertTrue(m.contains("CAP_SYS_RESOURCE") && m.contains("bounding set"), () -> "error should say why: " + m);
+        } else {
+            assertTrue(m.contains("unable to apply caps"), () -> "runc's error: " + m);
+        }
+    }
+
+    @OnBothHandlers
+    void privilegedContainerGetsTheHostsBoundingSetAndItsDevices(String handler) throws IOException {
+        Pod p = pod(securedPod(podConfig("priv"), s -> s.setPrivileged(true)), handler);
+        String priv = p.running(secured(sleeper("priv"), s -> s.setPrivileged(true)));
+        String plain = p.running(sleeper("plain"));
+        assertEquals(Long.toHexString(Long.parseUnsignedLong(hostStatus("CapBnd"), 16)),
+                Long.toHexString(Long.parseUnsignedLong(initStatus(priv, "CapEff"), 16)), "privileged CapEff = host bounding set");
+        assertEquals("0", initStatus(priv, "Seccomp"), "privileged runs unconfined");
+        // Host devices appear only in the privileged container; /sys is writable only there.
+        Path hostDev = Files.exists(Path.of("/dev/kvm")) ? Path.of("/dev/kvm") : Path.of("/dev/mem");
+        assertEquals(0, execSync(priv, "test", "-c", hostDev.toString()).getExitCode(), hostDev + " in privileged");
+        assertNotEquals(0, execSync(plain, "test", "-e", hostDev.toString()).getExitCode(), hostDev + " in plain");
+        assertEquals("rw\n", sh(priv, "awk '$2==\"/sys\"{split($4,o,\",\"); print o[1]}' /proc/mounts"));
+        assertEquals("ro\n", sh(plain, "awk '$2==\"/sys\"{split($4,o,\",\"); print o[1]}' /proc/mounts"));
+    }
+
+    @OnBothHandlers
+    void privilegedContainerIsRefusedInAPodThatIsNotPrivileged(String handler) {
+        Pod p = pod("unpriv", handler);
+        ContainerConfig c = secured(sleeper("priv"), s -> s.setPrivileged(true));
+        StatusRuntimeException e = failure(() -> cri.createContainer(p.id, p.config, c));
+        assertTrue(e.getMessage().contains("privileged"), e.getMessage());
+    }
+
+    @OnBothHandlers
+    void seccompRuntimeDefaultFiltersAndUnconfinedDoesNot(String handler) {
+        Pod p = pod("seccomp", handler);
+        String filtered = p.running(secured(sleeper("filtered"), s -> s.setSeccomp(SecurityProfile.newBuilder()
+                .setProfileType(SecurityProfile.ProfileType.RuntimeDefault))));
+        String open = p.running(secured(sleeper("open"), s -> s.setSeccomp(SecurityProfile.newBuilder()
+                .setProfileType(SecurityProfile.ProfileType.Unconfined))));
+        assertEquals("2", initStatus(filtered, "Seccomp"), "seccomp filter mode");
+        assertEquals("0", initStatus(open, "Seccomp"));
+        // The filter in action: RuntimeDefault allows unshare(2) only with CAP_SYS_ADMIN, which the default set lacks;
+        // a user namespace needs no capability, so Unconfined may make one.
+        ExecSyncResponse refused = execSync(filtered, "unshare", "-U", "true");
+        assertNotEquals(0, refused.getExitCode(), "unshare -U under RuntimeDefault");
+        assertEquals(0, execSync(open, "unshare", "-U", "true").getExitCode(), "unshare -U unconfined");
+    }
+
+    @OnBothHandlers
+    void noNewPrivsIsSetOnlyWhenAsked(String handler) {
+        Pod p = pod("nnp", handler);
+        String set = p.running(secured(sleeper("set"), s -> s.setNoNewPrivs(true)));
+        String unset = p.running(sleeper("unset"));
+        assertEquals("1", initStatus(set, "NoNewPrivs"));
+        assertEquals("0", initStatus(unset, "NoNewPrivs"));
+    }
+
+    @OnBothHandlers
+    void readOnlyRootfsRefusesWritesButLeavesShmWritable(String handler) {
+        Pod p = pod("rofs", handler);
+        String out = p.output(secured(container("rofs"), s -> s.setReadonlyRootfs(true)),
+                "touch /rootfile 2>&1; echo rc=$?; touch /dev/shm/ok && echo shm-writable");
+        List<String> lines = out.lines().toList();
+        assertTrue(lines.get(0).contains("Read-only file system"), out);
+        assertEquals(List.of("rc=1", "shm-writable"), lines.subList(1, lines.size()), out);
+    }
+
+    private static boolean bit(long caps, int cap) {
+        return (caps >>> cap & 1) == 1;
+    }
+
+    /** A field of this JVM's /proc/self/status: the host's view (the test runs as root in the host namespaces). */
+    private static String hostStatus(String field) throws IOException {
+        for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (l.startsWith(field + ":")) {
+                return l.substring(field.length() + 1).strip();
+            }
+        }
+        throw new IllegalStateException("no " + field + " in /proc/self/status");
+    }
+}

@@ -1,0 +1,33 @@
+package io.kuasar.e2e;
+
+import static io.kuasar.e2e.CriClient.containerConfig;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** CRI PortForward into the pod's network namespace, to a busybox httpd listening in a container of the pod. */
+class RuncPortForwardTest extends RuncFeatureBase {
+    private static final int PORT = 8080;
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("handlers")
+    void portForwardReachesAServerInThePod(String handler) {
+        Started s = start(handler, "portfwd", containerConfig("web", busybox(), "sh", "-c",
+                "mkdir -p /www && echo forwarded-ok > /www/index.html && httpd -f -p " + PORT + " -h /www"));
+        // httpd listens once its process is up; a few tries cover the moment before bind().
+        String reply = "";
+        for (int attempt = 0; attempt < 20 && !reply.contains("forwarded-ok"); attempt++) {
+            try (CriStreams.Session session = CriStreams.portForward(cri.portForwardUrl(s.podId(), PORT), PORT)) {
+                session.send(0, "GET /index.html HTTP/1.0\r\n\r\n");
+                try {
+                    reply = session.awaitText(0, "forwarded-ok", Duration.ofSeconds(5));
+                } catch (IllegalStateException notYet) {
+                    reply = session.text(0) + " / error channel: " + session.text(1);
+                }
+            }
+        }
+        assertTrue(reply.contains("200 OK") && reply.contains("forwarded-ok"), reply);
+    }
+}

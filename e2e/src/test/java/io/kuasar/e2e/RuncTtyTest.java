@@ -1,0 +1,54 @@
+package io.kuasar.e2e;
+
+import static io.kuasar.e2e.CriClient.containerConfig;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kuasar.api.cri.v1.ContainerConfig;
+import io.kuasar.api.cri.v1.ContainerState;
+import io.kuasar.api.cri.v1.ContainerStatus;
+import java.time.Duration;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Containers with {@code tty: true}: the init runs on a pty whose output reaches the CRI log, an attached client
+ * drives it interactively, and the attach's resize messages set the window size (the Task API's ResizePty).
+ */
+class RuncTtyTest extends RuncFeatureBase {
+    private static final Duration STREAM_WAIT = Duration.ofSeconds(20);
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("handlers")
+    void terminalContainerWritesItsOutputToTheLogAndExits(String handler) {
+        ContainerConfig config = containerConfig("tty", busybox(), "sh", "-c", "tty; echo on-a-terminal; exit 4")
+                .toBuilder().setTty(true).build();
+        Started s = start(handler, "ttylog", config);
+        ContainerStatus exited = cri.waitForState(s.containerId(), ContainerState.CONTAINER_EXITED, WAIT);
+        assertEquals(4, exited.getExitCode());
+        String log = cri.waitForLog(s.containerId(), "on-a-terminal", WAIT);
+        assertTrue(log.contains("/dev/pts/"), log);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("handlers")
+    void attachToTerminalContainerDrivesItsShellAndResizesIt(String handler) {
+        ContainerConfig config = containerConfig("shell", busybox(), "sh").toBuilder().setTty(true).setStdin(true)
+                .build();
+        Started s = start(handler, "ttyattach", config);
+        try (CriStreams.Session session = CriStreams.exec(cri.attachUrl(s.containerId(), true, true))) {
+            session.resize(90, 25);
+            session.send(CriStreams.STDIN, "stty size; echo sum-$((40+2))\n");
+            String out = session.awaitText(CriStreams.STDOUT, "sum-42", STREAM_WAIT);
+            assertTrue(out.contains("25 90"), out);
+        }
+        assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(s.containerId()).getState(),
+                "detaching leaves the shell running");
+        try (CriStreams.Session again = CriStreams.exec(cri.attachUrl(s.containerId(), true, true))) {
+            again.send(CriStreams.STDIN, "exit 6\n");
+        }
+        ContainerStatus exited = cri.waitForState(s.containerId(), ContainerState.CONTAINER_EXITED, WAIT);
+        assertEquals(6, exited.getExitCode());
+        assertTrue(cri.waitForLog(s.containerId(), "sum-42", WAIT).contains("sum-42"));
+    }
+}

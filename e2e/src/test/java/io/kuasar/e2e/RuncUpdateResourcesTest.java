@@ -1,0 +1,48 @@
+package io.kuasar.e2e;
+
+import static io.kuasar.e2e.CriClient.containerConfig;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.kuasar.api.cri.v1.ContainerConfig;
+import io.kuasar.api.cri.v1.LinuxContainerResources;
+import io.kuasar.api.cri.v1.UpdateContainerResourcesRequest;
+import java.nio.file.Path;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * UpdateContainerResources on a running container: the new CPU shares, quota, period and memory limit reach its
+ * cgroup and show in ContainerStatus. (A pids limit has no CRI field, and ctr 2.1 has no task update: the driver's
+ * unit tests cover it.)
+ */
+class RuncUpdateResourcesTest extends RuncFeatureBase {
+    private static final long MIB = 1024 * 1024;
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("handlers")
+    void newLimitsReachTheCgroupAndContainerStatus(String handler) throws Exception {
+        ContainerConfig.Builder config = containerConfig("limited", busybox(), "sleep", "3600").toBuilder();
+        config.getLinuxBuilder().setResources(LinuxContainerResources.newBuilder().setCpuShares(1024)
+                .setMemoryLimitInBytes(256 * MIB));
+        Started s = start(handler, "update", config.build());
+        Path memory = cgroupDir("memory", s.containerId());
+        Path cpu = cgroupDir("cpu", s.containerId());
+        assertEquals(256 * MIB, Long.parseLong(read(memory.resolve("memory.limit_in_bytes"))));
+
+        LinuxContainerResources wanted = LinuxContainerResources.newBuilder().setCpuShares(512).setCpuQuota(50_000)
+                .setCpuPeriod(100_000).setMemoryLimitInBytes(64 * MIB).build();
+        cri.runtime().updateContainerResources(UpdateContainerResourcesRequest.newBuilder()
+                .setContainerId(s.containerId()).setLinux(wanted).build());
+
+        assertEquals(64 * MIB, Long.parseLong(read(memory.resolve("memory.limit_in_bytes"))));
+        assertEquals("512", read(cpu.resolve("cpu.shares")));
+        assertEquals("50000", read(cpu.resolve("cpu.cfs_quota_us")));
+        assertEquals("100000", read(cpu.resolve("cpu.cfs_period_us")));
+        LinuxContainerResources shown = cri.containerStatus(s.containerId()).getResources().getLinux();
+        assertEquals(64 * MIB, shown.getMemoryLimitInBytes(), shown::toString);
+        assertEquals(512, shown.getCpuShares(), shown::toString);
+        assertEquals(50_000, shown.getCpuQuota(), shown::toString);
+        assertEquals(100_000, shown.getCpuPeriod(), shown::toString);
+        assertEquals(0, execSync(s.containerId(), "true").getExitCode(), "still runs under the new limits");
+    }
+}
