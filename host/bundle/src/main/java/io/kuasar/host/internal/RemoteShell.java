@@ -11,25 +11,31 @@ import org.apache.felix.service.command.Converter;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 /**
  * One gogo command line run for the admin socket's {@code shell} request: the node's console is not a terminal
  * (it runs under the keeper with stdin /dev/null), so this is how an operator reaches the Felix shell, e.g.
  * {@code kuasar shell kuasar:upgrade runc FILE} or {@code kuasar shell lb}. Each line gets a fresh session with no
- * keyboard; what the command prints and the formatted result come back as text lines. Active only where gogo's
- * runtime is (its package import is optional), so the host runs without it.
+ * keyboard; what the command prints and the formatted result come back as text lines. gogo is optional (its
+ * package import and this reference are), so the host resolves and runs without it; {@link #run} then says so.
  */
 @Component(service = RemoteShell.class)
 public class RemoteShell {
     private final CommandProcessor processor;
 
     @Activate
-    public RemoteShell(@Reference CommandProcessor processor) {
+    public RemoteShell(@Reference(cardinality = ReferenceCardinality.OPTIONAL,
+            policyOption = ReferencePolicyOption.GREEDY) CommandProcessor processor) {
         this.processor = processor;
     }
 
     /** Runs {@code line}; its output and result as lines. A failing command throws with gogo's message. */
     public List<String> run(String line) throws Exception {
+        if (processor == null) {
+            throw new IllegalStateException("no gogo shell in this node (bundle org.apache.felix.gogo.runtime)");
+        }
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         List<String> lines = new ArrayList<>();
         try (CommandSession session = processor.createSession(new ByteArrayInputStream(new byte[0]), out, out)) {
