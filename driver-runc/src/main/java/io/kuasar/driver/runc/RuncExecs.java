@@ -47,6 +47,11 @@ final class RuncExecs {
         StdioRedirects stdio = Terminals.redirects(p.stdio, RUNC_DRIVER);
         Path work = tasks.workDir(c.id);
         Path pidFile = work.resolve("exec-" + p.execId + ".pid");
+        long earlierPid = EarlierExecStart.pidIn(pidFile);
+        EarlierExecStart earlier = EarlierExecStart.of(pidFile, earlierPid, c.init.pid());
+        if (earlier != EarlierExecStart.NONE) {
+            return takeOver(c, p, earlierPid, earlier);
+        }
         p.hold();
         try {
             ConsoleSocket console = terminals.open(p.stdio);
@@ -63,6 +68,33 @@ final class RuncExecs {
             p.running();
             tasks.exits().persist();
             tasks.exits().watch(c, p);
+            ctx.events().publish(new TaskEvent.ExecStarted(sb.id, c.id, p.execId, pid));
+            return pid;
+        } finally {
+            if (p.release()) {
+                tasks.exits().announce(c, p);
+            }
+        }
+    }
+
+    /**
+     * A Start replayed after a crash whose earlier runc exec already ran (see {@link EarlierExecStart}): the
+     * process is adopted, not started twice. Its terminal, if it had one, is not reattached.
+     */
+    private long takeOver(Container c, Proc p, long pid, EarlierExecStart earlier) throws SandboxException {
+        p.hold();
+        try {
+            p.created(pid, earlier == EarlierExecStart.RUNNING ? ProcInfo.startTime(pid) : 0);
+            p.running();
+            tasks.exits().persist();
+            if (earlier == EarlierExecStart.RUNNING) {
+                tasks.exits().watch(c, p);
+            } else {
+                tasks.exits().collectFromKeeper(c, p);
+            }
+            java.util.logging.Logger.getLogger(RuncExecs.class.getName()).info("exec " + p.execId + " of " + c.id
+                    + ": a previous node JVM had started it (pid " + pid + ", " + earlier.name().toLowerCase()
+                    + "); taken over instead of started again");
             ctx.events().publish(new TaskEvent.ExecStarted(sb.id, c.id, p.execId, pid));
             return pid;
         } finally {
