@@ -139,6 +139,9 @@ final class LineChart {
     }
 
     private static String label(double v) {
+        if (v == Math.rint(v)) {
+            return String.format("%.0f", v);
+        }
         return v >= 100 ? String.format("%.0f", v) : v >= 10 ? String.format("%.1f", v) : String.format("%.2f", v);
     }
 

@@ -39,6 +39,9 @@ public final class RuncBench {
     private final Path logs;
     private final String run = "rbench-" + Instant.now().getEpochSecond();
     private int podNumber;
+    /** Per handler, the seconds of each CRI call of the serial starts: RunPodSandbox, CreateContainer, Start. */
+    private final Map<String, List<double[]>> phases = new LinkedHashMap<>();
+    private volatile boolean recordPhases;
 
     private RuncBench(CriClient cri) throws Exception {
         this.cri = cri;
@@ -68,6 +71,7 @@ public final class RuncBench {
         List<double[]> ourMemory = new ArrayList<>(List.of(new double[] {0, 0}));
         long nodeAtEnd = nodeBefore;
         Map<String, Double> removal = new LinkedHashMap<>();
+        recordPhases = true;
         try {
             for (int i = 1; i <= pods; i++) {
                 for (String h : i % 2 == 0 ? HANDLERS : REVERSED) {
@@ -86,6 +90,7 @@ public final class RuncBench {
                     ourMemory.add(new double[] {i, Math.max(0, nodeAtEnd - nodeBefore) / 1024.0});
                 }
             }
+            recordPhases = false;
             for (String h : HANDLERS) {
                 long t0 = System.nanoTime();
                 removeAll(running.get(h));
@@ -96,7 +101,7 @@ public final class RuncBench {
             running.values().forEach(this::removeAll);
         }
         String table = report(pods, parallel, rounds, parallelWall, serial, stockMemory, ourMemory, nodeBefore,
-                nodeAtEnd, removal);
+                nodeAtEnd, removal) + phaseReport();
         System.out.print(table);
         Path out = env.repo().resolve("bench/results");
         Files.createDirectories(out);
@@ -144,13 +149,40 @@ public final class RuncBench {
         }
         PodSandboxConfig pod = CriClient.podConfig("rb" + n + "-" + handler, "rb" + n, logs.resolve("p" + n),
                 env.cgroupParent(), run);
+        long t0 = System.nanoTime();
         String podId = cri.runPod(pod, handler);
-        cri.runContainer(podId, pod, CriClient.containerConfig("sleeper", env.busyboxImage(), "sleep", "3600"));
+        long t1 = System.nanoTime();
+        String id = cri.createContainer(podId, pod, CriClient.containerConfig("sleeper", env.busyboxImage(), "sleep",
+                "3600"));
+        long t2 = System.nanoTime();
+        cri.startContainer(id);
+        long t3 = System.nanoTime();
+        if (recordPhases) {
+            synchronized (phases) {
+                phases.computeIfAbsent(handler, h -> new ArrayList<>())
+                        .add(new double[] {(t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9});
+            }
+        }
         return podId;
     }
 
     private void removeAll(List<String> podIds) {
         podIds.forEach(cri::removePod);
+    }
+
+    /** Where P1's time goes: the median of each CRI call per handler. */
+    private String phaseReport() {
+        StringBuilder b = new StringBuilder("P1 by CRI call, median s: handler, RunPodSandbox, CreateContainer,"
+                + " StartContainer\n");
+        for (Map.Entry<String, List<double[]>> e : phases.entrySet()) {
+            b.append(String.format("  %-12s", e.getKey()));
+            for (int i = 0; i < 3; i++) {
+                final int phase = i;
+                b.append(String.format(" %8.3f", Stats.of(e.getValue().stream().map(v -> v[phase]).toList()).median()));
+            }
+            b.append('\n');
+        }
+        return b.toString();
     }
 
     private static String report(int pods, int parallel, int rounds, Map<String, List<Double>> parallelWall,
