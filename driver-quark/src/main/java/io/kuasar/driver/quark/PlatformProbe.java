@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.Commands;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -36,7 +37,7 @@ final class PlatformProbe {
     static boolean works(String runsc, String platform, Path scratch) {
         Path root = scratch.resolve("probe-" + platform);
         try {
-            Fs.privateDir(root);
+            HostFiles.privateDir(root);
             // In a PID namespace of its own: what the probe sandbox leaves (platform stubs) dies with it instead
             // of being re-parented to this JVM as zombies nobody could attribute.
             Process p = new ProcessBuilder("unshare", "--pid", "--fork", "--mount-proc", runsc, "--root=" + root,
@@ -56,7 +57,7 @@ final class PlatformProbe {
         } finally {
             try {
                 if (Files.isDirectory(root)) {
-                    Fs.deleteTree(root);
+                    HostFiles.deleteTree(root);
                 }
             } catch (IOException ignored) {
                 // a leftover probe root is harmless

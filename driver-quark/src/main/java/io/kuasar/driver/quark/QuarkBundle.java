@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.HostFiles;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -26,7 +27,7 @@ final class QuarkBundle {
 
     /** Writes the bundle into {@code dir} (created 0700). */
     static void write(Path dir, Pod pod) throws IOException {
-        Fs.privateDir(dir);
+        HostFiles.privateDir(dir);
         Files.createDirectories(dir.resolve("rootfs").resolve("dev"));
         AtomicFiles.writeAtomically(dir.resolve(CONFIG),
                 JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec(pod)));

@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.SandboxDriver;
 import java.io.IOException;
@@ -44,7 +45,7 @@ public class QuarkDriver extends AppKernelDriver {
     }
 
     private QuarkDriver(PodStore store, HostPaths paths, QuarkSettings settings) throws IOException {
-        super(new QuarkKernel(settings, Fs.privateDir(paths.runDir("quark").resolve("quark")), store), store,
+        super(new QuarkKernel(settings, HostFiles.privateDir(paths.runDir("quark").resolve("quark")), store), store,
                 settings.stopTimeout());
     }
 

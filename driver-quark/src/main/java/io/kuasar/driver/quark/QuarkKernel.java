@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.Commands;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStarted;
@@ -137,8 +138,8 @@ final class QuarkKernel implements AppKernel {
         stop(pod, Duration.ZERO);
         Path dir = podDir(pod.id);
         try {
-            Fs.unmountAll(dir);
-            Fs.deleteTree(dir);
+            HostFiles.unmountAll(dir);
+            HostFiles.deleteTree(dir);
         } catch (IOException e) {
             throw SandboxException.internal("cannot clean up the Quark bundle of sandbox " + pod.id, e);
         }

@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.SandboxDriver;
 import io.kuasar.spi.TaskEvents;
@@ -55,7 +56,7 @@ public class RunscDriver extends AppKernelDriver {
     }
 
     private RunscDriver(TaskEvents events, HostPaths paths, Config config, Reaper reaper) throws IOException {
-        this(events, paths, RunscSettings.of(config, Fs.privateDir(paths.runDir("quark").resolve("runsc/log"))), reaper);
+        this(events, paths, RunscSettings.of(config, HostFiles.privateDir(paths.runDir("quark").resolve("runsc/log"))), reaper);
     }
 
     /** For tests and embedding without DS. */
@@ -65,7 +66,7 @@ public class RunscDriver extends AppKernelDriver {
 
     private RunscDriver(PodStore store, TaskEvents events, HostPaths paths, RunscSettings settings, Reaper reaper)
             throws IOException {
-        super(new RunscKernel(settings, Fs.privateDir(paths.runDir("quark").resolve("runsc")), store, events, reaper,
+        super(new RunscKernel(settings, HostFiles.privateDir(paths.runDir("quark").resolve("runsc")), store, events, reaper,
                 choosePlatform(settings, paths.runDir("quark").resolve("runsc"))), store, settings.stopTimeout());
         this.reaper = reaper;
     }

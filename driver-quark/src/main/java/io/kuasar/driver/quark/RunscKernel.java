@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxException;
@@ -69,9 +70,9 @@ final class RunscKernel implements AppKernel {
         Runsc runsc = new Runsc(settings, dir.resolve("root"), pod.netnsPath, chosen, reaper);
         boolean created = false;
         try {
-            Fs.privateDir(dir.resolve("root"));
-            Path bundle = Fs.privateDir(dir.resolve("bundle"));
-            Fs.privateDir(dir.resolve("work"));
+            HostFiles.privateDir(dir.resolve("root"));
+            Path bundle = HostFiles.privateDir(dir.resolve("bundle"));
+            HostFiles.privateDir(dir.resolve("work"));
             List<String> argv = new ArrayList<>(settings.pauseArgs());
             argv.set(0, "/" + argv.get(0));
             Files.write(bundle.resolve("config.json"),
@@ -124,7 +125,7 @@ final class RunscKernel implements AppKernel {
      * first argument gives (copied once: the gofer serves it from here).
      */
     private Path pauseRootfs() throws IOException {
-        Path root = Fs.privateDir(runRoot.resolve("pause-rootfs"));
+        Path root = HostFiles.privateDir(runRoot.resolve("pause-rootfs"));
         Path source = Path.of(settings.pauseBinary());
         if (!Files.isExecutable(source)) {
             throw new IOException("pause binary " + source + " (setting pause.binary) is missing: gVisor needs a root"
@@ -225,13 +226,13 @@ final class RunscKernel implements AppKernel {
         try {
             for (RunscContainer c : pod.containerList()) {
                 if (c.rootfsMounted) {
-                    Fs.unmountAll(c.rootfsDir());
+                    HostFiles.unmountAll(c.rootfsDir());
                     c.rootfsMounted = false;
                 }
             }
             Path dir = podDir(pod.id);
-            Fs.unmountAll(dir);
-            Fs.deleteTree(dir);
+            HostFiles.unmountAll(dir);
+            HostFiles.deleteTree(dir);
         } catch (IOException e) {
             throw SandboxException.internal("cannot clean up gVisor sandbox " + pod.id, e);
         }

@@ -1,10 +1,10 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.ProtoWriter;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.TypedData;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 
 /**
@@ -51,24 +51,25 @@ final class RunscStats {
 
     /** Metrics { PidsStat pids = 2; CPUStat cpu = 3; MemoryStat memory = 4; } */
     static byte[] metrics(JsonNode data) {
-        Pb m = new Pb();
+        ProtoWriter m = new ProtoWriter();
         JsonNode pids = data.path("pids");
-        Pb p = new Pb().uint64(1, u(pids, "current")).uint64(2, u(pids, "limit"));
+        ProtoWriter p = new ProtoWriter().uint64(1, u(pids, "current")).uint64(2, u(pids, "limit"));
         m.message(2, p, false);
 
         JsonNode cpu = data.path("cpu");
         JsonNode cu = cpu.path("usage");
-        Pb usage = new Pb().uint64(1, u(cu, "total")).uint64(2, u(cu, "kernel")).uint64(3, u(cu, "user"));
-        usage.packed(4, cu.path("percpu"));
+        ProtoWriter usage = new ProtoWriter().uint64(1, u(cu, "total")).uint64(2, u(cu, "kernel"))
+                .uint64(3, u(cu, "user"));
+        usage.packed(4, longs(cu.path("percpu")));
         JsonNode th = cpu.path("throttling");
-        Pb throttle = new Pb().uint64(1, u(th, "periods")).uint64(2, u(th, "throttledPeriods"))
+        ProtoWriter throttle = new ProtoWriter().uint64(1, u(th, "periods")).uint64(2, u(th, "throttledPeriods"))
                 .uint64(3, u(th, "throttledTime"));
         // CPUStat { CPUUsage usage = 1; Throttle throttling = 2; }: usage always present, CRI reads it when set
-        m.message(3, new Pb().message(1, usage, true).message(2, throttle, false), true);
+        m.message(3, new ProtoWriter().message(1, usage, true).message(2, throttle, false), true);
 
         JsonNode mem = data.path("memory");
         JsonNode raw = mem.path("raw");
-        Pb ms = new Pb();
+        ProtoWriter ms = new ProtoWriter();
         ms.uint64(1, u(mem, "cache"));
         ms.uint64(2, rawOr(raw, "rss", "anon"));
         ms.uint64(9, rawOr(raw, "pgfault", "pgfault"));
@@ -91,12 +92,13 @@ final class RunscStats {
     }
 
     /** MemoryEntry { limit = 1; usage = 2; max = 3; failcnt = 4; }; a missing usage limit is written as none. */
-    private static Pb entry(JsonNode e, boolean usage) {
+    private static ProtoWriter entry(JsonNode e, boolean usage) {
         long limit = u(e, "limit");
         if (usage && limit == 0) {
             limit = NO_LIMIT;
         }
-        return new Pb().uint64(1, limit).uint64(2, u(e, "usage")).uint64(3, u(e, "max")).uint64(4, u(e, "failcnt"));
+        return new ProtoWriter().uint64(1, limit).uint64(2, u(e, "usage")).uint64(3, u(e, "max"))
+                .uint64(4, u(e, "failcnt"));
     }
 
     /** An unsigned 64-bit JSON number as a long's bits; 0 when absent. */
@@ -108,60 +110,19 @@ final class RunscStats {
         return v.isNumber() ? v.longValue() : 0;
     }
 
+    /** A JSON array of unsigned 64-bit numbers as longs; empty when absent. */
+    private static long[] longs(JsonNode values) {
+        long[] out = new long[values.isArray() ? values.size() : 0];
+        for (int i = 0; i < out.length; i++) {
+            JsonNode v = values.get(i);
+            out[i] = v.isBigInteger() ? v.bigIntegerValue().longValue() : v.asLong();
+        }
+        return out;
+    }
+
     /** A key of the raw cgroup memory.stat map (v1 name first, then the v2 name). */
     private static long rawOr(JsonNode raw, String v1, String v2) {
         long v = u(raw, v1);
         return v != 0 ? v : u(raw, v2);
-    }
-
-    /** A minimal protobuf writer: varint fields, packed repeated varints, nested messages. */
-    static final class Pb {
-        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-
-        /** A uint64 field, left out when 0 (proto3's default). */
-        Pb uint64(int field, long value) {
-            if (value != 0) {
-                varint((long) field << 3);
-                varint(value);
-            }
-            return this;
-        }
-
-        /** A repeated uint64 field in packed form. */
-        Pb packed(int field, JsonNode values) {
-            if (!values.isArray() || values.isEmpty()) {
-                return this;
-            }
-            Pb body = new Pb();
-            for (JsonNode v : values) {
-                body.varint(v.isBigInteger() ? v.bigIntegerValue().longValue() : v.asLong());
-            }
-            return bytes(field, body.bytes());
-        }
-
-        /** A nested message; written even when empty if {@code always}, so the reader sees it set. */
-        Pb message(int field, Pb body, boolean always) {
-            byte[] b = body.bytes();
-            return b.length == 0 && !always ? this : bytes(field, b);
-        }
-
-        private Pb bytes(int field, byte[] b) {
-            varint(((long) field << 3) | 2);
-            varint(b.length);
-            out.writeBytes(b);
-            return this;
-        }
-
-        private void varint(long v) {
-            while ((v & ~0x7FL) != 0) {
-                out.write((int) ((v & 0x7F) | 0x80));
-                v >>>= 7;
-            }
-            out.write((int) v);
-        }
-
-        byte[] bytes() {
-            return out.toByteArray();
-        }
     }
 }

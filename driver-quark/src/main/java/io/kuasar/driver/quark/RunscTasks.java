@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.AtomicFiles;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.spi.ExecSpec;
@@ -88,12 +89,12 @@ final class RunscTasks implements TaskService {
         c.ops.lock();
         boolean created = false;
         try {
-            Path work = Fs.privateDir(workDir(id));
+            Path work = HostFiles.privateDir(workDir(id));
             if (!spec.rootfs().isEmpty()) {
                 Files.createDirectories(c.rootfsDir());
                 c.rootfsMounted = true; // first: a failure half-way still unmounts what was mounted
                 for (io.kuasar.spi.Mount m : spec.rootfs()) {
-                    Fs.mount(m, c.rootfsDir());
+                    HostFiles.mount(m, c.rootfsDir());
                 }
             }
             GvisorSpec.prepareContainer(bundle.resolve("config.json"), pod.id, pod.netnsPath);
@@ -155,10 +156,10 @@ final class RunscTasks implements TaskService {
 
     private void removeLeftovers(RunscContainer c) throws IOException {
         if (c.rootfsMounted) {
-            Fs.unmountAll(c.rootfsDir());
+            HostFiles.unmountAll(c.rootfsDir());
             c.rootfsMounted = false;
         }
-        Fs.deleteTree(workDir(c.id));
+        HostFiles.deleteTree(workDir(c.id));
     }
 
     @Override
@@ -222,7 +223,7 @@ final class RunscTasks implements TaskService {
                 throw new SandboxException(SandboxException.Code.ALREADY_EXISTS,
                         "exec " + execId + " already exists in container " + c.id);
             }
-            Path processJson = Fs.privateDir(workDir(c.id)).resolve("exec-" + execId + ".json");
+            Path processJson = HostFiles.privateDir(workDir(c.id)).resolve("exec-" + execId + ".json");
             AtomicFiles.writeAtomically(processJson, spec.spec().value());
             c.execs.put(execId, new GProc(execId, spec.stdio()));
             events.publish(new TaskEvent.ExecAdded(pod.id, c.id, execId));

@@ -1,5 +1,6 @@
 package io.kuasar.driver.runc;
 
+import io.kuasar.driver.kit.ProtoWriter;
 import io.kuasar.spi.TypedData;
 import java.io.IOException;
 import java.nio.file.Files;

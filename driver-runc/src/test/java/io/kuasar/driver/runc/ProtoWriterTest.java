@@ -1,5 +1,7 @@
 package io.kuasar.driver.runc;
 
+import io.kuasar.driver.kit.ProtoWriter;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

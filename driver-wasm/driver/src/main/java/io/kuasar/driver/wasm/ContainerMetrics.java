@@ -1,7 +1,7 @@
 package io.kuasar.driver.wasm;
 
+import io.kuasar.driver.kit.ProtoWriter;
 import io.kuasar.spi.TypedData;
-import java.io.ByteArrayOutputStream;
 
 /**
  * A wasm container's figures as containerd's CRI reads them on Linux: the cgroup v1
@@ -20,45 +20,11 @@ final class ContainerMetrics {
     }
 
     static TypedData of(long cpuNanos, long memoryBytes, long peakBytes, long limitBytes) {
-        Pb usage = new Pb().uint64(1, cpuNanos);
-        Pb cpu = new Pb().message(1, usage);
-        Pb entry = new Pb().uint64(1, limitBytes > 0 ? limitBytes : NO_LIMIT).uint64(2, memoryBytes)
+        ProtoWriter usage = new ProtoWriter().uint64(1, cpuNanos);
+        ProtoWriter cpu = new ProtoWriter().message(1, usage, true);
+        ProtoWriter entry = new ProtoWriter().uint64(1, limitBytes > 0 ? limitBytes : NO_LIMIT).uint64(2, memoryBytes)
                 .uint64(3, Math.max(peakBytes, memoryBytes));
-        Pb memory = new Pb().uint64(2, memoryBytes).uint64(19, memoryBytes).message(33, entry);
-        return new TypedData(TYPE_URL, new Pb().message(3, cpu).message(4, memory).bytes());
-    }
-
-    /** Varint fields and nested messages, all this message needs. */
-    static final class Pb {
-        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-
-        Pb uint64(int field, long value) {
-            if (value != 0) {
-                varint((long) field << 3);
-                varint(value);
-            }
-            return this;
-        }
-
-        /** Always written, also when empty, so the reader sees it set. */
-        Pb message(int field, Pb body) {
-            byte[] b = body.bytes();
-            varint(((long) field << 3) | 2);
-            varint(b.length);
-            out.writeBytes(b);
-            return this;
-        }
-
-        private void varint(long v) {
-            while ((v & ~0x7FL) != 0) {
-                out.write((int) ((v & 0x7F) | 0x80));
-                v >>>= 7;
-            }
-            out.write((int) v);
-        }
-
-        byte[] bytes() {
-            return out.toByteArray();
-        }
+        ProtoWriter memory = new ProtoWriter().uint64(2, memoryBytes).uint64(19, memoryBytes).message(33, entry, true);
+        return new TypedData(TYPE_URL, new ProtoWriter().message(3, cpu, true).message(4, memory, true).bytes());
     }
 }

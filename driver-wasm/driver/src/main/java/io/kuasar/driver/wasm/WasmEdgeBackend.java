@@ -1,5 +1,6 @@
 package io.kuasar.driver.wasm;
 
+import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.Commands;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.spi.ExitStatus;
@@ -104,7 +105,7 @@ final class WasmEdgeBackend implements WasmBackend {
             pb.environment().put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
             pb.environment().put("KUASAR_CGROUP_PROCS", String.join(" ", procs));
             stdio.applyTo(pb);
-            Files.deleteIfExists(HostFs.privateDir(workDir(pod, c)).resolve(EXIT_FILE));
+            Files.deleteIfExists(HostFiles.privateDir(workDir(pod, c)).resolve(EXIT_FILE));
             process = pb.start();
         } catch (IOException e) {
             cg.remove();

@@ -1,5 +1,6 @@
 package io.kuasar.driver.wasm;
 
+import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.SandboxDriver;
 import io.kuasar.spi.TaskEvents;
@@ -23,7 +24,7 @@ public class WasmEdgeDriver extends WasmSandboxDriver {
     public WasmEdgeDriver(@Reference TaskEvents events, @Reference HostPaths paths, BundleContext context)
             throws IOException {
         super(new WasmEdgeBackend(WasmEdgeInstall.locate(context.getProperty("kuasar.wasmedge.root")),
-                HostFs.privateDir(paths.runDir(WasmEdgeBackend.SANDBOXER).resolve("containers")),
+                HostFiles.privateDir(paths.runDir(WasmEdgeBackend.SANDBOXER).resolve("containers")),
                 keeperDir(context.getProperty("kuasar.keeper.dir"))), events, paths, Duration.ofSeconds(10));
     }
 

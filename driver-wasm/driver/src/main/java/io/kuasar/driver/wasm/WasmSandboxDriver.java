@@ -1,5 +1,6 @@
 package io.kuasar.driver.wasm;
 
+import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.Identifiers;
@@ -64,7 +65,7 @@ abstract class WasmSandboxDriver implements SandboxDriver {
         this.backend = backend;
         this.events = events;
         this.store = new PodStore(paths.stateDir(backend.sandboxer()));
-        this.workRoot = HostFs.privateDir(paths.runDir(backend.sandboxer()).resolve("containers"));
+        this.workRoot = HostFiles.privateDir(paths.runDir(backend.sandboxer()).resolve("containers"));
         this.stopTimeout = stopTimeout;
     }
 
@@ -217,7 +218,7 @@ abstract class WasmSandboxDriver implements SandboxDriver {
                 }
             }
             try {
-                HostFs.deleteTree(workRoot.resolve(pod.id));
+                HostFiles.deleteTree(workRoot.resolve(pod.id));
             } catch (IOException e) {
                 throw SandboxException.internal("cannot remove the files of sandbox " + pod.id, e);
             }

@@ -1,5 +1,6 @@
 package io.kuasar.driver.wasm;
 
+import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;
@@ -90,7 +91,7 @@ final class WasmTasks implements TaskService {
                 Files.createDirectories(c.rootfsDir());
                 c.rootfsMounted = true; // first: a failure half-way still unmounts what was mounted
                 for (io.kuasar.spi.Mount m : spec.rootfs()) {
-                    HostFs.mount(m, c.rootfsDir());
+                    HostFiles.mount(m, c.rootfsDir());
                 }
             }
             OciBundle.Parsed parsed = OciBundle.read(bundle, c.rootfsDir());
@@ -116,8 +117,8 @@ final class WasmTasks implements TaskService {
         int n = 0;
         for (OciBundle.Preopen p : parsed.preopens()) {
             if (p.readonly()) {
-                Path view = HostFs.privateDir(workDir(c.id)).resolve("ro-" + n++);
-                HostFs.bindReadOnly(p.host(), view);
+                Path view = HostFiles.privateDir(workDir(c.id)).resolve("ro-" + n++);
+                HostFiles.bindReadOnly(p.host(), view);
                 views.put(p.guest(), view);
             }
         }
@@ -144,13 +145,13 @@ final class WasmTasks implements TaskService {
     void removeLeftovers(WasmContainer c) throws IOException {
         Path work = workDir(c.id);
         if (Files.exists(work)) {
-            HostFs.unmountAll(work);
+            HostFiles.unmountAll(work);
         }
         if (c.rootfsMounted) {
-            HostFs.unmountAll(c.rootfsDir());
+            HostFiles.unmountAll(c.rootfsDir());
             c.rootfsMounted = false;
         }
-        HostFs.deleteTree(work);
+        HostFiles.deleteTree(work);
     }
 
     @Override

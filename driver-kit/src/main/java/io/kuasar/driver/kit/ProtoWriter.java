@@ -1,17 +1,17 @@
-package io.kuasar.driver.runc;
+package io.kuasar.driver.kit;
 
 import java.io.ByteArrayOutputStream;
 
 /**
- * Just enough protobuf encoding for the messages this driver hands containerd as opaque {@code Any} values (cgroup
- * metrics): varint fields, packed repeated varints and nested messages. Driver bundles carry no protobuf runtime
- * and must not import the endpoint's generated classes, so the bytes are written here.
+ * Just enough protobuf encoding for the messages drivers hand containerd as opaque {@code Any} values (cgroup
+ * metrics, process details): varint fields, packed repeated varints, strings and nested messages. Driver bundles
+ * carry no protobuf runtime and must not import the endpoint's generated classes, so the bytes are written here.
  */
-final class ProtoWriter {
+public final class ProtoWriter {
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
     /** A uint64 (or bool as 0/1) field, left out when 0 as proto3 does. */
-    ProtoWriter uint64(int field, long value) {
+    public ProtoWriter uint64(int field, long value) {
         if (value != 0) {
             varint((long) field << 3);
             varint(value);
@@ -20,7 +20,7 @@ final class ProtoWriter {
     }
 
     /** A repeated uint64 field in packed form; nothing for an empty array. */
-    ProtoWriter packed(int field, long[] values) {
+    public ProtoWriter packed(int field, long[] values) {
         if (values.length == 0) {
             return this;
         }
@@ -32,9 +32,14 @@ final class ProtoWriter {
     }
 
     /** A nested message; written even when empty if {@code always}, so the reader sees the field set. */
-    ProtoWriter message(int field, ProtoWriter body, boolean always) {
+    public ProtoWriter message(int field, ProtoWriter body, boolean always) {
         byte[] b = body.bytes();
         return b.length == 0 && !always ? this : bytes(field, b);
+    }
+
+    /** A string field, left out when empty as proto3 does. */
+    public ProtoWriter string(int field, String value) {
+        return value.isEmpty() ? this : bytes(field, value.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     private ProtoWriter bytes(int field, byte[] b) {
@@ -52,7 +57,7 @@ final class ProtoWriter {
         out.write((int) v);
     }
 
-    byte[] bytes() {
+    public byte[] bytes() {
         return out.toByteArray();
     }
 }

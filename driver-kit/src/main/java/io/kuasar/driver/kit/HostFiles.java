@@ -1,6 +1,5 @@
-package io.kuasar.driver.wasm;
+package io.kuasar.driver.kit;
 
-import io.kuasar.driver.kit.Commands;
 import io.kuasar.spi.Mount;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,15 +12,16 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * Directories and mounts on the host: the container's rootfs from containerd's mounts, and read-only bind mounts
- * that make the kernel enforce a mount's readonly flag for both engines (Chicory's WASI layer has no read-only
- * preopen of its own). mount(8)/umount(8): a few per container, next to nothing beside a module's start.
+ * Private directories, tree removal and mounts on the host for drivers. Mounts go through mount(8)/umount(8): a pod
+ * mounts one rootfs per container, a few milliseconds next to what a sandbox's start costs anyway, so no native
+ * binding is worth it here.
  */
-final class HostFs {
-    private HostFs() {
+public final class HostFiles {
+    private HostFiles() {
     }
 
-    static Path privateDir(Path dir) throws IOException {
+    /** Creates {@code dir} (and missing parents) with mode 0700. */
+    public static Path privateDir(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             Files.createDirectories(dir);
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
@@ -29,44 +29,8 @@ final class HostFs {
         return dir;
     }
 
-    static void mount(Mount m, Path target) throws IOException {
-        List<String> argv = new ArrayList<>(List.of("mount", "-t", m.type()));
-        if (!m.options().isEmpty()) {
-            argv.add("-o");
-            argv.add(String.join(",", m.options()));
-        }
-        argv.add(m.source());
-        argv.add(target.toString());
-        Commands.run(argv, 30);
-    }
-
-    /** A read-only view of {@code source} at {@code target} (bind, then remount read-only). */
-    static void bindReadOnly(Path source, Path target) throws IOException {
-        Files.createDirectories(target);
-        Commands.run(List.of("mount", "--bind", source.toString(), target.toString()), 30);
-        try {
-            Commands.run(List.of("mount", "-o", "remount,bind,ro", target.toString()), 30);
-        } catch (IOException e) {
-            Commands.run(List.of("umount", "-l", target.toString()), 30);
-            throw e;
-        }
-    }
-
-    /** Unmounts everything at and under {@code dir}, deepest first; lazily when a mount stays busy. */
-    static void unmountAll(Path dir) throws IOException {
-        List<String> points = mountPointsUnder(dir);
-        points.sort(Comparator.comparingInt(String::length).reversed());
-        for (String p : points) {
-            try {
-                Commands.run(List.of("umount", p), 30);
-            } catch (IOException busy) {
-                Commands.run(List.of("umount", "-l", p), 30);
-            }
-        }
-    }
-
-    /** Removes a tree without following symlinks; refuses while something is mounted inside it. */
-    static void deleteTree(Path root) throws IOException {
+    /** Removes a tree without following symlinks; refuses when something is still mounted inside it. */
+    public static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
@@ -81,7 +45,45 @@ final class HostFs {
         }
     }
 
-    static List<String> mountPointsUnder(Path dir) throws IOException {
+    /** Mounts one containerd mount at {@code target} with mount(8). */
+    public static void mount(Mount m, Path target) throws IOException {
+        List<String> argv = new ArrayList<>(List.of("mount", "-t", m.type()));
+        if (!m.options().isEmpty()) {
+            argv.add("-o");
+            argv.add(String.join(",", m.options()));
+        }
+        argv.add(m.source());
+        argv.add(target.toString());
+        Commands.run(argv, 30);
+    }
+
+    /** A read-only view of {@code source} at {@code target} (bind, then remount read-only). */
+    public static void bindReadOnly(Path source, Path target) throws IOException {
+        Files.createDirectories(target);
+        Commands.run(List.of("mount", "--bind", source.toString(), target.toString()), 30);
+        try {
+            Commands.run(List.of("mount", "-o", "remount,bind,ro", target.toString()), 30);
+        } catch (IOException e) {
+            Commands.run(List.of("umount", "-l", target.toString()), 30);
+            throw e;
+        }
+    }
+
+    /** Unmounts everything under and at {@code dir}, deepest first; lazily when a mount stays busy. */
+    public static void unmountAll(Path dir) throws IOException {
+        List<String> points = mountPointsUnder(dir);
+        points.sort(Comparator.comparingInt(String::length).reversed());
+        for (String p : points) {
+            try {
+                Commands.run(List.of("umount", p), 30);
+            } catch (IOException busy) {
+                Commands.run(List.of("umount", "-l", p), 30);
+            }
+        }
+    }
+
+    /** Mount points at or under {@code dir}, from /proc/self/mountinfo. */
+    public static List<String> mountPointsUnder(Path dir) throws IOException {
         String d = dir.toAbsolutePath().normalize().toString();
         List<String> out = new ArrayList<>();
         for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
@@ -97,7 +99,7 @@ final class HostFs {
     }
 
     /** mountinfo writes space, tab, newline and backslash as \ooo. */
-    static String unescape(String s) {
+    public static String unescape(String s) {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);

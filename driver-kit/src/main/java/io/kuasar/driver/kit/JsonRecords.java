@@ -1,0 +1,92 @@
+package io.kuasar.driver.kit;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kuasar.spi.Identifiers;
+import io.kuasar.spi.SandboxException;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * A driver's persisted records, one JSON file per id in a private (0700) directory, each replaced atomically on
+ * every change so a restarted or upgraded driver never reads a torn state. Unknown properties are ignored on
+ * reading, so a newer driver's records load in an older one after a rollback.
+ *
+ * @param <R> the record type, a Jackson-mappable value class (a Java record)
+ */
+public class JsonRecords<R> {
+    private static final Logger LOG = Logger.getLogger(JsonRecords.class.getName());
+    private static final String SUFFIX = ".json";
+
+    private final Path dir;
+    private final String kind;
+    private final Class<R> type;
+    private final Function<R, String> idOf;
+    private final ObjectMapper json = new ObjectMapper()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+    /** {@code kind} names the ids in messages and in {@link Identifiers#validate} (e.g. "sandbox"). */
+    public JsonRecords(Path dir, String kind, Class<R> type, Function<R, String> idOf) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir);
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        }
+        this.dir = dir;
+        this.kind = kind;
+        this.type = type;
+        this.idOf = idOf;
+    }
+
+    private Path file(String id) throws SandboxException {
+        return dir.resolve(Identifiers.validate(kind, id) + SUFFIX);
+    }
+
+    public boolean exists(String id) throws SandboxException {
+        return Files.exists(file(id));
+    }
+
+    public void save(String id, R record) throws SandboxException {
+        try {
+            AtomicFiles.writeAtomically(file(id), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(record));
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot persist " + kind + " " + id, e);
+        }
+    }
+
+    public void remove(String id) throws SandboxException {
+        try {
+            Files.deleteIfExists(file(id));
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot remove the state of " + kind + " " + id, e);
+        }
+    }
+
+    /** Every readable record; an unreadable one, or one whose file name is not its id, is logged and left. */
+    public List<R> loadAll() {
+        List<R> out = new ArrayList<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + SUFFIX)) {
+            for (Path f : files) {
+                try {
+                    R r = json.readValue(f.toFile(), type);
+                    if (!f.getFileName().toString().equals(Identifiers.validate(kind, idOf.apply(r)) + SUFFIX)) {
+                        throw new IOException("file name does not match " + kind + " id " + idOf.apply(r));
+                    }
+                    out.add(r);
+                } catch (IOException | SandboxException e) {
+                    LOG.log(Level.WARNING, "skipping unreadable " + kind + " state " + f, e);
+                }
+            }
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot list " + dir, e);
+        }
+        return out;
+    }
+}
