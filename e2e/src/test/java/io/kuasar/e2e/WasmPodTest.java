@@ -117,6 +117,28 @@ class WasmPodTest extends CriTestBase {
 
     @ParameterizedTest
     @ValueSource(strings = {"kuasar-wasm", "kuasar-wasmedge"})
+    void aModuleCannotReachBeyondItsPreopenedDirectories(String handler) throws IOException {
+        Path in = Files.createDirectories(logRoot.resolve("escape/in"));
+        Files.writeString(logRoot.resolve("escape/secret.txt"), "host secret");
+        PodSandboxConfig pod = podConfig("w-escape");
+        String podId = runPod(pod, handler);
+        ContainerConfig cfg = wasm("escape", "quiet", "read", "/mnt/in/../secret.txt", "read",
+                "/../../../../../../" + logRoot.resolve("escape/secret.txt"), "write", "/mnt/in/../planted.txt", "x",
+                "exit", "0").toBuilder()
+                .addMounts(io.kuasar.api.cri.v1.Mount.newBuilder().setContainerPath("/mnt/in")
+                        .setHostPath(in.toString()))
+                .build();
+        String c = cri.runContainer(podId, pod, cfg);
+        cri.waitForState(c, ContainerState.CONTAINER_EXITED, WAIT);
+        String log = cri.waitForLog(c, "write /mnt/in/../planted.txt", WAIT);
+        System.out.println(handler + ", what the escape attempts got: " + log.replace('\n', ' '));
+        assertAll(() -> assertFalse(log.contains("host secret"), () -> "read outside the preopens: " + log),
+                () -> assertFalse(Files.exists(logRoot.resolve("escape/planted.txt")),
+                        "wrote outside the preopens: " + log));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"kuasar-wasm", "kuasar-wasmedge"})
     void twoContainersInOnePodWithStatsAndExecRefused(String handler) {
         PodSandboxConfig pod = podConfig("w-two");
         String podId = runPod(pod, handler);
