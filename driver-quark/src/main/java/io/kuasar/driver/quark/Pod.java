@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.PodRecord;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStatus;
@@ -10,35 +11,27 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A pod as the driver holds it. Mutable fields are guarded by the object's monitor (held while a snapshot is
- * taken for the state file); {@link #lifecycle} serialises start, stop and shutdown.
+ * taken for the state file); {@link #lifecycle} serialises start, stop and shutdown. {@link #containers} are those
+ * of a pod whose Task API the host serves (runsc).
  */
-final class Pod {
-    final String id;
+final class Pod extends PodRecord<RunscContainer> {
     final String sandboxer;
     final String namespace;
     final String netnsPath;
     final String hostname;
     final Instant createdAt;
     final Map<String, String> labels;
-    final ReentrantLock lifecycle = new ReentrantLock();
-    final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
-    /** The containers of a pod whose Task API the host serves (runsc). */
-    final Map<String, RunscContainer> containers = new LinkedHashMap<>();
     final Set<Long> sessions = new LinkedHashSet<>();
-    SandboxStatus.State state = SandboxStatus.State.CREATED;
     long pid;
-    Instant exitedAt;
     String taskAddress = "";
     String platform = "";
 
     Pod(String id, String sandboxer, String namespace, String netnsPath, String hostname, Instant createdAt,
         Map<String, String> labels) {
-        this.id = id;
+        super(id);
         this.sandboxer = sandboxer;
         this.namespace = namespace == null ? "" : namespace;
         this.netnsPath = netnsPath == null ? "" : netnsPath;
@@ -52,15 +45,8 @@ final class Pod {
         return new Pod(spec.id(), sandboxer, spec.namespace(), spec.netnsPath(), hostname, now, spec.labels());
     }
 
-    synchronized RunscContainer container(String id) {
-        return containers.get(id);
-    }
-
-    synchronized List<RunscContainer> containerList() {
-        return new ArrayList<>(containers.values());
-    }
-
-    synchronized SandboxStatus status(boolean verbose) {
+    @Override
+    public synchronized SandboxStatus status(boolean verbose) {
         Map<String, String> info = new LinkedHashMap<>();
         if (verbose) {
             info.put("netns", netnsPath);

@@ -1,5 +1,6 @@
 package io.kuasar.driver.wasm;
 
+import io.kuasar.driver.kit.PodRecord;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStatus;
@@ -8,31 +9,23 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A wasm pod: no process of its own (the pid it reports is the node's), just its containers and the network
  * namespace CRI made for it, which process engines join. Mutable fields are guarded by the object's monitor;
  * {@link #lifecycle} serialises start, stop and shutdown.
  */
-final class WasmPod {
-    final String id;
+final class WasmPod extends PodRecord<WasmContainer> {
     final String sandboxer;
     final String namespace;
     final String netnsPath;
     final Instant createdAt;
     final Map<String, String> labels;
-    final ReentrantLock lifecycle = new ReentrantLock();
-    final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
-    final Map<String, WasmContainer> containers = new LinkedHashMap<>();
-    SandboxStatus.State state = SandboxStatus.State.CREATED;
     long pid;
-    Instant exitedAt;
 
     WasmPod(String id, String sandboxer, String namespace, String netnsPath, Instant createdAt,
             Map<String, String> labels) {
-        this.id = id;
+        super(id);
         this.sandboxer = sandboxer;
         this.namespace = namespace == null ? "" : namespace;
         this.netnsPath = netnsPath == null ? "" : netnsPath;
@@ -44,15 +37,8 @@ final class WasmPod {
         return new WasmPod(spec.id(), sandboxer, spec.namespace(), spec.netnsPath(), now, spec.labels());
     }
 
-    synchronized WasmContainer container(String id) {
-        return containers.get(id);
-    }
-
-    synchronized List<WasmContainer> containerList() {
-        return new ArrayList<>(containers.values());
-    }
-
-    synchronized SandboxStatus status(boolean verbose) {
+    @Override
+    public synchronized SandboxStatus status(boolean verbose) {
         Map<String, String> info = new LinkedHashMap<>();
         if (verbose) {
             info.put("netns", netnsPath);

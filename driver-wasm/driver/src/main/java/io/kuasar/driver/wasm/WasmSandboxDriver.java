@@ -1,9 +1,9 @@
 package io.kuasar.driver.wasm;
 
 import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.PodTable;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.HostPaths;
-import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxDriver;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxSpec;
@@ -19,7 +19,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -56,15 +55,14 @@ abstract class WasmSandboxDriver implements SandboxDriver {
         t.setDaemon(true);
         return t;
     });
-    private final Map<String, WasmPod> pods = new ConcurrentHashMap<>();
+    private final PodTable<WasmPod> pods;
     private final Map<String, WasmTasks> tasks = new ConcurrentHashMap<>();
-    /** Ids shut down by this instance, so a repeated Shutdown succeeds as the SPI asks. */
-    private final Set<String> shutDown = ConcurrentHashMap.newKeySet();
 
     WasmSandboxDriver(WasmBackend backend, TaskEvents events, HostPaths paths, Duration stopTimeout) throws IOException {
         this.backend = backend;
         this.events = events;
         this.store = new PodStore(paths.stateDir(backend.sandboxer()));
+        this.pods = new PodTable<>(store);
         this.workRoot = HostFiles.privateDir(paths.runDir(backend.sandboxer()).resolve("containers"));
         this.stopTimeout = stopTimeout;
     }
@@ -82,32 +80,14 @@ abstract class WasmSandboxDriver implements SandboxDriver {
 
     @Override
     public SandboxStatus create(SandboxSpec spec) throws SandboxException {
-        String id = Identifiers.validate("sandbox", spec.id());
-        WasmPod pod = WasmPod.of(spec, backend.sandboxer(), Instant.now());
-        if (pods.putIfAbsent(id, pod) != null || store.exists(id)) {
-            pods.remove(id, pod);
-            throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "sandbox " + id + " already exists");
-        }
-        try {
-            store.save(pod);
-        } catch (SandboxException e) {
-            pods.remove(id, pod);
-            throw e;
-        }
-        shutDown.remove(id);
-        return pod.status(false);
+        return pods.create(spec.id(), id -> WasmPod.of(spec, backend.sandboxer(), Instant.now()));
     }
 
+    /** Marks the pod ready: there is nothing to run until its containers start. */
     @Override
     public SandboxStarted start(String sandboxId) throws SandboxException {
-        WasmPod pod = pod(sandboxId);
-        pod.lifecycle.lock();
-        try {
+        return pods.start(sandboxId, pod -> {
             synchronized (pod) {
-                if (pod.state == SandboxStatus.State.NOTREADY) {
-                    throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                            "sandbox " + pod.id + " was stopped and cannot be started again");
-                }
                 if (pod.state == SandboxStatus.State.CREATED) {
                     pod.state = SandboxStatus.State.READY;
                     pod.pid = ProcessHandle.current().pid();
@@ -115,31 +95,12 @@ abstract class WasmSandboxDriver implements SandboxDriver {
             }
             store.save(pod);
             return SandboxStarted.servedByHost(pod.pid, pod.createdAt);
-        } finally {
-            pod.lifecycle.unlock();
-        }
+        });
     }
 
     @Override
     public void stop(String sandboxId, Duration timeout) throws SandboxException {
-        WasmPod pod = pod(sandboxId);
-        pod.lifecycle.lock();
-        try {
-            if (pod.exit.isDone()) {
-                return;
-            }
-            Duration grace = timeout == null || timeout.isZero() || timeout.isNegative() ? stopTimeout : timeout;
-            endAll(pod, grace);
-            Instant now = Instant.now();
-            synchronized (pod) {
-                pod.state = SandboxStatus.State.NOTREADY;
-                pod.exitedAt = now;
-            }
-            store.save(pod);
-            pod.exit.complete(new ExitStatus(0, 0, now));
-        } finally {
-            pod.lifecycle.unlock();
-        }
+        pods.stop(sandboxId, timeout, stopTimeout, this::endAll);
     }
 
     /** SIGTERM to every running container, SIGKILL to those still running after {@code grace}. */
@@ -187,77 +148,58 @@ abstract class WasmSandboxDriver implements SandboxDriver {
 
     @Override
     public CompletionStage<ExitStatus> exit(String sandboxId) throws SandboxException {
-        return pod(sandboxId).exit.copy();
+        return pods.exit(sandboxId);
     }
 
     @Override
     public SandboxStatus status(String sandboxId, boolean verbose) throws SandboxException {
-        return pod(sandboxId).status(verbose);
+        return pods.status(sandboxId, verbose);
     }
 
     @Override
     public void shutdown(String sandboxId) throws SandboxException {
-        Identifiers.validate("sandbox", sandboxId);
-        WasmPod pod = pods.get(sandboxId);
-        if (pod == null) {
-            if (shutDown.contains(sandboxId)) {
-                return;
-            }
-            throw SandboxException.notFound("sandbox", sandboxId);
-        }
-        pod.lifecycle.lock();
-        try {
-            endAll(pod, Duration.ZERO);
-            WasmTasks t = tasksOf(pod);
-            for (WasmContainer c : pod.containerList()) {
-                c.ops.lock();
-                try {
-                    t.destroy(c);
-                } finally {
-                    c.ops.unlock();
-                }
-            }
+        pods.shutdown(sandboxId, this::removeAll);
+    }
+
+    /** Ends and removes the pod's containers and its work files. */
+    private void removeAll(WasmPod pod) throws SandboxException {
+        endAll(pod, Duration.ZERO);
+        WasmTasks t = tasksOf(pod);
+        for (WasmContainer c : pod.containerList()) {
+            c.ops.lock();
             try {
-                HostFiles.deleteTree(workRoot.resolve(pod.id));
-            } catch (IOException e) {
-                throw SandboxException.internal("cannot remove the files of sandbox " + pod.id, e);
+                t.destroy(c);
+            } finally {
+                c.ops.unlock();
             }
-            store.remove(pod.id);
-            pods.remove(pod.id, pod);
-            tasks.remove(pod.id);
-            shutDown.add(pod.id);
-            pod.exit.complete(new ExitStatus(0, 0, Instant.now()));
-        } finally {
-            pod.lifecycle.unlock();
         }
+        try {
+            HostFiles.deleteTree(workRoot.resolve(pod.id));
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot remove the files of sandbox " + pod.id, e);
+        }
+        tasks.remove(pod.id);
     }
 
     @Override
     public TaskService tasks(String sandboxId) throws SandboxException {
-        return tasksOf(pod(sandboxId));
+        return tasksOf(pods.get(sandboxId));
     }
 
     @Override
     public Collection<SandboxStatus> recover() {
-        List<SandboxStatus> out = new ArrayList<>();
-        for (PersistedPod p : store.loadAll()) {
-            if (!backend.sandboxer().equals(p.sandboxer()) || pods.containsKey(p.id())) {
-                continue;
-            }
-            try {
-                WasmPod pod = WasmPod.restore(p);
-                pods.put(pod.id, pod);
-                WasmTasks t = tasksOf(pod);
-                for (WasmContainer c : pod.containerList()) {
-                    recover(pod, t, c);
-                }
-                store.save(pod);
-                out.add(pod.status(false));
-            } catch (SandboxException | RuntimeException e) {
-                LOG.log(Level.WARNING, "cannot recover sandbox " + p.id(), e);
-            }
+        List<PersistedPod> ours = store.loadAll().stream()
+                .filter(p -> backend.sandboxer().equals(p.sandboxer())).toList();
+        return pods.recover(ours, PersistedPod::id, WasmPod::restore, this::resume);
+    }
+
+    /** Drops what a Create cut short left, and watches again the modules and processes still running. */
+    private void resume(WasmPod pod) throws SandboxException {
+        WasmTasks t = tasksOf(pod);
+        for (WasmContainer c : pod.containerList()) {
+            recover(pod, t, c);
         }
-        return out;
+        store.save(pod);
     }
 
     private void recover(WasmPod pod, WasmTasks t, WasmContainer c) {
@@ -277,13 +219,5 @@ abstract class WasmSandboxDriver implements SandboxDriver {
             afterRecovery.schedule(() -> t.watch(c, backend.reattach(pod, c)), RECOVERED_EXIT_DELAY_MS,
                     TimeUnit.MILLISECONDS);
         }
-    }
-
-    private WasmPod pod(String id) throws SandboxException {
-        WasmPod pod = pods.get(Identifiers.validate("sandbox", id));
-        if (pod == null) {
-            throw SandboxException.notFound("sandbox", id);
-        }
-        return pod;
     }
 }

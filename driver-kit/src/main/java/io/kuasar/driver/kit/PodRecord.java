@@ -1,0 +1,54 @@
+package io.kuasar.driver.kit;
+
+import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.SandboxStatus;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A sandbox as a driver holds it: what {@link PodTable} keeps containerd's lifecycle rules with, and the pod's
+ * containers; a driver extends it with what its pods need besides (pid, network, ...). Mutable fields and
+ * {@link #containers} are guarded by the object's monitor, which a driver also holds while it snapshots the pod for
+ * its state file; {@link #lifecycle} serialises start, stop and shutdown.
+ *
+ * @param <C> the driver's container record
+ */
+public abstract class PodRecord<C extends ContainerRecord<?>> {
+    public final String id;
+    public final ReentrantLock lifecycle = new ReentrantLock();
+    /** Completed once, when the pod stops or is removed; callers get copies. */
+    public final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
+    public SandboxStatus.State state = SandboxStatus.State.CREATED;
+    /** When the pod stopped, null before. */
+    public Instant exitedAt;
+    /** By id, in creation order. */
+    public final Map<String, C> containers = new LinkedHashMap<>();
+
+    protected PodRecord(String id) {
+        this.id = id;
+    }
+
+    /** The container {@code id}, or null. */
+    public synchronized C container(String id) {
+        return containers.get(id);
+    }
+
+    /** A copy, to iterate without the monitor. */
+    public synchronized List<C> containerList() {
+        return new ArrayList<>(containers.values());
+    }
+
+    /** Records the pod as stopped at {@code at}. */
+    public synchronized void markStopped(Instant at) {
+        state = SandboxStatus.State.NOTREADY;
+        exitedAt = at;
+    }
+
+    /** What Status reports; taken under the pod's monitor. */
+    public abstract SandboxStatus status(boolean verbose);
+}
