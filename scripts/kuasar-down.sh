@@ -67,6 +67,20 @@ if [[ -d $RUNC_ROOT ]]; then
   done
 fi
 
+# The vmm driver's VMs (a QEMU per pod and its template) outlive the host by design, like containers; for teardown,
+# end those whose QMP socket lives under this node's dir (never another node's).
+for q in $(pgrep -f "qemu-system-.*unix:$KUASAR_NODE_DIR/kuasar/" || true); do
+  kill -KILL "$q" 2>/dev/null && echo "kuasar-down: killed leftover VM $q"
+done
+
+# Its output holders (`sleep` renamed kuasar-vmm-hold-ID, holding containerd's FIFOs open across a JVM restart):
+# those holding FIFOs under this node's dir.
+for h in $(pgrep -f "^kuasar-vmm-hold-" || true); do
+  if ls -l "/proc/$h/fd" 2>/dev/null | grep -qF -- "$KUASAR_NODE_DIR/"; then
+    kill -KILL "$h" 2>/dev/null && echo "kuasar-down: killed leftover output holder $h"
+  fi
+done
+
 # The runc driver's pty holders (one `sleep` per TTY process, holding its terminal across node restarts): each is
 # recorded as "<pid> <starttime>"; a process whose start time differs reused the pid and is left alone.
 for rec in "$KUASAR_NODE_DIR"/kuasar/run/runc/tasks/*/*/tty-*.holder; do

@@ -69,6 +69,28 @@ public final class HostFiles {
         }
     }
 
+    /** A recursive bind mount of {@code source} at {@code target}, remounted read-only when asked. */
+    public static void bind(Path source, Path target, boolean readOnly) throws IOException {
+        Commands.run(List.of("mount", "--rbind", source.toString(), target.toString()), 30);
+        if (readOnly) {
+            try {
+                Commands.run(List.of("mount", "-o", "remount,bind,ro", target.toString()), 30);
+            } catch (IOException e) {
+                Commands.run(List.of("umount", "-l", target.toString()), 30);
+                throw e;
+            }
+        }
+    }
+
+    /** Unmounts what is at or under {@code dir}, then removes the tree ({@link #deleteTree} still checks). */
+    public static void unmountAndDelete(Path dir) throws IOException {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        unmountAll(dir);
+        deleteTree(dir);
+    }
+
     /** Unmounts everything under and at {@code dir}, deepest first; lazily when a mount stays busy. */
     public static void unmountAll(Path dir) throws IOException {
         List<String> points = mountPointsUnder(dir);

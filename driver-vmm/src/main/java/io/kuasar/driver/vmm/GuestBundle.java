@@ -1,0 +1,112 @@
+package io.kuasar.driver.vmm;
+
+import io.kuasar.driver.kit.HostFiles;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kuasar.driver.kit.AtomicFiles;
+import io.kuasar.spi.SandboxException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Set;
+
+/**
+ * The bundle a container runs from inside the guest: {@code share/ID/config.json} (containerd's spec, made fit for
+ * the guest) and {@code share/ID/rootfs} (the rootfs, mounted on the host, seen through 9p). What changes:
+ * <ul>
+ * <li>network, IPC and UTS namespaces are the guest's own (the VM is the pod: containers share localhost), so CRI's
+ * {@code /proc/PID/ns/*} entries go; a namespace given by path becomes a new one;</li>
+ * <li>the cgroup is {@code /kuasar/ID} in the guest's cgroup2 tree, where the agent reads Stats and Pids;</li>
+ * <li>bind mounts of host files (hosts, resolv.conf, hostname) are copied into the share, host directories are
+ * bind-mounted into it; the pod's host /dev/shm becomes a tmpfs in the guest; hooks and labels are dropped.</li>
+ * </ul>
+ */
+final class GuestBundle {
+    static final String GUEST_SHARE = "/run/kuasar/share";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Set<String> GUEST_NAMESPACES = Set.of("network", "ipc", "uts");
+
+    private GuestBundle() {
+    }
+
+    static String guestDir(String containerId) {
+        return GUEST_SHARE + "/" + containerId;
+    }
+
+    /** Writes the guest's config.json into {@code ctrShare} from the host bundle's; mounts host directories. */
+    static void prepare(Path hostConfig, Path ctrShare, String containerId) throws SandboxException, IOException {
+        JsonNode tree;
+        try {
+            tree = JSON.readTree(hostConfig.toFile());
+        } catch (IOException e) {
+            throw SandboxException.invalid("config.json of container " + containerId + " is not JSON: " + e.getMessage());
+        }
+        if (!(tree instanceof ObjectNode spec) || !spec.path("process").isObject()) {
+            throw SandboxException.invalid("config.json of container " + containerId + " has no process");
+        }
+        boolean readOnly = tree.path("root").path("readonly").asBoolean(false);
+        spec.putObject("root").put("path", "rootfs").put("readonly", readOnly);
+        spec.remove("hooks");
+        ((ObjectNode) spec.get("process")).remove(java.util.List.of("apparmorProfile", "selinuxLabel"));
+        ObjectNode linux = spec.path("linux").isObject() ? (ObjectNode) spec.get("linux") : spec.putObject("linux");
+        linux.remove("mountLabel");
+        linux.put("cgroupsPath", "/kuasar/" + containerId);
+        if (linux.path("resources").isObject()) {
+            // controllers the guest's cgroup2 tree does not enable
+            ((ObjectNode) linux.get("resources")).remove(java.util.List.of("hugepageLimits", "blockIO", "rdma", "unified"));
+        }
+        ArrayNode namespaces = JSON.createArrayNode();
+        for (JsonNode ns : linux.path("namespaces")) {
+            String type = ns.path("type").asText();
+            if (!GUEST_NAMESPACES.contains(type)) {
+                namespaces.addObject().put("type", type);
+            }
+        }
+        linux.set("namespaces", namespaces);
+        spec.set("mounts", guestMounts(spec.path("mounts"), ctrShare, containerId));
+        AtomicFiles.writeAtomically(ctrShare.resolve("config.json"), JSON.writeValueAsBytes(spec));
+    }
+
+    private static ArrayNode guestMounts(JsonNode mounts, Path ctrShare, String containerId) throws IOException {
+        ArrayNode out = JSON.createArrayNode();
+        int n = 0;
+        for (JsonNode m : mounts) {
+            ObjectNode copy = m.deepCopy();
+            boolean bind = "bind".equals(m.path("type").asText());
+            for (JsonNode o : m.path("options")) {
+                bind |= o.asText().equals("bind") || o.asText().equals("rbind");
+            }
+            if (!bind) {
+                out.add(copy);
+                continue;
+            }
+            if ("/dev/shm".equals(m.path("destination").asText())) {
+                ObjectNode shm = out.addObject().put("destination", "/dev/shm").put("type", "tmpfs").put("source", "shm");
+                shm.putArray("options").add("nosuid").add("noexec").add("nodev").add("mode=1777").add("size=65536k");
+                continue;
+            }
+            Path source = Path.of(m.path("source").asText("/nonexistent"));
+            String name = Integer.toString(n++);
+            boolean readOnly = false;
+            for (JsonNode o : m.path("options")) {
+                readOnly |= o.asText().equals("ro");
+            }
+            if (Files.isRegularFile(source)) {
+                Path dst = Files.createDirectories(ctrShare.resolve("files")).resolve(name);
+                Files.copy(source, dst, StandardCopyOption.REPLACE_EXISTING);
+                copy.put("source", guestDir(containerId) + "/files/" + name);
+            } else if (Files.isDirectory(source)) {
+                Path dst = Files.createDirectories(ctrShare.resolve("dirs").resolve(name));
+                HostFiles.bind(source, dst, readOnly);
+                copy.put("source", guestDir(containerId) + "/dirs/" + name);
+            } else {
+                continue; // nothing on the host to share: a socket or device has no meaning in the guest
+            }
+            out.add(copy);
+        }
+        return out;
+    }
+}

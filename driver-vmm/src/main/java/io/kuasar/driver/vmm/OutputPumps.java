@@ -1,0 +1,146 @@
+package io.kuasar.driver.vmm;
+
+import io.kuasar.driver.kit.Commands;
+import io.kuasar.driver.kit.StdioRedirects;
+import io.kuasar.driver.vmm.agent.proto.OutputResponse;
+import io.kuasar.spi.SandboxException;
+import java.io.File;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Copies a guest process's stdout and stderr to containerd's FIFOs: one thread per stream long-polls the agent's
+ * ReadOutput and writes what comes (a FIFO write blocks while containerd does not read: the back pressure the
+ * agent's bounded buffer relies on, so never on an event loop).
+ *
+ * <p>containerd's copier ends a stream at the first EOF, i.e. when the last writer closes the FIFO. The JVM's own
+ * write end dies with the JVM, so a holder process ({@code sleep}, own session, argv {@code kuasar-vmm-hold-ID})
+ * keeps both FIFOs open for writing while the process runs; it is ended once the output is delivered. After a
+ * restart of the JVM the next instance writes through new ends while the holder kept the streams open.
+ */
+final class OutputPumps implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(OutputPumps.class.getName());
+    static final String HOLDER_PREFIX = "kuasar-vmm-hold-";
+
+    private volatile boolean closing;
+    private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "kuasar-vmm-output");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** Starts the pumps of {@code p}; the stage completes once every stream reached EOF (or failed). */
+    CompletionStage<Void> start(AgentClient agent, String containerId, VmProcess p) {
+        String[] targets = new String[2];
+        for (int i = 0; i < 2; i++) {
+            try {
+                targets[i] = StdioRedirects.path(i == 0 ? p.stdio.stdout() : p.stdio.stderr(),
+                        i == 0 ? "stdout" : "stderr", "the vmm sandboxer");
+            } catch (SandboxException refusedAtCreate) {
+                targets[i] = null;
+            }
+        }
+        if (targets[0] == null && targets[1] == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        String marker = HOLDER_PREFIX + containerId + (p.execId.isEmpty() ? "" : "-" + p.execId);
+        if (!isHolder(p.holderPid, marker)) {
+            p.holderPid = startHolder(marker, targets);
+        }
+        List<CompletableFuture<Void>> done = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            if (targets[i] != null) {
+                int stream = i + 1;
+                String target = targets[i];
+                done.add(CompletableFuture.runAsync(() -> pump(agent, containerId, p.execId, stream, target), threads));
+            }
+        }
+        CompletableFuture<Void> all = CompletableFuture.allOf(done.toArray(new CompletableFuture[0]));
+        return all.whenComplete((v, t) -> {
+            if (!closing) { // a driver being stopped or upgraded leaves the streams open for its successor
+                endHolder(p.holderPid, marker);
+            }
+        });
+    }
+
+    private static long startHolder(String marker, String[] targets) {
+        try {
+            Process h = new ProcessBuilder("setsid", "bash", "-c", "exec -a \"$0\" sleep 2147483647", marker)
+                    .redirectInput(ProcessBuilder.Redirect.from(Commands.DEV_NULL))
+                    .redirectOutput(targets[0] == null ? ProcessBuilder.Redirect.DISCARD
+                            : ProcessBuilder.Redirect.appendTo(new File(targets[0])))
+                    .redirectError(targets[1] == null ? ProcessBuilder.Redirect.DISCARD
+                            : ProcessBuilder.Redirect.appendTo(new File(targets[1])))
+                    .start();
+            return h.pid();
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "vmm: no holder for the streams of " + marker + "; output may end at a restart", e);
+            return 0;
+        }
+    }
+
+    static boolean isHolder(long pid, String marker) {
+        if (pid <= 0) {
+            return false;
+        }
+        try {
+            String cmd = new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8);
+            return cmd.startsWith(marker + "\0");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Ends the holder of a process's streams, if it is still the holder (pids are reused). */
+    static void endHolder(long pid, String marker) {
+        if (isHolder(pid, marker)) {
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroy);
+        }
+    }
+
+    static String marker(String containerId, String execId) {
+        return HOLDER_PREFIX + containerId + (execId.isEmpty() ? "" : "-" + execId);
+    }
+
+    private static void pump(AgentClient agent, String containerId, String execId, int stream, String target) {
+        try (OutputStream out = new FileOutputStream(target, true)) {
+            long next = 0; // a restarted driver starts at 0: the agent resends what was never acknowledged
+            while (true) {
+                OutputResponse r = agent.readOutput(containerId, execId, stream, next).join();
+                if (!r.getData().isEmpty()) {
+                    r.getData().writeTo(out);
+                    out.flush();
+                }
+                next = r.getOffset() + r.getData().size();
+                if (r.getEof()) {
+                    return;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.FINE, "output " + stream + " of " + containerId + "/" + execId + " ended", e);
+        }
+    }
+
+    /** From now on ending pumps leave the holders running: a successor instance takes the streams over. */
+    void retire() {
+        closing = true;
+    }
+
+    @Override
+    public void close() {
+        retire();
+        threads.shutdownNow();
+    }
+}

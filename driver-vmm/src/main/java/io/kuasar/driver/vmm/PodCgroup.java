@@ -1,0 +1,59 @@
+package io.kuasar.driver.vmm;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Puts a pod's QEMU into the pod's cgroup, {@code CGROUP_PARENT/kuasar-vmm-ID}, in the cgroup v1 hierarchies this
+ * host has (cpu, memory, pids), so the pod's whole cost (guest memory, vCPU threads, emulation) is accounted where
+ * Kubernetes looks. The memory limit is the guest's memory plus QEMU's own overhead.
+ */
+final class PodCgroup {
+    private static final Path ROOT = Path.of("/sys/fs/cgroup");
+    private static final List<String> CONTROLLERS = List.of("cpu", "memory", "pids");
+    /** QEMU's own memory beside the guest's RAM under TCG (translation cache, devices): measured about 160 MB. */
+    static final long OVERHEAD_BYTES = 256L << 20;
+
+    private PodCgroup() {
+    }
+
+    static String path(String parent, String podId) {
+        String p = parent == null || parent.isBlank() ? "/kuasar-vmm" : parent.trim();
+        return (p.startsWith("/") ? p : "/" + p).replaceAll("/+$", "") + "/kuasar-vmm-" + podId;
+    }
+
+    /** Creates the cgroup and moves {@code pid} into it; hierarchies this host lacks are skipped. */
+    static void enter(String cgroup, long pid, long memoryBytes) throws IOException {
+        for (String c : CONTROLLERS) {
+            Path base = ROOT.resolve(c);
+            if (!Files.isDirectory(base)) {
+                continue;
+            }
+            Path dir = Files.createDirectories(base.resolve(cgroup.substring(1)));
+            if (c.equals("memory") && memoryBytes > 0) {
+                Files.writeString(dir.resolve("memory.limit_in_bytes"), Long.toString(memoryBytes + OVERHEAD_BYTES));
+            }
+            Files.writeString(dir.resolve("cgroup.procs"), Long.toString(pid));
+        }
+    }
+
+    /** Removes the cgroup once QEMU is gone (rmdir of an empty cgroup; the files inside are virtual). */
+    static List<String> remove(String cgroup) {
+        List<String> left = new ArrayList<>();
+        if (cgroup == null || cgroup.isEmpty()) {
+            return left;
+        }
+        for (String c : CONTROLLERS) {
+            Path dir = ROOT.resolve(c).resolve(cgroup.substring(1));
+            try {
+                Files.deleteIfExists(dir);
+            } catch (IOException e) {
+                left.add(dir.toString());
+            }
+        }
+        return left;
+    }
+}

@@ -1,0 +1,147 @@
+package io.kuasar.driver.vmm;
+
+import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.SandboxSpec;
+import io.kuasar.spi.SandboxStatus;
+import io.kuasar.spi.Stdio;
+import io.kuasar.spi.TaskState;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A VM pod as the driver holds it. Mutable fields are guarded by the object's monitor (held while the state file's
+ * snapshot is taken); {@link #lifecycle} serialises start, stop and shutdown.
+ */
+final class VmPod {
+    final String id;
+    final String namespace;
+    final String netnsPath;
+    final String hostname;
+    final Instant createdAt;
+    final Map<String, String> labels;
+    final Path dir;
+    final ReentrantLock lifecycle = new ReentrantLock();
+    final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
+    final Map<String, VmContainer> containers = new LinkedHashMap<>();
+    /** Guest settings from the pod config (not persisted: only needed at start). */
+    List<String> dnsServers = List.of();
+    List<String> dnsSearches = List.of();
+    List<String> dnsOptions = List.of();
+    SandboxStatus.State state = SandboxStatus.State.CREATED;
+    long pid;
+    Instant exitedAt;
+    String accel = "";
+    int vcpus;
+    int memoryMb;
+    String tap = "";
+    String address = "";
+    String gateway = "";
+    String cgroup = "";
+    /** The pod asked for a cold boot (annotation io.kuasar.vmm.boot=cold); only needed at start. */
+    boolean coldBoot;
+    /** How its VM started: "template" or "cold". */
+    String boot = "";
+    /** The agent connection, null before start and after the VM is gone. */
+    volatile AgentClient agent;
+    /** Set while a recovered pod's agent is being reconnected; task calls wait for it. */
+    volatile CompletableFuture<Void> reattaching;
+
+    VmPod(String id, String namespace, String netnsPath, String hostname, Instant createdAt, Map<String, String> labels,
+          Path dir) {
+        this.id = id;
+        this.namespace = namespace == null ? "" : namespace;
+        this.netnsPath = netnsPath == null ? "" : netnsPath;
+        this.hostname = hostname == null ? "" : hostname;
+        this.createdAt = createdAt;
+        this.labels = Map.copyOf(labels);
+        this.dir = dir;
+    }
+
+    static VmPod of(SandboxSpec spec, Path dir, Instant now) {
+        VmPod pod = new VmPod(spec.id(), spec.namespace(), spec.netnsPath(),
+                spec.pod() == null ? "" : spec.pod().hostname(), now, spec.labels(), dir);
+        if (spec.pod() != null) {
+            pod.dnsServers = spec.pod().dnsServers();
+            pod.dnsSearches = spec.pod().dnsSearches();
+            pod.dnsOptions = spec.pod().dnsOptions();
+        }
+        return pod;
+    }
+
+    Path share() {
+        return dir.resolve("share");
+    }
+
+    synchronized VmContainer container(String id) {
+        return containers.get(id);
+    }
+
+    synchronized List<VmContainer> containerList() {
+        return new ArrayList<>(containers.values());
+    }
+
+    synchronized SandboxStatus status(boolean verbose) {
+        Map<String, String> info = new LinkedHashMap<>();
+        if (verbose) {
+            info.put("vmm", "qemu");
+            info.put("accel", accel);
+            info.put("boot", boot);
+            info.put("vcpus", Integer.toString(vcpus));
+            info.put("memory_mb", Integer.toString(memoryMb));
+            info.put("address", address);
+            info.put("containers", String.join(",", containers.keySet()));
+        }
+        return new SandboxStatus(id, VmmDriver.SANDBOXER, namespace, state, pid, createdAt, exitedAt, "", info);
+    }
+
+    synchronized PersistedVmPod persisted() {
+        List<PersistedVmPod.Container> cs = new ArrayList<>();
+        for (VmContainer c : containers.values()) {
+            ExitStatus e = c.init.exit();
+            Stdio s = c.init.stdio;
+            cs.add(new PersistedVmPod.Container(c.id, c.bundle.toString(), s.stdin(), s.stdout(), s.stderr(),
+                    c.init.pid(), c.init.status().name(), e == null ? null : e.code(),
+                    e == null ? null : e.exitedAt().toString(), c.init.holderPid));
+        }
+        return new PersistedVmPod(PersistedVmPod.VERSION, id, namespace, netnsPath, hostname, state.name(), pid,
+                createdAt.toString(), exitedAt == null ? null : exitedAt.toString(), dir.toString(), accel, vcpus,
+                memoryMb, tap, address, gateway, cgroup, labels, cs);
+    }
+
+    static VmPod restore(PersistedVmPod p) {
+        VmPod pod = new VmPod(p.id(), p.namespace(), p.netnsPath(), p.hostname(), Instant.parse(p.createdAt()),
+                p.labels() == null ? Map.of() : p.labels(), Path.of(p.dir()));
+        pod.state = SandboxStatus.State.valueOf(p.state());
+        pod.pid = p.pid();
+        pod.exitedAt = p.exitedAt() == null ? null : Instant.parse(p.exitedAt());
+        pod.accel = nz(p.accel());
+        pod.vcpus = p.vcpus();
+        pod.memoryMb = p.memoryMb();
+        pod.tap = nz(p.tap());
+        pod.address = nz(p.address());
+        pod.gateway = nz(p.gateway());
+        pod.cgroup = nz(p.cgroup());
+        for (PersistedVmPod.Container c : p.containers() == null ? List.<PersistedVmPod.Container>of() : p.containers()) {
+            VmProcess init = new VmProcess("", new Stdio(c.stdin(), c.stdout(), c.stderr(), false));
+            ExitStatus e = c.exitCode() == null ? null
+                    : new ExitStatus(c.pid(), c.exitCode(), Instant.parse(c.exitedAt()));
+            init.restore(c.pid(), TaskState.Status.valueOf(c.status()), e);
+            init.holderPid = c.holderPid();
+            pod.containers.put(c.id(), new VmContainer(c.id(), Path.of(c.bundle()), List.of(), init));
+        }
+        if (pod.exitedAt != null) {
+            pod.exit.complete(new ExitStatus(0, 0, pod.exitedAt));
+        }
+        return pod;
+    }
+
+    private static String nz(String s) {
+        return s == null ? "" : s;
+    }
+}

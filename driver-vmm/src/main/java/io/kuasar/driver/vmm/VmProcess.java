@@ -1,0 +1,16 @@
+package io.kuasar.driver.vmm;
+
+import io.kuasar.driver.kit.ProcessRecord;
+import io.kuasar.spi.Stdio;
+
+/** A container's init or exec as the host sees it; its pid is the guest's (the host has no process for it). */
+final class VmProcess extends ProcessRecord {
+    /** Set once the output pumps and the exit watch run for it, so recovery or a repeated Start adds none. */
+    volatile boolean watched;
+    /** The process holding containerd's FIFOs open across a JVM restart (see OutputPumps), 0 if none. */
+    volatile long holderPid;
+
+    VmProcess(String execId, Stdio stdio) {
+        super(execId, stdio);
+    }
+}

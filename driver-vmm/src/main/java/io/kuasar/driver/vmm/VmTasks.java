@@ -1,0 +1,329 @@
+package io.kuasar.driver.vmm;
+
+import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.StdioRedirects;
+import io.kuasar.spi.ExecSpec;
+import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.Identifiers;
+import io.kuasar.spi.SandboxException;
+import io.kuasar.spi.SandboxStatus;
+import io.kuasar.spi.TaskEvent;
+import io.kuasar.spi.TaskEvents;
+import io.kuasar.spi.TaskService;
+import io.kuasar.spi.TaskSpec;
+import io.kuasar.spi.TaskState;
+import io.kuasar.spi.TypedData;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * containerd's Task API for the containers of one VM pod, served by the host: every call goes to the guest agent.
+ * Pids are guest pids. Output travels from the agent's pipes to containerd's FIFOs through {@link OutputPumps};
+ * exits come from the agent's Wait and are published once the output has been delivered.
+ */
+final class VmTasks implements TaskService {
+    private static final String REFUSER = "the vmm sandboxer";
+    /** How long a task call waits for a recovered pod's agent connection. */
+    private static final long REATTACH_WAIT_SECONDS = 60;
+
+    private final VmPod pod;
+    private final VmPodStore store;
+    private final TaskEvents events;
+    private final OutputPumps pumps;
+
+    VmTasks(VmPod pod, VmPodStore store, TaskEvents events, OutputPumps pumps) {
+        this.pod = pod;
+        this.store = store;
+        this.events = events;
+        this.pumps = pumps;
+    }
+
+    private AgentClient agent() throws SandboxException {
+        CompletableFuture<Void> reattaching = pod.reattaching;
+        if (pod.agent == null && reattaching != null) {
+            try { // a recovered pod: its agent connection is on its way
+                reattaching.get(REATTACH_WAIT_SECONDS, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                // answered below as unreachable
+            }
+        }
+        AgentClient a = pod.agent;
+        if (a == null || !a.isOpen()) {
+            throw new SandboxException(SandboxException.Code.UNAVAILABLE, "the VM of sandbox " + pod.id + " is not reachable");
+        }
+        return a;
+    }
+
+    private Path ctrShare(String id) {
+        return pod.share().resolve(id);
+    }
+
+    @Override
+    public long create(TaskSpec spec) throws SandboxException {
+        String id = Identifiers.validate("container", spec.id());
+        if (!spec.checkpoint().isEmpty()) {
+            throw SandboxException.unimplemented("restoring a VM container from a checkpoint");
+        }
+        StdioRedirects.of(spec.stdio(), REFUSER); // refuses terminals and logging plugins before anything changes
+        Path bundle = Path.of(spec.bundle());
+        if (!bundle.isAbsolute() || !Files.isRegularFile(bundle.resolve("config.json"))) {
+            throw SandboxException.invalid("bundle " + spec.bundle() + " has no config.json");
+        }
+        VmContainer c = new VmContainer(id, bundle, spec.rootfs(), new VmProcess("", spec.stdio()));
+        synchronized (pod) {
+            if (pod.state != SandboxStatus.State.READY) {
+                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                        "sandbox " + pod.id + " is " + pod.state + ", not READY");
+            }
+            if (pod.containers.containsKey(id)) {
+                throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "container " + id + " already exists");
+            }
+            pod.containers.put(id, c);
+        }
+        c.ops.lock();
+        try {
+            Path share = Files.createDirectories(ctrShare(id).resolve("rootfs"));
+            c.rootfsMounted = true; // first: a failure half-way still unmounts what was mounted
+            if (spec.rootfs().isEmpty()) {
+                HostFiles.bind(bundle.resolve("rootfs"), share, false);
+            }
+            for (io.kuasar.spi.Mount m : spec.rootfs()) {
+                HostFiles.mount(m, share);
+            }
+            GuestBundle.prepare(bundle.resolve("config.json"), ctrShare(id), id);
+            long pid = agent().create(id, GuestBundle.guestDir(id), !spec.stdio().stdout().isEmpty(),
+                    !spec.stdio().stderr().isEmpty());
+            c.init.created(pid);
+            store.save(pod);
+            events.publish(new TaskEvent.Created(pod.id, id, bundle.toString(), spec.rootfs(), spec.stdio(), "", pid));
+            return pid;
+        } catch (SandboxException | IOException | RuntimeException e) {
+            discard(c);
+            throw e instanceof SandboxException se ? se : SandboxException.internal("cannot create container " + id, e);
+        } finally {
+            c.ops.unlock();
+        }
+    }
+
+    private void discard(VmContainer c) {
+        try {
+            HostFiles.unmountAndDelete(ctrShare(c.id));
+        } catch (IOException ignored) {
+            // Shutdown removes the whole share again
+        }
+        synchronized (pod) {
+            pod.containers.remove(c.id);
+        }
+        try {
+            store.save(pod);
+        } catch (SandboxException ignored) {
+            // the next save records the container's absence
+        }
+    }
+
+    @Override
+    public long start(String id, String execId) throws SandboxException {
+        VmContainer c = container(id);
+        c.ops.lock();
+        try {
+            VmProcess p = c.proc(execId);
+            if (p.status() == TaskState.Status.RUNNING || p.exit() != null) {
+                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                        (p.execId.isEmpty() ? "container " + id : "exec " + p.execId) + " was already started");
+            }
+            if (!p.execId.isEmpty() && c.init.status() != TaskState.Status.RUNNING) {
+                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + id + " is not running");
+            }
+            long pid = agent().start(id, p.execId);
+            p.created(pid);
+            p.running();
+            if (p.execId.isEmpty()) {
+                store.save(pod);
+                events.publish(new TaskEvent.Started(pod.id, id, pid));
+            } else {
+                events.publish(new TaskEvent.ExecStarted(pod.id, id, p.execId, pid));
+            }
+            watch(c, p); // after Started went out, so Exited always follows it
+            if (p.execId.isEmpty()) {
+                store.save(pod); // with the holder of its streams, for a restarted driver
+            }
+            return pid;
+        } finally {
+            c.ops.unlock();
+        }
+    }
+
+    /** Pumps the process's output to containerd's FIFOs and records its exit once the output is delivered. */
+    void watch(VmContainer c, VmProcess p) {
+        if (p.watched || pod.agent == null) {
+            return;
+        }
+        p.watched = true;
+        AgentClient a = pod.agent;
+        CompletionStage<Void> delivered = pumps.start(a, c.id, p);
+        // output that never reaches EOF (a daemon kept the pipe) must not hold the exit back for long
+        a.waitFor(c.id, p.execId).thenCompose(w -> delivered.toCompletableFuture().copy()
+                        .completeOnTimeout(null, 2, TimeUnit.SECONDS).handle((v, t) -> w)).thenAccept(w -> {
+            int code = (int) w.getExitStatus();
+            exited(c, p, new ExitStatus(p.pid(), code, Instant.now()));
+        }).exceptionally(t -> {
+            p.watched = false; // connection lost: recovery after a reconnect watches again, or the VM is gone
+            return null;
+        });
+    }
+
+    /** Records, persists and publishes an exit, then completes the waiters (in that order, see ProcessRecord). */
+    void exited(VmContainer c, VmProcess p, ExitStatus e) {
+        if (!p.recordExit(e)) {
+            return;
+        }
+        if (p.execId.isEmpty()) {
+            try {
+                store.save(pod);
+            } catch (SandboxException ignored) {
+                // the exit is still published; a restart would ask the agent again
+            }
+        }
+        events.publish(new TaskEvent.Exited(pod.id, c.id, p.execId, e));
+        p.completeWaiters();
+    }
+
+    @Override
+    public void exec(ExecSpec spec) throws SandboxException {
+        VmContainer c = container(spec.id());
+        String execId = Identifiers.validate("exec", spec.execId());
+        StdioRedirects.of(spec.stdio(), REFUSER);
+        c.ops.lock();
+        try {
+            if (c.init.status() != TaskState.Status.RUNNING) {
+                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + c.id + " is not running");
+            }
+            if (c.execs.containsKey(execId)) {
+                throw new SandboxException(SandboxException.Code.ALREADY_EXISTS,
+                        "exec " + execId + " already exists in container " + c.id);
+            }
+            agent().exec(c.id, execId, spec.spec().value(), !spec.stdio().stdout().isEmpty(),
+                    !spec.stdio().stderr().isEmpty());
+            c.execs.put(execId, new VmProcess(execId, spec.stdio()));
+            events.publish(new TaskEvent.ExecAdded(pod.id, c.id, execId));
+        } finally {
+            c.ops.unlock();
+        }
+    }
+
+    @Override
+    public ExitStatus delete(String id, String execId) throws SandboxException {
+        VmContainer c = container(id);
+        c.ops.lock();
+        try {
+            VmProcess p = c.proc(execId);
+            if (p.exit() == null && p.status() == TaskState.Status.RUNNING) {
+                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                        (p.execId.isEmpty() ? "container " + id : "exec " + p.execId) + " is still running: kill it first");
+            }
+            ExitStatus e = p.exit() != null ? p.exit() : new ExitStatus(p.pid(), 0, Instant.now());
+            if (!p.execId.isEmpty()) {
+                if (pod.agent != null) {
+                    agent().delete(id, p.execId);
+                }
+                c.execs.remove(p.execId);
+                OutputPumps.endHolder(p.holderPid, OutputPumps.marker(id, p.execId));
+            } else {
+                destroy(c);
+            }
+            events.publish(new TaskEvent.Deleted(pod.id, id, p.execId, e));
+            return e;
+        } finally {
+            c.ops.unlock();
+        }
+    }
+
+    /** Removes a container whatever its state: the agent's runc delete (if the VM runs), mounts, files, record. */
+    void destroy(VmContainer c) throws SandboxException {
+        OutputPumps.endHolder(c.init.holderPid, OutputPumps.marker(c.id, ""));
+        for (VmProcess e : c.execs.values()) {
+            OutputPumps.endHolder(e.holderPid, OutputPumps.marker(c.id, e.execId));
+        }
+        AgentClient a = pod.agent;
+        if (a != null && a.isOpen() && pod.state == SandboxStatus.State.READY) {
+            try {
+                a.delete(c.id, "");
+            } catch (SandboxException e) {
+                if (e.code() != SandboxException.Code.NOT_FOUND) {
+                    throw e;
+                }
+            }
+        }
+        try {
+            HostFiles.unmountAndDelete(ctrShare(c.id));
+        } catch (IOException io) {
+            throw SandboxException.internal("cannot clean up container " + c.id, io);
+        }
+        synchronized (pod) {
+            pod.containers.remove(c.id);
+        }
+        store.save(pod);
+    }
+
+    @Override
+    public List<ProcessInfo> pids(String id) throws SandboxException {
+        container(id);
+        List<ProcessInfo> out = new ArrayList<>();
+        for (long pid : agent().pids(id).getPidsList()) {
+            out.add(new ProcessInfo(pid, TypedData.EMPTY)); // guest pids, as Kata and Kuasar report them
+        }
+        return out;
+    }
+
+    @Override
+    public TypedData stats(String id) throws SandboxException {
+        VmContainer c = container(id);
+        if (c.init.exit() != null) {
+            throw SandboxException.notFound("running container", id + " in sandbox " + pod.id);
+        }
+        return GuestStats.metrics(agent().stats(id));
+    }
+
+    @Override
+    public void kill(String id, String execId, int signal, boolean all) throws SandboxException {
+        VmContainer c = container(id);
+        VmProcess p = c.proc(execId);
+        if (p.exit() != null) {
+            throw SandboxException.notFound("process", (p.execId.isEmpty() ? id : p.execId) + " (already finished)");
+        }
+        agent().signal(id, p.execId, signal, all);
+    }
+
+    @Override
+    public void closeIO(String id, String execId, boolean stdin) throws SandboxException {
+        container(id).proc(execId);
+        agent().closeStdin(id, execId == null ? "" : execId);
+    }
+
+    @Override
+    public CompletionStage<ExitStatus> waitFor(String id, String execId) throws SandboxException {
+        return container(id).proc(execId).waitFor();
+    }
+
+    @Override
+    public TaskState state(String id, String execId) throws SandboxException {
+        return container(id).state(execId);
+    }
+
+    VmContainer container(String id) throws SandboxException {
+        VmContainer c = pod.container(id);
+        if (c == null) {
+            throw SandboxException.notFound("container", id + " in sandbox " + pod.id);
+        }
+        return c;
+    }
+}

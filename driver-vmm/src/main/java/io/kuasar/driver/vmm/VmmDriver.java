@@ -1,0 +1,387 @@
+package io.kuasar.driver.vmm;
+
+import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.HostPaths;
+import io.kuasar.spi.Identifiers;
+import io.kuasar.spi.SandboxDriver;
+import io.kuasar.spi.SandboxException;
+import io.kuasar.spi.SandboxSpec;
+import io.kuasar.spi.SandboxStarted;
+import io.kuasar.spi.SandboxStatus;
+import io.kuasar.spi.TaskEvents;
+import io.kuasar.spi.TaskService;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.metatype.annotations.Designate;
+
+/**
+ * Sandboxer {@code vmm}: every pod is a QEMU micro-VM whose init is Kuasar's guest agent; the host serves the pod's
+ * Task API and forwards each call to the agent ({@link VmTasks}). State under {@code stateDir("vmm")}, one
+ * directory per pod under {@code runDir("vmm")} (sockets, console, the 9p share).
+ */
+@Component(service = SandboxDriver.class, property = SandboxDriver.SANDBOXER + "=" + VmmDriver.SANDBOXER)
+@Designate(ocd = VmmConfig.class)
+public class VmmDriver implements SandboxDriver {
+    static final String SANDBOXER = "vmm";
+    private static final Logger LOG = Logger.getLogger(VmmDriver.class.getName());
+    /** Pod dirs are named by this many leading characters of the id: sockets must fit sun_path (108 bytes). */
+    private static final int DIR_ID_CHARS = 24;
+    /** How long a recovered pod's agent may take to accept the new instance's connection. */
+    private static final Duration REATTACH_TIMEOUT = Duration.ofSeconds(60);
+
+    private final VmmSettings settings;
+    private final TaskEvents events;
+    private final VmPodStore store;
+    private final Path runRoot;
+    private final Vmm vmm;
+    private final OutputPumps pumps = new OutputPumps();
+    private final CompletableFuture<String> accel;
+    private final VmTemplate template;
+    private final Map<String, VmPod> pods = new ConcurrentHashMap<>();
+    private final Map<String, VmTasks> tasks = new ConcurrentHashMap<>();
+    /** Ids shut down by this instance, so a repeated Shutdown succeeds as the SPI asks. */
+    private final Set<String> shutDown = ConcurrentHashMap.newKeySet();
+    /** Set when this instance is deactivated: its watchers must leave the pods to its successor. */
+    private volatile boolean retired;
+
+    @Activate
+    public VmmDriver(@Reference TaskEvents events, @Reference HostPaths paths, VmmConfig config) throws IOException {
+        this(events, paths, VmmSettings.of(config), new QemuVmm(config.qemu_binary()));
+    }
+
+    VmmDriver(TaskEvents events, HostPaths paths, VmmSettings settings, Vmm vmm) throws IOException {
+        this.settings = settings;
+        this.events = events;
+        this.vmm = vmm;
+        this.store = new VmPodStore(paths.stateDir(SANDBOXER).resolve("pods"));
+        this.runRoot = Files.createDirectories(paths.runDir(SANDBOXER));
+        Path probeCache = paths.stateDir(SANDBOXER).resolve("accel");
+        // in the background: activation stays quick, and a first start waits for the answer only if it must
+        this.accel = CompletableFuture.supplyAsync(() -> KvmProbe.choose(vmm, settings, runRoot.resolve("kvm-probe"), probeCache));
+        this.template = settings.template() ? new VmTemplate(vmm, settings, paths.stateDir(SANDBOXER).resolve("template")) : null;
+        if (template != null) {
+            accel.thenAcceptAsync(template::ensure);
+        }
+    }
+
+    @Deactivate
+    public void deactivate() {
+        retired = true;
+        // first: closing the agent connections ends the pumps, which must then leave the stream holders alone
+        pumps.retire();
+        // VMs keep running: the next instance's recover() reconnects to them. QEMU serves one connection per
+        // agent socket, so ours must be closed before the successor connects.
+        int closed = 0;
+        for (VmPod pod : pods.values()) {
+            AgentClient a = pod.agent;
+            pod.agent = null;
+            if (a != null) {
+                a.closeAndWait();
+                closed++;
+            }
+        }
+        LOG.info("vmm: driver stopping; closed " + closed + " agent connection(s), VMs keep running");
+        pumps.close();
+    }
+
+    @Override
+    public SandboxStatus create(SandboxSpec spec) throws SandboxException {
+        String id = Identifiers.validate("sandbox", spec.id());
+        Map<String, String> annotations = PodOptions.annotations(spec);
+        int vcpus = settings.vcpus(annotations);
+        int memoryMb = settings.memoryMb(annotations);
+        Path dir = runRoot.resolve(id.length() > DIR_ID_CHARS ? id.substring(0, DIR_ID_CHARS) : id);
+        if (dir.resolve("agent.sock").toString().length() > 100) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                    "run dir " + runRoot + " is too long for the VM's sockets");
+        }
+        VmPod pod = VmPod.of(spec, dir, Instant.now());
+        pod.coldBoot = "cold".equals(annotations.get(VmBoot.BOOT_ANNOTATION));
+        pod.vcpus = vcpus;
+        pod.memoryMb = memoryMb;
+        pod.cgroup = PodCgroup.path(spec.pod() == null ? "" : spec.pod().cgroupParent(), id);
+        for (VmPod other : pods.values()) {
+            if (other.dir.equals(dir)) {
+                throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "sandbox " + id
+                        + " shares its first " + DIR_ID_CHARS + " characters with sandbox " + other.id);
+            }
+        }
+        if (pods.putIfAbsent(id, pod) != null || store.exists(id)) {
+            pods.remove(id, pod);
+            throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "sandbox " + id + " already exists");
+        }
+        try {
+            store.save(pod);
+        } catch (SandboxException e) {
+            pods.remove(id, pod);
+            throw e;
+        }
+        shutDown.remove(id);
+        return pod.status(false);
+    }
+
+    @Override
+    public SandboxStarted start(String sandboxId) throws SandboxException {
+        VmPod pod = pod(sandboxId);
+        pod.lifecycle.lock();
+        try {
+            synchronized (pod) {
+                if (pod.state == SandboxStatus.State.READY) {
+                    return SandboxStarted.servedByHost(pod.pid, pod.createdAt);
+                }
+                if (pod.state == SandboxStatus.State.NOTREADY) {
+                    throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                            "sandbox " + pod.id + " was stopped and cannot be started again");
+                }
+            }
+            try {
+                new VmBoot(vmm, settings, accel.join(), template).boot(pod);
+            } catch (SandboxException | RuntimeException e) {
+                LOG.warning("vmm: sandbox " + pod.id + " did not start: " + e.getMessage());
+                forgetFailed(pod);
+                throw e;
+            }
+            store.save(pod);
+            watchVm(pod);
+            return SandboxStarted.servedByHost(pod.pid, pod.createdAt);
+        } finally {
+            pod.lifecycle.unlock();
+        }
+    }
+
+    /** A VM that ends by itself (crash, kill) takes its containers with it: they are recorded as exited. */
+    private void watchVm(VmPod pod) {
+        long pid = pod.pid;
+        ProcessHandle.of(pid).ifPresentOrElse(h -> h.onExit().thenRun(() -> vmGone(pod, pid)), () -> vmGone(pod, pid));
+    }
+
+    private void vmGone(VmPod pod, long pid) {
+        if (retired) {
+            return; // the successor instance watches this VM now
+        }
+        synchronized (pod) {
+            if (pod.pid != pid || pod.state != SandboxStatus.State.READY) {
+                return; // a stop or shutdown is handling it
+            }
+        }
+        LOG.warning("vmm: the VM of sandbox " + pod.id + " (QEMU " + pid + ") ended by itself");
+        endContainers(pod, ExitStatus.UNKNOWN_CODE);
+        Instant now = Instant.now();
+        synchronized (pod) {
+            pod.state = SandboxStatus.State.NOTREADY;
+            pod.exitedAt = now;
+        }
+        saveQuietly(pod);
+        pod.exit.complete(new ExitStatus(0, ExitStatus.UNKNOWN_CODE, now));
+    }
+
+    /** Records every process that has not exited as ended with {@code code} (its VM is gone). */
+    private void endContainers(VmPod pod, int code) {
+        VmTasks t = tasks.computeIfAbsent(pod.id, k -> new VmTasks(pod, store, events, pumps));
+        for (VmContainer c : pod.containerList()) {
+            for (VmProcess p : c.execs.values()) {
+                t.exited(c, p, new ExitStatus(p.pid(), code, Instant.now()));
+            }
+            if (c.init.pid() > 0) {
+                t.exited(c, c.init, new ExitStatus(c.init.pid(), code, Instant.now()));
+            }
+        }
+    }
+
+    private void saveQuietly(VmPod pod) {
+        try {
+            store.save(pod);
+        } catch (SandboxException e) {
+            LOG.log(Level.WARNING, "cannot persist sandbox " + pod.id, e);
+        }
+    }
+
+    /** Removes a pod whose start failed at once: containerd 2.1's CRI never calls Stop or Shutdown for it. */
+    private void forgetFailed(VmPod pod) {
+        try {
+            teardown(pod);
+            store.remove(pod.id);
+            pods.remove(pod.id, pod);
+            shutDown.add(pod.id);
+            pod.exit.complete(new ExitStatus(0, ExitStatus.UNKNOWN_CODE, Instant.now()));
+        } catch (SandboxException | RuntimeException e) {
+            LOG.log(Level.WARNING, "cannot clean up sandbox " + pod.id + " after its failed start", e);
+        }
+    }
+
+    @Override
+    public void stop(String sandboxId, Duration timeout) throws SandboxException {
+        VmPod pod = pod(sandboxId);
+        pod.lifecycle.lock();
+        try {
+            if (pod.exit.isDone()) {
+                return;
+            }
+            Duration grace = timeout == null || timeout.isZero() || timeout.isNegative() ? settings.stopTimeout() : timeout;
+            Instant now = Instant.now();
+            synchronized (pod) {
+                pod.state = SandboxStatus.State.NOTREADY; // first: the VM's end is expected now
+                pod.exitedAt = now;
+            }
+            stopVm(pod, grace);
+            endContainers(pod, 128 + 9);
+            store.save(pod);
+            pod.exit.complete(new ExitStatus(0, 0, now));
+        } finally {
+            pod.lifecycle.unlock();
+        }
+    }
+
+    private void stopVm(VmPod pod, Duration grace) {
+        AgentClient a = pod.agent;
+        pod.agent = null;
+        if (a != null) {
+            a.close();
+        }
+        if (pod.pid > 0 && vmm.isRunning(pod.pid, pod.dir)) {
+            vmm.stop(new Vmm.VmInstance(pod.pid, pod.dir.resolve("qmp.sock"), pod.dir.resolve("agent.sock"),
+                    pod.dir.resolve("console.log")), grace);
+        }
+    }
+
+    /** Everything a pod made on the host: VM, mounts, tap, cgroup, files. */
+    private void teardown(VmPod pod) throws SandboxException {
+        stopVm(pod, Duration.ofSeconds(1));
+        PodNetwork.detach(pod.netnsPath);
+        List<String> left = PodCgroup.remove(pod.cgroup);
+        if (!left.isEmpty()) {
+            LOG.warning("vmm: cgroups of sandbox " + pod.id + " remain: " + left);
+        }
+        try {
+            HostFiles.unmountAndDelete(pod.dir);
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot remove " + pod.dir + " of sandbox " + pod.id, e);
+        }
+        tasks.remove(pod.id);
+    }
+
+    @Override
+    public CompletionStage<ExitStatus> exit(String sandboxId) throws SandboxException {
+        return pod(sandboxId).exit.copy();
+    }
+
+    @Override
+    public SandboxStatus status(String sandboxId, boolean verbose) throws SandboxException {
+        return pod(sandboxId).status(verbose);
+    }
+
+    @Override
+    public void shutdown(String sandboxId) throws SandboxException {
+        Identifiers.validate("sandbox", sandboxId);
+        VmPod pod = pods.get(sandboxId);
+        if (pod == null) {
+            if (shutDown.contains(sandboxId)) {
+                return;
+            }
+            throw SandboxException.notFound("sandbox", sandboxId);
+        }
+        pod.lifecycle.lock();
+        try {
+            synchronized (pod) {
+                pod.state = SandboxStatus.State.NOTREADY;
+            }
+            teardown(pod);
+            store.remove(pod.id);
+            pods.remove(pod.id, pod);
+            shutDown.add(pod.id);
+            pod.exit.complete(new ExitStatus(0, 0, Instant.now()));
+        } finally {
+            pod.lifecycle.unlock();
+        }
+    }
+
+    @Override
+    public TaskService tasks(String sandboxId) throws SandboxException {
+        VmPod pod = pod(sandboxId);
+        return tasks.computeIfAbsent(pod.id, k -> new VmTasks(pod, store, events, pumps));
+    }
+
+    @Override
+    public Collection<SandboxStatus> recover() {
+        List<SandboxStatus> out = new ArrayList<>();
+        for (PersistedVmPod p : store.loadAll()) {
+            if (pods.containsKey(p.id())) {
+                continue;
+            }
+            try {
+                VmPod pod = VmPod.restore(p);
+                pods.put(pod.id, pod);
+                if (pod.state == SandboxStatus.State.READY) {
+                    reattach(pod);
+                }
+                out.add(pod.status(false));
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "cannot recover sandbox " + p.id(), e);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Reconnects to a running VM's agent and resumes watching its processes, in the background: at an upgrade the
+     * host asks the new instance to recover before the old one has let go of its connection, and QEMU serves one
+     * connection per socket, so the new one waits its turn (calls meanwhile are UNAVAILABLE). A VM that is gone,
+     * or whose agent never answers, ends the pod.
+     */
+    private void reattach(VmPod pod) {
+        if (!vmm.isRunning(pod.pid, pod.dir)) {
+            vmGone(pod, pod.pid);
+            return;
+        }
+        watchVm(pod);
+        pod.reattaching = CompletableFuture.runAsync(() -> { // own thread: the common pool may be busy with the template
+            try {
+                AgentClient a = AgentClient.connectReady(new Vmm.VmInstance(pod.pid, pod.dir.resolve("qmp.sock"),
+                        pod.dir.resolve("agent.sock"), pod.dir.resolve("console.log")), REATTACH_TIMEOUT,
+                        Duration.ofMillis(1500));
+                pod.agent = a;
+                VmTasks t = tasks.computeIfAbsent(pod.id, k -> new VmTasks(pod, store, events, pumps));
+                for (VmContainer c : pod.containerList()) {
+                    if (c.init.exit() == null && c.init.status() == io.kuasar.spi.TaskState.Status.RUNNING) {
+                        t.watch(c, c.init);
+                    }
+                }
+                LOG.info("vmm: reattached to sandbox " + pod.id + " (QEMU " + pod.pid + ")");
+            } catch (IOException | SandboxException | RuntimeException e) {
+                LOG.log(Level.WARNING, "vmm: cannot reach the agent of sandbox " + pod.id + "; ending its VM", e);
+                stopVm(pod, Duration.ofSeconds(1)); // a VM nobody can drive any more would only hold memory
+                vmGone(pod, pod.pid);
+            }
+        }, r -> {
+            Thread t = new Thread(r, "kuasar-vmm-reattach-" + pod.id.substring(0, Math.min(12, pod.id.length())));
+            t.setDaemon(true);
+            t.start();
+        });
+    }
+
+    private VmPod pod(String id) throws SandboxException {
+        VmPod pod = pods.get(Identifiers.validate("sandbox", id));
+        if (pod == null) {
+            throw SandboxException.notFound("sandbox", id);
+        }
+        return pod;
+    }
+}
