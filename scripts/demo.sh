@@ -24,7 +24,7 @@ cat <<EOF
 
 The node is still running: containerd on $CONTAINERD_SOCK (log $CONTAINERD_LOG),
 the Kuasar host on $KUASAR_SANDBOXER_SOCK (log $KUASAR_NODE_DIR/kuasar.log).
-Run the demo again with: scripts/demo.sh [kuasar-runc|runc]
+Run the demo again with: scripts/demo.sh [kuasar-runc|runc|kuasar-runsc|kuasar-vmm]
 Stop everything with:    scripts/kuasar-down.sh && scripts/containerd-down.sh
 EOF
 exit "$status"
