@@ -32,6 +32,9 @@ void buf_free(struct buf *b);
 int buf_flush(struct buf *b, int fd);          /* -1 when the socket is dead */
 long buf_read(struct buf *b, int fd);          /* like recv(2) */
 int listen_unix(const char *path, char *err, size_t errlen);
+struct sockaddr_un;
+int unix_addr(const char *path, struct sockaddr_un *sa);  /* -1 when the path does not fit sun_path */
+int errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4))); /* always -1 */
 
 int relay_listen(const char *public_path, const char *backend_path, char *err, size_t errlen);
 void relay_close(const char *public_path);

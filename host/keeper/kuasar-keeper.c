@@ -46,7 +46,9 @@ static size_t graveyard_len, graveyard_cap;
 struct control_client {
     struct ev ev;
     struct buf in, out;
+    struct control_client *prev, *next; /* all open clients, so the keeper can close them when it stops */
 };
+static struct control_client *control_clients;
 
 /* One write(2) per line, so lines of processes sharing the log never interleave. */
 void klog(const char *fmt, ...) {
@@ -251,6 +253,9 @@ static char *next_line(struct buf *b, size_t *used) {
 
 /* Returns -1, for the callers' convenience. */
 static int control_client_close(struct control_client *c) {
+    if (c->prev) c->prev->next = c->next;
+    else control_clients = c->next;
+    if (c->next) c->next->prev = c->prev;
     close(c->ev.fd);
     c->ev.fd = -1;
     buf_free(&c->in);
@@ -288,6 +293,8 @@ static void accept_control_clients(void) {
             continue;
         }
         c->ev = (struct ev){EV_CONTROL_CLIENT, fd, c};
+        if ((c->next = control_clients)) control_clients->prev = c;
+        control_clients = c;
         ev_ctl(EPOLL_CTL_ADD, &c->ev, EPOLLIN);
     }
 }
@@ -390,6 +397,8 @@ int main(int argc, char **argv) {
         while (graveyard_len) free(graveyard[--graveyard_len]);
     }
     relay_close_all();
+    while (control_clients) control_client_close(control_clients);
+    while (graveyard_len) free(graveyard[--graveyard_len]);
     unlink(control_path);
     unlink(pid_path);
     klog("keeper stopped");
