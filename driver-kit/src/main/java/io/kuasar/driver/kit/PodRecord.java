@@ -1,6 +1,7 @@
 package io.kuasar.driver.kit;
 
 import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStatus;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -41,6 +42,23 @@ public abstract class PodRecord<C extends ContainerRecord<?>> {
     /** A copy, to iterate without the monitor. */
     public synchronized List<C> containerList() {
         return new ArrayList<>(containers.values());
+    }
+
+    /**
+     * Adds {@code c} to the pod's containers, as a Task Create does: only while the pod is READY
+     * (FAILED_PRECONDITION otherwise) and has no container of that id (ALREADY_EXISTS).
+     *
+     * @since 1.3
+     */
+    public synchronized void addContainer(C c) throws SandboxException {
+        if (state != SandboxStatus.State.READY) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                    "sandbox " + id + " is " + state + ", not READY");
+        }
+        if (containers.containsKey(c.id)) {
+            throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "container " + c.id + " already exists");
+        }
+        containers.put(c.id, c);
     }
 
     /** Records the pod as stopped at {@code at}. */

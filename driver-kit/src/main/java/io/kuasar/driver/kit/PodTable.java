@@ -151,6 +151,18 @@ public final class PodTable<P extends PodRecord<?>> {
      */
     public void stop(String sandboxId, Duration timeout, Duration defaultGrace, Stopper<P> stop)
             throws SandboxException {
+        stop(sandboxId, timeout, defaultGrace, false, stop);
+    }
+
+    /**
+     * Stop as above; with {@code markFirst} the pod is recorded stopped (and its exit time taken) before {@code stop}
+     * runs, so a driver watching its sandbox's process reads that process's end during the stop as expected, not as
+     * a crash.
+     *
+     * @since 1.3
+     */
+    public void stop(String sandboxId, Duration timeout, Duration defaultGrace, boolean markFirst, Stopper<P> stop)
+            throws SandboxException {
         P pod = get(sandboxId);
         pod.lifecycle.lock();
         try {
@@ -158,9 +170,15 @@ public final class PodTable<P extends PodRecord<?>> {
                 return;
             }
             Duration grace = timeout == null || timeout.isZero() || timeout.isNegative() ? defaultGrace : timeout;
-            stop.stop(pod, grace);
             Instant now = Instant.now();
-            pod.markStopped(now);
+            if (markFirst) {
+                pod.markStopped(now);
+            }
+            stop.stop(pod, grace);
+            if (!markFirst) {
+                now = Instant.now();
+                pod.markStopped(now);
+            }
             records.save(pod);
             pod.exit.complete(new ExitStatus(0, 0, now));
         } finally {

@@ -114,6 +114,35 @@ class PodTableTest {
     }
 
     @Test
+    void markFirstRecordsTheStopBeforeTheStopperRuns() throws Exception {
+        pods.create("p1", TestPod::new);
+        pods.start("p1", PodTableTest::started);
+        AtomicReference<SandboxStatus> seen = new AtomicReference<>();
+        pods.stop("p1", null, Duration.ofSeconds(7), true, (pod, grace) -> seen.set(pod.status(false)));
+        assertEquals(SandboxStatus.State.NOTREADY, seen.get().state(), "the stopper sees the pod stopped already");
+        ExitStatus exit = pods.exit("p1").toCompletableFuture().getNow(null);
+        assertEquals(0, exit.code());
+        assertEquals(seen.get().exitedAt(), exit.exitedAt(), "the exit time is taken before the stopper runs");
+        assertEquals(SandboxStatus.State.NOTREADY, records.saved.get("p1"));
+    }
+
+    @Test
+    void addContainerOnlyWhileReadyAndOnce() throws Exception {
+        TestPod pod = new TestPod("p1");
+        ContainerRecord<ProcessRecord> c = new ContainerRecord<>("c1", java.nio.file.Path.of("/b"), List.of(),
+                new ProcessRecord("", new io.kuasar.spi.Stdio("", "", "", false)));
+        SandboxException e = assertThrows(SandboxException.class, () -> pod.addContainer(c));
+        assertEquals(SandboxException.Code.FAILED_PRECONDITION, e.code());
+        assertEquals("sandbox p1 is CREATED, not READY", e.getMessage());
+        started(pod);
+        pod.addContainer(c);
+        assertSame(c, pod.container("c1"));
+        e = assertThrows(SandboxException.class, () -> pod.addContainer(c));
+        assertEquals(SandboxException.Code.ALREADY_EXISTS, e.code());
+        assertEquals("container c1 already exists", e.getMessage());
+    }
+
+    @Test
     void exitIsACopy() throws Exception {
         pods.create("p1", TestPod::new);
         pods.exit("p1").toCompletableFuture().complete(new ExitStatus(0, 1, Instant.EPOCH));

@@ -76,16 +76,7 @@ final class RunscTasks implements TaskService {
             throw SandboxException.invalid("bundle " + spec.bundle() + " has no config.json");
         }
         RunscContainer c = new RunscContainer(id, bundle, spec.rootfs(), new GProc("", spec.stdio()));
-        synchronized (pod) {
-            if (pod.state != SandboxStatus.State.READY) {
-                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                        "sandbox " + pod.id + " is " + pod.state + ", not READY");
-            }
-            if (pod.containers.containsKey(id)) {
-                throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "container " + id + " already exists");
-            }
-            pod.containers.put(id, c);
-        }
+        pod.addContainer(c);
         c.ops.lock();
         boolean created = false;
         try {

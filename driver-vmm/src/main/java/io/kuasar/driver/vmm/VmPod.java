@@ -1,5 +1,6 @@
 package io.kuasar.driver.vmm;
 
+import io.kuasar.driver.kit.PodRecord;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStatus;
@@ -12,30 +13,23 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A VM pod as the driver holds it. Mutable fields are guarded by the object's monitor (held while the state file's
  * snapshot is taken); {@link #lifecycle} serialises start, stop and shutdown.
  */
-final class VmPod {
-    final String id;
+final class VmPod extends PodRecord<VmContainer> {
     final String namespace;
     final String netnsPath;
     final String hostname;
     final Instant createdAt;
     final Map<String, String> labels;
     final Path dir;
-    final ReentrantLock lifecycle = new ReentrantLock();
-    final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
-    final Map<String, VmContainer> containers = new LinkedHashMap<>();
     /** Guest settings from the pod config (not persisted: only needed at start). */
     List<String> dnsServers = List.of();
     List<String> dnsSearches = List.of();
     List<String> dnsOptions = List.of();
-    SandboxStatus.State state = SandboxStatus.State.CREATED;
     long pid;
-    Instant exitedAt;
     String accel = "";
     int vcpus;
     int memoryMb;
@@ -54,7 +48,7 @@ final class VmPod {
 
     VmPod(String id, String namespace, String netnsPath, String hostname, Instant createdAt, Map<String, String> labels,
           Path dir) {
-        this.id = id;
+        super(id);
         this.namespace = namespace == null ? "" : namespace;
         this.netnsPath = netnsPath == null ? "" : netnsPath;
         this.hostname = hostname == null ? "" : hostname;
@@ -78,15 +72,8 @@ final class VmPod {
         return dir.resolve("share");
     }
 
-    synchronized VmContainer container(String id) {
-        return containers.get(id);
-    }
-
-    synchronized List<VmContainer> containerList() {
-        return new ArrayList<>(containers.values());
-    }
-
-    synchronized SandboxStatus status(boolean verbose) {
+    @Override
+    public synchronized SandboxStatus status(boolean verbose) {
         Map<String, String> info = new LinkedHashMap<>();
         if (verbose) {
             info.put("vmm", "qemu");

@@ -79,16 +79,7 @@ final class VmTasks implements TaskService {
             throw SandboxException.invalid("bundle " + spec.bundle() + " has no config.json");
         }
         VmContainer c = new VmContainer(id, bundle, spec.rootfs(), new VmProcess("", spec.stdio()));
-        synchronized (pod) {
-            if (pod.state != SandboxStatus.State.READY) {
-                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                        "sandbox " + pod.id + " is " + pod.state + ", not READY");
-            }
-            if (pod.containers.containsKey(id)) {
-                throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "container " + id + " already exists");
-            }
-            pod.containers.put(id, c);
-        }
+        pod.addContainer(c);
         c.ops.lock();
         try {
             Path share = Files.createDirectories(ctrShare(id).resolve("rootfs"));

@@ -1,9 +1,9 @@
 package io.kuasar.driver.vmm;
 
 import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.PodTable;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.HostPaths;
-import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxDriver;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxSpec;
@@ -16,11 +16,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -55,10 +53,8 @@ public class VmmDriver implements SandboxDriver {
     private final OutputPumps pumps = new OutputPumps();
     private final CompletableFuture<String> accel;
     private final VmTemplate template;
-    private final Map<String, VmPod> pods = new ConcurrentHashMap<>();
+    private final PodTable<VmPod> pods;
     private final Map<String, VmTasks> tasks = new ConcurrentHashMap<>();
-    /** Ids shut down by this instance, so a repeated Shutdown succeeds as the SPI asks. */
-    private final Set<String> shutDown = ConcurrentHashMap.newKeySet();
     /** Set when this instance is deactivated: its watchers must leave the pods to its successor. */
     private volatile boolean retired;
 
@@ -72,6 +68,7 @@ public class VmmDriver implements SandboxDriver {
         this.events = events;
         this.vmm = vmm;
         this.store = new VmPodStore(paths.stateDir(SANDBOXER).resolve("pods"));
+        this.pods = new PodTable<>(store);
         this.runRoot = Files.createDirectories(paths.runDir(SANDBOXER));
         Path probeCache = paths.stateDir(SANDBOXER).resolve("accel");
         // in the background: activation stays quick, and a first start waits for the answer only if it must
@@ -90,7 +87,7 @@ public class VmmDriver implements SandboxDriver {
         // VMs keep running: the next instance's recover() reconnects to them. QEMU serves one connection per
         // agent socket, so ours must be closed before the successor connects.
         int closed = 0;
-        for (VmPod pod : pods.values()) {
+        for (VmPod pod : pods.pods()) {
             AgentClient a = pod.agent;
             pod.agent = null;
             if (a != null) {
@@ -104,67 +101,49 @@ public class VmmDriver implements SandboxDriver {
 
     @Override
     public SandboxStatus create(SandboxSpec spec) throws SandboxException {
-        String id = Identifiers.validate("sandbox", spec.id());
-        Map<String, String> annotations = PodOptions.annotations(spec);
-        int vcpus = settings.vcpus(annotations);
-        int memoryMb = settings.memoryMb(annotations);
-        Path dir = runRoot.resolve(id.length() > DIR_ID_CHARS ? id.substring(0, DIR_ID_CHARS) : id);
-        if (dir.resolve("agent.sock").toString().length() > 100) {
-            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                    "run dir " + runRoot + " is too long for the VM's sockets");
-        }
-        VmPod pod = VmPod.of(spec, dir, Instant.now());
-        pod.coldBoot = "cold".equals(annotations.get(VmBoot.BOOT_ANNOTATION));
-        pod.vcpus = vcpus;
-        pod.memoryMb = memoryMb;
-        pod.cgroup = PodCgroup.path(spec.pod() == null ? "" : spec.pod().cgroupParent(), id);
-        for (VmPod other : pods.values()) {
-            if (other.dir.equals(dir)) {
-                throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "sandbox " + id
-                        + " shares its first " + DIR_ID_CHARS + " characters with sandbox " + other.id);
+        return pods.create(spec.id(), id -> {
+            Map<String, String> annotations = PodOptions.annotations(spec);
+            int vcpus = settings.vcpus(annotations);
+            int memoryMb = settings.memoryMb(annotations);
+            Path dir = runRoot.resolve(id.length() > DIR_ID_CHARS ? id.substring(0, DIR_ID_CHARS) : id);
+            if (dir.resolve("agent.sock").toString().length() > 100) {
+                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                        "run dir " + runRoot + " is too long for the VM's sockets");
             }
-        }
-        if (pods.putIfAbsent(id, pod) != null || store.exists(id)) {
-            pods.remove(id, pod);
-            throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "sandbox " + id + " already exists");
-        }
-        try {
-            store.save(pod);
-        } catch (SandboxException e) {
-            pods.remove(id, pod);
-            throw e;
-        }
-        shutDown.remove(id);
-        return pod.status(false);
+            VmPod pod = VmPod.of(spec, dir, Instant.now());
+            pod.coldBoot = "cold".equals(annotations.get(VmBoot.BOOT_ANNOTATION));
+            pod.vcpus = vcpus;
+            pod.memoryMb = memoryMb;
+            pod.cgroup = PodCgroup.path(spec.pod() == null ? "" : spec.pod().cgroupParent(), id);
+            for (VmPod other : pods.pods()) {
+                if (other.dir.equals(dir)) {
+                    throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "sandbox " + id
+                            + " shares its first " + DIR_ID_CHARS + " characters with sandbox " + other.id);
+                }
+            }
+            return pod;
+        });
     }
 
     @Override
     public SandboxStarted start(String sandboxId) throws SandboxException {
-        VmPod pod = pod(sandboxId);
-        pod.lifecycle.lock();
-        try {
+        return pods.start(sandboxId, pod -> {
             synchronized (pod) {
                 if (pod.state == SandboxStatus.State.READY) {
                     return SandboxStarted.servedByHost(pod.pid, pod.createdAt);
-                }
-                if (pod.state == SandboxStatus.State.NOTREADY) {
-                    throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                            "sandbox " + pod.id + " was stopped and cannot be started again");
                 }
             }
             try {
                 new VmBoot(vmm, settings, accel.join(), template).boot(pod);
             } catch (SandboxException | RuntimeException e) {
                 LOG.warning("vmm: sandbox " + pod.id + " did not start: " + e.getMessage());
-                forgetFailed(pod);
+                pods.forgetFailed(pod, this::teardown);
                 throw e;
             }
             store.save(pod);
             watchVm(pod);
             return SandboxStarted.servedByHost(pod.pid, pod.createdAt);
-        } finally {
-            pod.lifecycle.unlock();
-        }
+        });
     }
 
     /** A VM that ends by itself (crash, kill) takes its containers with it: they are recorded as exited. */
@@ -185,10 +164,7 @@ public class VmmDriver implements SandboxDriver {
         LOG.warning("vmm: the VM of sandbox " + pod.id + " (QEMU " + pid + ") ended by itself");
         endContainers(pod, ExitStatus.UNKNOWN_CODE);
         Instant now = Instant.now();
-        synchronized (pod) {
-            pod.state = SandboxStatus.State.NOTREADY;
-            pod.exitedAt = now;
-        }
+        pod.markStopped(now);
         saveQuietly(pod);
         pod.exit.complete(new ExitStatus(0, ExitStatus.UNKNOWN_CODE, now));
     }
@@ -214,40 +190,16 @@ public class VmmDriver implements SandboxDriver {
         }
     }
 
-    /** Removes a pod whose start failed at once: containerd 2.1's CRI never calls Stop or Shutdown for it. */
-    private void forgetFailed(VmPod pod) {
-        try {
-            teardown(pod);
-            store.remove(pod.id);
-            pods.remove(pod.id, pod);
-            shutDown.add(pod.id);
-            pod.exit.complete(new ExitStatus(0, ExitStatus.UNKNOWN_CODE, Instant.now()));
-        } catch (SandboxException | RuntimeException e) {
-            LOG.log(Level.WARNING, "cannot clean up sandbox " + pod.id + " after its failed start", e);
-        }
-    }
-
+    /**
+     * The pod is recorded stopped first, so that the VM's end during the stop is not read as a crash
+     * ({@link #vmGone}); its containers are recorded killed once the VM is gone.
+     */
     @Override
     public void stop(String sandboxId, Duration timeout) throws SandboxException {
-        VmPod pod = pod(sandboxId);
-        pod.lifecycle.lock();
-        try {
-            if (pod.exit.isDone()) {
-                return;
-            }
-            Duration grace = timeout == null || timeout.isZero() || timeout.isNegative() ? settings.stopTimeout() : timeout;
-            Instant now = Instant.now();
-            synchronized (pod) {
-                pod.state = SandboxStatus.State.NOTREADY; // first: the VM's end is expected now
-                pod.exitedAt = now;
-            }
+        pods.stop(sandboxId, timeout, settings.stopTimeout(), true, (pod, grace) -> {
             stopVm(pod, grace);
             endContainers(pod, 128 + 9);
-            store.save(pod);
-            pod.exit.complete(new ExitStatus(0, 0, now));
-        } finally {
-            pod.lifecycle.unlock();
-        }
+        });
     }
 
     private void stopVm(VmPod pod, Duration grace) {
@@ -280,64 +232,37 @@ public class VmmDriver implements SandboxDriver {
 
     @Override
     public CompletionStage<ExitStatus> exit(String sandboxId) throws SandboxException {
-        return pod(sandboxId).exit.copy();
+        return pods.exit(sandboxId);
     }
 
     @Override
     public SandboxStatus status(String sandboxId, boolean verbose) throws SandboxException {
-        return pod(sandboxId).status(verbose);
+        return pods.status(sandboxId, verbose);
     }
 
     @Override
     public void shutdown(String sandboxId) throws SandboxException {
-        Identifiers.validate("sandbox", sandboxId);
-        VmPod pod = pods.get(sandboxId);
-        if (pod == null) {
-            if (shutDown.contains(sandboxId)) {
-                return;
-            }
-            throw SandboxException.notFound("sandbox", sandboxId);
-        }
-        pod.lifecycle.lock();
-        try {
+        pods.shutdown(sandboxId, pod -> {
             synchronized (pod) {
-                pod.state = SandboxStatus.State.NOTREADY;
+                pod.state = SandboxStatus.State.NOTREADY; // first: the VM's end is expected now
             }
             teardown(pod);
-            store.remove(pod.id);
-            pods.remove(pod.id, pod);
-            shutDown.add(pod.id);
-            pod.exit.complete(new ExitStatus(0, 0, Instant.now()));
-        } finally {
-            pod.lifecycle.unlock();
-        }
+        });
     }
 
     @Override
     public TaskService tasks(String sandboxId) throws SandboxException {
-        VmPod pod = pod(sandboxId);
+        VmPod pod = pods.get(sandboxId);
         return tasks.computeIfAbsent(pod.id, k -> new VmTasks(pod, store, events, pumps));
     }
 
     @Override
     public Collection<SandboxStatus> recover() {
-        List<SandboxStatus> out = new ArrayList<>();
-        for (PersistedVmPod p : store.loadAll()) {
-            if (pods.containsKey(p.id())) {
-                continue;
+        return pods.recover(store.loadAll(), PersistedVmPod::id, VmPod::restore, pod -> {
+            if (pod.state == SandboxStatus.State.READY) {
+                reattach(pod);
             }
-            try {
-                VmPod pod = VmPod.restore(p);
-                pods.put(pod.id, pod);
-                if (pod.state == SandboxStatus.State.READY) {
-                    reattach(pod);
-                }
-                out.add(pod.status(false));
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "cannot recover sandbox " + p.id(), e);
-            }
-        }
-        return out;
+        });
     }
 
     /**
@@ -375,13 +300,5 @@ public class VmmDriver implements SandboxDriver {
             t.setDaemon(true);
             t.start();
         });
-    }
-
-    private VmPod pod(String id) throws SandboxException {
-        VmPod pod = pods.get(Identifiers.validate("sandbox", id));
-        if (pod == null) {
-            throw SandboxException.notFound("sandbox", id);
-        }
-        return pod;
     }
 }

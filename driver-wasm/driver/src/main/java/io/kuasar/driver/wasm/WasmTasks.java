@@ -6,7 +6,6 @@ import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxException;
-import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskEvent;
 import io.kuasar.spi.TaskEvents;
 import io.kuasar.spi.TaskService;
@@ -75,14 +74,7 @@ final class WasmTasks implements TaskService {
             if (existing != null && existing.bundle.equals(bundle) && existing.plan != null) {
                 return existing.init.pid(); // a replayed Create (keeper) answers what the first one made
             }
-            if (pod.state != SandboxStatus.State.READY) {
-                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                        "sandbox " + pod.id + " is " + pod.state + ", not READY");
-            }
-            if (existing != null) {
-                throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "container " + id + " already exists");
-            }
-            pod.containers.put(id, c);
+            pod.addContainer(c); // READY and not there yet
         }
         c.ops.lock();
         try {
