@@ -39,6 +39,15 @@ public abstract class PodRecord<C extends ContainerRecord<?>> {
         return containers.get(id);
     }
 
+    /** The container {@code id}; NOT_FOUND, naming the pod, when it has none. */
+    public C requireContainer(String id) throws SandboxException {
+        C c = container(id);
+        if (c == null) {
+            throw SandboxException.notFound("container", id + " in sandbox " + this.id);
+        }
+        return c;
+    }
+
     /** A copy, to iterate without the monitor. */
     public synchronized List<C> containerList() {
         return new ArrayList<>(containers.values());

@@ -361,11 +361,7 @@ final class RunscTasks implements TaskService {
     }
 
     RunscContainer container(String id) throws SandboxException {
-        RunscContainer c = pod.container(id);
-        if (c == null) {
-            throw SandboxException.notFound("container", id + " in sandbox " + pod.id);
-        }
-        return c;
+        return pod.requireContainer(id);
     }
 
     /** Lets go of the pod's helpers; its sandbox keeps running. */

@@ -311,10 +311,6 @@ final class VmTasks implements TaskService {
     }
 
     VmContainer container(String id) throws SandboxException {
-        VmContainer c = pod.container(id);
-        if (c == null) {
-            throw SandboxException.notFound("container", id + " in sandbox " + pod.id);
-        }
-        return c;
+        return pod.requireContainer(id);
     }
 }

@@ -317,10 +317,6 @@ final class WasmTasks implements TaskService {
     }
 
     WasmContainer container(String id) throws SandboxException {
-        WasmContainer c = pod.container(id);
-        if (c == null) {
-            throw SandboxException.notFound("container", id + " in sandbox " + pod.id);
-        }
-        return c;
+        return pod.requireContainer(id);
     }
 }
