@@ -69,6 +69,29 @@ class ContainerdRestartTest extends CriTestBase {
         Process p = pb.start();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "containerd-restart.sh did not finish");
         assertEquals(0, p.exitValue(), () -> "containerd-restart.sh: " + read(out));
+        awaitCri();
+    }
+
+    /**
+     * containerd answers (ctr version) before its CRI plugin has loaded its pods back; until then every CRI call is
+     * UNAVAILABLE "server is not initialized yet". Waits for CRI's Status to answer, up to a minute.
+     */
+    private void awaitCri() throws InterruptedException {
+        long start = System.nanoTime();
+        long deadline = start + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            try {
+                cri.runtime().status(io.kuasar.api.cri.v1.StatusRequest.getDefaultInstance());
+                System.out.printf("ContainerdRestartTest: CRI answered %d ms after containerd did%n",
+                        (System.nanoTime() - start) / 1_000_000);
+                return;
+            } catch (io.grpc.StatusRuntimeException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("CRI not initialized 60 s after containerd's restart", e);
+                }
+                Thread.sleep(100);
+            }
+        }
     }
 
     private static String read(Path p) {
