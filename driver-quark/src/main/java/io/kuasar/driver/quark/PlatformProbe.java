@@ -1,7 +1,7 @@
 package io.kuasar.driver.quark;
 
-import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.Commands;
+import io.kuasar.driver.kit.HostFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,10 +1,10 @@
 package io.kuasar.driver.quark;
 
-import io.kuasar.driver.kit.HostFiles;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kuasar.driver.kit.AtomicFiles;
+import io.kuasar.driver.kit.HostFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,7 +1,7 @@
 package io.kuasar.driver.quark;
 
-import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.Commands;
+import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;

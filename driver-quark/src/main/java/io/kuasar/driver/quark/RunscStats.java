@@ -1,8 +1,8 @@
 package io.kuasar.driver.quark;
 
-import io.kuasar.driver.kit.ProtoWriter;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kuasar.driver.kit.ProtoWriter;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.TypedData;
 import java.io.IOException;

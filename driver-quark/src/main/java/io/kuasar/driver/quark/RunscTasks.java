@@ -1,7 +1,7 @@
 package io.kuasar.driver.quark;
 
-import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.AtomicFiles;
+import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;

@@ -1,11 +1,11 @@
 package io.kuasar.driver.vmm;
 
-import io.kuasar.driver.kit.HostFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kuasar.driver.kit.AtomicFiles;
+import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.nio.file.Files;

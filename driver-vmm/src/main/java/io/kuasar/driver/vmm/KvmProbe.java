@@ -1,7 +1,7 @@
 package io.kuasar.driver.vmm;
 
-import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.AtomicFiles;
+import io.kuasar.driver.kit.HostFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

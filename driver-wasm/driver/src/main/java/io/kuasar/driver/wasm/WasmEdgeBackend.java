@@ -1,7 +1,7 @@
 package io.kuasar.driver.wasm;
 
-import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.Commands;
+import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxException;
