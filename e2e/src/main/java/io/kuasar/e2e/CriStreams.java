@@ -171,6 +171,31 @@ public final class CriStreams {
             return text(channel);
         }
 
+        /**
+         * Asks the shell on the terminal for its size ({@code stty size}) until it reports {@code rows cols}. A resize
+         * travels apart from stdin (containerd turns it into a ResizePty call of its own), so a command sent right
+         * after it may run before the size lands, with either runtime.
+         */
+        public void awaitTerminalSize(int cols, int rows, Duration timeout) {
+            long end = System.nanoTime() + timeout.toNanos();
+            String want = rows + " " + cols;
+            while (!text(STDOUT).contains(want)) {
+                if (System.nanoTime() > end || closed.isDone()) {
+                    throw new IllegalStateException("the terminal never reported " + want + "; stdout '"
+                            + text(STDOUT) + "', error channel '" + text(ERROR) + "'");
+                }
+                send(STDIN, "stty size\n");
+                synchronized (this) {
+                    try {
+                        wait(250);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IllegalStateException("interrupted", e);
+                    }
+                }
+            }
+        }
+
         /** Waits for the server to close the session; returns the close code. */
         public int awaitClose(Duration timeout) {
             return closed.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).join();

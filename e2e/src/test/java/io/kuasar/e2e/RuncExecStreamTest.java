@@ -52,13 +52,14 @@ class RuncExecStreamTest extends RuncFeatureBase {
         Started s = start(handler, "exectty", containerConfig("sleeper", busybox(), "sleep", "3600"));
         try (CriStreams.Session session = CriStreams.exec(cri.execUrl(s.containerId(), true, true, "sh"))) {
             session.resize(100, 30);
+            session.awaitTerminalSize(100, 30, STREAM_WAIT);
             session.send(CriStreams.STDIN, "tty; stty size; echo answer-$((6*7))\n");
             String out = session.awaitText(CriStreams.STDOUT, "answer-42", STREAM_WAIT);
             assertTrue(out.contains("/dev/pts/"), out);
             assertTrue(out.contains("30 100"), out);
             session.resize(120, 40);
-            session.send(CriStreams.STDIN, "stty size; exit 3\n");
-            session.awaitText(CriStreams.STDOUT, "40 120", STREAM_WAIT);
+            session.awaitTerminalSize(120, 40, STREAM_WAIT);
+            session.send(CriStreams.STDIN, "exit 3\n");
             session.awaitClose(STREAM_WAIT);
             String status = session.text(CriStreams.ERROR);
             assertTrue(status.contains("\"ExitCode\"") && status.contains("\"3\""), status);

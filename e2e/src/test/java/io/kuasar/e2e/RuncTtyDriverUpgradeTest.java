@@ -72,6 +72,7 @@ class RuncTtyDriverUpgradeTest extends RuncFeatureBase {
     private void talk(String id, int width, int height, String word) {
         try (CriStreams.Session session = CriStreams.exec(cri.attachUrl(id, true, true))) {
             session.resize(width, height);
+            session.awaitTerminalSize(width, height, STREAM_WAIT);
             // $((1+1)): the terminal echoes the command line, so only the shell's output holds "-2"
             session.send(CriStreams.STDIN, "stty size; echo said-" + word + "-$((1+1))\n");
             String out = session.awaitText(CriStreams.STDOUT, "said-" + word + "-2", STREAM_WAIT);

@@ -58,6 +58,7 @@ class RuncTtyNodeCrashTest extends RuncFeatureBase {
         assertEquals(ttyPid, initPid(tty), "same shell");
         try (CriStreams.Session session = CriStreams.exec(cri.attachUrl(tty, true, true))) {
             session.resize(77, 21);
+            session.awaitTerminalSize(77, 21, STREAM_WAIT);
             session.send(CriStreams.STDIN, "stty size; echo after-$((2+2)); exit 5\n");
             String out = session.awaitText(CriStreams.STDOUT, "after-4", STREAM_WAIT);
             assertTrue(out.contains("21 77"), out);

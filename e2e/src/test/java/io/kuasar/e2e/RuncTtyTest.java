@@ -38,6 +38,7 @@ class RuncTtyTest extends RuncFeatureBase {
         Started s = start(handler, "ttyattach", config);
         try (CriStreams.Session session = CriStreams.exec(cri.attachUrl(s.containerId(), true, true))) {
             session.resize(90, 25);
+            session.awaitTerminalSize(90, 25, STREAM_WAIT);
             session.send(CriStreams.STDIN, "stty size; echo sum-$((40+2))\n");
             String out = session.awaitText(CriStreams.STDOUT, "sum-42", STREAM_WAIT);
             assertTrue(out.contains("25 90"), out);
