@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kuasar.driver.kit.AtomicFiles;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.List;
@@ -88,9 +87,5 @@ final class GvisorSpec {
 
     static byte[] bytes(ObjectNode spec) throws IOException {
         return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec);
-    }
-
-    static boolean exists(Path configJson) {
-        return Files.isRegularFile(configJson);
     }
 }

@@ -3,6 +3,7 @@ package io.kuasar.driver.quark;
 import io.kuasar.driver.kit.AtomicFiles;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.StdioRedirects;
+import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.Identifiers;
@@ -67,14 +68,9 @@ final class RunscTasks implements TaskService {
     @Override
     public long create(TaskSpec spec) throws SandboxException {
         String id = Identifiers.validate("container", spec.id());
-        if (!spec.checkpoint().isEmpty()) {
-            throw SandboxException.unimplemented("restoring a gVisor container from a checkpoint");
-        }
+        TaskSpecs.refuseCheckpoint(spec, "a gVisor container");
         StdioRedirects.of(spec.stdio(), RUNSC_SANDBOXER); // refuse unsupported stdio now rather than at start
-        Path bundle = Path.of(spec.bundle());
-        if (!bundle.isAbsolute() || !GvisorSpec.exists(bundle.resolve("config.json"))) {
-            throw SandboxException.invalid("bundle " + spec.bundle() + " has no config.json");
-        }
+        Path bundle = TaskSpecs.bundle(spec);
         RunscContainer c = new RunscContainer(id, bundle, spec.rootfs(), new GProc("", spec.stdio()));
         pod.addContainer(c);
         c.ops.lock();

@@ -1,6 +1,7 @@
 package io.kuasar.driver.runc;
 
 import io.kuasar.driver.kit.StdioRedirects;
+import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.Identifiers;
@@ -58,14 +59,9 @@ final class RuncTasks implements TaskService {
     @Override
     public long create(TaskSpec spec) throws SandboxException {
         String id = Identifiers.validate("container", spec.id());
-        if (!spec.checkpoint().isEmpty()) {
-            throw SandboxException.unimplemented("restoring a container from a checkpoint");
-        }
+        TaskSpecs.refuseCheckpoint(spec, "a container");
         StdioRedirects stdio = Terminals.redirects(spec.stdio(), RUNC_DRIVER);
-        Path bundle = Path.of(spec.bundle());
-        if (!bundle.isAbsolute() || !Files.isRegularFile(bundle.resolve("config.json"))) {
-            throw SandboxException.invalid("bundle " + spec.bundle() + " has no config.json");
-        }
+        Path bundle = TaskSpecs.bundle(spec);
         Container c = new Container(id, bundle, spec.rootfs(), new Proc("", spec.stdio()));
         synchronized (sb) {
             if (sb.state != SandboxStatus.State.READY) {

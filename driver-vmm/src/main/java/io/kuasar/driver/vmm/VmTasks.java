@@ -2,6 +2,7 @@ package io.kuasar.driver.vmm;
 
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.StdioRedirects;
+import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.Identifiers;
@@ -70,14 +71,9 @@ final class VmTasks implements TaskService {
     @Override
     public long create(TaskSpec spec) throws SandboxException {
         String id = Identifiers.validate("container", spec.id());
-        if (!spec.checkpoint().isEmpty()) {
-            throw SandboxException.unimplemented("restoring a VM container from a checkpoint");
-        }
+        TaskSpecs.refuseCheckpoint(spec, "a VM container");
         StdioRedirects.of(spec.stdio(), REFUSER); // refuses terminals and logging plugins before anything changes
-        Path bundle = Path.of(spec.bundle());
-        if (!bundle.isAbsolute() || !Files.isRegularFile(bundle.resolve("config.json"))) {
-            throw SandboxException.invalid("bundle " + spec.bundle() + " has no config.json");
-        }
+        Path bundle = TaskSpecs.bundle(spec);
         VmContainer c = new VmContainer(id, bundle, spec.rootfs(), new VmProcess("", spec.stdio()));
         pod.addContainer(c);
         c.ops.lock();

@@ -2,6 +2,7 @@ package io.kuasar.driver.wasm;
 
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.StdioRedirects;
+import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.Identifiers;
@@ -60,14 +61,9 @@ final class WasmTasks implements TaskService {
     @Override
     public long create(TaskSpec spec) throws SandboxException {
         String id = Identifiers.validate("container", spec.id());
-        if (!spec.checkpoint().isEmpty()) {
-            throw SandboxException.unimplemented("restoring a wasm container from a checkpoint");
-        }
+        TaskSpecs.refuseCheckpoint(spec, "a wasm container");
         StdioRedirects.of(spec.stdio(), refusedBy()); // terminals and logging plugins: refused before anything is made
-        Path bundle = Path.of(spec.bundle());
-        if (!bundle.isAbsolute() || !Files.isRegularFile(bundle.resolve("config.json"))) {
-            throw SandboxException.invalid("bundle " + spec.bundle() + " has no config.json");
-        }
+        Path bundle = TaskSpecs.bundle(spec);
         WasmContainer c = new WasmContainer(id, bundle, spec.rootfs(), new WasmProc(spec.stdio()));
         synchronized (pod) {
             WasmContainer existing = pod.containers.get(id);
