@@ -51,7 +51,8 @@ public interface SandboxDriver {
 
     /**
      * Reloads the sandboxes this driver persisted, re-attaching to their processes; called by the host each time
-     * the driver service arrives (first start, restart of the host, upgrade of the driver).
+     * the driver service arrives (first start, restart of the host, upgrade of the driver). Task events published
+     * from inside it (exits found while re-attaching) reach containerd once it has returned their sandbox.
      */
     Collection<SandboxStatus> recover();
 }

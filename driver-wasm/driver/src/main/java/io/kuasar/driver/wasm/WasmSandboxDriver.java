@@ -21,8 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
@@ -37,12 +35,6 @@ import java.util.logging.Logger;
 abstract class WasmSandboxDriver implements SandboxDriver {
     private static final Logger LOG = Logger.getLogger(WasmSandboxDriver.class.getName());
     private static final long KILL_WAIT_SECONDS = 10;
-    /**
-     * Exits found during recover() are reported this long after it returned: the host learns which containerd
-     * namespace a recovered sandbox's events go to from recover()'s result, so an event published inside recover()
-     * would go to namespace "default" (seen: EventHub's "event for unknown sandbox").
-     */
-    static final long RECOVERED_EXIT_DELAY_MS = 300;
 
     private final WasmBackend backend;
     private final PodStore store;
@@ -50,11 +42,6 @@ abstract class WasmSandboxDriver implements SandboxDriver {
     private final Path workRoot;
     private final Duration stopTimeout;
     private final AtomicBoolean closed = new AtomicBoolean();
-    private final ScheduledExecutorService afterRecovery = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "kuasar-wasm-recovery");
-        t.setDaemon(true);
-        return t;
-    });
     private final PodTable<WasmPod> pods;
     private final Map<String, WasmTasks> tasks = new ConcurrentHashMap<>();
 
@@ -70,7 +57,6 @@ abstract class WasmSandboxDriver implements SandboxDriver {
     /** Deactivation: stop reacting; running modules and processes stay for the next instance. */
     void close() {
         closed.set(true);
-        afterRecovery.shutdownNow();
         backend.close();
     }
 
@@ -216,8 +202,9 @@ abstract class WasmSandboxDriver implements SandboxDriver {
             return;
         }
         if (c.init.exit() == null && c.init.started()) {
-            afterRecovery.schedule(() -> t.watch(c, backend.reattach(pod, c)), RECOVERED_EXIT_DELAY_MS,
-                    TimeUnit.MILLISECONDS);
+            // reattach does not block; an exit it finds at once is published now, and the host's event hub holds
+            // it until recover() has told the sandbox's containerd namespace.
+            t.watch(c, backend.reattach(pod, c));
         }
     }
 }
