@@ -48,6 +48,11 @@ public abstract class PodRecord<C extends ContainerRecord<?>> {
         return c;
     }
 
+    /** Forgets the container {@code id} (deleted, or its Create undone). */
+    public synchronized void removeContainer(String id) {
+        containers.remove(id);
+    }
+
     /** A copy, to iterate without the monitor. */
     public synchronized List<C> containerList() {
         return new ArrayList<>(containers.values());

@@ -131,9 +131,7 @@ final class RunscTasks implements TaskService {
         } catch (IOException e) {
             LOG.log(Level.WARNING, "cannot clean up the failed container " + c.id, e);
         }
-        synchronized (pod) {
-            pod.containers.remove(c.id);
-        }
+        pod.removeContainer(c.id);
         try {
             store.save(pod);
         } catch (SandboxException ignored) {
@@ -268,9 +266,7 @@ final class RunscTasks implements TaskService {
         } catch (IOException io) {
             throw SandboxException.internal("cannot clean up container " + c.id, io);
         }
-        synchronized (pod) {
-            pod.containers.remove(c.id);
-        }
+        pod.removeContainer(c.id);
         store.save(pod);
         reaper.sweep();
         return e;

@@ -107,9 +107,7 @@ final class VmTasks implements TaskService {
         } catch (IOException ignored) {
             // Shutdown removes the whole share again
         }
-        synchronized (pod) {
-            pod.containers.remove(c.id);
-        }
+        pod.removeContainer(c.id);
         try {
             store.save(pod);
         } catch (SandboxException ignored) {
@@ -255,9 +253,7 @@ final class VmTasks implements TaskService {
         } catch (IOException io) {
             throw SandboxException.internal("cannot clean up container " + c.id, io);
         }
-        synchronized (pod) {
-            pod.containers.remove(c.id);
-        }
+        pod.removeContainer(c.id);
         store.save(pod);
     }
 

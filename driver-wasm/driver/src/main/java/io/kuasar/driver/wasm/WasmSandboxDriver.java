@@ -196,9 +196,7 @@ abstract class WasmSandboxDriver implements SandboxDriver {
             } catch (IOException e) {
                 LOG.log(Level.WARNING, "cannot clean up half-created container " + c.id, e);
             }
-            synchronized (pod) {
-                pod.containers.remove(c.id);
-            }
+            pod.removeContainer(c.id);
             return;
         }
         if (c.init.exit() == null && c.init.started()) {

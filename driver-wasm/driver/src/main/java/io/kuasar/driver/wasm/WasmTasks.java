@@ -119,9 +119,7 @@ final class WasmTasks implements TaskService {
         } catch (IOException e) {
             LOG.log(Level.WARNING, "cannot clean up the failed container " + c.id, e);
         }
-        synchronized (pod) {
-            pod.containers.remove(c.id);
-        }
+        pod.removeContainer(c.id);
         try {
             store.save(pod);
         } catch (SandboxException ignored) {
@@ -245,9 +243,7 @@ final class WasmTasks implements TaskService {
         } catch (IOException io) {
             throw SandboxException.internal("cannot clean up container " + c.id, io);
         }
-        synchronized (pod) {
-            pod.containers.remove(c.id);
-        }
+        pod.removeContainer(c.id);
         store.save(pod);
         return e;
     }
