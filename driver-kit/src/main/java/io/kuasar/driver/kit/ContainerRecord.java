@@ -56,6 +56,21 @@ public class ContainerRecord<P extends ProcessRecord> {
         return p;
     }
 
+    /** FAILED_PRECONDITION unless the init process runs: what adding or starting an exec needs. */
+    public void requireRunning() throws SandboxException {
+        if (init.status() != TaskState.Status.RUNNING) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + id + " is not running");
+        }
+    }
+
+    /** ALREADY_EXISTS when exec {@code execId} is known already. */
+    public void requireNewExec(String execId) throws SandboxException {
+        if (execs.containsKey(execId)) {
+            throw new SandboxException(SandboxException.Code.ALREADY_EXISTS,
+                    "exec " + execId + " already exists in container " + id);
+        }
+    }
+
     /** The Task API's State of one process; a running process of a paused container reads PAUSED. */
     public TaskState state(String execId) throws SandboxException {
         P p = proc(execId);

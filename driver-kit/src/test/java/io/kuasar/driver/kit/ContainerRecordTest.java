@@ -67,6 +67,24 @@ class ContainerRecordTest {
     }
 
     @Test
+    void execsNeedARunningInitAndANewId() throws Exception {
+        C c = new C();
+        SandboxException notRunning = org.junit.jupiter.api.Assertions.assertThrows(SandboxException.class,
+                c::requireRunning);
+        assertEquals(SandboxException.Code.FAILED_PRECONDITION, notRunning.code());
+        assertEquals("container c1 is not running", notRunning.getMessage());
+        c.init.created(42);
+        c.init.running();
+        c.requireRunning();
+        c.requireNewExec("e1");
+        c.execs.put("e1", new P("e1"));
+        SandboxException taken = org.junit.jupiter.api.Assertions.assertThrows(SandboxException.class,
+                () -> c.requireNewExec("e1"));
+        assertEquals(SandboxException.Code.ALREADY_EXISTS, taken.code());
+        assertEquals("exec e1 already exists in container c1", taken.getMessage());
+    }
+
+    @Test
     void lookupsAndState() throws Exception {
         C c = new C();
         P e1 = new P("e1");

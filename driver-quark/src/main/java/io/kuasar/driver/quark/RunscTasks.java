@@ -175,9 +175,7 @@ final class RunscTasks implements TaskService {
             throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
                     "exec " + p.execId + " in " + c.id + " was already started");
         }
-        if (c.init.status() != TaskState.Status.RUNNING) {
-            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + c.id + " is not running");
-        }
+        c.requireRunning();
         Path work = workDir(c.id);
         Process helper;
         try {
@@ -201,13 +199,8 @@ final class RunscTasks implements TaskService {
         StdioRedirects.of(spec.stdio(), RUNSC_SANDBOXER);
         c.ops.lock();
         try {
-            if (c.init.status() != TaskState.Status.RUNNING) {
-                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + c.id + " is not running");
-            }
-            if (c.execs.containsKey(execId)) {
-                throw new SandboxException(SandboxException.Code.ALREADY_EXISTS,
-                        "exec " + execId + " already exists in container " + c.id);
-            }
+            c.requireRunning();
+            c.requireNewExec(execId);
             Path processJson = HostFiles.privateDir(workDir(c.id)).resolve("exec-" + execId + ".json");
             AtomicFiles.writeAtomically(processJson, spec.spec().value());
             c.execs.put(execId, new GProc(execId, spec.stdio()));

@@ -6,7 +6,6 @@ import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.TaskEvent;
-import io.kuasar.spi.TaskState;
 import io.kuasar.spi.TypedData;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -41,9 +40,7 @@ final class RuncExecs {
             throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
                     "exec " + p.execId + " in " + c.id + " was already started");
         }
-        if (c.init.status() != TaskState.Status.RUNNING) {
-            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + c.id + " is not running");
-        }
+        c.requireRunning();
         StdioRedirects stdio = Terminals.redirects(p.stdio, RUNC_DRIVER);
         Path work = tasks.workDir(c.id);
         Path pidFile = work.resolve("exec-" + p.execId + ".pid");
@@ -111,10 +108,7 @@ final class RuncExecs {
         Terminals.redirects(spec.stdio(), RUNC_DRIVER); // refuse unusable stdio now, not at start
         c.ops.lock();
         try {
-            if (c.init.status() != TaskState.Status.RUNNING) {
-                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                        "container " + c.id + " is not running");
-            }
+            c.requireRunning();
             Path processJson = FileOps.privateDir(tasks.workDir(c.id)).resolve("exec-" + execId + ".json");
             Proc existing = c.execs.get(execId);
             if (existing != null) {

@@ -125,8 +125,8 @@ final class VmTasks implements TaskService {
                 throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
                         (p.execId.isEmpty() ? "container " + id : "exec " + p.execId) + " was already started");
             }
-            if (!p.execId.isEmpty() && c.init.status() != TaskState.Status.RUNNING) {
-                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + id + " is not running");
+            if (!p.execId.isEmpty()) {
+                c.requireRunning();
             }
             long pid = agent().start(id, p.execId);
             p.created(pid);
@@ -189,13 +189,8 @@ final class VmTasks implements TaskService {
         StdioRedirects.of(spec.stdio(), REFUSER);
         c.ops.lock();
         try {
-            if (c.init.status() != TaskState.Status.RUNNING) {
-                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + c.id + " is not running");
-            }
-            if (c.execs.containsKey(execId)) {
-                throw new SandboxException(SandboxException.Code.ALREADY_EXISTS,
-                        "exec " + execId + " already exists in container " + c.id);
-            }
+            c.requireRunning();
+            c.requireNewExec(execId);
             agent().exec(c.id, execId, spec.spec().value(), !spec.stdio().stdout().isEmpty(),
                     !spec.stdio().stderr().isEmpty());
             c.execs.put(execId, new VmProcess(execId, spec.stdio()));
