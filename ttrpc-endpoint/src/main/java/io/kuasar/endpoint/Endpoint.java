@@ -99,7 +99,8 @@ public class Endpoint {
         Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(listen.toString()))
                 .channelType(EpollServerDomainSocketChannel.class)
                 .bossEventLoopGroup(grpcLoop).workerEventLoopGroup(grpcLoop).executor(workers)
-                .addService(ServerInterceptors.intercept(new ControllerService(router, sockets, waits), new NamespaceInterceptor()))
+                .addService(ServerInterceptors.intercept(new ControllerService(router, sockets, waits), new RequestCheckInterceptor(),
+                        new NamespaceInterceptor()))
                 .build().start();
         Files.setPosixFilePermissions(listen, PosixFilePermissions.fromString("rw-------"));
         return server;

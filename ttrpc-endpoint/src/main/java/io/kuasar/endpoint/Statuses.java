@@ -25,6 +25,9 @@ final class Statuses {
         if (t instanceof SandboxException e) {
             return e;
         }
+        if (t instanceof java.nio.file.InvalidPathException e) { // input no check above caught: still the caller's
+            return SandboxException.invalid("invalid path \"" + e.getInput().replace("\0", "\\0") + "\": " + e.getReason());
+        }
         LOG.log(Level.ERROR, "unexpected failure", t);
         return SandboxException.internal(t.getClass().getSimpleName(), t);
     }

@@ -33,6 +33,7 @@ final class TaskApi {
 
     private final SandboxRouter router;
     private final TaskSockets sockets;
+    private final ExecStarts execStarts = new ExecStarts();
 
     TaskApi(SandboxRouter router, TaskSockets sockets) {
         this.router = router;
@@ -41,20 +42,21 @@ final class TaskApi {
 
     /** One Task method: decode with {@code parser}, run against the sandbox's task service. */
     private interface Method<Q> {
-        CompletionStage<? extends MessageLite> call(TaskService tasks, Q request) throws Exception;
+        CompletionStage<? extends MessageLite> call(TaskService tasks, RequestContext ctx, Q request) throws Exception;
     }
 
     /** A method answering synchronously. */
     private interface SyncMethod<Q> {
-        MessageLite call(TaskService tasks, Q request) throws Exception;
+        MessageLite call(TaskService tasks, RequestContext ctx, Q request) throws Exception;
     }
 
     private <Q> void on(TtrpcServer server, String name, Parser<Q> parser, Method<Q> method) {
         for (String service : SERVICES) {
             server.register(service, name, MethodHandler.of(parser, (RequestContext ctx, Q request) -> {
                 try {
+                    RequestFields.requireNoNul((com.google.protobuf.MessageOrBuilder) request);
                     TaskService tasks = router.tasks(sockets.sandboxOf(ctx.socket()));
-                    return method.call(tasks, request).handle(TaskApi::answer);
+                    return method.call(tasks, ctx, request).handle(TaskApi::answer);
                 } catch (Exception e) {
                     throw Statuses.ttrpc(e);
                 }
@@ -63,7 +65,7 @@ final class TaskApi {
     }
 
     private <Q> void sync(TtrpcServer server, String name, Parser<Q> parser, SyncMethod<Q> method) {
-        on(server, name, parser, (tasks, q) -> CompletableFuture.completedFuture(method.call(tasks, q)));
+        on(server, name, parser, (tasks, ctx, q) -> CompletableFuture.completedFuture(method.call(tasks, ctx, q)));
     }
 
     /** Passes an answer on, or turns a driver's failure into the ttrpc status containerd sees. */
@@ -75,18 +77,19 @@ final class TaskApi {
     }
 
     void registerOn(TtrpcServer s) {
-        sync(s, "Create", CreateTaskRequest.parser(), (t, r) -> CreateTaskResponse.newBuilder().setPid(uint32(
+        sync(s, "Create", CreateTaskRequest.parser(), (t, ctx, r) -> CreateTaskResponse.newBuilder().setPid(uint32(
                 t.create(new TaskSpec(r.getId(), r.getBundle(), ProtoMapping.mounts(r.getRootfsList()),
                         new Stdio(r.getStdin(), r.getStdout(), r.getStderr(), r.getTerminal()), r.getCheckpoint(),
                         r.getParentCheckpoint(), ProtoMapping.typed(r.getOptions()))))).build());
-        sync(s, "Start", StartRequest.parser(),
-                (t, r) -> StartResponse.newBuilder().setPid(uint32(t.start(r.getId(), r.getExecId()))).build());
-        sync(s, "Delete", DeleteRequest.parser(), (t, r) -> {
+        sync(s, "Start", StartRequest.parser(), (t, ctx, r) -> StartResponse.newBuilder()
+                .setPid(uint32(execStarts.start(t, ctx.socket(), ctx::isExpired, r.getId(), r.getExecId()))).build());
+        sync(s, "Delete", DeleteRequest.parser(), (t, ctx, r) -> {
+            execStarts.awaitStart(ctx.socket(), r.getId(), r.getExecId());
             ExitStatus e = t.delete(r.getId(), r.getExecId());
             return DeleteResponse.newBuilder().setPid(uint32(e.pid())).setExitStatus(e.code())
                     .setExitedAt(timestamp(e.exitedAt())).build();
         });
-        sync(s, "Pids", PidsRequest.parser(), (t, r) -> {
+        sync(s, "Pids", PidsRequest.parser(), (t, ctx, r) -> {
             PidsResponse.Builder b = PidsResponse.newBuilder();
             for (TaskService.ProcessInfo p : t.pids(r.getId())) {
                 ProcessInfo.Builder pi = ProcessInfo.newBuilder().setPid(uint32(p.pid()));
@@ -97,45 +100,49 @@ final class TaskApi {
             }
             return b.build();
         });
-        sync(s, "Pause", PauseRequest.parser(), (t, r) -> { t.pause(r.getId()); return EMPTY; });
-        sync(s, "Resume", ResumeRequest.parser(), (t, r) -> { t.resume(r.getId()); return EMPTY; });
-        sync(s, "Checkpoint", CheckpointTaskRequest.parser(), (t, r) -> {
+        sync(s, "Pause", PauseRequest.parser(), (t, ctx, r) -> { t.pause(r.getId()); return EMPTY; });
+        sync(s, "Resume", ResumeRequest.parser(), (t, ctx, r) -> { t.resume(r.getId()); return EMPTY; });
+        sync(s, "Checkpoint", CheckpointTaskRequest.parser(), (t, ctx, r) -> {
             t.checkpoint(r.getId(), r.getPath(), ProtoMapping.typed(r.getOptions()));
             return EMPTY;
         });
-        sync(s, "Kill", KillRequest.parser(), (t, r) -> {
+        sync(s, "Kill", KillRequest.parser(), (t, ctx, r) -> {
+            execStarts.awaitStart(ctx.socket(), r.getId(), r.getExecId());
             t.kill(r.getId(), r.getExecId(), r.getSignal(), r.getAll());
             return EMPTY;
         });
-        sync(s, "Exec", ExecProcessRequest.parser(), (t, r) -> {
+        sync(s, "Exec", ExecProcessRequest.parser(), (t, ctx, r) -> {
             t.exec(new ExecSpec(r.getId(), r.getExecId(),
                     new Stdio(r.getStdin(), r.getStdout(), r.getStderr(), r.getTerminal()),
                     ProtoMapping.typed(r.getSpec())));
             return EMPTY;
         });
-        sync(s, "ResizePty", ResizePtyRequest.parser(), (t, r) -> {
+        sync(s, "ResizePty", ResizePtyRequest.parser(), (t, ctx, r) -> {
             t.resizePty(r.getId(), r.getExecId(), r.getWidth(), r.getHeight());
             return EMPTY;
         });
-        sync(s, "CloseIO", CloseIORequest.parser(), (t, r) -> {
+        sync(s, "CloseIO", CloseIORequest.parser(), (t, ctx, r) -> {
             t.closeIO(r.getId(), r.getExecId(), r.getStdin());
             return EMPTY;
         });
-        sync(s, "Update", UpdateTaskRequest.parser(), (t, r) -> {
+        sync(s, "Update", UpdateTaskRequest.parser(), (t, ctx, r) -> {
             t.update(r.getId(), ProtoMapping.typed(r.getResources()), r.getAnnotationsMap());
             return EMPTY;
         });
-        on(s, "Wait", WaitRequest.parser(), (t, r) -> t.waitFor(r.getId(), r.getExecId()).thenApply(
+        on(s, "Wait", WaitRequest.parser(), (t, ctx, r) -> t.waitFor(r.getId(), r.getExecId()).thenApply(
                 e -> WaitResponse.newBuilder().setExitStatus(e.code()).setExitedAt(timestamp(e.exitedAt())).build()));
         sync(s, "Stats", StatsRequest.parser(),
-                (t, r) -> StatsResponse.newBuilder().setStats(ProtoMapping.any(t.stats(r.getId()))).build());
-        sync(s, "State", StateRequest.parser(), (t, r) -> state(t.state(r.getId(), r.getExecId())));
-        sync(s, "Connect", ConnectRequest.parser(), (t, r) -> {
+                (t, ctx, r) -> StatsResponse.newBuilder().setStats(ProtoMapping.any(t.stats(r.getId()))).build());
+        sync(s, "State", StateRequest.parser(), (t, ctx, r) -> {
+            execStarts.awaitStart(ctx.socket(), r.getId(), r.getExecId());
+            return state(t.state(r.getId(), r.getExecId()));
+        });
+        sync(s, "Connect", ConnectRequest.parser(), (t, ctx, r) -> {
             TaskService.ConnectInfo c = t.connect(r.getId());
             return ConnectResponse.newBuilder().setShimPid(uint32(c.shimPid())).setTaskPid(uint32(c.taskPid()))
                     .setVersion(c.version()).build();
         });
-        sync(s, "Shutdown", ShutdownRequest.parser(), (t, r) -> { t.shutdown(r.getId(), r.getNow()); return EMPTY; });
+        sync(s, "Shutdown", ShutdownRequest.parser(), (t, ctx, r) -> { t.shutdown(r.getId(), r.getNow()); return EMPTY; });
     }
 
     private static StateResponse state(TaskState s) {

@@ -196,10 +196,14 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
 
     /** Runs on the handler executor. */
     private void invoke(MethodHandler handler, RequestContext context, ByteString payload) {
+        long begun = System.nanoTime();
+        LOG.log(DEBUG, () -> "ttrpc connection " + connection.id() + " stream "
+                + Integer.toUnsignedString(context.streamId()) + ": " + context.method() + " begins");
         CompletionStage<?> stage;
         try {
             stage = handler.handle(context, payload);
         } catch (Throwable t) {
+            logEnd(context, begun, t);
             answerLater(context.streamId(), TtrpcException.statusOf(t), ByteString.EMPTY);
             return;
         }
@@ -209,6 +213,7 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         stage.whenComplete((result, failure) -> {
+            logEnd(context, begun, failure);
             if (failure != null) {
                 answerLater(context.streamId(), TtrpcException.statusOf(failure), ByteString.EMPTY);
                 return;
@@ -219,6 +224,13 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
                 answerLater(context.streamId(), e.status(), ByteString.EMPTY);
             }
         });
+    }
+
+    private void logEnd(RequestContext context, long begun, Throwable failure) {
+        LOG.log(DEBUG, () -> "ttrpc connection " + connection.id() + " stream "
+                + Integer.toUnsignedString(context.streamId()) + ": " + context.method() + " ends after "
+                + (System.nanoTime() - begun) / 1_000_000 + " ms: "
+                + (failure == null ? "OK" : TtrpcException.statusOf(failure)));
     }
 
     /** Any thread: serializes the answer here, off the event loop, then hands it to the loop. */

@@ -18,6 +18,7 @@ import io.kuasar.spi.TypedData;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,6 +35,8 @@ final class RunscTasks implements TaskService {
     private static final Logger LOG = Logger.getLogger(RunscTasks.class.getName());
     /** Names this sandboxer in refusals of stdio it cannot serve (terminals need a console socket for runsc). */
     private static final String RUNSC_SANDBOXER = "the runsc sandboxer";
+    /** How long a Kill waits for an exec's Start in flight, then for runsc exec to write the pid inside. */
+    private static final Duration EXEC_PID_WAIT = Duration.ofSeconds(30);
 
     private final Pod pod;
     private final Runsc runsc;
@@ -156,6 +159,9 @@ final class RunscTasks implements TaskService {
                 return startExec(c, c.exec(execId));
             }
             if (c.init.started() || c.init.exit() != null) {
+                if (c.init.started() && c.init.pid() > 0) {
+                    return c.init.pid(); // a replayed (or repeated) Start answers what the first one did
+                }
                 throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + id + " was already started");
             }
             runsc.start(id, StdioRedirects.of(c.init.stdio, RUNSC_SANDBOXER));
@@ -172,21 +178,29 @@ final class RunscTasks implements TaskService {
 
     private long startExec(RunscContainer c, GProc p) throws SandboxException {
         if (p.started() || p.exit() != null) {
+            if (p.started() && p.pid() > 0) {
+                return p.pid(); // a replayed (or repeated) Start answers what the first one did
+            }
             throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
                     "exec " + p.execId + " in " + c.id + " was already started");
         }
-        c.requireRunning();
-        Path work = workDir(c.id);
+        p.startBegins("exec " + p.execId + " of " + c.id);
         Process helper;
         try {
-            helper = runsc.startExec(c.id, work.resolve("exec-" + p.execId + ".json"),
-                    work.resolve("exec-" + p.execId + ".pid"), StdioRedirects.of(p.stdio, RUNSC_SANDBOXER));
-        } catch (IOException e) {
-            throw SandboxException.internal("cannot start runsc exec for " + p.execId + " in " + c.id, e);
+            c.requireRunning();
+            Path work = workDir(c.id);
+            try {
+                helper = runsc.startExec(c.id, work.resolve("exec-" + p.execId + ".json"),
+                        work.resolve("exec-" + p.execId + ".pid"), StdioRedirects.of(p.stdio, RUNSC_SANDBOXER));
+            } catch (IOException e) {
+                throw SandboxException.internal("cannot start runsc exec for " + p.execId + " in " + c.id, e);
+            }
+            p.helper = helper;
+            p.created(helper.pid());
+            p.running();
+        } finally {
+            p.startEnds();
         }
-        p.helper = helper;
-        p.created(helper.pid());
-        p.running();
         events.publish(new TaskEvent.ExecStarted(pod.id, c.id, p.execId, helper.pid()));
         helper.onExit().thenAccept(h -> exits.exited(c, p, h.exitValue()));
         return helper.pid();
@@ -309,27 +323,47 @@ final class RunscTasks implements TaskService {
     public void kill(String id, String execId, int signal, boolean all) throws SandboxException {
         RunscContainer c = container(id);
         GProc p = c.proc(execId);
-        if (p.exit() != null) {
-            throw SandboxException.notFound("process", (p.execId.isEmpty() ? id : p.execId) + " (already finished)");
-        }
         if (p.execId.isEmpty()) {
+            if (p.exit() != null) {
+                throw SandboxException.notFound("process", id + " (already finished)");
+            }
             runsc.kill(id, signal, all);
             return;
         }
+        p.beforeSignal("exec " + p.execId + " of " + id, signal, EXEC_PID_WAIT);
         long inside = sandboxPid(c, p);
         if (inside > 0) {
             runsc.killPid(id, inside, signal);
-        } else if (p.helper != null) {
-            p.helper.destroyForcibly(); // no pid inside yet: ending runsc exec is all that can be done
+        } else if (p.helper != null && p.helper.isAlive()) {
+            throw new SandboxException(SandboxException.Code.DEADLINE_EXCEEDED, "exec " + p.execId + " of " + id
+                    + ": runsc exec has not written its process's pid within " + EXEC_PID_WAIT.toSeconds() + " s");
+        } else {
+            throw SandboxException.notFound("process", "exec " + p.execId + " of " + id + " (already finished)");
         }
     }
 
-    private long sandboxPid(RunscContainer c, GProc p) {
-        if (p.sandboxPid == 0) {
+    /**
+     * The exec's pid inside the sandbox, from runsc exec's {@code --internal-pid-file}, which it writes a little
+     * after it was started: waits for it while runsc exec runs. Killing runsc exec itself would not reach the
+     * process inside gVisor. 0 when runsc exec ended without writing it (the process never ran).
+     */
+    private long sandboxPid(RunscContainer c, GProc p) throws SandboxException {
+        Path file = workDir(c.id).resolve("exec-" + p.execId + ".pid");
+        long end = System.nanoTime() + EXEC_PID_WAIT.toNanos();
+        while (p.sandboxPid == 0) {
             try {
-                p.sandboxPid = Long.parseLong(Files.readString(workDir(c.id).resolve("exec-" + p.execId + ".pid")).trim());
+                p.sandboxPid = Long.parseLong(Files.readString(file).trim());
             } catch (IOException | NumberFormatException e) {
-                return 0;
+                Process helper = p.helper;
+                if (helper == null || !helper.isAlive() || System.nanoTime() > end) {
+                    return 0;
+                }
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new SandboxException(SandboxException.Code.CANCELLED, "interrupted");
+                }
             }
         }
         return p.sandboxPid;

@@ -6,6 +6,7 @@ import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.Stdio;
 import io.kuasar.spi.TaskState;
 import java.io.IOException;
+import java.time.Duration;
 import java.time.Instant;
 
 /**
@@ -14,6 +15,8 @@ import java.time.Instant;
  * sent to a pid that was already reaped (and possibly reused).
  */
 final class Proc extends ProcessRecord {
+    /** How long a Kill waits for a Start of the same process in flight (runc exec takes tens of ms). */
+    private static final Duration START_WAIT = Duration.ofSeconds(30);
     private long startTime;
     /** While set, an exit is recorded but not announced, so Created/Started always reach containerd first. */
     private boolean held;
@@ -68,15 +71,9 @@ final class Proc extends ProcessRecord {
         return pending;
     }
 
-    /** kill(2) while the process is known to be unreaped (see the class comment). */
+    /** kill(2) while the process is known to be unreaped (see the class comment), after a Start in flight. */
     synchronized void signal(String what, int signal) throws SandboxException {
-        if (exit() != null) {
-            throw SandboxException.notFound("process", what + " (already finished)");
-        }
-        long pid = pid();
-        if (pid <= 0) {
-            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, what + " has no process yet");
-        }
+        long pid = beforeSignal(what, signal, START_WAIT);
         try {
             Syscalls.kill(pid, signal);
         } catch (IOException e) {

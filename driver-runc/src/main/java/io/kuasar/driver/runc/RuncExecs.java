@@ -40,6 +40,15 @@ final class RuncExecs {
             throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
                     "exec " + p.execId + " in " + c.id + " was already started");
         }
+        p.startBegins("exec " + p.execId + " of " + c.id);
+        try {
+            return startProcess(c, p);
+        } finally {
+            p.startEnds();
+        }
+    }
+
+    private long startProcess(Container c, Proc p) throws SandboxException {
         c.requireRunning();
         StdioRedirects stdio = Terminals.redirects(p.stdio, RUNC_DRIVER);
         Path work = tasks.workDir(c.id);

@@ -40,6 +40,27 @@ final class PodCgroup {
         }
     }
 
+    /**
+     * How many processes the kernel's OOM killer ended in the pod's memory cgroup ({@code oom_kill} of v1's
+     * memory.oom_control, kernel 4.13 and later); 0 when the host has no such file.
+     */
+    static long oomKills(String cgroup) {
+        if (cgroup == null || cgroup.isEmpty()) {
+            return 0;
+        }
+        try {
+            for (String line : Files.readAllLines(ROOT.resolve("memory").resolve(cgroup.substring(1))
+                    .resolve("memory.oom_control"))) {
+                if (line.startsWith("oom_kill ")) {
+                    return Long.parseLong(line.substring("oom_kill ".length()).trim());
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // no v1 memory hierarchy, or an older kernel: nothing known
+        }
+        return 0;
+    }
+
     /** Removes the cgroup once QEMU is gone (rmdir of an empty cgroup; the files inside are virtual). */
     static List<String> remove(String cgroup) {
         List<String> left = new ArrayList<>();

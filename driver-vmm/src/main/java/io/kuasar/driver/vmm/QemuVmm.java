@@ -25,6 +25,13 @@ import java.util.logging.Logger;
 final class QemuVmm implements Vmm {
     private static final Logger LOG = Logger.getLogger(QemuVmm.class.getName());
 
+    /**
+     * TCG's translated-code buffer, in MiB. QEMU's default is 1 GiB, filled as the guest runs new code (every exec
+     * does), and backed by huge pages: a pod that took a few dozen execs grew past its cgroup's memory limit and
+     * QEMU was OOM-killed. 64 MiB holds a busybox guest's working set; a full buffer is flushed, not grown.
+     */
+    static final int TCG_TRANSLATION_CACHE_MB = 64;
+
     /** The NIC's MAC in template-compatible VMs; the agent gives eth0 the pod's own MAC at setup. */
     static final String TEMPLATE_MAC = "52:54:00:4b:56:4d";
     /** Device state only: the RAM is in the template's shared memory file. */
@@ -47,7 +54,8 @@ final class QemuVmm implements Vmm {
         Path dir = c.dir();
         List<String> a = new ArrayList<>(List.of(binary,
                 "-name", "kuasar-" + c.podId(),
-                "-machine", "pc,accel=" + c.accel() + (c.memory() == null ? "" : ",memory-backend=mem"),
+                "-machine", "pc" + (c.memory() == null ? "" : ",memory-backend=mem"),
+                "-accel", c.accel() + ("tcg".equals(c.accel()) ? ",tb-size=" + TCG_TRANSLATION_CACHE_MB : ""),
                 "-cpu", "kvm".equals(c.accel()) ? "host" : "max",
                 "-smp", Integer.toString(c.vcpus()),
                 "-m", c.memoryMb() + "M",

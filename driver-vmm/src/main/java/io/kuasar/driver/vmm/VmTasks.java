@@ -17,6 +17,7 @@ import io.kuasar.spi.TypedData;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,6 +34,8 @@ final class VmTasks implements TaskService {
     private static final String REFUSER = "the vmm sandboxer";
     /** How long a task call waits for a recovered pod's agent connection. */
     private static final long REATTACH_WAIT_SECONDS = 60;
+    /** How long a Kill waits for a Start of the same exec in flight: an agent call may take that long. */
+    private static final Duration START_WAIT = Duration.ofSeconds(70);
 
     private final VmPod pod;
     private final VmPodStore store;
@@ -122,14 +125,26 @@ final class VmTasks implements TaskService {
         try {
             VmProcess p = c.proc(execId);
             if (p.status() == TaskState.Status.RUNNING || p.exit() != null) {
+                if (p.pid() > 0) {
+                    return p.pid(); // a replayed (or repeated) Start answers what the first one did
+                }
                 throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
                         (p.execId.isEmpty() ? "container " + id : "exec " + p.execId) + " was already started");
             }
-            if (!p.execId.isEmpty()) {
-                c.requireRunning();
+            long pid;
+            if (p.execId.isEmpty()) {
+                pid = agent().start(id, "");
+                p.created(pid);
+            } else {
+                p.startBegins("exec " + p.execId + " of " + id);
+                try {
+                    c.requireRunning();
+                    pid = agent().start(id, p.execId);
+                    p.created(pid);
+                } finally {
+                    p.startEnds();
+                }
             }
-            long pid = agent().start(id, p.execId);
-            p.created(pid);
             p.running();
             if (p.execId.isEmpty()) {
                 store.save(pod);
@@ -277,6 +292,9 @@ final class VmTasks implements TaskService {
         VmProcess p = c.proc(execId);
         if (p.exit() != null) {
             throw SandboxException.notFound("process", (p.execId.isEmpty() ? id : p.execId) + " (already finished)");
+        }
+        if (!p.execId.isEmpty()) {
+            p.beforeSignal("exec " + p.execId + " of " + id, signal, START_WAIT);
         }
         agent().signal(id, p.execId, signal, all);
     }

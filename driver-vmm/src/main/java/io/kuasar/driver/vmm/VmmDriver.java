@@ -161,12 +161,26 @@ public class VmmDriver implements SandboxDriver {
                 return; // a stop or shutdown is handling it
             }
         }
-        LOG.warning("vmm: the VM of sandbox " + pod.id + " (QEMU " + pid + ") ended by itself");
+        long oomKills = PodCgroup.oomKills(pod.cgroup);
+        LOG.warning("vmm: the VM of sandbox " + pod.id + " (QEMU " + pid + ") ended by itself"
+                + (oomKills > 0 ? ": the OOM killer ended it at the pod cgroup's memory limit (" + pod.cgroup + ")" : "")
+                + "; the guest's console ended with:\n" + consoleTail(pod.dir.resolve("console.log"))
+                + "\nand QEMU's log with:\n" + consoleTail(pod.dir.resolve("qemu.log")));
         endContainers(pod, ExitStatus.UNKNOWN_CODE);
         Instant now = Instant.now();
         pod.markStopped(now);
         saveQuietly(pod);
         pod.exit.complete(new ExitStatus(0, ExitStatus.UNKNOWN_CODE, now));
+    }
+
+    /** The last lines the guest wrote on its serial console: what tells why a VM ended by itself. */
+    static String consoleTail(Path console) {
+        try {
+            List<String> lines = Files.readAllLines(console, java.nio.charset.StandardCharsets.ISO_8859_1);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
+        } catch (IOException e) {
+            return "(no console log: " + e.getMessage() + ")";
+        }
     }
 
     /** Records every process that has not exited as ended with {@code code} (its VM is gone). */

@@ -57,13 +57,31 @@ final class RoutedTasks implements TaskService {
     private <T> T call(Call<T> call) throws SandboxException {
         TaskService current = now(); // the gate's own UNAVAILABLE is final
         try {
-            return call.on(current);
-        } catch (SandboxException e) {
-            if (e.code() != SandboxException.Code.UNAVAILABLE) {
-                throw e;
+            try {
+                return call.on(current);
+            } catch (SandboxException e) {
+                if (e.code() != SandboxException.Code.UNAVAILABLE) {
+                    throw e;
+                }
+                return call.on(now());
             }
-            return call.on(now());
+        } catch (SandboxException e) {
+            throw e.code() == SandboxException.Code.UNIMPLEMENTED ? namingSandboxer(e) : e;
         }
+    }
+
+    /** An UNIMPLEMENTED answer says which sandboxer gave it: "X is not implemented by the runsc sandboxer". */
+    private SandboxException namingSandboxer(SandboxException e) {
+        String sandboxer;
+        try {
+            sandboxer = resolver.sandboxerOf(sandboxId);
+        } catch (SandboxException gone) {
+            return e;
+        }
+        String m = String.valueOf(e.getMessage());
+        String named = m.endsWith(" by this driver") ? m.replace(" by this driver", " by the " + sandboxer + " sandboxer")
+                : m.contains(sandboxer) ? m : "the " + sandboxer + " sandboxer: " + m;
+        return new SandboxException(e.code(), named, e);
     }
 
     private void run(Run run) throws SandboxException {
