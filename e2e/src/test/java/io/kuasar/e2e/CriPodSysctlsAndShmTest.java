@@ -22,22 +22,36 @@ class CriPodSysctlsAndShmTest extends CriParityTestBase {
     @OnBothHandlers
     void namespacedSysctlsOfThePodAreSeenByItsContainersAndNotByTheHost(String handler) throws IOException {
         Path unprivPort = Path.of("/proc/sys/net/ipv4/ip_unprivileged_port_start");
-        Path shmRmid = Path.of("/proc/sys/kernel/shm_rmid_forced");
-        String hostPort = Files.readString(unprivPort).strip();
-        String hostRmid = Files.readString(shmRmid).strip();
-        // Values that differ from the host's (and from a fresh namespace's defaults: 1024 and 0).
+        Path msgmax = Path.of("/proc/sys/kernel/msgmax");
+        long hostPort = Long.parseLong(HostTools.procLine(unprivPort));
+        long hostMsgmax = Long.parseLong(HostTools.procLine(msgmax));
+        // Next to the host's values, so they differ from them, and not a fresh namespace's defaults (1024 and 8192),
+        // so a pod that got fresh namespaces without its sysctls shows. The port must stay below a fresh netns's
+        // ip_local_port_range start (32768), which the kernel enforces.
+        long port = neighbour(hostPort, 0, 32767, 1024);
+        long msg = neighbour(hostMsgmax, 0, Integer.MAX_VALUE, 8192);
         PodSandboxConfig config = podConfig("sysctl").toBuilder().setLinux(podConfig("sysctl").getLinux().toBuilder()
-                .putSysctls("net.ipv4.ip_unprivileged_port_start", "81")
-                .putSysctls("kernel.shm_rmid_forced", "1")).build();
+                .putSysctls("net.ipv4.ip_unprivileged_port_start", Long.toString(port))
+                .putSysctls("kernel.msgmax", Long.toString(msg))).build();
         Pod p = pod(config, handler);
         String first = p.running(sleeper("first"));
-        assertEquals("81\n", sh(first, "cat " + unprivPort));
-        assertEquals("1\n", sh(first, "cat " + shmRmid));
+        assertEquals(port + "\n", sh(first, "cat " + unprivPort));
+        assertEquals(msg + "\n", sh(first, "cat " + msgmax));
         // A later container of the pod joins the same namespaces, so it sees them too.
-        String later = p.output(container("later"), "cat " + unprivPort + " " + shmRmid);
-        assertEquals("81\n1\n", later);
-        assertEquals(hostPort, Files.readString(unprivPort).strip(), "the host's value is untouched");
-        assertEquals(hostRmid, Files.readString(shmRmid).strip(), "the host's value is untouched");
+        String later = p.output(container("later"), "cat " + unprivPort + " " + msgmax);
+        assertEquals(port + "\n" + msg + "\n", later);
+        assertEquals(hostPort, Long.parseLong(HostTools.procLine(unprivPort)), "the host's value is untouched");
+        assertEquals(hostMsgmax, Long.parseLong(HostTools.procLine(msgmax)), "the host's value is untouched");
+    }
+
+    /** {@code host} plus or minus one, within [min, max] and other than {@code avoid}. */
+    private static long neighbour(long host, long min, long max, long avoid) {
+        for (long v : new long[] {host + 1, host - 1, host + 2, host - 2}) {
+            if (v >= min && v <= max && v != avoid) {
+                return v;
+            }
+        }
+        throw new IllegalStateException("no value next to " + host + " in [" + min + ", " + max + "]");
     }
 
     /** A sysctl that is not namespaced would change the node: both handlers refuse the pod, naming it. */

@@ -28,7 +28,8 @@ import org.junit.jupiter.api.condition.DisabledIfEnvironmentVariable;
  * with the same processes, exec works, and containers that exit while the JVM is down or just after report their
  * own codes (not 255). Then the pods stop and go away leaving nothing behind.
  */
-@DisabledIfEnvironmentVariable(named = "KUASAR_KEEPER", matches = "0")
+@DisabledIfEnvironmentVariable(named = "KUASAR_KEEPER", matches = "0",
+        disabledReason = "KUASAR_KEEPER=0: no keeper restarts the node's JVM after the kill -9 this test makes")
 class HostCrashTest extends CriTestBase {
     private static final int PODS = 10;
     private static final Duration BACK = Duration.ofSeconds(60);

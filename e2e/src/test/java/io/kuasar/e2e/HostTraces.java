@@ -21,10 +21,6 @@ import java.util.stream.Stream;
  * ids, and the Task API sockets (named by a hash, so only a before/after comparison finds a pod's socket).
  */
 final class HostTraces {
-    /** cgroup v1 controllers whose hierarchy a container's cgroup is made in (the cgroupfs driver makes all). */
-    static final List<String> CONTROLLERS = List.of("memory", "cpu", "cpuacct", "pids", "cpuset", "devices",
-            "freezer", "blkio");
-
     /**
      * Everything found naming one of the ids.
      *
@@ -32,7 +28,7 @@ final class HostTraces {
      * @param runPaths    paths under our run dir (namespace pins, runc state, per-task files, logs)
      * @param mounts      lines of /proc/self/mountinfo
      * @param processes   processes whose command line or cgroup names an id
-     * @param cgroupDirs  cgroup dirs below the pod's cgroup parent, in any v1 hierarchy
+     * @param cgroupDirs  cgroup dirs below the pod's cgroup parent, in any cgroup hierarchy of the host
      */
     record Found(List<Path> statePaths, List<Path> runPaths, List<String> mounts, List<Processes.Proc> processes,
                  List<Path> cgroupDirs) {
@@ -93,12 +89,24 @@ final class HostTraces {
         return Processes.matching(p -> containsAny(p.cgroups(), ids) || ids.stream().anyMatch(p::argvMentions));
     }
 
-    /** Directories below {@code /sys/fs/cgroup/<controller>/<cgroupParent>} whose path names an id. */
+    /**
+     * Directories below {@code cgroupParent} whose path names an id, in every cgroup hierarchy mountinfo shows (v1
+     * controllers, named v1 hierarchies, cgroup2). Fails when there is no hierarchy or a root is missing: an empty
+     * answer must mean "nothing left", never "looked nowhere".
+     */
     static List<Path> cgroupDirsNaming(String cgroupParent, Collection<String> ids) {
+        HostCgroups cgroups = HostCgroups.host();
+        if (cgroups.roots().isEmpty()) {
+            throw new AssertionError("no cgroup hierarchy in /proc/self/mountinfo: the cgroup scan would see nothing");
+        }
+        for (Path root : cgroups.roots()) {
+            if (!Files.isDirectory(root)) {
+                throw new AssertionError("cgroup hierarchy " + root + " (from mountinfo) is not a directory");
+            }
+        }
         List<Path> found = new ArrayList<>();
-        for (String controller : CONTROLLERS) {
-            Path root = Path.of("/sys/fs/cgroup", controller).resolve(cgroupParent.replaceFirst("^/+", ""));
-            found.addAll(pathsNaming(root, ids).stream().filter(Files::isDirectory).toList());
+        for (Path parent : cgroups.dirsEverywhere(cgroupParent)) {
+            found.addAll(pathsNaming(parent, ids).stream().filter(Files::isDirectory).toList());
         }
         return found;
     }

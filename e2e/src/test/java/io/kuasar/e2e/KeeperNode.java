@@ -36,6 +36,19 @@ final class KeeperNode {
                 .mapToLong(Processes.Proc::pid).findFirst().orElse(0);
     }
 
+    /**
+     * The node's JVM, whichever way it runs: the pid file names the JVM itself (KUASAR_KEEPER=0) or the keeper,
+     * whose java child it then is. The JVM, not the keeper, is the child subreaper runsc's processes fall to.
+     */
+    static long nodeJvm(NodeEnv env) throws IOException {
+        long pid = Long.parseLong(Files.readString(env.nodeDir().resolve("kuasar.pid")).trim());
+        Processes.Proc p = Processes.of(pid);
+        assertTrue(p != null, "the node's pid file names " + pid + ", which does not run");
+        long jvm = p.comm().equals("java") ? pid : jvmOf(pid);
+        assertTrue(jvm > 0, () -> "no java process under the node's " + p);
+        return jvm;
+    }
+
     /** Waits for the keeper to run a JVM other than {@code old}; returns its pid. */
     long awaitNewJvm(long keeper, long old) throws InterruptedException {
         long deadline = System.nanoTime() + within.toNanos();

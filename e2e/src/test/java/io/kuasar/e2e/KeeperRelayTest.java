@@ -54,13 +54,16 @@ class KeeperRelayTest {
     private static final Map<String, String> METADATA = Map.of("containerd-namespace-ttrpc", "k8s.io", "x-test", "abc");
     /**
      * The stand-in JVM: records its pid, once leaves a long-lived detached process (a "container"), each time
-     * leaves an orphan that exits 7 after 2 s (reparented to the keeper), then sleeps.
+     * leaves an orphan (reparented to the keeper) that exits 7 once the test has read what it needs of it (the file
+     * orphan.release appears; at most 60 s: a slow machine must not lose the race), then sleeps. The orphan's pid
+     * goes to orphan.pid through a temporary file, so a reader never sees it half-written.
      */
     private static final String SUPERVISED = """
             d="$KUASAR_KEEPER_DIR"
             echo $$ >> "$d/cmd.pids"
             [ -e "$d/container.pid" ] || ( sleep 1000 >/dev/null 2>&1 & echo $! > "$d/container.pid" )
-            ( (sleep 2; exit 7) & echo $! > "$d/orphan.pid" )
+            ( (n=0; while [ ! -e "$d/orphan.release" ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n+1)); done; exit 7) &
+              echo $! > "$d/orphan.pid.tmp" && mv "$d/orphan.pid.tmp" "$d/orphan.pid" )
             exec sleep 1000
             """;
 
@@ -132,8 +135,9 @@ class KeeperRelayTest {
     void orphanOfTheSupervisedCommandGetsAnExitRecord() throws Exception {
         await("orphan pid", () -> Files.exists(dir.resolve("orphan.pid")));
         long pid = Long.parseLong(Files.readString(dir.resolve("orphan.pid")).trim());
-        String stat = Files.readString(Path.of("/proc/" + pid + "/stat")); // alive for 2 s
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat")); // alive until released
         String start = stat.substring(stat.lastIndexOf(')') + 2).split(" ")[19]; // field 22
+        Files.createFile(dir.resolve("orphan.release"));
         Path record = dir.resolve("exits").resolve(pid + "-" + start);
         await("exit record " + record, () -> Files.exists(record));
         String[] fields = Files.readString(record).split(" ");

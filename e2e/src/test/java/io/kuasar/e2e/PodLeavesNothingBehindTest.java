@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import io.kuasar.api.cri.v1.ContainerState;
 import io.kuasar.api.cri.v1.PodSandboxConfig;
@@ -24,12 +25,13 @@ import org.junit.jupiter.api.function.Executable;
 /**
  * After StopPodSandbox and RemovePodSandbox, nothing of a Kuasar pod is left on the host: no state file, no pinned
  * namespace, no Task API socket, no mount, no runc state, no process, no cgroup. Checked by looking at the host
- * (files, /proc, /sys/fs/cgroup), and each kind of trace is first shown to exist while the pod runs, so the scan
+ * (files, /proc, every cgroup hierarchy in mountinfo), and each kind of trace is first shown to exist while the pod runs, so the scan
  * would see it if it stayed.
  */
 class PodLeavesNothingBehindTest extends CriTestBase {
     /** Cleanup that finishes just after the RPC returned (a child being reaped) is given this long. */
     private static final long SETTLE_MILLIS = 2_000;
+    private final HostCgroups cgroups = HostCgroups.host();
 
     @Test
     void fullLifecycleOnKuasarRuncLeavesNoFileMountProcessSocketOrCgroupOfThePod() throws InterruptedException {
@@ -61,10 +63,14 @@ class PodLeavesNothingBehindTest extends CriTestBase {
         assertTrue(during.mounts().stream().anyMatch(m -> m.contains(sleeper)), () -> "sleeper rootfs; " + during);
         assertTrue(during.processes().stream().anyMatch(p -> sleeperInit.equals(HostTraces.identity(p.pid()))),
                 () -> "the sleeper's init in its cgroup; found:\n  " + during);
-        for (String controller : List.of("memory", "cpu")) {
-            assertTrue(Files.isDirectory(containerCgroup(controller, sleeper)),
-                    () -> controller + " cgroup of the sleeper; found:\n  " + during);
+        List<Path> sleeperCgroups = containerCgroups(sleeper);
+        assumeFalse(sleeperCgroups.isEmpty(), () -> "this host mounts neither a memory nor a cpu cgroup hierarchy: "
+                + cgroups.describe());
+        for (Path dir : sleeperCgroups) {
+            assertTrue(Files.isDirectory(dir), () -> "cgroup " + dir + " of the sleeper; found:\n  " + during);
         }
+        assertTrue(named(during.cgroupDirs(), sleeper), () -> "the scan finds the sleeper's cgroups (" + cgroups.describe()
+                + "); found:\n  " + during);
 
         cri.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
         cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
@@ -92,10 +98,9 @@ class PodLeavesNothingBehindTest extends CriTestBase {
                 () -> assertEquals(List.of(), left.processes(), "processes naming the pod's containers (argv or cgroup)"),
                 () -> assertNotEquals(sleeperInit, HostTraces.identity(sleeperPid), "the sleeper's init still runs"),
                 () -> assertEquals(List.of(), left.cgroupDirs(), "cgroup dirs below " + env.cgroupParent())));
-        for (String controller : List.of("memory", "cpu")) {
-            for (String id : List.of(sleeper, quitter)) {
-                checks.add(() -> assertFalse(Files.exists(containerCgroup(controller, id)),
-                        "cgroup " + containerCgroup(controller, id)));
+        for (String id : List.of(sleeper, quitter)) {
+            for (Path dir : containerCgroups(id)) {
+                checks.add(() -> assertFalse(Files.exists(dir), "cgroup " + dir));
             }
         }
         assertAll("what is left of pod " + podId + " (containers " + sleeper + ", " + quitter + ")", checks);
@@ -105,9 +110,11 @@ class PodLeavesNothingBehindTest extends CriTestBase {
         return env.kuasarRunDir().resolve("runc/ns").resolve(podId);
     }
 
-    private Path containerCgroup(String controller, String containerId) {
-        return Path.of("/sys/fs/cgroup", controller).resolve(env.cgroupParent().replaceFirst("^/+", ""))
-                .resolve(containerId);
+    /** The container's memory and cpu cgroups where this host has them (one directory on cgroup v2). */
+    private List<Path> containerCgroups(String containerId) {
+        String path = env.cgroupParent().replaceFirst("/+$", "") + "/" + containerId;
+        return java.util.stream.Stream.of("memory", "cpu").map(c -> cgroups.dir(c, path))
+                .filter(java.util.Objects::nonNull).distinct().toList();
     }
 
     private static boolean named(List<Path> paths, String id) {

@@ -1,6 +1,7 @@
 package io.kuasar.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.kuasar.api.cri.v1.ContainerConfig;
 import io.kuasar.api.cri.v1.ContainerState;
@@ -19,7 +20,8 @@ import java.util.regex.Pattern;
 /**
  * What the {@code Runc*} feature tests share: each test runs once per handler, the stock shim ({@code runc}) and
  * ours ({@code kuasar-runc}), in the same containerd, and asserts the same behaviour; helpers to start a pod with
- * one container, find a container's cgroup, and run {@code ctr} for what CRI has no call for (pause, resume).
+ * one container, find a container's cgroup (v1 or v2, see {@link HostCgroups}), and run {@code ctr} for what CRI
+ * has no call for (pause, resume).
  */
 abstract class RuncFeatureBase extends CriTestBase {
     /** The parameter source of every test: both handlers, stock first. */
@@ -42,13 +44,39 @@ abstract class RuncFeatureBase extends CriTestBase {
         return new Started(podId, pod, id);
     }
 
-    /** The container's directory under cgroup v1 controller {@code controller} (from its spec's cgroupsPath). */
-    Path cgroupDir(String controller, String containerId) {
+    /** This host's cgroup hierarchies (where the cgroupfs driver puts a container's cgroup). */
+    static final HostCgroups CGROUPS = HostCgroups.host();
+
+    /** The container's {@code linux.cgroupsPath} (from its spec in the verbose status). */
+    String cgroupsPath(String containerId) {
         String info = cri.runtime().containerStatus(ContainerStatusRequest.newBuilder().setContainerId(containerId)
                 .setVerbose(true).build()).getInfoMap().getOrDefault("info", "");
         Matcher m = CGROUPS_PATH.matcher(info);
         assertTrue(m.find(), () -> "no cgroupsPath in the verbose status of " + containerId);
-        return Path.of("/sys/fs/cgroup", controller, m.group(1).replaceFirst("^/+", ""));
+        return m.group(1);
+    }
+
+    /**
+     * The container's cgroup directory for {@code controller}: in that controller's v1 hierarchy on a v1 host, in
+     * the one cgroup2 tree on a v2 host. Skips when a v1 host has no such hierarchy mounted.
+     */
+    Path cgroupDir(String controller, String containerId) {
+        Path dir = CGROUPS.dir(controller, cgroupsPath(containerId));
+        assumeTrue(dir != null, () -> "this host has no " + controller + " cgroup hierarchy: " + CGROUPS.describe());
+        assertTrue(Files.isDirectory(dir), () -> "the container's " + controller + " cgroup " + dir + " exists ("
+                + CGROUPS.describe() + ")");
+        return dir;
+    }
+
+    /** The value of {@code key} in a flat-keyed cgroup file ({@code cpu.stat}, {@code cgroup.events}, ...). */
+    static String keyed(Path file, String key) throws IOException {
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            String[] kv = line.trim().split("\\s+");
+            if (kv.length == 2 && kv[0].equals(key)) {
+                return kv[1];
+            }
+        }
+        throw new AssertionError("no " + key + " in " + file);
     }
 
     static String read(Path file) throws IOException {

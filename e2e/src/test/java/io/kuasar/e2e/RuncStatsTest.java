@@ -37,7 +37,7 @@ class RuncStatsTest extends RuncFeatureBase {
         assertTrue(cpuNanos > 1_000_000, () -> "CPU used: " + cpuNanos + " ns");
         assertTrue(one.getCpu().getTimestamp() > 0);
         // The cgroup's own figure: what CRI reports is read from it.
-        long cgroupNanos = Long.parseLong(read(cgroupDir("cpuacct", s.containerId()).resolve("cpuacct.usage")));
+        long cgroupNanos = cgroupCpuNanos(cgroupDir("cpuacct", s.containerId()));
         assertTrue(cgroupNanos >= cpuNanos, () -> "cgroup " + cgroupNanos + " < reported " + cpuNanos);
         long workingSet = one.getMemory().getWorkingSetBytes().getValue();
         assertTrue(workingSet > 0, () -> "working set " + workingSet);
@@ -54,5 +54,11 @@ class RuncStatsTest extends RuncFeatureBase {
         assertEquals(s.podId(), pod.getAttributes().getId());
         assertTrue(pod.getLinux().getContainersList().stream().anyMatch(c -> c.getAttributes().getId()
                 .equals(s.containerId())), () -> "pod stats lack the container: " + pod);
+    }
+
+    /** CPU time the cgroup used: v1 cpuacct.usage (ns), v2 cpu.stat's usage_usec. */
+    private static long cgroupCpuNanos(java.nio.file.Path dir) throws java.io.IOException {
+        return CGROUPS.isV2() ? Long.parseLong(keyed(dir.resolve("cpu.stat"), "usage_usec")) * 1000
+                : Long.parseLong(read(dir.resolve("cpuacct.usage")));
     }
 }

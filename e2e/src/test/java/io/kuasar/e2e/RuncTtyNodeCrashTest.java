@@ -23,7 +23,8 @@ import org.junit.jupiter.api.condition.DisabledIfEnvironmentVariable;
  * the terminal is not hung up: the shell runs on, the restarted node copies its terminal again, attach and resize
  * work, and it ends with its own exit code. The plain container keeps running, with stats and exec streaming.
  */
-@DisabledIfEnvironmentVariable(named = "KUASAR_KEEPER", matches = "0")
+@DisabledIfEnvironmentVariable(named = "KUASAR_KEEPER", matches = "0",
+        disabledReason = "KUASAR_KEEPER=0: no keeper restarts the node's JVM after the kill -9 this test makes")
 class RuncTtyNodeCrashTest extends RuncFeatureBase {
     private static final Duration BACK = Duration.ofSeconds(60);
     private static final Duration STREAM_WAIT = Duration.ofSeconds(20);

@@ -2,6 +2,7 @@ package io.kuasar.e2e;
 
 import static io.kuasar.e2e.CriClient.containerConfig;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kuasar.api.cri.v1.ContainerConfig;
 import io.kuasar.api.cri.v1.LinuxContainerResources;
@@ -12,8 +13,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * UpdateContainerResources on a running container: the new CPU shares, quota, period and memory limit reach its
- * cgroup and show in ContainerStatus. (A pids limit has no CRI field, and ctr 2.1 has no task update: the driver's
- * unit tests cover it.)
+ * cgroup (v1 files, or their v2 equivalents on a v2 host) and show in ContainerStatus. (A pids limit has no CRI
+ * field, and ctr 2.1 has no task update: the driver's unit tests cover it.)
  */
 class RuncUpdateResourcesTest extends RuncFeatureBase {
     private static final long MIB = 1024 * 1024;
@@ -27,22 +28,35 @@ class RuncUpdateResourcesTest extends RuncFeatureBase {
         Started s = start(handler, "update", config.build());
         Path memory = cgroupDir("memory", s.containerId());
         Path cpu = cgroupDir("cpu", s.containerId());
-        assertEquals(256 * MIB, Long.parseLong(read(memory.resolve("memory.limit_in_bytes"))));
+        assertEquals(256 * MIB, memoryLimit(memory));
 
         LinuxContainerResources wanted = LinuxContainerResources.newBuilder().setCpuShares(512).setCpuQuota(50_000)
                 .setCpuPeriod(100_000).setMemoryLimitInBytes(64 * MIB).build();
         cri.runtime().updateContainerResources(UpdateContainerResourcesRequest.newBuilder()
                 .setContainerId(s.containerId()).setLinux(wanted).build());
 
-        assertEquals(64 * MIB, Long.parseLong(read(memory.resolve("memory.limit_in_bytes"))));
-        assertEquals("512", read(cpu.resolve("cpu.shares")));
-        assertEquals("50000", read(cpu.resolve("cpu.cfs_quota_us")));
-        assertEquals("100000", read(cpu.resolve("cpu.cfs_period_us")));
+        assertEquals(64 * MIB, memoryLimit(memory));
+        if (CGROUPS.isV2()) {
+            // runc turns shares into a weight and quota/period into cpu.max; which formula depends on its version
+            long weight = Long.parseLong(read(cpu.resolve("cpu.weight")));
+            assertTrue(weight == 20 || weight == 59, () -> "cpu.weight " + weight + " for 512 shares: runc's "
+                    + "linear conversion gives 20, the logarithmic one of newer runc 59");
+            assertEquals("50000 100000", read(cpu.resolve("cpu.max")));
+        } else {
+            assertEquals("512", read(cpu.resolve("cpu.shares")));
+            assertEquals("50000", read(cpu.resolve("cpu.cfs_quota_us")));
+            assertEquals("100000", read(cpu.resolve("cpu.cfs_period_us")));
+        }
         LinuxContainerResources shown = cri.containerStatus(s.containerId()).getResources().getLinux();
         assertEquals(64 * MIB, shown.getMemoryLimitInBytes(), shown::toString);
         assertEquals(512, shown.getCpuShares(), shown::toString);
         assertEquals(50_000, shown.getCpuQuota(), shown::toString);
         assertEquals(100_000, shown.getCpuPeriod(), shown::toString);
         assertEquals(0, execSync(s.containerId(), "true").getExitCode(), "still runs under the new limits");
+    }
+
+    /** The memory limit in bytes: v1 memory.limit_in_bytes, v2 memory.max. */
+    private static long memoryLimit(Path dir) throws java.io.IOException {
+        return Long.parseLong(read(dir.resolve(CGROUPS.isV2() ? "memory.max" : "memory.limit_in_bytes")));
     }
 }

@@ -14,6 +14,7 @@ import io.kuasar.api.cri.v1.StopPodSandboxRequest;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.DisabledIfEnvironmentVariable;
 
@@ -25,10 +26,16 @@ import org.junit.jupiter.api.condition.DisabledIfEnvironmentVariable;
  * again. CRI must not notice: the sleeper stays RUNNING and answers ExecSync, the other reports its own code 9 (not
  * 255), and Stop/Remove leave nothing behind.
  */
-@DisabledIfEnvironmentVariable(named = "KUASAR_KEEPER", matches = "0")
+@DisabledIfEnvironmentVariable(named = "KUASAR_KEEPER", matches = "0",
+        disabledReason = "KUASAR_KEEPER=0: no keeper restarts the node's JVM after the kill -9 this test makes")
 class RunscHostRestartTest extends CriTestBase {
     private static final Duration BACK = Duration.ofSeconds(60);
     private static final long SETTLE_MILLIS = 3_000;
+
+    @BeforeAll
+    static void runscIsThere() {
+        HostTools.requireHandler(RunscPodTest.RUNSC_HANDLER);
+    }
 
     @Test
     void runscPodSurvivesAKillDashNineOfTheHostJvm() throws Exception {

@@ -11,6 +11,7 @@ import io.kuasar.api.cri.v1.ContainerStatsRequest;
 import io.kuasar.api.cri.v1.ListContainerStatsRequest;
 import io.kuasar.api.cri.v1.PodSandboxConfig;
 import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,6 +20,11 @@ import org.junit.jupiter.api.Test;
  */
 class RunscStatsTest extends CriTestBase {
     private static final long MB = 1024 * 1024;
+
+    @BeforeAll
+    static void runscIsThere() {
+        HostTools.requireHandler(RunscPodTest.RUNSC_HANDLER);
+    }
 
     @Test
     void containerStatsGiveGvisorCpuAndMemory() throws InterruptedException {

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * sleep until CRI reports it RUNNING; the PSS of the pod's host processes (QEMU, the holder of its streams) while it
  * runs; then the pod is removed. Writes a small table to -Dkuasar.vmm.bench.out.
  */
-@EnabledIfSystemProperty(named = "kuasar.vmm.bench", matches = "true")
+@EnabledIfSystemProperty(named = "kuasar.vmm.bench", matches = "true",
+        disabledReason = "a benchmark, not a test: run it with -Dkuasar.vmm.bench=true")
 class VmmBench extends CriTestBase {
     @Test
     void podStartColdAndTemplated() throws Exception {

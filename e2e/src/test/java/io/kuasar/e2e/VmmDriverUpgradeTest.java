@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,6 +25,11 @@ import org.junit.jupiter.api.Test;
 class VmmDriverUpgradeTest extends CriTestBase {
     private static final String NEW_VERSION = "0.1.1";
     private static final Duration SWITCH = Duration.ofSeconds(30);
+
+    @BeforeAll
+    static void qemuAndTheGuestImageAreThere() {
+        HostTools.requireHandler(VmmPodTest.VMM_HANDLER);
+    }
 
     @Test
     void vmPodSurvivesAnUpgradeAndARollbackOfTheDriver() throws Exception {

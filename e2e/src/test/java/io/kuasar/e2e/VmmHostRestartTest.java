@@ -13,6 +13,7 @@ import io.kuasar.api.cri.v1.RemovePodSandboxRequest;
 import io.kuasar.api.cri.v1.StopPodSandboxRequest;
 import java.time.Duration;
 import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.DisabledIfEnvironmentVariable;
 
@@ -23,9 +24,15 @@ import org.junit.jupiter.api.condition.DisabledIfEnvironmentVariable;
  * CRI must not notice: the sleeper stays RUNNING with the same guest pid and answers ExecSync, the other reports its
  * own code 9, and Stop/Remove leave nothing behind.
  */
-@DisabledIfEnvironmentVariable(named = "KUASAR_KEEPER", matches = "0")
+@DisabledIfEnvironmentVariable(named = "KUASAR_KEEPER", matches = "0",
+        disabledReason = "KUASAR_KEEPER=0: no keeper restarts the node's JVM after the kill -9 this test makes")
 class VmmHostRestartTest extends CriTestBase {
     private static final Duration BACK = Duration.ofSeconds(60);
+
+    @BeforeAll
+    static void qemuAndTheGuestImageAreThere() {
+        HostTools.requireHandler(VmmPodTest.VMM_HANDLER);
+    }
 
     @Test
     void vmPodSurvivesAKillDashNineOfTheHostJvm() throws Exception {

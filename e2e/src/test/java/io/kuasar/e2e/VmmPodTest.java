@@ -13,8 +13,10 @@ import io.kuasar.api.cri.v1.PodSandboxConfig;
 import io.kuasar.api.cri.v1.PodSandboxStatusRequest;
 import io.kuasar.api.cri.v1.RemovePodSandboxRequest;
 import io.kuasar.api.cri.v1.StopPodSandboxRequest;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -29,6 +31,11 @@ class VmmPodTest extends CriTestBase {
     /** The driver names a pod's run dir by this many leading characters of its id. */
     private static final int DIR_ID_CHARS = 24;
 
+    @BeforeAll
+    static void qemuAndTheGuestImageAreThere() {
+        HostTools.requireHandler(VMM_HANDLER);
+    }
+
     @Test
     void containerOutputExitCodeAndGuestKernel() {
         PodSandboxConfig pod = podConfig("vm-out");
@@ -36,13 +43,16 @@ class VmmPodTest extends CriTestBase {
         String podId = runPod(pod, VMM_HANDLER);
         System.out.printf("vmm pod %s started in %d ms%n", podId, (System.nanoTime() - t0) / 1_000_000);
         String c = cri.runContainer(podId, pod, containerConfig("hello", busybox(), "sh", "-c",
-                "echo hello-from-vm; uname -r; echo to-stderr >&2; exit 3"));
+                "echo hello-from-vm; echo boot_id=$(cat " + BOOT_ID + "); uname -r; echo to-stderr >&2; exit 3"));
         ContainerStatus done = cri.waitForState(c, ContainerState.CONTAINER_EXITED, VM_WAIT);
         String log = cri.waitForLog(c, "to-stderr", WAIT);
-        String hostKernel = System.getProperty("os.version");
+        // The kernel's boot id tells kernels apart even when host and guest run the same Debian kernel release.
+        String hostBoot = hostBootId();
         assertAll(() -> assertEquals(3, done.getExitCode(), () -> "exit code; log: " + log),
                 () -> assertTrue(log.contains("hello-from-vm"), () -> "stdout in the log: " + log),
-                () -> assertFalse(log.contains(hostKernel), () -> "the host's kernel answered uname: " + log),
+                () -> assertTrue(log.matches("(?s).*boot_id=[0-9a-f-]{36}\\n.*"), () -> "the guest's boot id: " + log),
+                () -> assertFalse(log.contains(hostBoot), () -> "the host's kernel (boot id " + hostBoot
+                        + ") answered: " + log),
                 () -> assertTrue(log.contains("-amd64"), () -> "the guest's Debian kernel answered uname: " + log));
     }
 
@@ -136,6 +146,31 @@ class VmmPodTest extends CriTestBase {
                 () -> assertEquals(List.of(), VmmHost.tapsOf(podId), "tap devices"));
     }
 
+    /**
+     * Every exec runs new guest code that QEMU translates under TCG; with QEMU's default 1 GiB translation cache
+     * a pod that took a few dozen execs outgrew its cgroup's memory limit and the kernel killed QEMU (seen at 22
+     * execs). The VM must take many execs and stay inside its limit, with no OOM kill in the pod's cgroup.
+     */
+    @Test
+    void manyExecsLeaveTheVmInsideItsMemoryLimit() throws java.io.IOException {
+        PodSandboxConfig pod = podConfig("vm-execs");
+        String podId = runPod(pod, VMM_HANDLER);
+        String c = cri.runContainer(podId, pod, containerConfig("sleeper", busybox(), "sleep", "3600"));
+        cri.waitForState(c, ContainerState.CONTAINER_RUNNING, VM_WAIT);
+        for (int i = 0; i < 40; i++) {
+            ExecSyncResponse r = execSync(c, "sh", "-c", "echo exec-" + i + "; ls /bin > /dev/null");
+            assertEquals("exec-" + i + "\n", r.getStdout().toStringUtf8(), () -> "exec " + r);
+        }
+        assertEquals(io.kuasar.api.cri.v1.PodSandboxState.SANDBOX_READY, podState(podId));
+        HostCgroups host = HostCgroups.host();
+        org.junit.jupiter.api.Assumptions.assumeTrue(host.isV1() && host.dir("memory", "/") != null,
+                () -> "the vmm driver limits QEMU's memory in a cgroup v1 memory hierarchy; this host has "
+                        + host.describe());
+        java.nio.file.Path memory = host.dir("memory", env.cgroupParent() + "/kuasar-vmm-" + podId);
+        List<String> oom = java.nio.file.Files.readAllLines(memory.resolve("memory.oom_control"));
+        assertTrue(oom.contains("oom_kill 0"), () -> "OOM kills in " + memory + ": " + oom);
+    }
+
     @Test
     void vmPodBesideRuncPodReachableOverItsPodIp() {
         PodSandboxConfig vm = podConfig("vm-side");
@@ -146,16 +181,27 @@ class VmmPodTest extends CriTestBase {
                 .getStatus().getNetwork().getIp();
         assertFalse(vmIp.isEmpty(), "the VM pod has a pod IP");
         String server = cri.runContainer(vmPod, vm, containerConfig("server", busybox(), "sh", "-c",
-                "mkdir -p /www && uname -r > /www/index.html && exec httpd -f -p 8080 -h /www"));
+                "mkdir -p /www && cat " + BOOT_ID + " > /www/index.html && exec httpd -f -p 8080 -h /www"));
         cri.waitForState(server, ContainerState.CONTAINER_RUNNING, VM_WAIT);
         String client = cri.runContainer(rcPod, rc, containerConfig("client", busybox(), "sh", "-c",
-                "uname -r; for i in $(seq 150); do if timeout 5 wget -q -O - http://" + vmIp + ":8080/; then exit 0; fi;"
+                "cat " + BOOT_ID + "; for i in $(seq 150); do if timeout 5 wget -q -O - http://" + vmIp + ":8080/; then exit 0; fi;"
                         + " sleep 0.2; done; echo gave-up; exit 1"));
         ContainerStatus done = cri.waitForState(client, ContainerState.CONTAINER_EXITED, VM_WAIT);
         String log = cri.waitForLog(client, "\n", WAIT);
         String[] lines = log.strip().split("\n");
+        String hostBoot = hostBootId();
+        // First line: the runc pod's kernel (the host's); last: what the VM pod served (the guest's boot id).
         assertAll(() -> assertEquals(0, done.getExitCode(), () -> "client in the runc pod; log: " + log),
-                () -> assertTrue(lines.length >= 2 && !lines[0].equals(lines[lines.length - 1]),
+                () -> assertEquals(hostBoot, lines[0], () -> "the runc pod runs on the host's kernel: " + log),
+                () -> assertTrue(lines.length >= 2 && lines[lines.length - 1].matches("[0-9a-f-]{36}")
+                        && !lines[lines.length - 1].equals(hostBoot),
                         () -> "the runc pod (host kernel) reached the VM pod (guest kernel) at " + vmIp + ": " + log));
+    }
+
+    /** A random id each kernel boot makes: the same in every container of one kernel, another in each VM. */
+    private static final String BOOT_ID = "/proc/sys/kernel/random/boot_id";
+
+    private static String hostBootId() {
+        return HostTools.procLine(Path.of(BOOT_ID));
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.grpc.StatusRuntimeException;
 import io.kuasar.api.cri.v1.ContainerConfig;
@@ -75,6 +76,7 @@ class WasmPodTest extends CriTestBase {
     @ParameterizedTest
     @ValueSource(strings = {"kuasar-wasm", "kuasar-wasmedge"})
     void theMemoryLimitIsEnforcedAsAnOomKill(String handler) {
+        assumeCgroupsOfWasmEdge(handler, "its memory limit and OOM kills");
         PodSandboxConfig pod = podConfig("w-oom");
         String podId = runPod(pod, handler);
         // Chicory's linear memory lives in the node's heap: a small limit. WasmEdge's limit is its cgroup's, which
@@ -149,15 +151,27 @@ class WasmPodTest extends CriTestBase {
         assertEquals(0, w.getExitCode());
         assertTrue(cri.waitForLog(worker, "checksum", WAIT).contains("compute 200 rounds"));
         assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(sleeper).getState(), "sleeper still runs");
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> execSync(sleeper, "sh"));
+        assertTrue(e.getMessage().contains("not supported"), e::getMessage);
 
+        assumeCgroupsOfWasmEdge(handler, "its CPU and memory figures");
         ContainerStats s = cri.runtime().containerStats(ContainerStatsRequest.newBuilder().setContainerId(sleeper)
                 .build()).getStats();
         System.out.println(handler + " ContainerStats: " + s.getCpu() + s.getMemory());
         assertTrue(s.getCpu().getUsageCoreNanoSeconds().getValue() > 0, () -> "cpu: " + s.getCpu());
         assertTrue(s.getMemory().getWorkingSetBytes().getValue() >= 4 * MIB, () -> "memory: " + s.getMemory());
+    }
 
-        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> execSync(sleeper, "sh"));
-        assertTrue(e.getMessage().contains("not supported"), e::getMessage);
+    /**
+     * A WasmEdge container's limits and figures come from its cgroup, which driver-wasm makes in cgroup v1
+     * hierarchies only (driver-wasm's Cgroups): on a v2 host there is none to enforce or read, so skip.
+     */
+    private static void assumeCgroupsOfWasmEdge(String handler, String what) {
+        if (handler.equals("kuasar-wasmedge")) {
+            HostCgroups cgroups = HostCgroups.host();
+            assumeTrue(cgroups.isV1(), () -> "driver-wasm gives WasmEdge containers cgroup v1 only, so " + what
+                    + " cannot be checked on this host: " + cgroups.describe());
+        }
     }
 
     @ParameterizedTest

@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.DisabledIfEnvironmentVariable;
 
 /**
  * driver-wasm across an upgrade of its driver bundle and across a kill -9 of the node's JVM. Chicory modules run
@@ -54,6 +55,8 @@ class WasmRestartTest extends CriTestBase {
     }
 
     @Test
+    @DisabledIfEnvironmentVariable(named = "KUASAR_KEEPER", matches = "0", disabledReason = "KUASAR_KEEPER=0: no"
+            + " keeper restarts the node's JVM after the kill -9 this test makes")
     void aNodeCrashEndsChicoryModulesVisiblyAndWasmEdgeProcessesSurvive() throws Exception {
         KeeperNode node = new KeeperNode(env, BACK);
         long keeper = node.keeper();
@@ -78,14 +81,14 @@ class WasmRestartTest extends CriTestBase {
 
         ContainerStatus lost = cri.waitForState(inJvm, ContainerState.CONTAINER_EXITED, BACK);
         assertEquals(137, lost.getExitCode(), "a module that died with its JVM reads as SIGKILLed");
-        assertTrue(nodeLogSince(0).contains("the node JVM that ran this wasm module stopped"),
-                "the reason is in the node log");
+        // Only what this crash made the node log about this module counts (the log file holds earlier runs too).
+        waitForLog("wasm container " + inJvm + " of sandbox " + chicoryPod
+                + " ended with 137: the node JVM that ran this wasm module stopped", mark);
         assertEquals(5, cri.waitForState(edgeFive, ContainerState.CONTAINER_EXITED, BACK).getExitCode(),
                 "WasmEdge's exit while or after the JVM was down");
         assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(edgeSleeper).getState());
         cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(edgeSleeper).setTimeout(20).build());
         assertEquals(143, cri.waitForState(edgeSleeper, ContainerState.CONTAINER_EXITED, WAIT).getExitCode());
-        assertTrue(mark >= 0);
     }
 
     private void waitForLog(String needle, long mark) throws IOException, InterruptedException {

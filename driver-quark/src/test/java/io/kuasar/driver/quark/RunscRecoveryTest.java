@@ -35,8 +35,11 @@ class RunscRecoveryTest {
 
     @Test
     void aNewDriverInstanceReattachesAndCollectsTheExit() throws Exception {
-        assumeTrue(new ProcessBuilder("runsc", "--version").start().waitFor() == 0 && Files.isExecutable(Path.of("/bin/busybox"))
-                && "root".equals(System.getProperty("user.name")), "needs root, runsc and /bin/busybox");
+        // The uid, not the user's name: root may be called otherwise, and another user may be called root.
+        assumeTrue((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid") == 0, "needs root (uid 0)");
+        Path runsc = onPath("runsc");
+        assumeTrue(runsc != null, "needs runsc: not on PATH, nor in /usr/sbin, /sbin");
+        assumeTrue(Files.isExecutable(Path.of("/bin/busybox")), "needs /bin/busybox (package busybox-static)");
         HostPaths paths = new HostPaths() {
             @Override
             public Path stateDir(String driver) {
@@ -49,7 +52,7 @@ class RunscRecoveryTest {
             }
         };
         List<TaskEvent> events = new CopyOnWriteArrayList<>();
-        RunscSettings settings = new RunscSettings("runsc", null, "", "host", null, null,
+        RunscSettings settings = new RunscSettings(runsc.toString(), null, "", "host", null, null,
                 Files.createDirectories(tmp.resolve("log")), Duration.ofSeconds(2));
         Path bundle = tmp.resolve("bundle");
         Files.createDirectories(bundle.resolve("rootfs/bin"));
@@ -90,5 +93,13 @@ class RunscRecoveryTest {
         } finally {
             second.deactivate();
         }
+    }
+
+    /** The executable {@code name} on PATH, else in /usr/sbin or /sbin; null when there is none. */
+    private static Path onPath(String name) {
+        List<String> dirs = new java.util.ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(":")));
+        dirs.addAll(List.of("/usr/sbin", "/sbin"));
+        return dirs.stream().filter(d -> !d.isEmpty()).map(d -> Path.of(d, name))
+                .filter(p -> Files.isRegularFile(p) && Files.isExecutable(p)).findFirst().orElse(null);
     }
 }

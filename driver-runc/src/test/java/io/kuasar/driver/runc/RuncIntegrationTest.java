@@ -43,9 +43,12 @@ import org.junit.jupiter.api.condition.EnabledIf;
  * overlay rootfs made of busybox, stdio through FIFOs, exec, kill, a driver restart in the same JVM, stop and
  * shutdown leaving nothing behind. Needs the packages runc and busybox-static.
  */
-@EnabledIf("possible")
+@EnabledIf(value = "possible", disabledReason = "needs root (uid 0), runc on PATH or in /usr/sbin, /sbin, and"
+        + " /bin/busybox (packages runc, busybox-static)")
 class RuncIntegrationTest {
     private static final Path BUSYBOX = Path.of("/bin/busybox");
+    /** The runc this test and its drivers run: the packaged one, else the first on PATH, /usr/sbin or /sbin. */
+    private static final Path RUNC = findRunc();
     private static final long JVM = ProcessHandle.current().pid();
     private final ObjectMapper json = new ObjectMapper();
     private final List<TaskEvent> events = new CopyOnWriteArrayList<>();
@@ -55,9 +58,25 @@ class RuncIntegrationTest {
     /** The live driver, shut down by tearDown if the test failed half-way. */
     private RuncDriver live;
 
-    static boolean possible() {
-        return "root".equals(System.getProperty("user.name")) && Files.isExecutable(Path.of(RuncSettings.defaultBinary()))
+    static boolean possible() throws IOException {
+        // The uid, not the user's name: root may be called otherwise, and another user may be called root.
+        return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid") == 0 && RUNC != null
                 && Files.isExecutable(BUSYBOX);
+    }
+
+    private static Path findRunc() {
+        Path packaged = Path.of(RuncSettings.defaultBinary());
+        if (packaged.isAbsolute() && Files.isExecutable(packaged)) {
+            return packaged;
+        }
+        List<String> dirs = new java.util.ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(":")));
+        dirs.addAll(List.of("/usr/sbin", "/sbin"));
+        return dirs.stream().filter(d -> !d.isEmpty()).map(d -> Path.of(d, "runc"))
+                .filter(p -> Files.isRegularFile(p) && Files.isExecutable(p)).findFirst().orElse(null);
+    }
+
+    private static RuncSettings settings() {
+        return new RuncSettings(RUNC.toString(), Duration.ofSeconds(2));
     }
 
     @BeforeEach
@@ -104,7 +123,7 @@ class RuncIntegrationTest {
 
     @Test
     void podWithoutPause() throws Exception {
-        RuncDriver first = new RuncDriver(events::add, paths, new RuncSettings("", Duration.ofSeconds(2)));
+        RuncDriver first = new RuncDriver(events::add, paths, settings());
         live = first;
         PodConfig pod = new PodConfig("web", "default", "uid-1", "kuasar-pod", "", PodConfig.NamespaceMode.POD,
                 PodConfig.NamespaceMode.POD, PodConfig.NamespaceMode.POD, "", Map.of(), List.of(), List.of(), List.of());
@@ -134,7 +153,7 @@ class RuncIntegrationTest {
 
         // The driver bundle restarts inside the same JVM: the new instance re-attaches to c1.
         first.close();
-        RuncDriver driver = new RuncDriver(events::add, paths, new RuncSettings("", Duration.ofSeconds(2)));
+        RuncDriver driver = new RuncDriver(events::add, paths, settings());
         live = driver;
         assertEquals(1, driver.recover().size());
         TaskService tasks = driver.tasks("pod1");
@@ -191,8 +210,14 @@ class RuncIntegrationTest {
         assertEquals(List.of(), listTree(run.resolve("tasks")), "no work files");
         assertEquals(List.of(), listTree(run.resolve("log")), "no runc logs");
         assertEquals(List.of(), listTree(paths.stateDir("runc")), "no state file");
-        for (String c : List.of("c1", "c2", "c3")) {
-            assertFalse(Files.exists(Path.of("/sys/fs/cgroup/memory/kuasar-it-" + c)), "cgroup of " + c + " removed");
+        // runc made each container's cgroup in every hierarchy it uses; none may be left in any of them.
+        List<Path> hierarchies = cgroupHierarchies();
+        assertFalse(hierarchies.isEmpty(), "no cgroup hierarchy in /proc/self/mountinfo to look for leftovers in");
+        for (Path h : hierarchies) {
+            assertTrue(Files.isDirectory(h), () -> "cgroup hierarchy " + h + " from mountinfo");
+            for (String c : List.of("c1", "c2", "c3")) {
+                assertFalse(Files.exists(h.resolve("kuasar-it-" + c)), "cgroup of " + c + " removed from " + h);
+            }
         }
     }
 
@@ -203,7 +228,7 @@ class RuncIntegrationTest {
      */
     @Test
     void replayedRequestsAreIdempotentAndAHalfCreatedContainerIsCleanedUpOnRecovery() throws Exception {
-        RuncDriver first = new RuncDriver(events::add, paths, new RuncSettings("", Duration.ofSeconds(2)));
+        RuncDriver first = new RuncDriver(events::add, paths, settings());
         live = first;
         PodConfig pod = new PodConfig("web", "default", "uid-2", "kuasar-pod", "", PodConfig.NamespaceMode.POD,
                 PodConfig.NamespaceMode.POD, PodConfig.NamespaceMode.POD, "", Map.of(), List.of(), List.of(),
@@ -240,7 +265,7 @@ class RuncIntegrationTest {
         first.close();
 
         System.clearProperty(RuncDriver.STARTED_IN_JVM); // the next instance is as if in a new JVM
-        RuncDriver second = new RuncDriver(events::add, paths, new RuncSettings("", Duration.ofSeconds(2)));
+        RuncDriver second = new RuncDriver(events::add, paths, settings());
         live = second;
         assertEquals(1, second.recover().size());
         TaskService again = second.tasks("pod1");
@@ -261,6 +286,21 @@ class RuncIntegrationTest {
 
     // --- helpers -------------------------------------------------------------------------------------------
 
+    /** Mount points of every cgroup hierarchy (v1 and cgroup2) showing its root, from this process's mountinfo. */
+    private static List<Path> cgroupHierarchies() throws IOException {
+        List<Path> out = new java.util.ArrayList<>();
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String[] f = line.split(" ");
+            int dash = List.of(f).indexOf("-");
+            if (dash > 4 && dash + 1 < f.length && f[3].equals("/")
+                    && (f[dash + 1].equals("cgroup") || f[dash + 1].equals("cgroup2"))) {
+                out.add(Path.of(f[4]));
+            }
+        }
+        return out;
+    }
+
+
     private Path bundle(String id) {
         return tmp.resolve("bundles").resolve(id);
     }
@@ -268,7 +308,7 @@ class RuncIntegrationTest {
     /** A bundle as containerd would prepare it: runc's default spec adjusted the way CRI writes it. */
     private TaskSpec task(String id, String stdin, String stdout, String script) throws Exception {
         Path b = Files.createDirectories(bundle(id));
-        Commands.run(List.of(RuncSettings.defaultBinary(), "spec", "--bundle", b.toString()), 10);
+        Commands.run(List.of(RUNC.toString(), "spec", "--bundle", b.toString()), 10);
         ObjectNode spec = (ObjectNode) json.readTree(b.resolve("config.json").toFile());
         ObjectNode process = (ObjectNode) spec.get("process");
         process.put("terminal", false);

@@ -74,7 +74,9 @@ class DriverLifecycleTest {
 
     @BeforeAll
     static void keepShippedDriver() throws Exception {
-        assertEquals("root", System.getProperty("user.name"), "these tests run runc: they need root");
+        // The uid, not the user's name: root may be called otherwise, and another user may be called root.
+        assertEquals(0, (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid"),
+                "these tests run runc: they need root (uid 0)");
         assertTrue(Files.isExecutable(BUSYBOX), "busybox-static is needed (" + BUSYBOX + ")");
         Bundle driver = driverBundle().orElseThrow(() -> new AssertionError("no " + DRIVER_BSN + " installed"));
         shippedJar = DriverJar.of(driver);

@@ -123,8 +123,17 @@ public final class AdminServer implements Closeable {
      */
     public static Predicate<UserPrincipal> rootOrSelf() {
         UserPrincipal root = lookup("root");
-        UserPrincipal self = lookup(System.getProperty("user.name"));
+        UserPrincipal self = processOwner(); // by uid: user.name is "?" for a uid without a passwd entry
         return peer -> peer != null && (peer.equals(root) || peer.equals(self) || "root".equals(peer.getName()));
+    }
+
+    /** The node's own user: the owner of /proc/self is the process's effective uid (principals compare by uid). */
+    private static UserPrincipal processOwner() {
+        try {
+            return java.nio.file.Files.getOwner(java.nio.file.Path.of("/proc/self"));
+        } catch (IOException | UnsupportedOperationException e) {
+            return null;
+        }
     }
 
     private static UserPrincipal lookup(String name) {

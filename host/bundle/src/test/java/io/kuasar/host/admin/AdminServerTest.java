@@ -171,7 +171,10 @@ class AdminServerTest {
             return AdminServer.rootOrSelf().test(peer);
         });
         assertEquals(0, cli("--admin-socket", server.socket().toString(), "sandboxes"), err());
-        assertEquals(System.getProperty("user.name"), peers.get(0).getName());
+        // Compared by uid: a UserPrincipal looked up by a numeric name is that uid, and principals are equal by uid.
+        int uid = (Integer) java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"), "unix:uid");
+        assertEquals(java.nio.file.FileSystems.getDefault().getUserPrincipalLookupService()
+                .lookupPrincipalByName(Integer.toString(uid)), peers.get(0), "the peer is this process's uid " + uid);
     }
 
     @Test
