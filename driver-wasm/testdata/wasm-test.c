@@ -12,6 +12,7 @@
  *   hello              print "hello"
  *   trap               execute wasm's unreachable (a trap, as a failed assertion in a compiled language ends)
  *   recurse            recurse without end (exhausts the engine's call stack)
+ * and the file-system actions of wasm-test-fs.c (symlink, link, mkdir, rename, unlink, readlink, stat, ls, ...).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,8 @@
 #include <unistd.h>
 
 extern char **environ;
+
+int fs_action(int argc, char **argv, int *i);
 
 static int read_file(const char *path) {
     FILE *f = fopen(path, "r");
@@ -137,6 +140,8 @@ int main(int argc, char **argv) {
             alloc_mib(atol(argv[++i]));
         } else if (strcmp(act, "compute") == 0 && i + 1 < argc) {
             compute(atol(argv[++i]));
+        } else if (fs_action(argc, argv, &i)) {
+            /* done */
         } else {
             fprintf(stderr, "unknown action %s\n", act);
             return 2;

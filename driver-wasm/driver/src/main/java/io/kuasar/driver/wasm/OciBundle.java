@@ -3,12 +3,16 @@ package io.kuasar.driver.wasm;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kuasar.spi.SandboxException;
+import io.kuasar.wasm.engine.fs.ContainerRoot;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,9 +21,11 @@ import java.util.Set;
 /**
  * Reads what a wasm container needs from containerd's OCI bundle, following the convention of runwasi and
  * Kuasar's wasm sandboxer: process.args[0] is a .wasm file in the rootfs (resolved against process.cwd when
- * relative), process.args the module's argv, process.env its WASI environment, the rootfs and every bind mount of
- * a directory its preopened directories (read-only where the spec says so). Everything is checked before anything
- * is made: bad input is INVALID_ARGUMENT naming the problem.
+ * relative), process.args the module's argv, process.env its WASI environment. The bind mounts of the spec
+ * (volumes, /etc/hosts, ...) are mounted into the rootfs at their destination as runc mounts them, resolved inside
+ * the container's root ({@link ContainerRoot}); the rootfs and every mounted directory become the module's
+ * preopened directories. Everything is checked before anything is made: bad input is INVALID_ARGUMENT naming the
+ * problem.
  */
 final class OciBundle {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -27,19 +33,19 @@ final class OciBundle {
     /** Kernel file systems CRI mounts for Linux containers: meaningless to a WASI module. */
     private static final Set<String> SKIPPED_PREFIXES = Set.of("/proc", "/sys", "/dev");
 
-    /** A directory the module sees: guest path, host directory, read-only or not. */
-    record Preopen(String guest, Path host, boolean readonly) {
+    /** A bind mount of the spec: guest destination, host source, directory or file, read-only or not. */
+    record Volume(String destination, Path source, boolean directory, boolean readonly) {
     }
 
-    /** The parsed bundle: plan without the driver's read-only bind mounts yet. */
-    record Parsed(Path module, List<String> args, List<String> env, List<Preopen> preopens, long memoryLimit,
-                  String cgroupsPath) {
+    /** The parsed bundle, before anything was mounted or looked up in the rootfs. */
+    record Parsed(String arg0, String cwd, List<String> args, List<String> env, List<Volume> volumes,
+                  boolean rootReadonly, long memoryLimit, String cgroupsPath) {
     }
 
     private OciBundle() {
     }
 
-    static Parsed read(Path bundle, Path rootfs) throws SandboxException {
+    static Parsed read(Path bundle) throws SandboxException {
         JsonNode spec;
         try {
             spec = JSON.readTree(bundle.resolve("config.json").toFile());
@@ -56,43 +62,48 @@ final class OciBundle {
             throw SandboxException.invalid("config.json of " + bundle + " has no process.args: a wasm container's"
                     + " entrypoint (or args[0]) must be the .wasm file to run");
         }
-        String cwd = process.path("cwd").asText("/");
-        Path module = module(rootfs, args.get(0), cwd);
-        List<Preopen> preopens = new ArrayList<>();
-        preopens.add(new Preopen("/", rootfs, spec.path("root").path("readonly").asBoolean(false)));
+        List<Volume> volumes = new ArrayList<>();
         for (JsonNode m : spec.path("mounts")) {
-            Preopen p = preopen(m);
-            if (p != null) {
-                preopens.add(p);
+            Volume v = volume(m);
+            if (v != null) {
+                volumes.add(v);
             }
         }
         long limit = spec.path("linux").path("resources").path("memory").path("limit").asLong(0);
-        return new Parsed(module, args, strings(process.path("env")), preopens, Math.max(0, limit),
+        return new Parsed(args.get(0), process.path("cwd").asText("/"), args, strings(process.path("env")), volumes,
+                spec.path("root").path("readonly").asBoolean(false), Math.max(0, limit),
                 spec.path("linux").path("cgroupsPath").asText(""));
     }
 
-    /** args[0] as a regular file inside the rootfs (symlinks resolved, never outside it) holding a wasm module. */
-    static Path module(Path rootfs, String arg0, String cwd) throws SandboxException {
+    /**
+     * args[0] as a regular file of the container's image: resolved inside the root (its links as the container
+     * sees them), not under a mount (a volume's content is not the image's), holding a wasm module. Returns its
+     * host path, read back from the kernel.
+     */
+    static Path module(ContainerRoot root, String arg0, String cwd, Collection<String> mountPoints)
+            throws SandboxException {
         String guest = arg0.startsWith("/") ? arg0 : (cwd.endsWith("/") ? cwd : cwd + "/") + arg0;
         Path file;
-        Path root;
         try {
-            root = rootfs.toRealPath();
-            Path candidate = root.resolve(guest.substring(1)).normalize();
-            if (!candidate.startsWith(root) || !Files.exists(candidate)) {
-                throw SandboxException.invalid("the wasm module " + arg0 + " (args[0]) is not in the container's image");
+            if (!Files.readAttributes(root.path(guest), BasicFileAttributes.class).isRegularFile()) {
+                throw SandboxException.invalid("the wasm module " + arg0 + " (args[0]) is not a regular file in the"
+                        + " container's image");
             }
-            file = candidate.toRealPath();
+            file = Path.of(root.hostPathOf(guest));
+        } catch (NoSuchFileException e) {
+            throw SandboxException.invalid("the wasm module " + arg0 + " (args[0]) is not in the container's image");
         } catch (IOException e) {
             throw SandboxException.invalid("the wasm module " + arg0 + " (args[0]) cannot be read: " + e.getMessage());
         }
-        if (!file.startsWith(root) || !Files.isRegularFile(file)) {
-            throw SandboxException.invalid("the wasm module " + arg0 + " (args[0]) is not a regular file in the"
-                    + " container's image");
+        for (String m : mountPoints) {
+            if (file.startsWith(m)) {
+                throw SandboxException.invalid("the wasm module " + arg0 + " (args[0]) is on a mounted volume, not in"
+                        + " the container's image");
+            }
         }
         byte[] head = new byte[4];
         int n;
-        try (InputStream in = Files.newInputStream(file)) {
+        try (InputStream in = Files.newInputStream(root.path(guest))) {
             n = in.readNBytes(head, 0, 4);
         } catch (IOException e) {
             throw SandboxException.invalid("the wasm module " + arg0 + " (args[0]) cannot be read: " + e.getMessage());
@@ -104,8 +115,8 @@ final class OciBundle {
         return file;
     }
 
-    /** A bind mount of a directory as a preopen; null for what a WASI module cannot use. */
-    private static Preopen preopen(JsonNode m) throws SandboxException {
+    /** A bind mount of a directory or file; null for what a WASI module has no use for (/proc, /sys, /dev...). */
+    private static Volume volume(JsonNode m) throws SandboxException {
         String dest = m.path("destination").asText("");
         String source = m.path("source").asText("");
         List<String> options = strings(m.path("options"));
@@ -123,10 +134,10 @@ final class OciBundle {
         if (!host.isAbsolute()) {
             throw SandboxException.invalid("mount " + dest + " has a relative source " + source);
         }
-        if (!Files.isDirectory(host)) {
-            return null; // files (/etc/hosts, /etc/resolv.conf, ...): WASI preopens are directories
+        if (!Files.exists(host)) {
+            throw SandboxException.invalid("mount " + dest + ": its source " + source + " does not exist");
         }
-        return new Preopen(Path.of(dest).normalize().toString(), host, options.contains("ro"));
+        return new Volume(Path.of(dest).normalize().toString(), host, Files.isDirectory(host), options.contains("ro"));
     }
 
     private static List<String> strings(JsonNode array) {
@@ -137,20 +148,27 @@ final class OciBundle {
         return out;
     }
 
-    /** The plan once read-only preopens were given their bind mounts ({@code roBinds}: guest path to mount). */
-    static LaunchPlan plan(Parsed p, Map<String, Path> roBinds) {
+    /**
+     * The plan once the volumes are mounted: {@code mounted} maps each directory volume's destination to where
+     * the kernel put it on the host (inside the rootfs).
+     */
+    static LaunchPlan plan(Parsed p, Path module, Path rootfs, Map<String, String> mounted) {
         Map<String, String> preopens = new LinkedHashMap<>();
         List<String> readonly = new ArrayList<>();
-        for (Preopen o : p.preopens()) {
-            Path host = roBinds.getOrDefault(o.guest(), o.host());
-            preopens.put(o.guest(), host.toString());
-            if (o.readonly()) {
-                readonly.add(o.guest());
+        preopens.put("/", rootfs.toString());
+        if (p.rootReadonly()) {
+            readonly.add("/");
+        }
+        for (Volume v : p.volumes()) {
+            String host = mounted.get(v.destination());
+            if (v.directory() && host != null) {
+                preopens.put(v.destination(), host);
+                if (v.readonly()) {
+                    readonly.add(v.destination());
+                }
             }
         }
-        List<String> binds = new ArrayList<>();
-        roBinds.values().forEach(b -> binds.add(b.toString()));
-        return new LaunchPlan(p.module().toString(), p.args(), p.env(), preopens, readonly, binds, p.memoryLimit(),
+        return new LaunchPlan(module.toString(), p.args(), p.env(), preopens, readonly, List.of(), p.memoryLimit(),
                 p.cgroupsPath());
     }
 }

@@ -13,6 +13,7 @@ import io.kuasar.spi.TaskService;
 import io.kuasar.spi.TaskSpec;
 import io.kuasar.spi.TaskState;
 import io.kuasar.spi.TypedData;
+import io.kuasar.wasm.engine.fs.ContainerRoot;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,15 +76,13 @@ final class WasmTasks implements TaskService {
         c.ops.lock();
         try {
             store.save(pod); // recorded without a plan first: a crash inside Create is cleaned up on recovery
-            if (!spec.rootfs().isEmpty()) {
-                Files.createDirectories(c.rootfsDir());
-                c.rootfsMounted = true; // first: a failure half-way still unmounts what was mounted
-                for (io.kuasar.spi.Mount m : spec.rootfs()) {
-                    HostFiles.mount(m, c.rootfsDir());
-                }
+            OciBundle.Parsed parsed = OciBundle.read(bundle);
+            Files.createDirectories(c.rootfsDir());
+            c.rootfsMounted = true; // first: a failure half-way still unmounts what was mounted
+            for (io.kuasar.spi.Mount m : spec.rootfs()) {
+                HostFiles.mount(m, c.rootfsDir());
             }
-            OciBundle.Parsed parsed = OciBundle.read(bundle, c.rootfsDir());
-            c.plan = OciBundle.plan(parsed, readOnlyViews(c, parsed));
+            c.plan = mountVolumes(c, parsed);
             backend.prepare(pod, c);
             long pid = ProcessHandle.current().pid(); // the node runs (or spawns) the module; a real pid comes at start
             c.init.created(pid);
@@ -99,18 +98,32 @@ final class WasmTasks implements TaskService {
         }
     }
 
-    /** Read-only bind mounts for the preopens the spec marks read-only, so the kernel enforces it. */
-    private Map<String, Path> readOnlyViews(WasmContainer c, OciBundle.Parsed parsed) throws IOException {
-        Map<String, Path> views = new LinkedHashMap<>();
-        int n = 0;
-        for (OciBundle.Preopen p : parsed.preopens()) {
-            if (p.readonly()) {
-                Path view = HostFiles.privateDir(workDir(c.id)).resolve("ro-" + n++);
-                HostFiles.bindReadOnly(p.host(), view);
-                views.put(p.guest(), view);
+    /**
+     * Mounts the spec's volumes into the rootfs at their destinations, resolved inside the container's root as runc
+     * does (an image's links never lead a mount onto the host), makes the root read-only when the spec says so
+     * (after the mounts: they need their mount points), and finds the module in the image. Either engine then sees
+     * one tree, the container's, with the kernel enforcing read-only mounts.
+     */
+    private LaunchPlan mountVolumes(WasmContainer c, OciBundle.Parsed parsed) throws SandboxException {
+        Map<String, String> mounted = new LinkedHashMap<>();
+        try (ContainerRoot root = ContainerRoot.open(c.rootfsDir())) {
+            for (OciBundle.Volume v : parsed.volumes()) {
+                try {
+                    mounted.put(v.destination(), root.bindMount(v.source(), v.destination(), v.directory(),
+                            v.readonly()));
+                } catch (IOException e) {
+                    throw SandboxException.invalid("mount " + v.destination() + " of container " + c.id + ": "
+                            + e.getMessage());
+                }
             }
+            if (parsed.rootReadonly()) {
+                root.remountReadOnly();
+            }
+            Path module = OciBundle.module(root, parsed.arg0(), parsed.cwd(), mounted.values());
+            return OciBundle.plan(parsed, module, c.rootfsDir(), mounted);
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot prepare the root of container " + c.id, e);
         }
-        return views;
     }
 
     private void discard(WasmContainer c) {

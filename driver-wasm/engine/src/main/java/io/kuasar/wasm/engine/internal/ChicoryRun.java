@@ -11,6 +11,7 @@ import com.dylibso.chicory.wasm.types.MemoryLimits;
 import io.kuasar.wasm.engine.LaunchSpec;
 import io.kuasar.wasm.engine.RunOutcome;
 import io.kuasar.wasm.engine.WasmRun;
+import io.kuasar.wasm.engine.internal.fs.ConfinedPreopens;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -150,8 +151,18 @@ final class ChicoryRun implements WasmRun, Runnable {
         for (Map.Entry<String, String> v : spec.env().entrySet()) {
             opts.withEnvironment(v.getKey(), v.getValue());
         }
-        spec.preopens().forEach(opts::withDirectory);
-        try (WasiPreview1 wasi = WasiPreview1.builder().withOptions(opts.build()).build()) {
+        // Chicory's WASI layer resolves guest paths with java.nio on the Paths it is given: on host paths it would
+        // follow the image's symlinks on the host (/hostroot -> /). It gets paths of confined file systems, whose
+        // every lookup the kernel makes inside the preopened directory.
+        ConfinedPreopens dirs;
+        try {
+            dirs = ConfinedPreopens.open(spec.preopens());
+        } catch (IOException | RuntimeException e) {
+            return new RunOutcome(1, RunOutcome.Reason.FAILED,
+                    "the engine could not open the module's directories: " + e.getMessage(), Instant.now());
+        }
+        dirs.directories().forEach(opts::withDirectory);
+        try (dirs; WasiPreview1 wasi = WasiPreview1.builder().withOptions(opts.build()).build()) {
             Instance.Builder b = Instance.builder(prepared.module())
                     .withImportValues(ImportValues.builder().addFunction(wasi.toHostFunctions()).build())
                     .withMemoryFactory(this::memory)
