@@ -6,6 +6,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$HERE/node-env.sh"
 
+# The node dir (by default under /tmp) must be ours: made here with a plain mkdir, or refused (node-env.sh).
+kuasar_node_dir "$KUASAR_NODE_DIR" || { echo "containerd-up: unsafe node directory; see above" >&2; exit 1; }
 [[ -x $CONTAINERD_BIN ]] || { echo "containerd-up: $CONTAINERD_BIN missing; run scripts/install-deps.sh" >&2; exit 1; }
 for s in "$CONTAINERD_SOCK.ttrpc" "$KUASAR_SANDBOXER_SOCK"; do
   ((${#s} < 100)) || { echo "containerd-up: socket path too long for sun_path: $s" >&2; exit 1; }
@@ -44,6 +46,7 @@ if alive || [[ -e $CONTAINERD_PID_FILE || -d $CONTAINERD_STATE ]]; then
   "$HERE/containerd-down.sh"
 fi
 
+kuasar_node_dir "$KUASAR_NODE_DIR" || { echo "containerd-up: unsafe node directory; see above" >&2; exit 1; }
 mkdir -p "$CONTAINERD_ROOT" "$CONTAINERD_STATE" "$KUASAR_CNI_CONF_DIR" "$KUASAR_NODE_DIR/cni/ipam" \
   "$KUASAR_RUNC_ROOT" "$KUASAR_NODE_DIR/opt"
 chmod 711 "$KUASAR_NODE_DIR"

@@ -34,6 +34,8 @@ KEEPER_BIN="${KUASAR_KEEPER_BIN:-$KUASAR_NODE_DIR/kuasar/bin/kuasar-keeper}"
 KEEPER_DIR="$KUASAR_NODE_DIR/kuasar/run/keeper"
 KEEPER_LOG="$KUASAR_NODE_DIR/keeper.log"
 
+# The node dir must be ours (made with a plain mkdir, or checked: node-env.sh); the node checks its own dirs too.
+kuasar_node_dir "$KUASAR_NODE_DIR" || { echo "kuasar-up: unsafe node directory; see above" >&2; exit 1; }
 [[ -f $JAR ]] || { echo "kuasar-up: $JAR missing; build it with: mvn -B install -DskipTests" >&2; exit 1; }
 JAR="$(realpath "$JAR")"   # the host runs in its own directory, below
 [[ $(id -u) == 0 ]] || { echo "kuasar-up: must run as root (runc, namespaces, cgroups)" >&2; exit 1; }
@@ -53,12 +55,21 @@ alive() {
 }
 up() { alive && [[ -S $KUASAR_SANDBOXER_SOCK ]]; }
 
+# The node refuses to start on unsafe directories or a socket another node serves (exit 78, "refusing to start"
+# in the log); under the keeper it would only be restarted to refuse again: stop it and say why.
+refused() { sed -n "$LOG_START,\$p" "$LOG" 2>/dev/null | grep -m5 "refusing to start"; }
 wait_up() {
   for _ in $(seq 300); do   # ~30 s
     up && return 0
     alive || break
+    if refused >&2; then
+      "$HERE/kuasar-down.sh" >/dev/null || true
+      echo "kuasar-up: the node refused to start (above); log $LOG" >&2
+      return 1
+    fi
     sleep 0.1
   done
+  if refused >&2; then echo "kuasar-up: the node refused to start (above)" >&2; return 1; fi
   if up; then return 0; fi
   if alive; then
     echo "kuasar-up: host $(cat "$PID_FILE") does not listen on $KUASAR_SANDBOXER_SOCK after 30 s; log $LOG:" >&2
@@ -70,6 +81,9 @@ wait_up() {
 }
 
 current() { [[ "$(cat "$STAMP_FILE" 2>/dev/null)" == "$stamp" ]]; }
+# First log line of the running node's start (refused() reads from there).
+LOG_START="$(grep -n '^=== kuasar-up' "$LOG" 2>/dev/null | tail -1 | cut -d: -f1 || true)"
+LOG_START="${LOG_START:-1}"
 
 if up && current; then echo "kuasar-up: host $(cat "$PID_FILE") already on $KUASAR_SANDBOXER_SOCK"; exit 0; fi
 if alive && ! current; then
@@ -83,13 +97,17 @@ fi
 "$HERE/kuasar-down.sh" >/dev/null
 
 install -d -m 700 "$KUASAR_NODE_DIR/kuasar" "$KUASAR_NODE_DIR/kuasar/state" "$KUASAR_NODE_DIR/kuasar/run" \
-  "$KUASAR_NODE_DIR/kuasar/drivers"
+  "$KUASAR_NODE_DIR/kuasar/drivers" "$KUASAR_NODE_DIR/kuasar/config"
+# Development only: KUASAR_ALLOW_UNSIGNED=1 lets the node install unsigned driver bundles (logged at every install).
+UNSIGNED_ARG=()
+[[ ${KUASAR_ALLOW_UNSIGNED:-0} == 1 ]] && UNSIGNED_ARG=(-Dkuasar.bundles.allowUnsigned=true)
 KEEPER_CMD=()
 if [[ $KEEPER == 1 ]]; then
   install -d -m 700 "$KEEPER_DIR"
   KEEPER_CMD=("$KEEPER_BIN" --dir "$KEEPER_DIR" --log "$KEEPER_LOG" --)
 fi
 echo "=== kuasar-up $(date -u +%FT%TZ) ===" >>"$LOG"
+LOG_START="$(wc -l <"$LOG")"
 # setsid + nohup + no stdin: the host outlives the caller's session, terminal and CI step. No fork happens
 # here (a background job is no group leader), so $! is the java process itself, or the keeper that runs it. Its working directory is
 # the node's, so relative paths of the launcher (fileinstall's ./load) never land in the caller's directory.
@@ -101,7 +119,9 @@ setsid nohup "${KEEPER_CMD[@]}" "$JAVA" ${KUASAR_JAVA_OPTS:-$DEFAULT_JAVA_OPTS} 
   -Dkuasar.run.dir="$KUASAR_NODE_DIR/kuasar/run" \
   -Dkuasar.containerd.ttrpc="$CONTAINERD_SOCK.ttrpc" \
   -Dgosh.args=--nointeractive \
-  -Dfelix.fileinstall.dir="$KUASAR_NODE_DIR/kuasar/drivers" \
+  -Dkuasar.drivers.dir="$KUASAR_NODE_DIR/kuasar/drivers" \
+  -Dkuasar.config.dir="$KUASAR_NODE_DIR/kuasar/config" \
+  "${UNSIGNED_ARG[@]}" \
   "-Djava.util.logging.SimpleFormatter.format=%1\$tFT%1\$tT.%1\$tLZ %4\$s %3\$s: %5\$s%6\$s%n" \
   -jar "$JAR" </dev/null >>"$LOG" 2>&1 &
 echo $! >"$PID_FILE"

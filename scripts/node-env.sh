@@ -9,7 +9,8 @@ KUASAR_CACHE="${KUASAR_CACHE:-$KUASAR_REPO/.cache}"
 # Binaries unpacked from Debian sid debs by install-deps.sh (never installed system-wide).
 KUASAR_CONTAINERD_PREFIX="${KUASAR_CONTAINERD_PREFIX:-$KUASAR_CACHE/containerd}"
 
-# Node dir kept short: the sockets below must stay under the 108-byte sun_path limit.
+# Node dir kept short: the sockets below must stay under the 108-byte sun_path limit. It may sit in /tmp: the
+# scripts make it with kuasar_node_dir (below), which refuses one another user made first.
 KUASAR_NODE_DIR="${KUASAR_NODE_DIR:-/tmp/kuasar-node}"
 CONTAINERD_ROOT="${CONTAINERD_ROOT:-$KUASAR_NODE_DIR/containerd/root}"
 CONTAINERD_STATE="${CONTAINERD_STATE:-$KUASAR_NODE_DIR/containerd/state}"
@@ -49,3 +50,42 @@ export KUASAR_REPO KUASAR_CACHE KUASAR_CONTAINERD_PREFIX KUASAR_NODE_DIR CONTAIN
 export CONTAINERD_SOCK CONTAINERD_CONFIG CONTAINERD_LOG CONTAINERD_PID_FILE CONTAINERD_BIN CTR PATH
 export KUASAR_CNI_CONF_DIR KUASAR_CNI_BIN_DIR KUASAR_CNI_BRIDGE KUASAR_CNI_SUBNET KUASAR_SANDBOXER_SOCK
 export KUASAR_RUNC_BIN KUASAR_RUNC_ROOT KUASAR_CGROUP_PARENT KUASAR_BUSYBOX_IMAGE KUASAR_PAUSE_IMAGE KUASAR_IMAGE_DIR
+
+# StrictModes for a directory the node trusts: it and every parent must be owned by root or by us and not be
+# writable by group or others; a root-owned sticky parent (/tmp, 1777) is accepted, as the node itself does
+# (io.kuasar.host.admin.NodeDirectories). Prints the finding and fails.
+kuasar_check_dir() {
+  local leaf p uid mode me
+  me="$(id -u)"
+  if [[ -L $1 ]]; then
+    uid="$(stat -c %u -- "$1")"
+    [[ $uid == 0 || $uid == "$me" ]] || { echo "refusing $1: a symbolic link owned by uid $uid" >&2; return 1; }
+  fi
+  [[ -d $1 ]] || { echo "refusing $1: not a directory" >&2; return 1; }
+  leaf="$(realpath -- "$1")"
+  p="$leaf"
+  while :; do
+    read -r uid mode < <(stat -c '%u %a' -- "$p")
+    mode=$((8#$mode))
+    if [[ $uid != 0 && $uid != "$me" ]]; then
+      echo "refusing $1: $p is owned by uid $uid, neither root nor us: that user could plant files in it" >&2
+      return 1
+    fi
+    # Group/other-writable: refused, unless a root-owned sticky parent (never the directory itself).
+    if ((mode & 8#022)) && { [[ $p == "$leaf" || $uid != 0 ]] || ! ((mode & 8#1000)); }; then
+      printf 'refusing %s: %s is writable by group or others (mode %04o)\n' "$1" "$p" "$((mode & 8#7777))" >&2
+      return 1
+    fi
+    [[ $p == / ]] && return 0
+    p="$(dirname -- "$p")"
+  done
+}
+
+# Makes the node directory $1 safely: the leaf with a plain mkdir (no -p, mode 700), so a directory that already
+# exists is never taken over unchecked; then kuasar_check_dir on it and its parents.
+kuasar_node_dir() {
+  if [[ ! -e $1 && ! -L $1 ]]; then
+    mkdir -m 700 -- "$1" 2>/dev/null || [[ -d $1 ]] || { echo "cannot make $1 (does its parent exist?)" >&2; return 1; }
+  fi
+  kuasar_check_dir "$1"
+}

@@ -58,6 +58,10 @@ import org.junit.jupiter.api.Test;
  * into the running node; a gRPC client of containerd's sandbox Controller on our sandboxer socket then creates,
  * starts and asks the status of an {@code acme} sandbox; {@code drivers} lists it; {@code remove acme --force}
  * takes it away and {@code acme} is NOT_FOUND again.
+ *
+ * <p>Trust: the vendor signs the bundle with its own key (made here with keytool, signed with the JDK's JarSigner
+ * API). {@code inspect} shows the bundle, its sandboxer, its SPI range and its signer; {@code install} is refused,
+ * naming the signer and its fingerprint, until the operator runs {@code trust add} with the vendor's certificate.
  */
 class ExternalDriverTest extends CriTestBase {
     private static final Metadata.Key<String> NAMESPACE =
@@ -65,14 +69,20 @@ class ExternalDriverTest extends CriTestBase {
     private static final String SANDBOXER = "acme";
     private static final String BSN = "com.acme.kuasar.driver";
     private static final Duration ARRIVAL = Duration.ofSeconds(20);
+    /** The vendor's signer: its own key, made here, trusted by the node only once the operator says so. */
+    private static final String VENDOR = "acme-e2e";
 
     private boolean installed;
+    private boolean trusted;
 
     @AfterEach
     void removeAcme() throws IOException, InterruptedException {
         if (installed) {
-            // Whatever happened above: the shared node must not keep the test's driver.
+            // Whatever happened above: the shared node must not keep the test's driver, nor trust its vendor.
             cli().admin("remove", SANDBOXER, "--force");
+        }
+        if (trusted) {
+            cli().admin("trust", "remove", VENDOR);
         }
     }
 
@@ -88,6 +98,34 @@ class ExternalDriverTest extends CriTestBase {
         // A driver implements the SPI (a consumer type): bnd gives it the range of the SPI's major version.
         assertTrue(imports.contains("io.kuasar.spi;version=\"[1.0,2)\""), "Import-Package: " + imports);
         assertEquals(BSN, manifest.getMainAttributes().getValue("Bundle-SymbolicName"));
+
+        DriverJars.Key vendor = DriverJars.vendorKey(Files.createDirectories(logRoot.resolve("vendor")), VENDOR,
+                "CN=ACME Driver Signing, O=ACME", null, 365);
+        Path unsigned = bundle;
+        bundle = logRoot.resolve("build/" + BSN + "-1.0.0-signed.jar");
+        DriverJars.sign(unsigned, bundle, vendor);
+
+        // What the operator sees before installing: the bundle, its sandboxer, its SPI range, its signer.
+        NodeCli.Result inspect = cli().admin("inspect", bundle.toString());
+        assertEquals(0, inspect.code(), inspect::toString);
+        assertTrue(inspect.out().contains("bundle:      " + BSN + " 1.0.0"), inspect::toString);
+        assertTrue(inspect.out().contains("sandboxers:  acme"), inspect::toString);
+        assertTrue(inspect.out().contains("io.kuasar.spi [1.0.0,2.0.0)"), inspect::toString);
+        assertTrue(inspect.out().contains("CN=ACME Driver Signing,O=ACME") && inspect.out().contains("NOT trusted"),
+                inspect::toString);
+
+        // The vendor's signer is not trusted yet: refused, naming the signer, and nothing is installed.
+        NodeCli.Result untrusted = cli().admin("install", bundle.toString());
+        assertEquals(1, untrusted.code(), untrusted::toString);
+        assertTrue(untrusted.err().contains("signer CN=ACME Driver Signing,O=ACME (SHA-256 ")
+                && untrusted.err().contains("is not trusted"), untrusted::toString);
+        assertTrue(driversOk().out().lines().noneMatch(l -> l.trim().startsWith(SANDBOXER + " ")), "acme listed");
+
+        NodeCli.Result trust = cli().admin("trust", "add", vendor.certificate().toString(), VENDOR);
+        trusted = true;
+        assertEquals(0, trust.code(), trust::toString);
+        NodeCli.Result list = cli().admin("trust", "list");
+        assertTrue(list.out().lines().anyMatch(l -> l.startsWith(VENDOR + " ") && l.contains("CN=ACME")), list::toString);
 
         String id = "e2e-acme-" + UUID.randomUUID().toString().substring(0, 8);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());

@@ -42,8 +42,14 @@ final class NodeCli {
 
     /** Runs the jar with exactly {@code args}, in a separate JVM. */
     Result run(List<String> args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", env.repo().resolve("host/target/kuasar.jar").toString()));
+        return run(List.of(), args);
+    }
+
+    /** Runs {@code java JVM-OPTIONS -jar kuasar.jar ARGS}: with no admin command, that starts a node. */
+    Result run(List<String> jvmOptions, List<String> args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-jar", env.repo().resolve("host/target/kuasar.jar").toString()));
         cmd.addAll(args);
         Path out = Files.createTempFile(outputDir, "cli", ".out");
         Path err = Files.createTempFile(outputDir, "cli", ".err");

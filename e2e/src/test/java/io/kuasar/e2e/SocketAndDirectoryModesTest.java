@@ -10,12 +10,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
  * Only root may talk to the node or reach its state: the sandboxer socket and every Task API socket are 0600
- * and owned by root, the node's state and run roots, the runc driver's dirs and the task socket dir are 0700.
+ * and owned by root, the node's state and run roots, the runc driver's dirs, the task socket dir, the drivers drop-in
+ * folder and the config dir (trust store, 0600) are 0700.
  */
 class SocketAndDirectoryModesTest extends CriTestBase {
 
@@ -38,6 +40,19 @@ class SocketAndDirectoryModesTest extends CriTestBase {
         assertDir0700(env.kuasarStateDir().resolve("runc"));
         assertDir0700(env.kuasarRunDir().resolve("runc"));
         assertDir0700(env.kuasarRunDir().resolve("task"));
+        // Where drivers and trust come from (issue 13): the drop-in folder and the trust store's directory.
+        assertDir0700(env.nodeDir().resolve("kuasar/drivers"));
+        assertDir0700(env.nodeDir().resolve("kuasar/config"));
+        Path trustStore = env.nodeDir().resolve("kuasar/config/trust.p12");
+        if (Files.exists(trustStore)) {
+            assertEquals("600", Integer.toOctalString(HostTraces.mode(trustStore) & 07777), "mode of " + trustStore);
+            assertRoot(trustStore);
+        }
+        // The sandboxer socket is bound in a private directory beside it and renamed into place: none is left.
+        try (var files = Files.list(env.sandboxerSock().getParent())) {
+            List<Path> binds = files.filter(p -> p.getFileName().toString().startsWith(".b")).toList();
+            assertEquals(List.of(), binds, "temporary bind directories left in the node dir");
+        }
     }
 
     private static void assertSocket(Path socket) throws IOException {

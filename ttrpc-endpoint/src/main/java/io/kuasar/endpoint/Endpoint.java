@@ -5,11 +5,12 @@ import io.grpc.ServerInterceptors;
 import io.grpc.netty.NettyServerBuilder;
 import io.kuasar.host.SandboxRouter;
 import io.kuasar.spi.HostPaths;
+import io.kuasar.ttrpc.ConnectionCap;
+import io.kuasar.ttrpc.SocketFiles;
 import io.kuasar.ttrpc.TtrpcServer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
 import java.io.IOException;
 import java.lang.System.Logger;
@@ -44,14 +45,33 @@ public class Endpoint {
      */
     private static final java.util.logging.Logger BOOTSTRAP_LOG = java.util.logging.Logger.getLogger(
             "io.netty.bootstrap");
+    /**
+     * grpc-java logs every connection that fails its HTTP/2 handshake at INFO with a stack trace (about 3 KB): a
+     * peer sending garbage in a loop made the node's log grow by megabytes a second and its event loop fall behind
+     * until the heap ran out. Such a connection is closed anyway; its failure is not worth a line.
+     */
+    private static final java.util.logging.Logger GRPC_TRANSPORT_LOG = java.util.logging.Logger.getLogger(
+            "io.grpc.netty.NettyServerTransport.connections");
 
     static {
         BOOTSTRAP_LOG.setLevel(java.util.logging.Level.SEVERE);
+        GRPC_TRANSPORT_LOG.setLevel(java.util.logging.Level.WARNING);
     }
+
+    /** containerd's Controller requests are a few KiB (a pod's config): 4 MiB is gRPC's usual cap, said here. */
+    static final int MAX_CONTROLLER_MESSAGE = 4 * 1024 * 1024;
+    /** containerd keeps one connection to a sandbox plugin; a few more for tools. */
+    static final int MAX_CONTROLLER_CONNECTIONS = 32;
 
     private final SandboxRouter router;
     private final Path listen;
-    private final ExecutorService workers = Executors.newCachedThreadPool(daemonThreads("kuasar-call"));
+    /**
+     * Threads for calls, bounded so no client can make the node start threads without end: the Task API's and
+     * the Controller's apart, so a flood on one leaves the other served. Beyond the threads a short queue, beyond
+     * that RESOURCE_EXHAUSTED. Idle threads end after a minute.
+     */
+    private final ExecutorService workers = boundedPool("kuasar-call", 64, 512);
+    private final ExecutorService controllerWorkers = boundedPool("kuasar-controller", 32, 256);
     private final EventLoopGroup grpcLoop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     private final TtrpcServer ttrpc;
     private final TaskSockets sockets;
@@ -95,15 +115,24 @@ public class Endpoint {
             Files.createDirectories(listen.getParent(),
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         }
-        Files.deleteIfExists(listen);
-        Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(listen.toString()))
-                .channelType(EpollServerDomainSocketChannel.class)
-                .bossEventLoopGroup(grpcLoop).workerEventLoopGroup(grpcLoop).executor(workers)
+        // Bound in a private directory and renamed into place (SocketFiles): the node dir may be open to others, and
+        // a socket another live node listens on is refused, not deleted.
+        return SocketFiles.bindPrivately(listen, this::grpcServerOn, Server::shutdownNow);
+    }
+
+    private Server grpcServerOn(Path path) throws IOException {
+        return NettyServerBuilder.forAddress(new DomainSocketAddress(path.toString()))
+                .channelFactory(ConnectionCap.serverChannels(MAX_CONTROLLER_CONNECTIONS, 50)::get)
+                // a connection that never completes its HTTP/2 handshake is held by grpc-java until this passes
+                // (120 s by default): a loop of such connections filled the heap
+                .handshakeTimeout(5, TimeUnit.SECONDS)
+                .bossEventLoopGroup(grpcLoop).workerEventLoopGroup(grpcLoop).executor(controllerWorkers)
+                // containerd's Controller messages are small: a bound keeps a hostile peer from making us buffer more
+                .maxInboundMessageSize(MAX_CONTROLLER_MESSAGE).maxInboundMetadataSize(64 * 1024)
+                .maxConcurrentCallsPerConnection(256)
                 .addService(ServerInterceptors.intercept(new ControllerService(router, sockets, waits), new RequestCheckInterceptor(),
                         new NamespaceInterceptor()))
                 .build().start();
-        Files.setPosixFilePermissions(listen, PosixFilePermissions.fromString("rw-------"));
-        return server;
     }
 
     /** What an operator adds to containerd's config to use this node (printed at start). */
@@ -128,16 +157,26 @@ public class Endpoint {
             grpc.awaitTermination(3, TimeUnit.SECONDS);
         }
         ttrpc.close();
+        SocketFiles.deleteQuietly(listen); // renamed into place, so gRPC's own clean-up does not know this path
         if (keeper != null) {
             keeper.close(); // the keeper keeps the public sockets: containerd's connections wait for the next endpoint
         }
         grpcLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         workers.shutdownNow();
+        controllerWorkers.shutdownNow();
     }
 
     static String property(BundleContext context, String key, String fallback) {
         String value = context.getProperty(key);
         return value == null || value.isBlank() ? fallback : value;
+    }
+
+    /** Up to {@code threads} daemon threads, then a queue of {@code queued} calls, then RejectedExecutionException. */
+    static ExecutorService boundedPool(String prefix, int threads, int queued) {
+        java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(threads, threads,
+                60, TimeUnit.SECONDS, new java.util.concurrent.ArrayBlockingQueue<>(queued), daemonThreads(prefix));
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
     }
 
     static java.util.concurrent.ThreadFactory daemonThreads(String prefix) {

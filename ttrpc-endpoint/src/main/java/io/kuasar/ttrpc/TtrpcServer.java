@@ -4,9 +4,10 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
-import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.channel.unix.PeerCredentials;
 
@@ -41,6 +42,16 @@ public final class TtrpcServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(TtrpcServer.class.getName());
 
     private final EventLoopGroup group;
+    /**
+     * Connections one socket holds at once: containerd opens one per container of
+     * the sandbox, the keeper one per connection containerd opened to it. See {@link ConnectionCap}.
+     */
+    static final int MAX_CONNECTIONS = 128;
+    /** New connections one socket takes a second (burst as many): containerd opens one per container it starts. */
+    static final int NEW_CONNECTIONS_PER_SECOND = 200;
+    /** Unread answers a connection may hold before its requests stop being read (see ServerConnectionHandler). */
+    static final WriteBufferWaterMark ANSWER_BUFFER = new WriteBufferWaterMark(256 * 1024, 1024 * 1024);
+
     private final Executor handlerExecutor;
     private final MethodRegistry registry = new MethodRegistry();
     private final Map<Path, Listening> sockets = new ConcurrentHashMap<>();
@@ -97,11 +108,13 @@ public final class TtrpcServer implements AutoCloseable {
         if (sockets.containsKey(path)) {
             throw new IOException("already listening on " + path);
         }
+        SocketFiles.requirePrivateDirectory(path);
         SocketFiles.removeStale(path);
         Listening listening = new Listening(); // created first: connections may arrive as soon as bind completes
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
-                .channel(EpollServerDomainSocketChannel.class)
+                .channelFactory(ConnectionCap.serverChannels(MAX_CONNECTIONS, NEW_CONNECTIONS_PER_SECOND)::get)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, ANSWER_BUFFER)
                 .childHandler(new ChannelInitializer<EpollDomainSocketChannel>() {
                     @Override
                     protected void initChannel(EpollDomainSocketChannel ch) {
@@ -119,7 +132,7 @@ public final class TtrpcServer implements AutoCloseable {
         }
         listening.serverChannel = bound.channel();
         // Between bind and chmod the socket briefly has the umask's mode, so the directory holding it is the real
-        // guard: keep sockets in a directory only root can enter.
+        // guard: it was checked above to be one only we can enter.
         try {
             SocketFiles.restrictToOwner(path);
         } catch (IOException e) {

@@ -42,8 +42,11 @@ class TaskSocketsKeeperTest {
     void start() throws Exception {
         server = new TtrpcServer(Executors.newCachedThreadPool());
         keeper = new FakeKeeper(dir.resolve("control.sock"));
-        Files.createDirectories(dir.resolve("task"));
-        Files.createDirectories(dir.resolve("backend"));
+        // the node's run directories are private: TtrpcServer refuses to listen in one open to others
+        var privateDir = java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Files.createDirectories(dir.resolve("task"), privateDir);
+        Files.createDirectories(dir.resolve("backend"), privateDir);
         sockets = new TaskSockets(dir.resolve("task"), dir.resolve("backend"),
                 new KeeperClient(dir.resolve("control.sock")), server);
     }

@@ -17,7 +17,7 @@ import java.util.Map;
 
 /**
  * The command line of the node jar against a running node: {@code java -jar kuasar.jar [--admin-socket PATH]
- * drivers|sandboxes|install PATH|URL|upgrade NAME PATH|rollback NAME|remove NAME [--force]}. Sends one
+ * drivers|sandboxes|install PATH|URL|upgrade NAME PATH|rollback NAME|remove NAME|trust ...|inspect PATH}. Sends one
  * {@link AdminProtocol} request to the node's admin socket, prints the text lines it answers, and returns 0 on
  * {@code OK}, 1 otherwise (the error on stderr). Plain Java, no OSGi; it never starts a framework.
  *
@@ -105,12 +105,17 @@ public final class AdminClient {
     /** The node does not share our working directory: file arguments are sent absolute. */
     static AdminProtocol.Request absolutePaths(AdminProtocol.Request r) {
         return switch (r.command()) {
-            case "install" -> r.arg(0).contains("://") ? r
-                    : new AdminProtocol.Request(r.command(), List.of(Path.of(r.arg(0)).toAbsolutePath().toString()));
-            case "upgrade" -> new AdminProtocol.Request(r.command(),
-                    List.of(r.arg(0), Path.of(r.arg(1)).toAbsolutePath().toString()));
+            case "install", "inspect" -> r.arg(0).contains("://") ? r : withAbsolute(r, 0);
+            case "upgrade" -> withAbsolute(r, 1);
+            case "trust" -> r.arg(0).equals("add") ? withAbsolute(r, 1) : r;
             default -> r;
         };
+    }
+
+    private static AdminProtocol.Request withAbsolute(AdminProtocol.Request r, int i) {
+        List<String> args = new ArrayList<>(r.args());
+        args.set(i, Path.of(args.get(i)).toAbsolutePath().toString());
+        return new AdminProtocol.Request(r.command(), args);
     }
 
     /** Sends the request, copies text lines to {@code out}; 0 when the last line is {@code OK}. */

@@ -15,9 +15,13 @@ import java.util.Set;
  * text line may hold anything (but no line break).
  *
  * <pre>
- * drivers | sandboxes | install PATH|URL | upgrade NAME PATH | rollback NAME | remove NAME [--force]
+ * drivers | sandboxes | install PATH|URL [--force] | upgrade NAME PATH [--force] | rollback NAME
+ * remove NAME [--force] | trust list | trust add CERT [ALIAS] | trust remove ALIAS|FINGERPRINT | inspect PATH
  * shell GOGO-COMMAND-LINE
  * </pre>
+ *
+ * {@code --force} of install and upgrade lets a bundle replace a driver signed by another signer; it never lets in
+ * a bundle that fails the signature check.
  *
  * {@code shell} runs one line in the node's Felix gogo shell (e.g. {@code shell lb}, {@code shell kuasar:drivers}):
  * the shell of a node whose console is not a terminal, for the same root-only callers.
@@ -27,10 +31,12 @@ public final class AdminProtocol {
     public static final int MAX_REQUEST = 8192;
     public static final String OK = "OK";
     public static final String ERR = "ERR";
-    public static final String USAGE = "drivers | sandboxes | install PATH|URL | upgrade NAME PATH | rollback NAME"
-            + " | remove NAME [--force] | shell GOGO-COMMAND-LINE";
+    public static final String USAGE = "drivers | sandboxes | install PATH|URL [--force] | upgrade NAME PATH [--force]"
+            + " | rollback NAME | remove NAME [--force] | trust list | trust add CERT [ALIAS]"
+            + " | trust remove ALIAS|FINGERPRINT | inspect PATH | shell GOGO-COMMAND-LINE";
     public static final Set<String> COMMANDS = Set.of("drivers", "sandboxes", "install", "upgrade", "rollback",
-            "remove", "shell");
+            "remove", "trust", "inspect", "shell");
+    public static final String FORCE = "--force";
 
     private AdminProtocol() {
     }
@@ -45,9 +51,13 @@ public final class AdminProtocol {
             return args.get(i);
         }
 
-        /** {@code remove NAME --force}. */
+        /** {@code remove NAME --force}, {@code install PATH --force}, {@code upgrade NAME PATH --force}. */
         public boolean force() {
-            return command.equals("remove") && args.size() == 2;
+            return switch (command) {
+                case "remove", "install" -> args.size() == 2;
+                case "upgrade" -> args.size() == 3;
+                default -> false;
+            };
         }
 
         /** The request as one protocol line (without the line break). */
@@ -67,10 +77,16 @@ public final class AdminProtocol {
         List<String> args = words.subList(1, words.size());
         boolean ok = switch (command) {
             case "drivers", "sandboxes" -> args.isEmpty();
-            case "install", "rollback" -> args.size() == 1 && !args.get(0).isEmpty();
-            case "upgrade" -> args.size() == 2 && !args.get(0).isEmpty() && !args.get(1).isEmpty();
-            case "remove" -> (args.size() == 1 || args.size() == 2 && args.get(1).equals("--force"))
-                    && !args.get(0).isEmpty() && !args.get(0).startsWith("-");
+            case "rollback", "inspect" -> args.size() == 1 && !args.get(0).isEmpty();
+            case "install" -> optionalForce(args, 1);
+            case "upgrade" -> optionalForce(args, 2);
+            case "remove" -> optionalForce(args, 1);
+            case "trust" -> !args.isEmpty() && switch (args.get(0)) {
+                case "list" -> args.size() == 1;
+                case "add" -> (args.size() == 2 || args.size() == 3) && !args.get(1).isEmpty();
+                case "remove" -> args.size() == 2 && !args.get(1).isEmpty();
+                default -> false;
+            };
             case "shell" -> !String.join(" ", args).isBlank();
             default -> throw new IllegalArgumentException("unknown command '" + command + "'; usage: " + USAGE);
         };
@@ -82,6 +98,14 @@ public final class AdminProtocol {
                 : new Request(command, args);
     }
 
+    /** {@code n} non-empty words (not options), then optionally {@code --force}. */
+    private static boolean optionalForce(List<String> args, int n) {
+        if (args.size() != n && !(args.size() == n + 1 && args.get(n).equals(FORCE))) {
+            return false;
+        }
+        return args.subList(0, n).stream().noneMatch(a -> a.isEmpty() || a.startsWith("-"));
+    }
+
     /** Parses one request line. */
     public static Request parse(String line) {
         return request(split(line));
@@ -89,6 +113,10 @@ public final class AdminProtocol {
 
     /** Splits a line into words: separated by spaces or tabs, double quotes group, backslash escapes in quotes. */
     public static List<String> split(String line) {
+        // Anywhere, quoted or escaped too: a line break ends the request, a NUL cannot be in a path or a name.
+        if (line.indexOf('\r') >= 0 || line.indexOf('\n') >= 0 || line.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("control character in the request line");
+        }
         List<String> words = new ArrayList<>();
         StringBuilder word = null;
         boolean quoted = false;
@@ -110,8 +138,6 @@ public final class AdminProtocol {
                     words.add(word.toString());
                     word = null;
                 }
-            } else if (c == '\r' || c == '\n' || c == '\0') {
-                throw new IllegalArgumentException("control character in the request line");
             } else {
                 if (word == null) {
                     word = new StringBuilder();

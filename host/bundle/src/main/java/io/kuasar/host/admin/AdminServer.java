@@ -56,6 +56,11 @@ public final class AdminServer implements Closeable {
     private final Handler handler;
     private final Predicate<UserPrincipal> allowed;
     private final ServerSocketChannel server;
+    /** Clients served at once; an operator runs one command at a time, a script a few. */
+    static final int MAX_CLIENTS = 32;
+    private final java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong lastRefusalLog =
+            new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - 20_000_000_000L);
     private final Set<SocketChannel> clients = ConcurrentHashMap.newKeySet();
     private final AtomicInteger clientNumbers = new AtomicInteger();
     private final Thread acceptor;
@@ -64,8 +69,9 @@ public final class AdminServer implements Closeable {
     private volatile boolean closed;
 
     /**
-     * Binds {@code socket} (replacing a stale socket file), mode 0600, and starts accepting. A missing directory is
-     * made 0700; an existing one open to group or others is refused.
+     * Binds {@code socket} (replacing a stale socket file, never one a live process listens on), mode 0600, and
+     * starts accepting. A missing directory is made 0700; an existing one open to group or others is refused, so
+     * nobody else can reach the socket in the moment between bind and chmod.
      */
     public AdminServer(Path socket, Handler handler, Predicate<UserPrincipal> allowed) throws IOException {
         this(socket, handler, allowed, REQUEST_TIMEOUT);
@@ -91,6 +97,9 @@ public final class AdminServer implements Closeable {
         if (Files.exists(this.socket, LinkOption.NOFOLLOW_LINKS)) {
             if (Files.isDirectory(this.socket, LinkOption.NOFOLLOW_LINKS)) {
                 throw new IOException("admin socket path " + this.socket + " is a directory");
+            }
+            if (NodeDirectories.listening(this.socket)) { // never take the address of a node that runs
+                throw new IOException("another node serves on " + this.socket + "; not replacing its admin socket");
             }
             Files.delete(this.socket); // a previous node's socket: nobody listens on it any more
         }
@@ -172,6 +181,19 @@ public final class AdminServer implements Closeable {
                 if (!closed) {
                     LOG.log(Level.WARNING, "admin socket accept failed: {0}", e.toString());
                 }
+                continue;
+            }
+            if (clients.size() >= MAX_CLIENTS) {
+                // One thread per client: a peer that opens connections without end must not make the node start
+                // threads without end. The operator's next try gets through once the others are served or timed out.
+                long refusals = refused.incrementAndGet();
+                long now = System.nanoTime();
+                long last = lastRefusalLog.get();
+                if (now - last > 10_000_000_000L && lastRefusalLog.compareAndSet(last, now)) { // a line per 10 s
+                    LOG.log(Level.WARNING, "admin socket: {0} clients connected already; {1} refused so far",
+                            new Object[] {MAX_CLIENTS, refusals});
+                }
+                closeQuietly(client);
                 continue;
             }
             clients.add(client);

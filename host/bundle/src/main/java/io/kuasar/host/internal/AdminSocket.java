@@ -26,13 +26,16 @@ public class AdminSocket {
     private static final Logger LOG = System.getLogger(AdminSocket.class.getName());
 
     private final DriverBundles bundles;
+    private final TrustCommands trust;
     private final AdminServer server;
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile RemoteShell shell;
 
     @Activate
-    public AdminSocket(@Reference Router router, BundleContext context) throws IOException {
-        this.bundles = DriverCommands.driverBundles(router, context);
+    public AdminSocket(@Reference Router router, @Reference TrustedBundles trusted, BundleContext context)
+            throws IOException {
+        this.bundles = DriverCommands.driverBundles(router, trusted, context);
+        this.trust = new TrustCommands(trusted);
         String runDir = context.getProperty("kuasar.run.dir");
         Path socket = Path.of(socketPath(context.getProperty("kuasar.admin.socket"), runDir));
         if (socket.getParent() != null && socket.getParent().equals(Path.of(socketPath(null, runDir)).getParent())) {
@@ -55,6 +58,8 @@ public class AdminSocket {
                 return bundles.drivers();
             case "sandboxes":
                 return bundles.sandboxes();
+            case "inspect":
+                return trust.inspect(r.arg(0));
             default:
                 break;
         }
@@ -62,10 +67,13 @@ public class AdminSocket {
             if (r.command().equals("shell")) { // a gogo line may change bundles too
                 return shell().run(r.arg(0));
             }
+            if (r.command().equals("trust")) {
+                return trust.trust(r.args());
+            }
             return List.of(switch (r.command()) {
-                case "install" -> DriverCommands.describe("installed", bundles.install(r.arg(0)));
+                case "install" -> DriverCommands.describe("installed", bundles.install(r.arg(0), r.force()));
                 case "upgrade" -> DriverCommands.describe("upgraded " + r.arg(0) + " to",
-                        bundles.upgrade(r.arg(0), Path.of(r.arg(1))));
+                        bundles.upgrade(r.arg(0), Path.of(r.arg(1)), r.force()));
                 case "rollback" -> DriverCommands.describe("rolled " + r.arg(0) + " back to",
                         bundles.rollback(r.arg(0)));
                 case "remove" -> bundles.remove(r.arg(0), r.force());

@@ -1,5 +1,6 @@
 package io.kuasar.host.internal;
 
+import io.kuasar.host.admin.NodeDirectories;
 import io.kuasar.spi.HostPaths;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -45,10 +46,19 @@ public class DirectoryPaths implements HostPaths {
         return privateDir(runRoot.resolve(driver));
     }
 
-    /** Creates {@code dir} and its missing parents with mode 0700. */
+    /**
+     * Creates {@code dir} and its missing parents with mode 0700. One that exists and belongs to another user is
+     * refused, not chmod-ed: root may change its mode, but its owner would still own it.
+     */
     public static Path privateDir(Path dir) {
         try {
             Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            int owner = (Integer) Files.getAttribute(dir, "unix:uid");
+            int self = NodeDirectories.selfUid();
+            if (owner != 0 && owner != self) {
+                throw new IOException(dir + " is owned by uid " + owner + ", neither root nor the node's user (uid "
+                        + self + ")");
+            }
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
             return dir;
         } catch (IOException e) {

@@ -1,11 +1,13 @@
 package io.kuasar.host.internal;
 
+import io.kuasar.host.trust.BundleCheck;
+import io.kuasar.host.trust.BundleRefusedException;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStatus;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.URL;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -13,14 +15,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Enumeration;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.jar.JarEntry;
-import java.util.jar.JarOutputStream;
-import java.util.jar.Manifest;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
@@ -29,7 +27,7 @@ import org.osgi.framework.wiring.FrameworkWiring;
 
 /**
  * The operator's driver operations, without any shell: list drivers and sandboxes, install, upgrade, roll back and
- * remove driver bundles. Upgrade is {@link Bundle#update(InputStream)} of the bundle serving the sandboxer; before
+ * remove driver bundles. Every jar that comes in passes {@link TrustedBundles} first. Upgrade is {@link Bundle#update(InputStream)} of the bundle serving the sandboxer; before
  * it, the running jar is written to {@code rollbackDir/NAME.jar} (rebuilt from the bundle's entries, since a bundle
  * the node shipped with has no file of its own), which rollback swaps back in. The router's gate and pending-stage
  * re-asking make the gap safe for running sandboxes.
@@ -37,13 +35,17 @@ import org.osgi.framework.wiring.FrameworkWiring;
 public final class DriverBundles {
     private static final String[] STATES = {"UNINSTALLED", "INSTALLED", "RESOLVED", "STARTING", "STOPPING", "ACTIVE"};
 
+    private static final Logger LOG = System.getLogger(DriverBundles.class.getName());
+
     private final BundleContext context;
     private final Router router;
+    private final TrustedBundles trusted;
     private final Path rollbackDir;
 
-    public DriverBundles(BundleContext context, Router router, Path rollbackDir) {
+    public DriverBundles(BundleContext context, Router router, TrustedBundles trusted, Path rollbackDir) {
         this.context = context;
         this.router = router;
+        this.trusted = trusted;
         this.rollbackDir = rollbackDir;
     }
 
@@ -104,42 +106,82 @@ public final class DriverBundles {
         return lines;
     }
 
-    /** Installs and starts a driver bundle from a URL or a file path. */
-    public Bundle install(String where) throws IOException, BundleException {
-        Path file = Path.of(where);
-        String location = Files.isRegularFile(file) ? file.toAbsolutePath().toUri().toString() : new URL(where).toString();
-        Bundle b = context.installBundle(location);
-        b.start();
-        return b;
+    /**
+     * Installs and starts a driver bundle from a file path or URL, once {@link TrustedBundles} accepts it (and, unless
+     * {@code force}, its sandboxers are not held by another signer's bundles). A bundle that cannot start is
+     * uninstalled again: a refused bundle changes nothing.
+     */
+    public Bundle install(String where, boolean force) throws IOException, BundleException, BundleRefusedException {
+        // Not the file's URL: a plain Felix "update ID" would re-read it unchecked. Ours cannot be opened.
+        String location = "kuasar:" + where;
+        Bundle existing = context.getBundle(location);
+        if (existing != null) {
+            throw new BundleRefusedException(where + " is installed already, as " + describe(existing)
+                    + "; to replace it: upgrade NAME " + where);
+        }
+        try (BundleCheck.Checked checked = trusted.checkSource(where)) {
+            trusted.requireSameSigner(checked, null, force);
+            Bundle b;
+            try (InputStream in = Files.newInputStream(checked.copy())) {
+                b = context.installBundle(location, in);
+            } catch (BundleException e) {
+                throw new BundleRefusedException(where + ": " + explain(e), e);
+            }
+            try {
+                b.start();
+            } catch (BundleException | RuntimeException e) {
+                b.uninstall();
+                throw new BundleRefusedException(where + ": " + checked.facts().describe() + " cannot start, so it was"
+                        + " uninstalled again: " + explain(e), e);
+            }
+            LOG.log(Level.INFO, "installed {0} from {1}, signed by {2}", describe(b), where, checked.signerText());
+            return b;
+        }
     }
 
-    /** Updates the bundle serving {@code name} from {@code jar}, keeping the running version for rollback. */
-    public Bundle upgrade(String name, Path jar) throws IOException, BundleException {
-        if (!Files.isRegularFile(jar)) {
-            throw new IOException("no such file: " + jar);
-        }
+    /**
+     * Updates the bundle serving {@code name} from {@code jar}, keeping the running version for rollback. The jar
+     * must pass {@link TrustedBundles}, claim {@code name}, and (unless {@code force}) have the serving bundle's
+     * signer. Nothing is changed when it does not.
+     */
+    public Bundle upgrade(String name, Path jar, boolean force) throws IOException, BundleException, BundleRefusedException {
         Bundle b = servingBundle(name);
-        Files.createDirectories(rollbackDir);
-        Path previous = rollbackDir.resolve(name + ".jar");
-        Path saving = rollbackDir.resolve(name + ".jar.saving");
-        snapshot(b, saving);
-        Files.move(saving, previous, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        updateFrom(b, jar);
-        return b;
+        try (BundleCheck.Checked checked = trusted.check().check(jar)) {
+            if (!checked.facts().driver()) {
+                throw new BundleRefusedException("no driver inside " + jar + ": " + checked.facts().describe()
+                        + " provides no io.kuasar.spi.SandboxDriver service");
+            }
+            if (!checked.facts().sandboxers().isEmpty() && !checked.facts().sandboxers().contains(name)) {
+                throw new BundleRefusedException(jar + ": " + checked.facts().describe() + " is a driver for "
+                        + checked.facts().sandboxerList() + ", not for " + name);
+            }
+            trusted.requireSameSigner(checked, b, force);
+            Files.createDirectories(rollbackDir);
+            Path previous = rollbackDir.resolve(name + ".jar");
+            Path saving = rollbackDir.resolve(name + ".jar.saving");
+            snapshot(b, saving);
+            Files.move(saving, previous, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            updateFrom(b, checked.copy());
+            LOG.log(Level.INFO, "upgraded {0} to {1}, signed by {2}", name, describe(b), checked.signerText());
+            return b;
+        }
     }
 
     /** Swaps the kept previous version back in; the version it replaces becomes the one kept. */
-    public Bundle rollback(String name) throws IOException, BundleException {
+    public Bundle rollback(String name) throws IOException, BundleException, BundleRefusedException {
         Path previous = rollbackDir.resolve(name + ".jar");
         if (!Files.isRegularFile(previous)) {
             throw new IOException("no previous version of driver " + name + " is kept (" + previous + ")");
         }
         Bundle b = servingBundle(name);
-        Path current = rollbackDir.resolve(name + ".jar.current");
-        snapshot(b, current);
-        updateFrom(b, previous);
-        Files.move(current, previous, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        return b;
+        // What ran before, kept by the node itself; still checked: its signer may have been distrusted since.
+        try (BundleCheck.Checked checked = trusted.check().check(previous)) {
+            Path current = rollbackDir.resolve(name + ".jar.current");
+            snapshot(b, current);
+            updateFrom(b, checked.copy());
+            Files.move(current, previous, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            return b;
+        }
     }
 
     /**
@@ -181,6 +223,8 @@ public final class DriverBundles {
     private void updateFrom(Bundle b, Path jar) throws IOException, BundleException {
         try (InputStream in = Files.newInputStream(jar)) {
             b.update(in);
+        } catch (BundleException e) {
+            throw new BundleException("update of " + describe(b) + " failed: " + explain(e), e.getType(), e);
         }
         // A bundle others are wired to keeps its old revision until refreshed; drivers normally export nothing.
         if (b.adapt(BundleRevisions.class).getRevisions().size() > 1) {
@@ -188,32 +232,23 @@ public final class DriverBundles {
         }
     }
 
-    /** Writes the bundle's current content as a jar, manifest first. */
+    /** Writes the bundle's current content as a jar: manifest bytes as they are, signature files kept. */
     static void snapshot(Bundle b, Path target) throws IOException {
-        URL manifestUrl = b.getEntry("META-INF/MANIFEST.MF");
-        if (manifestUrl == null) {
-            throw new IOException("bundle " + b.getSymbolicName() + " has no manifest entry");
-        }
-        Manifest manifest;
-        try (InputStream in = manifestUrl.openStream()) {
-            manifest = new Manifest(in);
-        }
-        try (OutputStream file = Files.newOutputStream(target); JarOutputStream jar = new JarOutputStream(file, manifest)) {
-            Enumeration<URL> entries = b.findEntries("/", "*", true);
-            while (entries != null && entries.hasMoreElements()) {
-                URL url = entries.nextElement();
-                String path = url.getPath().startsWith("/") ? url.getPath().substring(1) : url.getPath();
-                if (path.isEmpty() || path.equals("META-INF/MANIFEST.MF") || path.equals("META-INF/")) {
-                    continue;
-                }
-                jar.putNextEntry(new JarEntry(path));
-                if (!path.endsWith("/")) {
-                    try (InputStream in = url.openStream()) {
-                        in.transferTo(jar);
-                    }
-                }
-                jar.closeEntry();
+        InstalledSigners.write(b, target);
+    }
+
+    static String describe(Bundle b) {
+        return b.getSymbolicName() + " " + b.getVersion() + " (bundle " + b.getBundleId() + ")";
+    }
+
+    /** Felix's message and its causes': "Update of bundle X failed." alone does not say why. */
+    static String explain(Throwable e) {
+        StringBuilder text = new StringBuilder(String.valueOf(e.getMessage()));
+        for (Throwable c = e.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+            if (c.getMessage() != null && !text.toString().contains(c.getMessage())) {
+                text.append(": ").append(c.getMessage());
             }
         }
+        return text.toString();
     }
 }

@@ -24,6 +24,22 @@ class AdminProtocolTest {
     }
 
     @Test
+    void trustInspectAndForcedInstallsAndUpgradesParse() {
+        assertEquals(List.of("list"), AdminProtocol.parse("trust list").args());
+        assertEquals(List.of("add", "/a.crt", "acme"), AdminProtocol.parse("trust add /a.crt acme").args());
+        assertEquals(List.of("remove", "acme"), AdminProtocol.parse("trust remove acme").args());
+        assertEquals(List.of("/a.jar"), AdminProtocol.parse("inspect /a.jar").args());
+        assertTrue(AdminProtocol.parse("install /a.jar --force").force());
+        assertFalse(AdminProtocol.parse("install /a.jar").force());
+        assertTrue(AdminProtocol.parse("upgrade runc /a.jar --force").force());
+        assertFalse(AdminProtocol.parse("upgrade runc /a.jar").force());
+        for (String bad : List.of("trust", "trust add", "trust frob", "trust list x", "trust remove", "inspect",
+                "install /a.jar --forse", "upgrade runc /a.jar --now")) {
+            assertThrows(IllegalArgumentException.class, () -> AdminProtocol.parse(bad), bad);
+        }
+    }
+
+    @Test
     void quotedWordsKeepSpacesQuotesAndBackslashes() {
         assertEquals(List.of("upgrade", "runc", "/tmp/a dir/d \"1\".jar"),
                 AdminProtocol.split("upgrade runc \"/tmp/a dir/d \\\"1\\\".jar\""));

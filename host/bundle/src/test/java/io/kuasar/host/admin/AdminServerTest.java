@@ -129,6 +129,34 @@ class AdminServerTest {
         assertEquals("served\n", out());
     }
 
+    /** Clients that connect and say nothing hold at most MAX_CLIENTS threads; beyond that they are closed at once. */
+    @Test
+    void idleClientsBeyondTheCapAreClosedAndTheNodeIsServedAfterThem() throws Exception {
+        server = new AdminServer(dir.resolve("run/admin.sock"), r -> List.of("served"), AdminServer.rootOrSelf(),
+                java.time.Duration.ofSeconds(3));
+        List<java.nio.channels.SocketChannel> idle = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < AdminServer.MAX_CLIENTS; i++) {
+                idle.add(java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(server.socket())));
+            }
+            Thread.sleep(200); // all accepted
+            try (var extra = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(server.socket()))) {
+                assertEquals(-1, java.nio.channels.Channels.newInputStream(extra).read(), "refused at once");
+            }
+        } finally {
+            for (var c : idle) {
+                c.close();
+            }
+        }
+        long end = System.nanoTime() + java.time.Duration.ofSeconds(10).toNanos();
+        int code;
+        while ((code = cli("--admin-socket", server.socket().toString(), "drivers")) != 0 && System.nanoTime() < end) {
+            Thread.sleep(50); // the closed idle clients leave their slots as the server notices
+        }
+        assertEquals(0, code, err());
+        assertEquals("served\n", out());
+    }
+
     @Test
     void shellWordsTravelAsOneGogoLine() throws Exception {
         Path socket = start(r -> List.of("ran " + r.arg(0)));
