@@ -51,7 +51,36 @@ struct control_client {
 static struct control_client *control_clients;
 
 /* One write(2) per line, so lines of processes sharing the log never interleave. */
+/*
+ * Log lines are rate-limited (a burst of LOG_BURST, then LOG_PER_SECOND): a peer looping garbage connections
+ * made the keeper write a line per connection, gigabytes within minutes, and spend its single thread on it. What
+ * is held back is counted and said once lines may flow again.
+ */
+#define LOG_BURST 200
+#define LOG_PER_SECOND 20
+
+static int log_allowed(long *suppressed) {
+    static double tokens = LOG_BURST;
+    static int64_t last;
+    static long held;
+    int64_t now = now_ms();
+    tokens += (double)(now - last) * LOG_PER_SECOND / 1000.0;
+    if (tokens > LOG_BURST) tokens = LOG_BURST;
+    last = now;
+    if (tokens < 1) {
+        held++;
+        return 0;
+    }
+    tokens -= 1;
+    *suppressed = held;
+    held = 0;
+    return 1;
+}
+
 void klog(const char *fmt, ...) {
+    long suppressed = 0;
+    if (!log_allowed(&suppressed)) return;
+    if (suppressed > 0) klog("(%ld log lines held back by the rate limit)", suppressed);
     char line[1200];
     struct timespec ts;
     struct tm tm;

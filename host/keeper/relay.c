@@ -58,8 +58,18 @@ struct listener {
     struct ev ev;
     char *public_path, *backend_path;
     struct pair *pairs;
+    int npairs;
     struct listener *next;
 };
+
+/*
+ * Connections one public socket holds at once: containerd opens one per container of the sandbox. At the cap the
+ * listener is not watched (new peers wait in the kernel's backlog) until one of them closes, so a peer looping
+ * connections can neither grow the keeper nor make it open as many connections to the JVM. Accepts are taken a few
+ * per wake-up, so a listener never keeps the single loop from the other sandboxes' traffic.
+ */
+#define MAX_PAIRS 128
+#define ACCEPTS_PER_WAKE 16
 
 static struct listener *listeners;
 static int pair_ids;
@@ -93,6 +103,7 @@ static void pair_kill(struct pair *p, const char *why) {
     struct pair **pp = &p->lst->pairs;
     while (*pp != p) pp = &(*pp)->next;
     *pp = p->next;
+    if (p->lst->npairs-- == MAX_PAIRS && p->lst->ev.fd >= 0) ev_ctl(EPOLL_CTL_MOD, &p->lst->ev, EPOLLIN);
     defer_free(p);
 }
 
@@ -249,8 +260,14 @@ static void pair_event(struct pair *p, int up, uint32_t events) {
 }
 
 static void accept_connections(struct listener *l) {
-    int fd;
-    while ((fd = accept4(l->ev.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+    int fd = 0;
+    for (int taken = 0; taken < ACCEPTS_PER_WAKE; taken++) {
+        if (l->npairs >= MAX_PAIRS) {
+            klog("%s holds %d connections: not accepting more until one closes", l->public_path, MAX_PAIRS);
+            ev_ctl(EPOLL_CTL_MOD, &l->ev, 0);
+            return;
+        }
+        if ((fd = accept4(l->ev.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) break;
         struct pair *p = calloc(1, sizeof *p);
         if (!p) {
             klog("out of memory: refusing a connection on %s", l->public_path);
@@ -260,13 +277,14 @@ static void accept_connections(struct listener *l) {
         *p = (struct pair){.front = {EV_FRONT, fd, p}, .back = {EV_BACK, -1, p}, .lst = l, .next = l->pairs,
                            .id = ++pair_ids, .front_mask = EPOLLIN};
         l->pairs = p;
+        l->npairs++;
         ev_ctl(EPOLL_CTL_ADD, &p->front, EPOLLIN);
         if (backend_connect(p) < 0) {
             p->retry_at = now_ms() + RETRY_MS;
             klog("connection %d on %s: backend %s not there yet, retrying", p->id, l->public_path, l->backend_path);
         }
     }
-    if (errno != EAGAIN && errno != EINTR) klog("accept on %s: %s", l->public_path, strerror(errno));
+    if (fd < 0 && errno != EAGAIN && errno != EINTR) klog("accept on %s: %s", l->public_path, strerror(errno));
 }
 
 void relay_event(struct ev *e, uint32_t events) {

@@ -52,7 +52,12 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
     }
 
     private final Path socket;
+    /**
+     * Answers to calls that timed out here are normal, a few; a peer that keeps answering closed calls is flooding.
+     */
+    private static final int MAX_STRAY_ANSWERS = 1024;
     private final IntObjectMap<PendingCall> pending = new IntObjectHashMap<>();
+    private int strayAnswers;
     private long nextStreamId = 1;
     private boolean inactive;
     private ChannelHandlerContext ctx;
@@ -97,14 +102,42 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         try {
             if (msg instanceof Frame) {
-                onFrame((Frame) msg);
+                Frame frame = (Frame) msg;
+                if (expected(frame.streamId(), frame.type().toString())) {
+                    onFrame(frame);
+                }
             } else if (msg instanceof OversizedFrame) {
                 OversizedFrame oversized = (OversizedFrame) msg;
-                complete(oversized.streamId(), oversized.toStatus(), ByteString.EMPTY);
+                if (expected(oversized.streamId(), "an oversized frame")) {
+                    complete(oversized.streamId(), oversized.toStatus(), ByteString.EMPTY);
+                }
             }
         } finally {
             ReferenceCountUtil.release(msg);
         }
+    }
+
+    /**
+     * False, having closed the connection, for what answers a call this client never made: the peer is not a ttrpc
+     * server or is hostile (a guest agent flooding its channel). Nothing it sends can be trusted, and reading on
+     * would let it keep the event loop it shares with other connections busy. A few answers to calls that already
+     * timed out here are normal; a peer that keeps sending them is flooding too.
+     */
+    private boolean expected(int streamId, String what) {
+        long unsignedId = Integer.toUnsignedLong(streamId);
+        if ((unsignedId & 1) == 0 || unsignedId >= nextStreamId) {
+            LOG.log(WARNING, "ttrpc connection to {0}: {1} for stream {2}, which this client never opened; closing",
+                    socket, what, Long.toString(unsignedId));
+            ctx.close();
+            return false;
+        }
+        if (!pending.containsKey(streamId) && ++strayAnswers > MAX_STRAY_ANSWERS) {
+            LOG.log(WARNING, "ttrpc connection to {0}: more than {1} answers to calls no longer waiting; closing",
+                    socket, MAX_STRAY_ANSWERS);
+            ctx.close();
+            return false;
+        }
+        return true;
     }
 
     private void onFrame(Frame frame) {

@@ -40,6 +40,10 @@ import static java.lang.System.Logger.Level.WARNING;
  */
 final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
     private static final System.Logger LOG = System.getLogger(ServerConnectionHandler.class.getName());
+    /** Calls one connection may have in flight; containerd has a few per container (a Wait, a State, a Kill). */
+    static final int MAX_IN_FLIGHT = 256;
+    /** Protocol errors are a peer's doing: one line a second at most, whatever it sends. */
+    private static final LogLimit PEER_ERRORS = new LogLimit(1000);
 
     private final ConnectionInfo connection;
     private final MethodRegistry registry;
@@ -94,8 +98,11 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
                 onFrame((Frame) msg);
             } else if (msg instanceof OversizedFrame) {
                 OversizedFrame oversized = (OversizedFrame) msg;
-                LOG.log(WARNING, "ttrpc connection {0} on {1}: discarded {2}",
-                        connection.id(), connection.socket(), oversized.header());
+                String more = PEER_ERRORS.allow();
+                if (more != null) {
+                    LOG.log(WARNING, "ttrpc connection {0} on {1}: discarded {2}{3}",
+                            connection.id(), connection.socket(), oversized.header(), more);
+                }
                 writeResponse(oversized.streamId(), oversized.toStatus(), ByteString.EMPTY);
             } else {
                 ctx.fireChannelRead(ReferenceCountUtil.retain(msg));
@@ -105,13 +112,33 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * Backpressure: while the answers to this peer pile up unread (the channel is above its write-buffer high
+     * water mark), its requests are not read either, so a peer that never reads cannot make the node buffer more.
+     */
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        boolean writable = ctx.channel().isWritable();
+        ctx.channel().config().setAutoRead(writable);
+        if (writable) {
+            ctx.read();
+        } else {
+            LOG.log(DEBUG, "ttrpc connection {0} on {1}: answers unread by the peer; reading paused",
+                    connection.id(), connection.socket());
+        }
+        super.channelWritabilityChanged(ctx);
+    }
+
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (cause instanceof IOException) {
             LOG.log(DEBUG, "ttrpc connection " + connection.id() + " on " + connection.socket() + ": I/O error", cause);
         } else {
-            LOG.log(WARNING, "ttrpc connection " + connection.id() + " on " + connection.socket()
-                    + ": protocol error, closing it", cause);
+            String more = PEER_ERRORS.allow();
+            if (more != null) {
+                LOG.log(WARNING, "ttrpc connection " + connection.id() + " on " + connection.socket()
+                        + ": protocol error, closing it: " + cause + more);
+            }
         }
         ctx.close();
     }
@@ -125,9 +152,14 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
                 onData(frame);
                 break;
             default:
-                // A server never receives responses; Go's server ignores what it does not expect, so do we.
-                LOG.log(WARNING, "ttrpc connection {0} on {1}: ignoring unexpected {2}",
-                        connection.id(), connection.socket(), frame);
+                // A server never receives responses. Go's server ignores them; ignored, a peer could send them
+                // without end and fill the node's log with this line, so the connection is closed instead.
+                String more = PEER_ERRORS.allow();
+                if (more != null) {
+                    LOG.log(WARNING, "ttrpc connection {0} on {1}: a client sent {2}; closing the connection{3}",
+                            connection.id(), connection.socket(), frame, more);
+                }
+                ctx.close();
         }
     }
 
@@ -151,8 +183,11 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
             request = Payloads.parse(Request.parser(), frame.content());
         } catch (InvalidProtocolBufferException e) {
             // The framing was fine but the content is not ttrpc: we cannot trust anything else this peer sends.
-            LOG.log(WARNING, "ttrpc connection " + connection.id() + " on " + connection.socket()
-                    + ": stream " + unsignedId + " carries no valid request, closing the connection", e);
+            String more = PEER_ERRORS.allow();
+            if (more != null) {
+                LOG.log(WARNING, "ttrpc connection " + connection.id() + " on " + connection.socket() + ": stream "
+                        + unsignedId + " carries no valid request, closing the connection: " + e.getMessage() + more);
+            }
             ctx.close();
             return;
         }
@@ -173,6 +208,14 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
             writeResponse(streamId, deadlineExceeded(request), ByteString.EMPTY);
             return;
         }
+        if (inFlight.size() >= MAX_IN_FLIGHT) {
+            // A peer that only sends (calls it never lets finish, or answers it never reads) would otherwise make
+            // this node hold an unbounded number of calls for it.
+            writeResponse(streamId, TtrpcStatus.of(TtrpcCode.RESOURCE_EXHAUSTED, "connection " + connection.id()
+                    + " has " + MAX_IN_FLIGHT + " calls in flight already; " + request.getMethod() + " refused"),
+                    ByteString.EMPTY);
+            return;
+        }
         dispatch(streamId, request, handler, timeoutNanos);
     }
 
@@ -190,7 +233,10 @@ final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
         try {
             handlerExecutor.execute(() -> invoke(handler, context, payload));
         } catch (RejectedExecutionException e) {
-            answer(streamId, TtrpcStatus.of(TtrpcCode.UNAVAILABLE, "server is not accepting requests"), ByteString.EMPTY);
+            boolean stopping = handlerExecutor instanceof java.util.concurrent.ExecutorService es && es.isShutdown();
+            answer(streamId, stopping ? TtrpcStatus.of(TtrpcCode.UNAVAILABLE, "server is not accepting requests")
+                    : TtrpcStatus.of(TtrpcCode.RESOURCE_EXHAUSTED, "the node is running as many calls as it"
+                            + " takes; " + request.getMethod() + " refused, try again"), ByteString.EMPTY);
         }
     }
 

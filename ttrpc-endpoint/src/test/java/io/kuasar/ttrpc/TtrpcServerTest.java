@@ -221,6 +221,91 @@ class TtrpcServerTest {
         assertEquals(utf8("ok"), client.call(SERVICE, "Echo", utf8("ok"), Map.of(), SHORT).get(5, TimeUnit.SECONDS));
     }
 
+    /** A peer that sends calls it never lets finish gets RESOURCE_EXHAUSTED beyond the cap, and only that peer. */
+    @Test
+    void callsInFlightPerConnectionAreCapped() throws Exception {
+        int sent = ServerConnectionHandler.MAX_IN_FLIGHT + 20;
+        try (RawConnection raw = new RawConnection(socket)) {
+            for (int i = 0; i < sent; i++) {
+                raw.sendFrame(2 * i + 1, 1, 0, request("Never", "x", 0));
+            }
+            List<Integer> refused = new ArrayList<>();
+            RawConnection.RawFrame f;
+            while ((f = raw.read(Duration.ofSeconds(2))) != null) {
+                Response r = response(f);
+                assertEquals(TtrpcCode.RESOURCE_EXHAUSTED.value(), r.getStatus().getCode(), r.getStatus().getMessage());
+                refused.add(f.streamId());
+            }
+            assertEquals(20, refused.size(), "the calls beyond the cap are refused, the others wait");
+            assertEquals(2 * ServerConnectionHandler.MAX_IN_FLIGHT + 1, refused.get(0));
+        }
+        assertEquals(utf8("others"), client.call(SERVICE, "Echo", utf8("others"), Map.of(), SHORT).get(5, TimeUnit.SECONDS));
+    }
+
+    /**
+     * A peer that sends and never reads: once its unread answers pass the write buffer's high water mark the server
+     * stops reading its requests, so the number of calls it runs for that peer stays bounded however much it sends.
+     */
+    @Test
+    void aPeerThatNeverReadsIsNotReadEither() throws Exception {
+        byte[] big = new byte[64 * 1024];
+        java.util.Arrays.fill(big, (byte) 'x');
+        String payload = new String(big, java.nio.charset.StandardCharsets.US_ASCII);
+        int before = echoCalls.get();
+        try (RawConnection raw = new RawConnection(socket)) {
+            // Sent from another thread: once the server stops reading, the kernel's socket buffers fill and the
+            // writer blocks, which is the point.
+            Thread writer = new Thread(() -> {
+                try {
+                    for (int i = 0; i < 2_000; i++) {
+                        raw.sendFrame(2 * i + 1, 1, 0, request("Echo", payload, 0));
+                    }
+                } catch (Exception stopped) {
+                    // closed by the test
+                }
+            });
+            writer.setDaemon(true);
+            writer.start();
+            long end = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+            int seen = -1;
+            while (System.nanoTime() < end) { // wait until the count stops moving
+                Thread.sleep(300);
+                int now = echoCalls.get();
+                if (now == seen) {
+                    break;
+                }
+                seen = now;
+            }
+            int answered = echoCalls.get() - before;
+            assertTrue(answered < 200, "the server kept reading a peer that never reads: " + answered + " calls run");
+            assertTrue(writer.isAlive(), "the peer's writes should be blocked by now");
+        }
+        assertEquals(utf8("others"), client.call(SERVICE, "Echo", utf8("others"), Map.of(), SHORT).get(5, TimeUnit.SECONDS));
+    }
+
+    /** Beyond the cap a connection waits in the kernel's backlog, unserved, until one of the others closes. */
+    @Test
+    void connectionsBeyondTheCapWaitUntilAnotherCloses() throws Exception {
+        List<RawConnection> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < TtrpcServer.MAX_CONNECTIONS - 1; i++) { // the test's client holds one already
+                held.add(new RawConnection(socket));
+            }
+            try (RawConnection extra = new RawConnection(socket)) {
+                extra.sendFrame(1, 1, 0, request("Echo", "waited", 0));
+                assertNull(extra.read(Duration.ofSeconds(1)), "served beyond the cap");
+                held.remove(0).close();
+                RawConnection.RawFrame answer = extra.read(SHORT);
+                assertNotNull(answer, "not served once a slot was free");
+                assertEquals(0, response(answer).getStatus().getCode());
+            }
+        } finally {
+            for (RawConnection c : held) {
+                c.close();
+            }
+        }
+    }
+
     @Test
     void garbageClosesOnlyThatConnection() throws Exception {
         CompletableFuture<ByteString> slow = client.call(SERVICE, "After", utf8("300:slow"), Map.of(), SHORT);
