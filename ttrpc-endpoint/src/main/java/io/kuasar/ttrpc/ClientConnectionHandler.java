@@ -52,9 +52,7 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
     }
 
     private final Path socket;
-    /**
-     * Answers to calls that timed out here are normal, a few; a peer that keeps answering closed calls is flooding.
-     */
+    /** Answers to calls not waiting that a connection tolerates (see {@link #expected}). */
     private static final int MAX_STRAY_ANSWERS = 1024;
     private final IntObjectMap<PendingCall> pending = new IntObjectHashMap<>();
     private int strayAnswers;
@@ -118,22 +116,16 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * False, having closed the connection, for what answers a call this client never made: the peer is not a ttrpc
-     * server or is hostile (a guest agent flooding its channel). Nothing it sends can be trusted, and reading on
-     * would let it keep the event loop it shares with other connections busy. A few answers to calls that already
-     * timed out here are normal; a peer that keeps sending them is flooding too.
+     * False, having closed the connection, once the peer has sent more than {@link #MAX_STRAY_ANSWERS} answers to
+     * calls that are not waiting: a peer flooding answers (a hostile guest agent) would otherwise keep the event loop
+     * it shares with other connections busy for ever. A few are normal: answers to calls that timed out here, and,
+     * on a channel that outlives its connections (a VM's virtio-serial port), answers the peer wrote for the
+     * previous connection, whose stream ids this one may not have reached yet.
      */
     private boolean expected(int streamId, String what) {
-        long unsignedId = Integer.toUnsignedLong(streamId);
-        if ((unsignedId & 1) == 0 || unsignedId >= nextStreamId) {
-            LOG.log(WARNING, "ttrpc connection to {0}: {1} for stream {2}, which this client never opened; closing",
-                    socket, what, Long.toString(unsignedId));
-            ctx.close();
-            return false;
-        }
         if (!pending.containsKey(streamId) && ++strayAnswers > MAX_STRAY_ANSWERS) {
-            LOG.log(WARNING, "ttrpc connection to {0}: more than {1} answers to calls no longer waiting; closing",
-                    socket, MAX_STRAY_ANSWERS);
+            LOG.log(WARNING, "ttrpc connection to {0}: more than {1} answers to calls not waiting (the last, {2} for"
+                    + " stream {3}); closing", socket, MAX_STRAY_ANSWERS, what, Integer.toUnsignedString(streamId));
             ctx.close();
             return false;
         }
