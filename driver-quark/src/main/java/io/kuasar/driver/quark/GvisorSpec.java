@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kuasar.driver.kit.AtomicFiles;
+import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Iterator;
@@ -56,21 +57,38 @@ final class GvisorSpec {
      * otherwise make the container's gofer join host namespaces it has no use for); the network entry points at
      * the pod's netns, or goes when the pod uses the host's network.
      */
-    static void prepareContainer(Path configJson, String podId, String netnsPath) throws IOException {
-        ObjectNode spec = (ObjectNode) JSON.readTree(configJson.toFile());
+    static void prepareContainer(Path configJson, String podId, String netnsPath)
+            throws SandboxException, IOException {
+        JsonNode read;
+        try {
+            read = JSON.readTree(configJson.toFile());
+        } catch (IOException | NumberFormatException e) {
+            // any IOException: Jackson reports some malformed text as one (CharConversionException on bad UTF-32)
+            throw SandboxException.invalid("cannot read " + configJson + ": " + e.getMessage());
+        }
+        if (!(read instanceof ObjectNode spec)) {
+            throw SandboxException.invalid(configJson + " is not a JSON object");
+        }
         rewrite(spec, podId, netnsPath);
         AtomicFiles.writeAtomically(configJson, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec));
     }
 
-    static void rewrite(ObjectNode spec, String podId, String netnsPath) {
+    /** @throws SandboxException for a namespace entry that is not an object (nothing changed then) */
+    static void rewrite(ObjectNode spec, String podId, String netnsPath) throws SandboxException {
         JsonNode ann = spec.get("annotations");
         ObjectNode annotations = ann instanceof ObjectNode ? (ObjectNode) ann : spec.putObject("annotations");
         annotations.put(CONTAINER_TYPE, "container").put(SANDBOX_ID, podId);
         JsonNode linux = spec.get("linux");
-        if (!(linux instanceof ObjectNode) || !(linux.get("namespaces") instanceof ArrayNode)) {
+        if (!(linux instanceof ObjectNode) || !(linux.get("namespaces") instanceof ArrayNode namespaces)) {
             return;
         }
-        Iterator<JsonNode> it = linux.get("namespaces").iterator();
+        for (JsonNode ns : namespaces) {
+            if (!ns.isObject()) {
+                throw SandboxException.invalid("linux.namespaces holds " + ns.getNodeType() + " " + ns
+                        + ", not an object");
+            }
+        }
+        Iterator<JsonNode> it = namespaces.iterator();
         while (it.hasNext()) {
             ObjectNode ns = (ObjectNode) it.next();
             if ("network".equals(ns.path("type").asText())) {

@@ -69,7 +69,8 @@ final class NamespaceRewriter {
                 throw SandboxException.invalid(configJson + " is not a JSON object");
             }
             root = o;
-        } catch (IOException e) {
+        } catch (IOException | NumberFormatException e) {
+            // NumberFormatException: Jackson's unchecked refusal of a number BigDecimal cannot hold (7e7777777777)
             throw SandboxException.invalid("cannot read " + configJson + ": " + e.getMessage());
         }
         checkCapabilities(root, boundingSet());

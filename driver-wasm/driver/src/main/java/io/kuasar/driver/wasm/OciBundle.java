@@ -117,13 +117,21 @@ final class OciBundle {
 
     /** A bind mount of a directory or file; null for what a WASI module has no use for (/proc, /sys, /dev...). */
     private static Volume volume(JsonNode m) throws SandboxException {
-        String dest = m.path("destination").asText("");
+        String rawDest = m.path("destination").asText("");
         String source = m.path("source").asText("");
         List<String> options = strings(m.path("options"));
         boolean bind = "bind".equals(m.path("type").asText("")) || options.contains("bind")
                 || options.contains("rbind");
-        if (!bind || !dest.startsWith("/") || dest.equals("/") || source.isEmpty()) {
+        if (!bind || !rawDest.startsWith("/") || source.isEmpty()) {
             return null;
+        }
+        if (rawDest.indexOf('\0') >= 0 || source.indexOf('\0') >= 0) {
+            throw SandboxException.invalid("mount " + rawDest.replace("\0", "\\0") + ": a NUL byte in its path");
+        }
+        // Checked once normalized: "/." would otherwise mount a volume over the container's root, "/x/../proc" at /proc
+        String dest = Path.of(rawDest).normalize().toString();
+        if (dest.equals("/")) {
+            throw SandboxException.invalid("mount " + rawDest + " would cover the container's root");
         }
         for (String skipped : SKIPPED_PREFIXES) {
             if (dest.equals(skipped) || dest.startsWith(skipped + "/")) {
@@ -137,7 +145,7 @@ final class OciBundle {
         if (!Files.exists(host)) {
             throw SandboxException.invalid("mount " + dest + ": its source " + source + " does not exist");
         }
-        return new Volume(Path.of(dest).normalize().toString(), host, Files.isDirectory(host), options.contains("ro"));
+        return new Volume(dest, host, Files.isDirectory(host), options.contains("ro"));
     }
 
     private static List<String> strings(JsonNode array) {

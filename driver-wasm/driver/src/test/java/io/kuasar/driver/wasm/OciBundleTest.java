@@ -82,6 +82,23 @@ class OciBundleTest {
         }
     }
 
+    /** Destinations are judged once normalized: "/." is the root itself, "/x/../proc" is /proc (found by fuzzing). */
+    @Test
+    void destinationsAreJudgedNormalized() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        String mount = "{\"process\":{\"args\":[\"/app/m.wasm\"]},\"mounts\":[{\"destination\":\"%s\","
+                + "\"type\":\"bind\",\"source\":\"%s\"}]}";
+        Path b = bundle(dir.resolve("b"), String.format(mount, "/.", data));
+        SandboxException root = assertThrows(SandboxException.class, () -> OciBundle.read(b));
+        assertEquals(SandboxException.Code.INVALID_ARGUMENT, root.code());
+        assertTrue(root.getMessage().contains("cover the container's root"), root.getMessage());
+        Files.writeString(b.resolve("config.json"), String.format(mount, "/x/../proc", data));
+        assertEquals(List.of(), OciBundle.read(b).volumes(), "/proc is not a volume");
+        Files.writeString(b.resolve("config.json"), String.format(mount, "/x\\u0000y", data));
+        assertEquals(SandboxException.Code.INVALID_ARGUMENT,
+                assertThrows(SandboxException.class, () -> OciBundle.read(b)).code());
+    }
+
     @Test
     void refusesBundlesWithoutArgsAndTerminals() throws Exception {
         Path b = bundle(dir.resolve("b"), "{\"process\":{\"args\":[]}}");
