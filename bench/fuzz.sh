@@ -16,7 +16,8 @@
 # MODULE/src/test/resources/fuzz/T) plus what earlier runs found (target/fuzz/corpus/T, not committed). Findings
 # (crash-*, timeout-*, oom-*, leak-*) go to target/fuzz/findings/T/: a finding is a crash (exception other than
 # the documented ones, failed assertion, sanitizer report, out of memory) or a hang (one input over 10 s).
-# Without --ci the figures are added to the table in docs/security.md ("## Fuzzing": executions summed over runs).
+# Without --ci the figures are added to the table in docs/security.md ("## Fuzzing": executions summed over runs, and
+# since the last finding: a run with a crash or a hang sets that to 0).
 set -uo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -147,18 +148,21 @@ if begin not in text:
     text = text.rstrip("\n") + "\n" + section
 head, rest = text.split(begin, 1)
 table, tail = rest.split(end, 1)
+# Columns: target, executions (all runs), executions since the last finding (the figure the goal is about: a fix
+# changes the code, so only runs after it count), runs, crashes, hangs, last run.
 old = {}
 for line in table.splitlines():
     cells = [c.strip() for c in line.strip().strip("|").split("|")]
-    if len(cells) == 6 and cells[0].startswith("`"):
+    if len(cells) == 7 and cells[0].startswith("`"):
         old[cells[0].strip("`")] = cells
+n = lambda s: int(s.replace(",", ""))
 for name, execs, crashes, hangs in rows:
-    prev = old.get(name, [name, "0", "0", "0", "0", ""])
-    n = lambda s: int(s.replace(",", ""))
-    old[name] = ["`%s`" % name, "{:,}".format(n(prev[1]) + int(execs)), "{:,}".format(n(prev[2]) + 1),
-                 str(n(prev[3]) + int(crashes)), str(n(prev[4]) + int(hangs)), today]
-lines = ["| target | executions (all runs) | runs | crashes | hangs | last run |",
-         "| --- | ---: | ---: | ---: | ---: | --- |"]
+    prev = old.get(name, [name, "0", "0", "0", "0", "0", ""])
+    clean = 0 if int(crashes) or int(hangs) else n(prev[2]) + int(execs)
+    old[name] = ["`%s`" % name, "{:,}".format(n(prev[1]) + int(execs)), "{:,}".format(clean),
+                 "{:,}".format(n(prev[3]) + 1), str(n(prev[4]) + int(crashes)), str(n(prev[5]) + int(hangs)), today]
+lines = ["| target | executions (all runs) | since the last finding | runs | crashes | hangs | last run |",
+         "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
 for name in sorted(old, key=lambda k: k.strip("`")):
     c = old[name]
     c[0] = "`%s`" % c[0].strip("`")

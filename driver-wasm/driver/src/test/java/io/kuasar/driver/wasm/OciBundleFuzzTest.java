@@ -1,7 +1,7 @@
 package io.kuasar.driver.wasm;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import io.kuasar.driver.wasm.fuzz.FuzzSeeds;
+import io.kuasar.host.fuzz.FuzzSeeds;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -13,7 +13,8 @@ import org.junit.jupiter.params.provider.Arguments;
 /**
  * The seed corpus of a fuzz target, {@code src/test/resources/fuzz/TARGET/}: every file is one input. The
  * {@code @FuzzTest}s start from it when fuzzing (bench/fuzz.sh), and each one's {@code seeds} test runs it in every
- * {@code mvn test}, so an input once found crashing stays fixed. Copied per module (test classes are not shared).
+ * {@code mvn test}, so an input once found crashing stays fixed. Shared with the other modules as kuasar-host's
+ * test-jar; the corpus is looked up on the caller's test class path.
  */
 public final class FuzzSeeds {
     private FuzzSeeds() {
