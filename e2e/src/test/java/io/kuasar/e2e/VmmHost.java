@@ -37,6 +37,23 @@ final class VmmHost {
         return kb;
     }
 
+    /** The seccomp mode (/proc/PID/status "Seccomp:", 2 = filter) of each of the pod's QEMU processes. */
+    static List<Integer> qemuSeccompModes(String podId) {
+        List<Integer> modes = new ArrayList<>();
+        for (Processes.Proc p : Processes.matching(p -> p.argvMentions("kuasar-" + podId))) {
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc/" + p.pid() + "/status"))) {
+                    if (line.startsWith("Seccomp:")) {
+                        modes.add(Integer.parseInt(line.substring(8).strip()));
+                    }
+                }
+            } catch (IOException | RuntimeException gone) {
+                // exited meanwhile
+            }
+        }
+        return modes;
+    }
+
     static long pssKb(long pid) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/smaps_rollup"))) {

@@ -53,7 +53,9 @@ class VmmPodTest extends CriTestBase {
                 () -> assertTrue(log.matches("(?s).*boot_id=[0-9a-f-]{36}\\n.*"), () -> "the guest's boot id: " + log),
                 () -> assertFalse(log.contains(hostBoot), () -> "the host's kernel (boot id " + hostBoot
                         + ") answered: " + log),
-                () -> assertTrue(log.contains("-amd64"), () -> "the guest's Debian kernel answered uname: " + log));
+                () -> assertTrue(log.contains("-amd64"), () -> "the guest's Debian kernel answered uname: " + log),
+                () -> assertEquals(List.of(2), VmmHost.qemuSeccompModes(podId),
+                        "the pod's QEMU (from the template) runs under its seccomp filter (-sandbox)"));
     }
 
     @Test
@@ -119,6 +121,8 @@ class VmmPodTest extends CriTestBase {
 
         HostTraces.Found during = HostTraces.naming(env, ids);
         System.out.printf("vmm pod %s: QEMU PSS %d kB%n", podId, VmmHost.qemuPssKb(podId));
+        assertEquals(List.of(2), VmmHost.qemuSeccompModes(podId),
+                "the pod's QEMU (cold boot) runs under its seccomp filter (-sandbox)");
         assertTrue(during.processes().stream().anyMatch(p -> String.join(" ", p.argv()).contains("qemu-system")),
                 () -> "the pod's QEMU; found:\n  " + during);
         assertFalse(during.statePaths().isEmpty(), () -> "state of the pod; found:\n  " + during);

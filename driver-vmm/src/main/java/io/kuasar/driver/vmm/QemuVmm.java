@@ -60,6 +60,11 @@ final class QemuVmm implements Vmm {
                 "-smp", Integer.toString(c.vcpus()),
                 "-m", c.memoryMb() + "M",
                 "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+                // QEMU's seccomp filter: the guest is untrusted and QEMU runs as root, so a device-emulation bug the
+                // guest exploits must not reach set*id, old syscalls, scheduler/resource changes or (without a
+                // template, whose migration runs "exec:cat") fork/exec.
+                "-sandbox", "on,obsolete=deny,elevateprivileges=deny,resourcecontrol=deny"
+                        + (c.memory() == null ? ",spawn=deny" : ""),
                 "-kernel", c.kernel().toString(),
                 "-initrd", c.initrd().toString(),
                 // quiet + no probing of legacy devices the guest does not have: every step costs under TCG
