@@ -41,6 +41,12 @@ JAR="$(realpath "$JAR")"   # the host runs in its own directory, below
 [[ $(id -u) == 0 ]] || { echo "kuasar-up: must run as root (runc, namespaces, cgroups)" >&2; exit 1; }
 # Which build of the jar the running host was started from: a rebuilt jar must not be tested through a stale host.
 stamp="$(stat -c '%Y %s %i' "$JAR") keeper=$KEEPER"
+# Tests only: KUASAR_TEST_HALT_FILE arms crash points in Task API calls (see HaltPoints in ttrpc-endpoint)
+HALT_ARG=()
+if [[ -n ${KUASAR_TEST_HALT_FILE:-} ]]; then
+  HALT_ARG=(-Dkuasar.test.haltFile="$KUASAR_TEST_HALT_FILE")
+  stamp="$stamp halt=$KUASAR_TEST_HALT_FILE"
+fi
 if [[ $KEEPER == 1 ]]; then
   [[ -x $KUASAR_REPO/host/keeper/build.sh ]] || { echo "kuasar-up: host/keeper/build.sh missing; set KUASAR_KEEPER=0 to run without the keeper" >&2; exit 1; }
   install -d -m 700 "$KUASAR_NODE_DIR/kuasar" "$(dirname "$KEEPER_BIN")"
@@ -122,6 +128,7 @@ setsid nohup "${KEEPER_CMD[@]}" "$JAVA" ${KUASAR_JAVA_OPTS:-$DEFAULT_JAVA_OPTS} 
   -Dkuasar.drivers.dir="$KUASAR_NODE_DIR/kuasar/drivers" \
   -Dkuasar.config.dir="$KUASAR_NODE_DIR/kuasar/config" \
   "${UNSIGNED_ARG[@]}" \
+  "${HALT_ARG[@]}" \
   "-Djava.util.logging.SimpleFormatter.format=%1\$tFT%1\$tT.%1\$tLZ %4\$s %3\$s: %5\$s%6\$s%n" \
   -jar "$JAR" </dev/null >>"$LOG" 2>&1 &
 echo $! >"$PID_FILE"

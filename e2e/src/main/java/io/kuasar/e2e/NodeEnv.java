@@ -50,6 +50,14 @@ public record NodeEnv(Path repo, Path nodeDir, Path containerdSock, Path sandbox
     }
 
     /**
+     * The file of armed test crash points of a node the e2e tests started (KUASAR_TEST_HALT_FILE; see HaltPoints in
+     * ttrpc-endpoint): in the node dir, which is root's and 0700.
+     */
+    public Path haltFile() {
+        return nodeDir.resolve("test-halt-points");
+    }
+
+    /**
      * containerd's {@code ctr} (KUASAR_CONTAINERD_PREFIX, by default {@code <KUASAR_CACHE or repo/.cache>/containerd},
      * then {@code usr/bin/ctr}, as in node-env.sh).
      */

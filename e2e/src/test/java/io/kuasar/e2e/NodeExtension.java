@@ -60,6 +60,7 @@ public final class NodeExtension implements BeforeAllCallback, ParameterResolver
             ProcessBuilder pb = new ProcessBuilder("bash", env.script(script).toString()).redirectErrorStream(true)
                     .redirectOutput(out.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
             pb.environment().put("KUASAR_REPO", env.repo().toString());
+            pb.environment().put("KUASAR_TEST_HALT_FILE", env.haltFile().toString()); // CrashReplayTest's switch
             Process p = pb.start();
             boolean done = p.waitFor(SCRIPT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
             if (!done) {

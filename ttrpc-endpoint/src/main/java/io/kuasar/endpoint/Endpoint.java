@@ -88,7 +88,7 @@ public class Endpoint {
         this.keeper = keeper(context);
         this.sockets = keeper == null ? new TaskSockets(paths.runDir("task"), ttrpc)
                 : new TaskSockets(paths.runDir("task"), paths.runDir("task-backend"), keeper, ttrpc);
-        new TaskApi(router, sockets).registerOn(ttrpc);
+        new TaskApi(router, sockets, HaltPoints.fromSystemProperties()).registerOn(ttrpc);
         router.addListener(sockets);
         sockets.recovered(router.sandboxes());
         this.grpc = startGrpc();

@@ -34,10 +34,12 @@ final class TaskApi {
     private final SandboxRouter router;
     private final TaskSockets sockets;
     private final ExecStarts execStarts = new ExecStarts();
+    private final HaltPoints halts;
 
-    TaskApi(SandboxRouter router, TaskSockets sockets) {
+    TaskApi(SandboxRouter router, TaskSockets sockets, HaltPoints halts) {
         this.router = router;
         this.sockets = sockets;
+        this.halts = halts;
     }
 
     /** One Task method: decode with {@code parser}, run against the sandbox's task service. */
@@ -56,7 +58,11 @@ final class TaskApi {
                 try {
                     RequestFields.requireNoNul((com.google.protobuf.MessageOrBuilder) request);
                     TaskService tasks = router.tasks(sockets.sandboxOf(ctx.socket()));
-                    return method.call(tasks, ctx, request).handle(TaskApi::answer);
+                    halts.reached("Task." + name + ":before");
+                    return method.call(tasks, ctx, request).handle((value, failure) -> {
+                        halts.reached("Task." + name + ":after");
+                        return answer(value, failure);
+                    });
                 } catch (Exception e) {
                     throw Statuses.ttrpc(e);
                 }

@@ -51,7 +51,7 @@ class TaskApiTest {
     void serve() throws Exception {
         server = new TtrpcServer(Executors.newCachedThreadPool());
         sockets = new TaskSockets(dir, server);
-        new TaskApi(new OneSandboxRouter(), sockets).registerOn(server);
+        new TaskApi(new OneSandboxRouter(), sockets, new HaltPoints(null)).registerOn(server);
     }
 
     @AfterEach

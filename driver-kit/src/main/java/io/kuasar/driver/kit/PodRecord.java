@@ -75,6 +75,24 @@ public abstract class PodRecord<C extends ContainerRecord<?>> {
         containers.put(c.id, c);
     }
 
+    /**
+     * Task Create's first step where a Create may be replayed: adds {@code c} as {@link #addContainer} does, unless
+     * a container of that id made from the same bundle was created already. Then this is the same request again
+     * (the keeper resends what a crashed JVM left unanswered) and its answer is that container's pid, nothing new
+     * being made.
+     *
+     * @return 0 when {@code c} was added; else the pid the first Create answered
+     * @since 1.6
+     */
+    public synchronized long addOrReplay(C c) throws SandboxException {
+        C existing = containers.get(c.id);
+        if (existing != null && existing.bundle.equals(c.bundle) && existing.init.pid() > 0) {
+            return existing.init.pid();
+        }
+        addContainer(c);
+        return 0;
+    }
+
     /** Records the pod as stopped at {@code at}. */
     public synchronized void markStopped(Instant at) {
         state = SandboxStatus.State.NOTREADY;

@@ -75,7 +75,10 @@ final class RunscTasks implements TaskService {
         StdioRedirects.of(spec.stdio(), RUNSC_SANDBOXER); // refuse unsupported stdio now rather than at start
         Path bundle = TaskSpecs.bundle(spec);
         RunscContainer c = new RunscContainer(id, bundle, spec.rootfs(), new GProc("", spec.stdio()));
-        pod.addContainer(c);
+        long replayed = pod.addOrReplay(c);
+        if (replayed > 0) {
+            return replayed; // a replayed Create answers what the first one made
+        }
         c.ops.lock();
         boolean created = false;
         try {

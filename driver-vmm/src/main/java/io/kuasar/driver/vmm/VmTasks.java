@@ -78,7 +78,10 @@ final class VmTasks implements TaskService {
         StdioRedirects.of(spec.stdio(), REFUSER); // refuses terminals and logging plugins before anything changes
         Path bundle = TaskSpecs.bundle(spec);
         VmContainer c = new VmContainer(id, bundle, spec.rootfs(), new VmProcess("", spec.stdio()));
-        pod.addContainer(c);
+        long replayed = pod.addOrReplay(c);
+        if (replayed > 0) {
+            return replayed; // a replayed Create answers what the first one made
+        }
         c.ops.lock();
         try {
             Path share = Files.createDirectories(ctrShare(id).resolve("rootfs"));
