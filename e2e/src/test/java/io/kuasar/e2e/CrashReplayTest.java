@@ -82,9 +82,10 @@ class CrashReplayTest extends CriTestBase {
     }
 
     /**
-     * Exec and its Start, each replayed: the exec runs once. On kuasar-runc only so far: kuasar-runsc and kuasar-vmm
-     * keep an exec in memory until it has exited, so a JVM restarted between its Exec and its exit no longer knows
-     * it (the replayed Start answers NOT_FOUND); see docs/security.md, "Crash replay".
+     * Exec and its Start, each replayed: the exec runs once. On kuasar-runc only so far: kuasar-runsc keeps an exec
+     * in memory only (a replayed Start answers NOT_FOUND), and on kuasar-vmm, which now keeps its execs with the
+     * pod, one run in two passed and the other left ExecSync waiting for the exec's exit; see docs/security.md,
+     * "Crash replay".
      */
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"kuasar-runc"})

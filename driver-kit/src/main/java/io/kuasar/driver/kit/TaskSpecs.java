@@ -1,5 +1,14 @@
 package io.kuasar.driver.kit;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.TaskSpec;
 import java.nio.file.Files;
@@ -15,6 +24,40 @@ public final class TaskSpecs {
         if (!spec.checkpoint().isEmpty()) {
             throw SandboxException.unimplemented("restoring " + what + " from a checkpoint");
         }
+    }
+
+    /**
+     * A bundle's {@code config.json} as a JSON object, read with {@code json}: INVALID_ARGUMENT naming the problem
+     * when it is not UTF-8 (RFC 8259; Jackson would decode some invalid sequences into broken surrogates and write
+     * out a file nothing can read back), not JSON, or not an object. Only a file that cannot be read is INTERNAL.
+     *
+     * @since 1.6
+     */
+    public static ObjectNode readConfig(Path configJson, ObjectMapper json) throws SandboxException {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(configJson);
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot read " + configJson, e);
+        }
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw SandboxException.invalid(configJson + " is not UTF-8: " + e);
+        }
+        JsonNode n;
+        try {
+            n = json.readTree(text);
+        } catch (IOException | NumberFormatException e) {
+            // NumberFormatException: Jackson's unchecked refusal of a number BigDecimal cannot hold (7e7777777777)
+            throw SandboxException.invalid("cannot read " + configJson + ": " + e.getMessage());
+        }
+        if (!(n instanceof ObjectNode o)) {
+            throw SandboxException.invalid(configJson + " is not a JSON object");
+        }
+        return o;
     }
 
     /** The spec's bundle directory: absolute and holding a config.json, else INVALID_ARGUMENT. */

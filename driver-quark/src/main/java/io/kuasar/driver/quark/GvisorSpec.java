@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kuasar.driver.kit.AtomicFiles;
+import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -59,16 +60,7 @@ final class GvisorSpec {
      */
     static void prepareContainer(Path configJson, String podId, String netnsPath)
             throws SandboxException, IOException {
-        JsonNode read;
-        try {
-            read = JSON.readTree(configJson.toFile());
-        } catch (IOException | NumberFormatException e) {
-            // any IOException: Jackson reports some malformed text as one (CharConversionException on bad UTF-32)
-            throw SandboxException.invalid("cannot read " + configJson + ": " + e.getMessage());
-        }
-        if (!(read instanceof ObjectNode spec)) {
-            throw SandboxException.invalid(configJson + " is not a JSON object");
-        }
+        ObjectNode spec = TaskSpecs.readConfig(configJson, JSON);
         rewrite(spec, podId, netnsPath);
         AtomicFiles.writeAtomically(configJson, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec));
     }

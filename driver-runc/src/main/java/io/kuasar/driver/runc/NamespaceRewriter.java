@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kuasar.driver.kit.AtomicFiles;
+import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -62,17 +63,7 @@ final class NamespaceRewriter {
      * @return true when the file changed
      */
     boolean rewrite(Path configJson, long servedPid, Map<String, String> targets) throws SandboxException {
-        ObjectNode root;
-        try {
-            JsonNode n = json.readTree(configJson.toFile());
-            if (!(n instanceof ObjectNode o)) {
-                throw SandboxException.invalid(configJson + " is not a JSON object");
-            }
-            root = o;
-        } catch (IOException | NumberFormatException e) {
-            // NumberFormatException: Jackson's unchecked refusal of a number BigDecimal cannot hold (7e7777777777)
-            throw SandboxException.invalid("cannot read " + configJson + ": " + e.getMessage());
-        }
+        ObjectNode root = TaskSpecs.readConfig(configJson, json);
         checkCapabilities(root, boundingSet());
         String original = root.path("linux").path("namespaces").toString();
         boolean changed = rewrite(root, servedPid, targets);

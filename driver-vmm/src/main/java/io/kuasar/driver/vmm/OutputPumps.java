@@ -41,8 +41,13 @@ final class OutputPumps implements AutoCloseable {
         return t;
     });
 
-    /** Starts the pumps of {@code p}; the stage completes once every stream reached EOF (or failed). */
-    CompletionStage<Void> start(AgentClient agent, String containerId, VmProcess p) {
+    /**
+     * Starts the pumps of {@code p}; the stage completes once every stream reached EOF (or failed). How far each
+     * stream was delivered is kept in {@code offsets} (a directory of the pod), so the pumps of a restarted driver go
+     * on from there instead of from the agent's oldest unacknowledged byte, which would deliver again what the
+     * previous JVM wrote but had not acknowledged yet (an ExecSync answering its output twice).
+     */
+    CompletionStage<Void> start(AgentClient agent, String containerId, VmProcess p, Path offsets) {
         String[] targets = new String[2];
         for (int i = 0; i < 2; i++) {
             try {
@@ -56,6 +61,11 @@ final class OutputPumps implements AutoCloseable {
             return CompletableFuture.completedFuture(null);
         }
         String marker = HOLDER_PREFIX + containerId + (p.execId.isEmpty() ? "" : "-" + p.execId);
+        if (p.holderPid > 0 && !isHolder(p.holderPid, marker)) {
+            // A holder is ended only once its process's output reached EOF: a previous JVM delivered all of it, and
+            // containerd, having seen EOF, reads the FIFOs no more (opening one to write would block for ever).
+            return CompletableFuture.completedFuture(null);
+        }
         if (!isHolder(p.holderPid, marker)) {
             p.holderPid = startHolder(marker, targets);
         }
@@ -64,7 +74,9 @@ final class OutputPumps implements AutoCloseable {
             if (targets[i] != null) {
                 int stream = i + 1;
                 String target = targets[i];
-                done.add(CompletableFuture.runAsync(() -> pump(agent, containerId, p.execId, stream, target), threads));
+                Path offset = offsetFile(offsets, containerId, p.execId, stream);
+                done.add(CompletableFuture.runAsync(() -> pump(agent, containerId, p.execId, stream, target, offset),
+                        threads));
             }
         }
         CompletableFuture<Void> all = CompletableFuture.allOf(done.toArray(new CompletableFuture[0]));
@@ -114,9 +126,30 @@ final class OutputPumps implements AutoCloseable {
         return HOLDER_PREFIX + containerId + (execId.isEmpty() ? "" : "-" + execId);
     }
 
-    private static void pump(AgentClient agent, String containerId, String execId, int stream, String target) {
+    static Path offsetFile(Path offsets, String containerId, String execId, int stream) {
+        return offsets.resolve(containerId + (execId.isEmpty() ? "" : "-" + execId) + "." + stream + ".offset");
+    }
+
+    /** Removes what the pumps recorded of a process (at its Delete). */
+    static void forget(Path offsets, String containerId, String execId) {
+        for (int stream = 1; stream <= 2; stream++) {
+            try {
+                Files.deleteIfExists(offsetFile(offsets, containerId, execId, stream));
+            } catch (IOException ignored) {
+                // the pod's directory goes at its shutdown
+            }
+        }
+    }
+
+    /**
+     * Delivers one stream. The offset file is written after each write to the FIFO and before the next request
+     * acknowledges it to the agent: a JVM killed between the two delivers that one chunk again (at least once,
+     * never lost); a JVM killed anywhere else delivers nothing twice.
+     */
+    private static void pump(AgentClient agent, String containerId, String execId, int stream, String target,
+                             Path offsetFile) {
         try (OutputStream out = new FileOutputStream(target, true)) {
-            long next = 0; // a restarted driver starts at 0: the agent resends what was never acknowledged
+            long next = readOffset(offsetFile);
             while (true) {
                 OutputResponse r = agent.readOutput(containerId, execId, stream, next).join();
                 if (!r.getData().isEmpty()) {
@@ -124,12 +157,23 @@ final class OutputPumps implements AutoCloseable {
                     out.flush();
                 }
                 next = r.getOffset() + r.getData().size();
+                Files.createDirectories(offsetFile.getParent());
+                Files.writeString(offsetFile, Long.toString(next));
                 if (r.getEof()) {
                     return;
                 }
             }
         } catch (IOException | RuntimeException e) {
             LOG.log(Level.FINE, "output " + stream + " of " + containerId + "/" + execId + " ended", e);
+        }
+    }
+
+    /** What a previous JVM delivered of a stream; 0 when nothing (or nothing readable) was recorded. */
+    private static long readOffset(Path offsetFile) {
+        try {
+            return Long.parseLong(Files.readString(offsetFile).strip());
+        } catch (IOException | NumberFormatException e) {
+            return 0;
         }
     }
 

@@ -10,8 +10,17 @@ record PersistedVmPod(int version, String id, String namespace, String netnsPath
                       List<Container> containers) {
     static final int VERSION = 1;
 
-    /** A container and its init; execs are not carried over a driver restart. */
+    /**
+     * A container, its init and its execs (null in files written before execs were kept: none), so a driver
+     * restarted by an upgrade or a crash still knows an exec containerd has made and answers a replayed Start or
+     * a Delete for it.
+     */
     record Container(String id, String bundle, String stdin, String stdout, String stderr, long pid, String status,
-                     Integer exitCode, String exitedAt, long holderPid) {
+                     Integer exitCode, String exitedAt, long holderPid, List<Exec> execs) {
+    }
+
+    /** An exec: pid 0 until started (the agent holds its spec from Exec on). */
+    record Exec(String execId, String stdin, String stdout, String stderr, long pid, String status, Integer exitCode,
+                String exitedAt, long holderPid) {
     }
 }

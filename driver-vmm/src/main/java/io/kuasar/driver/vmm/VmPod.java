@@ -92,9 +92,16 @@ final class VmPod extends PodRecord<VmContainer> {
         for (VmContainer c : containers.values()) {
             ExitStatus e = c.init.exit();
             Stdio s = c.init.stdio;
+            List<PersistedVmPod.Exec> execs = new ArrayList<>();
+            for (VmProcess x : c.execs.values()) {
+                ExitStatus xe = x.exit();
+                execs.add(new PersistedVmPod.Exec(x.execId, x.stdio.stdin(), x.stdio.stdout(), x.stdio.stderr(),
+                        x.pid(), x.status().name(), xe == null ? null : xe.code(),
+                        xe == null ? null : xe.exitedAt().toString(), x.holderPid));
+            }
             cs.add(new PersistedVmPod.Container(c.id, c.bundle.toString(), s.stdin(), s.stdout(), s.stderr(),
                     c.init.pid(), c.init.status().name(), e == null ? null : e.code(),
-                    e == null ? null : e.exitedAt().toString(), c.init.holderPid));
+                    e == null ? null : e.exitedAt().toString(), c.init.holderPid, execs));
         }
         return new PersistedVmPod(PersistedVmPod.VERSION, id, namespace, netnsPath, hostname, state.name(), pid,
                 createdAt.toString(), exitedAt == null ? null : exitedAt.toString(), dir.toString(), accel, vcpus,
@@ -120,7 +127,15 @@ final class VmPod extends PodRecord<VmContainer> {
                     : new ExitStatus(c.pid(), c.exitCode(), Instant.parse(c.exitedAt()));
             init.restore(c.pid(), TaskState.Status.valueOf(c.status()), e);
             init.holderPid = c.holderPid();
-            pod.containers.put(c.id(), new VmContainer(c.id(), Path.of(c.bundle()), List.of(), init));
+            VmContainer container = new VmContainer(c.id(), Path.of(c.bundle()), List.of(), init);
+            for (PersistedVmPod.Exec x : c.execs() == null ? List.<PersistedVmPod.Exec>of() : c.execs()) {
+                VmProcess exec = new VmProcess(x.execId(), new Stdio(x.stdin(), x.stdout(), x.stderr(), false));
+                exec.restore(x.pid(), TaskState.Status.valueOf(x.status()), x.exitCode() == null ? null
+                        : new ExitStatus(x.pid(), x.exitCode(), Instant.parse(x.exitedAt())));
+                exec.holderPid = x.holderPid();
+                container.execs.put(x.execId(), exec);
+            }
+            pod.containers.put(c.id(), container);
         }
         if (pod.exitedAt != null) {
             pod.exit.complete(new ExitStatus(0, 0, pod.exitedAt));

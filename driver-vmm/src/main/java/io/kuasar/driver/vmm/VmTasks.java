@@ -8,6 +8,7 @@ import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStatus;
+import io.kuasar.spi.Stdio;
 import io.kuasar.spi.TaskEvent;
 import io.kuasar.spi.TaskEvents;
 import io.kuasar.spi.TaskService;
@@ -156,9 +157,7 @@ final class VmTasks implements TaskService {
                 events.publish(new TaskEvent.ExecStarted(pod.id, id, p.execId, pid));
             }
             watch(c, p); // after Started went out, so Exited always follows it
-            if (p.execId.isEmpty()) {
-                store.save(pod); // with the holder of its streams, for a restarted driver
-            }
+            store.save(pod); // with its pid and the holder of its streams, for a restarted driver
             return pid;
         } finally {
             c.ops.unlock();
@@ -172,7 +171,7 @@ final class VmTasks implements TaskService {
         }
         p.watched = true;
         AgentClient a = pod.agent;
-        CompletionStage<Void> delivered = pumps.start(a, c.id, p);
+        CompletionStage<Void> delivered = pumps.start(a, c.id, p, outputOffsets());
         // output that never reaches EOF (a daemon kept the pipe) must not hold the exit back for long
         a.waitFor(c.id, p.execId).thenCompose(w -> delivered.toCompletableFuture().copy()
                         .completeOnTimeout(null, 2, TimeUnit.SECONDS).handle((v, t) -> w)).thenAccept(w -> {
@@ -189,12 +188,10 @@ final class VmTasks implements TaskService {
         if (!p.recordExit(e)) {
             return;
         }
-        if (p.execId.isEmpty()) {
-            try {
-                store.save(pod);
-            } catch (SandboxException ignored) {
-                // the exit is still published; a restart would ask the agent again
-            }
+        try {
+            store.save(pod);
+        } catch (SandboxException ignored) {
+            // the exit is still published; a restart would ask the agent again
         }
         events.publish(new TaskEvent.Exited(pod.id, c.id, p.execId, e));
         p.completeWaiters();
@@ -208,10 +205,16 @@ final class VmTasks implements TaskService {
         c.ops.lock();
         try {
             c.requireRunning();
+            VmProcess known = c.execs.get(execId);
+            if (known != null && known.pid() == 0 && known.stdio.equals(spec.stdio() == null ? Stdio.NONE
+                    : spec.stdio())) {
+                return; // a replayed Exec: the agent holds it since the first one
+            }
             c.requireNewExec(execId);
             agent().exec(c.id, execId, spec.spec().value(), !spec.stdio().stdout().isEmpty(),
                     !spec.stdio().stderr().isEmpty());
             c.execs.put(execId, new VmProcess(execId, spec.stdio()));
+            store.save(pod); // a restarted driver must still know it, for a replayed Exec or Start
             events.publish(new TaskEvent.ExecAdded(pod.id, c.id, execId));
         } finally {
             c.ops.unlock();
@@ -234,6 +237,8 @@ final class VmTasks implements TaskService {
                     agent().delete(id, p.execId);
                 }
                 c.execs.remove(p.execId);
+                store.save(pod);
+                OutputPumps.forget(outputOffsets(), id, p.execId);
                 OutputPumps.endHolder(p.holderPid, OutputPumps.marker(id, p.execId));
             } else {
                 destroy(c);
@@ -245,8 +250,14 @@ final class VmTasks implements TaskService {
         }
     }
 
+    /** Where the output pumps of this pod record how far they delivered each stream. */
+    private Path outputOffsets() {
+        return pod.dir.resolve("output-offsets");
+    }
+
     /** Removes a container whatever its state: the agent's runc delete (if the VM runs), mounts, files, record. */
     void destroy(VmContainer c) throws SandboxException {
+        OutputPumps.forget(outputOffsets(), c.id, "");
         OutputPumps.endHolder(c.init.holderPid, OutputPumps.marker(c.id, ""));
         for (VmProcess e : c.execs.values()) {
             OutputPumps.endHolder(e.holderPid, OutputPumps.marker(c.id, e.execId));

@@ -302,6 +302,11 @@ public class VmmDriver implements SandboxDriver {
                     if (c.init.exit() == null && c.init.status() == io.kuasar.spi.TaskState.Status.RUNNING) {
                         t.watch(c, c.init);
                     }
+                    for (VmProcess x : c.execs.values()) {
+                        if (x.exit() == null && x.status() == io.kuasar.spi.TaskState.Status.RUNNING) {
+                            t.watch(c, x);
+                        }
+                    }
                 }
                 LOG.info("vmm: reattached to sandbox " + pod.id + " (QEMU " + pod.pid + ")");
             } catch (IOException | SandboxException | RuntimeException e) {
