@@ -137,6 +137,34 @@ class BundleTrustTest extends CriTestBase {
         assertStillServed(sleepers, mark);
     }
 
+    /**
+     * The Felix shell's own {@code install} (no check of ours on its way) gets an unsigned driver into the
+     * framework, but it never resolves: none of its code runs, and the runc driver from before keeps serving.
+     */
+    @Test
+    void aBundleInstalledPastTheNodesCommandsNeverResolvesUnlessTrusted() throws Exception {
+        String runcBefore = runcLine();
+        Path work = Files.createDirectories(logRoot.resolve("shell-install"));
+        Path runc = DriverJars.builtRuncJar(env.repo());
+        Path unsigned = work.resolve("runc-unsigned-shell.jar");
+        DriverJars.repackUnsigned(runc, unsigned, "0.1.27");
+        NodeCli.Result installed = cli().admin("shell", "install file:" + unsigned);
+        java.util.regex.Matcher id = java.util.regex.Pattern.compile("Bundle ID: (\\d+)").matcher(installed.out());
+        assertTrue(id.find(), () -> "felix install answered:\n" + installed);
+        try {
+            NodeCli.Result start = cli().admin("shell", "start " + id.group(1));
+            // the operator who typed it reads why (the gate's warning is logged inside the shell command)
+            assertTrue(start.out().contains("Resolver hook prevented resolution")
+                    && start.out().contains("is not resolved: it is unsigned; none of its code runs"), start::toString);
+            NodeCli.Result state = cli().admin("shell", "lb -s");
+            assertTrue(state.out().lines().anyMatch(l -> l.matches("\\s*" + id.group(1) + "\\|Installed.*")),
+                    () -> "bundle " + id.group(1) + " stays INSTALLED:\n" + state);
+            assertEquals(runcBefore, runcLine(), "the runc driver that serves is the one from before");
+        } finally {
+            cli().admin("shell", "uninstall " + id.group(1));
+        }
+    }
+
     private Path unsigned(Path runc, Path work) throws IOException {
         Path p = work.resolve("runc-unsigned-drop.jar");
         DriverJars.repackUnsigned(runc, p, "0.1.25");

@@ -113,8 +113,12 @@ class DriverShellTest extends CriTestBase {
         Path jar = Files.createTempFile(logRoot, "endpoint-", ".jar");
         DriverJars.repack(built, jar, "0.1.1");
 
+        // Back to the build's content and version, signed with the build's key: the node resolves no unsigned update
+        Path back = Files.createTempFile(logRoot, "endpoint-back-", ".jar");
+        DriverJars.repack(built, back, endpoint.version());
+
         long mark = nodeLogMark();
-        restore.add("update " + endpoint.id() + " file:" + built);
+        restore.add("update " + endpoint.id() + " file:" + back);
         shell("update " + endpoint.id() + " file:" + jar);
         awaitActive("io.kuasar.ttrpc-endpoint", "0.1.1");
         assertStillServed(sleepers, mark);

@@ -65,6 +65,26 @@ public class TrustedBundles {
         return check;
     }
 
+    /**
+     * Why the content {@code bundle} has now must not run in the node (its signature does not verify, it is
+     * unsigned, or its signer is not trusted); null when it may, and always in development mode
+     * ({@value BundleCheck#ALLOW_UNSIGNED}, which turns trust off and says so at startup).
+     */
+    String refusal(Bundle bundle) throws IOException {
+        if (check.allowsUnsigned()) {
+            return null;
+        }
+        InstalledSigners.Finding f = installed.of(bundle);
+        if (f.problem() != null) {
+            return "its signature does not verify (" + f.problem() + ")";
+        }
+        if (f.signer().isEmpty()) {
+            return "it is unsigned";
+        }
+        return trust().find(f.signer().get()).isPresent() ? null
+                : "its signer " + f.signer().get().describe() + " is not in the trust store " + trust().file();
+    }
+
     TrustStore trust() {
         return check.trust();
     }

@@ -67,6 +67,11 @@ public final class BundleCheck {
         }
     }
 
+    /** Whether unsigned bundles pass (development only: {@value #ALLOW_UNSIGNED}). */
+    public boolean allowsUnsigned() {
+        return allowUnsigned;
+    }
+
     public TrustStore trust() {
         return trust;
     }
