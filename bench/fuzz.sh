@@ -85,12 +85,22 @@ if ((${#java_modules[@]})); then
     done || { cat "$work/logs/classpath.log" >&2; exit 1; }
   fi
 fi
-# A private copy of the module's classes: a build running meanwhile (mvn install elsewhere in the tree) would
-# otherwise replace class files under a running fuzzer, which then fails with NoClassDefFoundError.
+# A private copy of the module's classes and of the project's own dependencies (the other modules' classes or jars
+# in the local repository): a build running meanwhile (mvn install anywhere, CI in another clone) would otherwise
+# replace class files or jars under a running fuzzer, which then dies with NoClassDefFoundError or a zip error.
 classpath() {
   local snap; snap="$work/classes/$(echo "$1" | tr / _)"
   rm -rf "$snap" && mkdir -p "$snap" && cp -r "$1/target/classes" "$1/target/test-classes" "$snap/" || return 1
-  echo "$snap/test-classes:$snap/classes:$(cat "$1/target/fuzz.classpath")"
+  local out="$snap/test-classes:$snap/classes" e i=0 entries
+  IFS=: read -ra entries <"$1/target/fuzz.classpath"
+  for e in "${entries[@]}"; do
+    i=$((i + 1))
+    if [[ $e == */io/kuasar/* || $e == "$repo"/* ]]; then
+      if [[ -d $e ]]; then cp -r "$e" "$snap/dep$i" && e="$snap/dep$i"; else cp "$e" "$snap/dep$i.jar" && e="$snap/dep$i.jar"; fi
+    fi
+    out="$out:$e"
+  done
+  echo "$out"
 }
 
 for t in "${TARGETS[@]}"; do

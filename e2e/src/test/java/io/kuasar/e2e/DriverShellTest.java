@@ -43,6 +43,11 @@ class DriverShellTest extends CriTestBase {
         for (String line : restore) {
             shell(line);
         }
+        if (!restore.isEmpty() && firstPod != null) {
+            // an endpoint put back restarts the Controller's server: containerd redials it with a backoff, and
+            // fails sandbox calls at once until then (the cleanup's, next)
+            new KeeperNode(env, Duration.ofSeconds(60)).awaitContainerdRedials(cri, firstPod);
+        }
         restore.clear();
     }
 
