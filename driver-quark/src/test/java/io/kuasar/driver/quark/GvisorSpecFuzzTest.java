@@ -4,6 +4,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kuasar.host.fuzz.FuzzInput;
+import io.kuasar.host.fuzz.FuzzFiles;
 import io.kuasar.host.fuzz.FuzzSeeds;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
@@ -33,21 +34,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class GvisorSpecFuzzTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Path DIR = tempDir();
+    private static final Path DIR = FuzzFiles.tempDir("gvisor-spec-fuzz");
     private static final String NETNS = "/var/run/netns/cni-1234";
-
-    private static Path tempDir() {
-        try {
-            // tmpfs when there is one: the code under test fsyncs what it writes
-            Path shm = Path.of("/dev/shm");
-            Path d = Files.isDirectory(shm) && Files.isWritable(shm) ? Files.createTempDirectory(shm, "gvisor-spec-fuzz")
-                    : Files.createTempDirectory("gvisor-spec-fuzz");
-            d.toFile().deleteOnExit();
-            return d;
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     @FuzzTest(maxDuration = "10s")
     void configJson(byte[] data) throws IOException, SandboxException {

@@ -54,9 +54,26 @@ final class KvmProbe {
         return accel;
     }
 
+    /**
+     * Ends a probe VM an earlier JVM left: one killed during its probe (a crash, a test's halt) left QEMU running
+     * (it has its own session), and on a host whose KVM does not work that QEMU never gets anywhere; each restart
+     * would add one.
+     */
+    private static void endEarlierProbes(Path scratch) {
+        String marker = "kuasar-kvm-probe";
+        ProcessHandle.allProcesses()
+                .filter(p -> p.info().commandLine().map(c -> c.contains(marker) && c.contains(scratch.toString()))
+                        .orElse(false))
+                .forEach(p -> {
+                    LOG.info("vmm: ending the KVM probe VM an earlier run left (pid " + p.pid() + ")");
+                    p.destroyForcibly();
+                });
+    }
+
     private static boolean bootsWithKvm(Vmm vmm, VmmSettings s, Path scratch) {
         Vmm.VmInstance vm = null;
         try {
+            endEarlierProbes(scratch);
             HostFiles.unmountAndDelete(scratch);
             Files.createDirectories(scratch.resolve("share"));
             vm = vmm.start(new Vmm.VmConfig("kvm-probe", scratch, s.kernel(), s.initrd(), 1, 128, "kvm",

@@ -8,9 +8,12 @@ import java.io.File;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -148,8 +151,13 @@ final class OutputPumps implements AutoCloseable {
      */
     private static void pump(AgentClient agent, String containerId, String execId, int stream, String target,
                              Path offsetFile) {
-        try (OutputStream out = new FileOutputStream(target, true)) {
-            long next = readOffset(offsetFile);
+        try (OutputStream out = new FileOutputStream(target, true);
+             FileChannel offset = openOffset(offsetFile)) {
+            ByteBuffer delivered = ByteBuffer.allocate(Long.BYTES);
+            long next = 0; // nothing recorded (or a torn record): from the agent's oldest unacknowledged byte
+            if (offset.read(delivered, 0) == Long.BYTES) {
+                next = delivered.flip().getLong();
+            }
             while (true) {
                 OutputResponse r = agent.readOutput(containerId, execId, stream, next).join();
                 if (!r.getData().isEmpty()) {
@@ -157,8 +165,7 @@ final class OutputPumps implements AutoCloseable {
                     out.flush();
                 }
                 next = r.getOffset() + r.getData().size();
-                Files.createDirectories(offsetFile.getParent());
-                Files.writeString(offsetFile, Long.toString(next));
+                offset.write(delivered.clear().putLong(next).flip(), 0); // one pwrite per chunk
                 if (r.getEof()) {
                     return;
                 }
@@ -168,13 +175,11 @@ final class OutputPumps implements AutoCloseable {
         }
     }
 
-    /** What a previous JVM delivered of a stream; 0 when nothing (or nothing readable) was recorded. */
-    private static long readOffset(Path offsetFile) {
-        try {
-            return Long.parseLong(Files.readString(offsetFile).strip());
-        } catch (IOException | NumberFormatException e) {
-            return 0;
-        }
+    /** The file a pump keeps its delivered offset in: 8 bytes, big-endian; empty when nothing was delivered yet. */
+    private static FileChannel openOffset(Path offsetFile) throws IOException {
+        Files.createDirectories(offsetFile.getParent());
+        return FileChannel.open(offsetFile, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
     }
 
     /** From now on ending pumps leave the holders running: a successor instance takes the streams over. */

@@ -1,6 +1,7 @@
 package io.kuasar.driver.wasm;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.kuasar.host.fuzz.FuzzFiles;
 import io.kuasar.host.fuzz.FuzzSeeds;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
@@ -27,20 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Input: config.json. Mount sources are checked for existence on this machine: seeds use /tmp and /etc.
  */
 class OciBundleFuzzTest {
-    private static final Path BUNDLE = tempDir();
-
-    private static Path tempDir() {
-        try {
-            // tmpfs when there is one: the code under test fsyncs what it writes
-            Path shm = Path.of("/dev/shm");
-            Path d = Files.isDirectory(shm) && Files.isWritable(shm) ? Files.createTempDirectory(shm, "oci-bundle-fuzz")
-                    : Files.createTempDirectory("oci-bundle-fuzz");
-            d.toFile().deleteOnExit();
-            return d;
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
+    private static final Path BUNDLE = FuzzFiles.tempDir("oci-bundle-fuzz");
 
     @FuzzTest(maxDuration = "10s")
     void configJson(byte[] data) throws IOException {
