@@ -44,7 +44,7 @@ public final class Demo {
                 System.out.println("its log (" + cri.containerStatus(id).getLogPath() + "):");
                 log.lines().forEach(l -> System.out.println("    " + l));
                 helpersFound = reportHelpers(podId);
-                reportParent(cri, id);
+                reportParent(cri, id, handler);
             } finally {
                 cri.removePod(podId);
                 System.out.println("pod " + podId + " stopped and removed");
@@ -70,11 +70,16 @@ public final class Demo {
     }
 
     /** Shows who reaps the container's init: the shim for the stock handler, our host side for Kuasar. */
-    private static void reportParent(CriClient cri, String containerId) {
+    private static void reportParent(CriClient cri, String containerId, String handler) {
         String info = cri.runtime().containerStatus(ContainerStatusRequest.newBuilder().setContainerId(containerId)
                 .setVerbose(true).build()).getInfoMap().getOrDefault("info", "");
         Matcher m = PID.matcher(info);
         if (!m.find()) {
+            return;
+        }
+        if (handler.equals("kuasar-vmm")) { // the guest's pid: the host has no process of that number for it
+            System.out.println("container init: pid " + m.group(1) + " in the pod's VM (the guest kernel's, reaped"
+                    + " by the guest agent; the host runs only QEMU for this pod)");
             return;
         }
         Processes.Proc init = Processes.of(Long.parseLong(m.group(1)));
