@@ -8,16 +8,7 @@ set -euo pipefail
 # gcc + libc6-dev: static pause binary; busybox-static: image rootfs; mount/util-linux: findmnt, setsid.
 PKGS=(runc busybox-static iproute2 util-linux mount procps gcc libc6-dev tar gzip coreutils findutils
       maven openjdk-17-jdk-headless fontconfig fonts-dejavu-core)   # fonts: the benchmarks draw PNG charts
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "install-deps: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+kuasar_apt_ensure install-deps "${PKGS[@]}" || exit 1
 
 # --- gVisor runsc (driver-quark's runsc sandboxer) ---------------------------------------------
 # bookworm ships runsc 20221219 (platform ptrace only); bookworm-backports has 20240729, which adds systrap

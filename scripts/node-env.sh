@@ -89,3 +89,17 @@ kuasar_node_dir() {
   fi
   kuasar_check_dir "$1"
 }
+
+# Installs those of the Debian packages "$@" that are not installed yet (one apt-get run; nothing when all are).
+# $1 names the caller for its message. Used by install-deps.sh and every deps.d script.
+kuasar_apt_ensure() {
+  local who=$1 p missing=()
+  shift
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  echo "$who: installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}

@@ -3,15 +3,7 @@
 # fuzz targets of the keeper (host/keeper/fuzz) and the guest agent (driver-vmm/agent/fuzz) and the keeper's
 # sanitizer build. The Java targets need nothing here: Jazzer comes from Maven Central. Idempotent; fast when done.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../node-env.sh"
 
 PKGS=(clang-16 libclang-rt-16-dev)
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "deps.d/fuzz: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+kuasar_apt_ensure deps.d/fuzz "${PKGS[@]}" || exit 1

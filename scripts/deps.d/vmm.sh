@@ -7,16 +7,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../node-env.sh"
 
 PKGS=(qemu-system-x86 qemu-utils cpio)
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "deps.d/vmm: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+kuasar_apt_ensure deps.d/vmm "${PKGS[@]}" || exit 1
 
 # Guest packages: downloaded from the system's own sources (no mirror named here), kept as debs.
 D="$KUASAR_CACHE/vmm/debs"

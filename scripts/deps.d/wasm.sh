@@ -14,15 +14,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 # --- WASI toolchain (bookworm) ------------------------------------------------------------------
 PKGS=(clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32)
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "deps.d/wasm: installing ${missing[*]}"
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+kuasar_apt_ensure deps.d/wasm "${PKGS[@]}" || exit 1
 
 # --- WasmEdge (trixie debs, unpacked) -----------------------------------------------------------
 STAMP="$WASMEDGE_ROOT/.kuasar-wasmedge"
