@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kuasar.driver.kit.AtomicFiles;
 import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -38,16 +39,16 @@ final class GuestBundle {
 
     /** Writes the guest's config.json into {@code ctrShare} from the host bundle's; mounts host directories. */
     static void prepare(Path hostConfig, Path ctrShare, String containerId) throws SandboxException, IOException {
-        JsonNode tree;
+        ObjectNode spec; // written back for the guest, so read strictly (UTF-8, an object)
         try {
-            tree = JSON.readTree(hostConfig.toFile());
-        } catch (IOException e) {
-            throw SandboxException.invalid("config.json of container " + containerId + " is not JSON: " + e.getMessage());
+            spec = TaskSpecs.readConfig(hostConfig, JSON);
+        } catch (SandboxException e) {
+            throw new SandboxException(e.code(), "config.json of container " + containerId + ": " + e.getMessage());
         }
-        if (!(tree instanceof ObjectNode spec) || !spec.path("process").isObject()) {
+        if (!spec.path("process").isObject()) {
             throw SandboxException.invalid("config.json of container " + containerId + " has no process");
         }
-        boolean readOnly = tree.path("root").path("readonly").asBoolean(false);
+        boolean readOnly = spec.path("root").path("readonly").asBoolean(false);
         spec.putObject("root").put("path", "rootfs").put("readonly", readOnly);
         spec.remove("hooks");
         ((ObjectNode) spec.get("process")).remove(java.util.List.of("apparmorProfile", "selinuxLabel"));

@@ -2,6 +2,7 @@ package io.kuasar.driver.wasm;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.wasm.engine.fs.ContainerRoot;
 import java.io.IOException;
@@ -46,12 +47,7 @@ final class OciBundle {
     }
 
     static Parsed read(Path bundle) throws SandboxException {
-        JsonNode spec;
-        try {
-            spec = JSON.readTree(bundle.resolve("config.json").toFile());
-        } catch (IOException e) {
-            throw SandboxException.invalid("bundle " + bundle + " has no readable config.json: " + e.getMessage());
-        }
+        JsonNode spec = TaskSpecs.readConfig(bundle.resolve("config.json"), JSON);
         JsonNode process = spec.path("process");
         if (process.path("terminal").asBoolean(false)) {
             throw new SandboxException(SandboxException.Code.UNIMPLEMENTED,
