@@ -1,5 +1,6 @@
 package io.kuasar.driver.runc;
 
+import io.kuasar.spi.OrphanExits;
 import io.kuasar.spi.TaskEvents;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -11,11 +12,11 @@ import java.time.Duration;
  * @param workRoot    per-container work files (pid files, exec process specs) live under workRoot/sandbox/container
  * @param servedPid   the pid returned by Start, whose /proc/PID/ns paths CRI writes into container specs
  * @param stopTimeout how long Stop waits after SIGTERM before SIGKILL when containerd gives no timeout
- * @param keeperExits exit records of the node's keeper, for processes that are not this JVM's children
+ * @param orphans     exits of processes that are no longer this JVM's children (their JVM died), from the host
  * @param freshJvm    this is the first driver instance in this JVM: its recovery follows a host (re)start, so
  *                    nothing persisted can be in the middle of being made by another instance
  */
 record DriverContext(Runc runc, StateStore store, TaskEvents events, ExitWatcher watcher,
                      NamespaceRewriter rewriter, Path workRoot, long servedPid, Duration stopTimeout,
-                     KeeperExits keeperExits, boolean freshJvm) {
+                     OrphanExits orphans, boolean freshJvm) {
 }

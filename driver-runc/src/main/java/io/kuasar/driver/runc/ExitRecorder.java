@@ -4,6 +4,7 @@ import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.TaskEvent;
 import java.io.IOException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -15,6 +16,9 @@ import java.util.logging.Logger;
  */
 final class ExitRecorder {
     private static final Logger LOG = Logger.getLogger(ExitRecorder.class.getName());
+
+    /** How long the keeper may take to write its record after the process was seen gone (it writes after reaping). */
+    private static final Duration ORPHAN_RECORD_WAIT = Duration.ofSeconds(3);
 
     private final Sandbox sb;
     private final DriverContext ctx;
@@ -51,9 +55,9 @@ final class ExitRecorder {
      */
     void collectFromKeeper(Container c, Proc p) {
         String what = p.execId.isEmpty() ? "container " + c.id : "exec " + p.execId + " of " + c.id;
-        ctx.keeperExits().resolve(p.pid(), p.startTime(), what, (code, at, record) -> {
-            exited(c, p, code, at);
-            KeeperExits.consumed(record);
+        ctx.orphans().exitOf(p.pid(), p.startTime(), ORPHAN_RECORD_WAIT, what).thenAccept(e -> {
+            exited(c, p, e.code(), e.exitedAt());
+            ctx.orphans().consumed(p.pid(), p.startTime());
         });
     }
 

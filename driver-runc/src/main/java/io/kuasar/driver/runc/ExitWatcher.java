@@ -1,5 +1,6 @@
 package io.kuasar.driver.runc;
 
+import io.kuasar.driver.kit.ProcStat;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -74,7 +75,7 @@ final class ExitWatcher implements AutoCloseable {
     /**
      * What the listener gets when the exit status cannot be collected here: the process was already reaped
      * elsewhere, or it is not our child (a container of a previous host JVM, reparented to the keeper). The caller
-     * then asks the keeper's records ({@link KeeperExits}).
+     * then asks the keeper's records (the host's {@link io.kuasar.spi.OrphanExits}).
      */
     static final int NOT_COLLECTED = -1;
 
@@ -135,7 +136,7 @@ final class ExitWatcher implements AutoCloseable {
                     checked.accept(NOT_COLLECTED);
                     continue;
                 }
-                if (req.startTime() > 0 && !ProcInfo.same(req.pid(), req.startTime())) {
+                if (req.startTime() > 0 && !ProcStat.same(req.pid(), req.startTime())) {
                     // the pid now names another process: ours ended (and was reaped) while queued
                     libc.close((int) fd);
                     checked.accept(NOT_COLLECTED);

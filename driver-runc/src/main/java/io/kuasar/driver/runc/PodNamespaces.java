@@ -1,6 +1,7 @@
 package io.kuasar.driver.runc;
 
 import io.kuasar.driver.kit.Commands;
+import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.spi.PodConfig;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -48,7 +49,7 @@ final class PodNamespaces {
         }
 
         boolean alive() {
-            return init > 0 && ProcInfo.same(init, initStartTime);
+            return init > 0 && ProcStat.same(init, initStartTime);
         }
     }
 
@@ -221,7 +222,7 @@ final class PodNamespaces {
             Optional<ProcessHandle> child = p.toHandle().children().findFirst();
             if (child.isPresent()) {
                 long init = child.get().pid();
-                return new Holder(p.pid(), ProcInfo.startTime(p.pid()), init, ProcInfo.startTime(init));
+                return new Holder(p.pid(), ProcStat.startTime(p.pid()), init, ProcStat.startTime(init));
             }
             if (!p.isAlive()) {
                 throw new IOException("pid namespace holder exited with " + p.exitValue());
@@ -245,7 +246,7 @@ final class PodNamespaces {
         if (h == null || h.pid() <= 0) {
             return;
         }
-        if (h.init() > 0 && ProcInfo.same(h.init(), h.initStartTime())) {
+        if (h.init() > 0 && ProcStat.same(h.init(), h.initStartTime())) {
             try {
                 Syscalls.kill(h.init(), 9);
             } catch (IOException e) {
@@ -253,7 +254,7 @@ final class PodNamespaces {
             }
         }
         Optional<ProcessHandle> unshare = ProcessHandle.of(h.pid());
-        if (unshare.isPresent() && ProcInfo.same(h.pid(), h.startTime())) {
+        if (unshare.isPresent() && ProcStat.same(h.pid(), h.startTime())) {
             try {
                 unshare.get().onExit().get(2, java.util.concurrent.TimeUnit.SECONDS);
             } catch (Exception e) {

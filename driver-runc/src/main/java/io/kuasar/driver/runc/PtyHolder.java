@@ -1,5 +1,6 @@
 package io.kuasar.driver.runc;
 
+import io.kuasar.driver.kit.ProcStat;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -95,7 +96,7 @@ final class PtyHolder {
             s.posix_spawnattr_destroy(attr.pointer());
         }
         long holderPid = pid.buffer().getInt(0);
-        Held held = new Held(holderPid, ProcInfo.startTime(holderPid));
+        Held held = new Held(holderPid, ProcStat.startTime(holderPid));
         try {
             io.kuasar.driver.kit.AtomicFiles.writeAtomically(record, held.text().getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
@@ -108,7 +109,7 @@ final class PtyHolder {
     static Held find(Path record) {
         try {
             Held h = Held.parse(Files.readString(record));
-            return ProcInfo.same(h.pid(), h.startTime()) && h.startTime() != 0 ? h : null;
+            return ProcStat.same(h.pid(), h.startTime()) && h.startTime() != 0 ? h : null;
         } catch (IOException | RuntimeException e) {
             return null;
         }
@@ -123,7 +124,7 @@ final class PtyHolder {
             return -1;
         }
         try {
-            if (!ProcInfo.same(h.pid(), h.startTime())) {
+            if (!ProcStat.same(h.pid(), h.startTime())) {
                 return -1; // the pidfd is of a process that reused the pid
             }
             long fd = s.syscall(SYS_PIDFD_GETFD, pidfd, HELD_FD, 0);
@@ -138,7 +139,7 @@ final class PtyHolder {
 
     /** Ends the holder (the terminal's process is gone) and forgets it. */
     static void release(Held h, Path record) {
-        if (h != null && ProcInfo.same(h.pid(), h.startTime())) {
+        if (h != null && ProcStat.same(h.pid(), h.startTime())) {
             try {
                 Syscalls.kill(h.pid(), 9);
             } catch (IOException e) {

@@ -1,5 +1,6 @@
 package io.kuasar.driver.runc;
 
+import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskState;
@@ -16,9 +17,9 @@ import java.util.logging.Logger;
  * Re-attaches a (re)started driver to the sandboxes it persisted. A recorded process that still exists (same pid
  * and /proc start time) is watched again through a pidfd: still our child (the driver bundle was restarted in this
  * JVM), its exit status is collected exactly; not our child (a new host JVM: the process was reparented to the
- * node's keeper), its exit code comes from the keeper's record ({@link KeeperExits}). A process that is gone
- * without a recorded exit gets the keeper's record too, or 255 without one, as containerd's shim does for lost
- * exits.
+ * node's keeper), its exit code comes from the keeper's record (the host's {@link io.kuasar.spi.OrphanExits}). A
+ * process that is gone without a recorded exit gets the keeper's record too, or 255 without one, as containerd's
+ * shim does for lost exits.
  *
  * <p>After a host (re)start ({@link DriverContext#freshJvm()}), what a crash left half-made is settled first:
  * <ul>
@@ -122,7 +123,7 @@ final class Recovery {
             return;
         }
         ExitRecorder exits = sb.tasks.exits();
-        if (ProcInfo.same(p.pid(), p.startTime())) {
+        if (ProcStat.same(p.pid(), p.startTime())) {
             try {
                 exits.watch(c, p);
                 if (p.stdio.terminal()) {

@@ -2,6 +2,7 @@ package io.kuasar.driver.runc;
 
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.HostPaths;
+import io.kuasar.spi.OrphanExits;
 import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxDriver;
 import io.kuasar.spi.SandboxException;
@@ -20,7 +21,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -66,13 +66,13 @@ public class RuncDriver implements SandboxDriver {
     static final String STARTED_IN_JVM = "io.kuasar.driver.runc.startedInJvm";
 
     @Activate
-    public RuncDriver(@Reference TaskEvents events, @Reference HostPaths paths, Config config,
-                      BundleContext context) {
-        this(events, paths, RuncSettings.of(config, context.getProperty(RuncSettings.KEEPER_DIR_PROPERTY)));
+    public RuncDriver(@Reference TaskEvents events, @Reference HostPaths paths, @Reference OrphanExits orphans,
+                      Config config) {
+        this(events, paths, orphans, RuncSettings.of(config));
     }
 
     /** For tests and embedding without DS. */
-    public RuncDriver(TaskEvents events, HostPaths paths, RuncSettings settings) {
+    public RuncDriver(TaskEvents events, HostPaths paths, OrphanExits orphans, RuncSettings settings) {
         try {
             // The first instance in this JVM binds libc here and makes the JVM a child subreaper (a property of the
             // process that lasts). A later one (upgrade, restart of the bundle) lets its exit watcher bind libc in
@@ -86,7 +86,7 @@ public class RuncDriver implements SandboxDriver {
             Runc runc = new Runc(settings.runcBinary(), run.resolve("runc"), run.resolve("log"));
             this.ctx = new DriverContext(runc, new StateStore(paths.stateDir(NAME)), events, new ExitWatcher(first),
                     new NamespaceRewriter(), FileOps.privateDir(run.resolve("tasks")), ProcessHandle.current().pid(),
-                    settings.stopTimeout(), new KeeperExits(settings.keeperDir()), freshJvm());
+                    settings.stopTimeout(), orphans, freshJvm());
         } catch (IOException e) {
             throw new IllegalStateException("runc driver cannot start: " + e.getMessage(), e);
         }
@@ -104,7 +104,6 @@ public class RuncDriver implements SandboxDriver {
             }
         }
         ctx.watcher().close();
-        ctx.keeperExits().close();
     }
 
     private static void stopConsole(Proc p) {

@@ -1,6 +1,7 @@
 package io.kuasar.driver.runc;
 
 import io.kuasar.driver.kit.AtomicFiles;
+import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.Identifiers;
@@ -70,7 +71,7 @@ final class RuncExecs {
             p.console = Terminals.attach(console, p.stdio, "exec " + p.execId + " of " + c.id,
                     Terminals.holderRecord(work, p.execId), ctx.watcher());
             long pid = RuncTasks.readPid(pidFile);
-            p.created(pid, ProcInfo.startTime(pid));
+            p.created(pid, ProcStat.startTime(pid));
             p.running();
             tasks.exits().persist();
             tasks.exits().watch(c, p);
@@ -90,7 +91,7 @@ final class RuncExecs {
     private long takeOver(Container c, Proc p, long pid, EarlierExecStart earlier) throws SandboxException {
         p.hold();
         try {
-            p.created(pid, earlier == EarlierExecStart.RUNNING ? ProcInfo.startTime(pid) : 0);
+            p.created(pid, earlier == EarlierExecStart.RUNNING ? ProcStat.startTime(pid) : 0);
             p.running();
             tasks.exits().persist();
             if (earlier == EarlierExecStart.RUNNING) {

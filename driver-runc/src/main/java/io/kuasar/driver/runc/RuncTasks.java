@@ -1,5 +1,6 @@
 package io.kuasar.driver.runc;
 
+import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.ExecSpec;
@@ -104,7 +105,7 @@ final class RuncTasks implements TaskService {
             c.init.console = Terminals.attach(console, spec.stdio(), "container " + id,
                     Terminals.holderRecord(work, ""), ctx.watcher());
             long pid = readPid(pidFile);
-            c.init.created(pid, ProcInfo.startTime(pid));
+            c.init.created(pid, ProcStat.startTime(pid));
             exits.persist();
             exits.watch(c, c.init);
             ctx.events().publish(new TaskEvent.Created(sb.id, id, bundle.toString(), spec.rootfs(), spec.stdio(),

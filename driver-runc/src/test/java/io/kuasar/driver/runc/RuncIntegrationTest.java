@@ -9,9 +9,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kuasar.driver.kit.Commands;
+import io.kuasar.host.internal.KeeperExitRecords;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.Mount;
+import io.kuasar.spi.OrphanExits;
 import io.kuasar.spi.PodConfig;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxSpec;
@@ -75,6 +77,9 @@ class RuncIntegrationTest {
                 .filter(p -> Files.isRegularFile(p) && Files.isExecutable(p)).findFirst().orElse(null);
     }
 
+    /** These tests run the driver in their own JVM, under no keeper. */
+    private static final OrphanExits NO_KEEPER = new KeeperExitRecords((Path) null);
+
     private static RuncSettings settings() {
         return new RuncSettings(RUNC.toString(), Duration.ofSeconds(2));
     }
@@ -123,7 +128,7 @@ class RuncIntegrationTest {
 
     @Test
     void podWithoutPause() throws Exception {
-        RuncDriver first = new RuncDriver(events::add, paths, settings());
+        RuncDriver first = new RuncDriver(events::add, paths, NO_KEEPER, settings());
         live = first;
         PodConfig pod = new PodConfig("web", "default", "uid-1", "kuasar-pod", "", PodConfig.NamespaceMode.POD,
                 PodConfig.NamespaceMode.POD, PodConfig.NamespaceMode.POD, "", Map.of(), List.of(), List.of(), List.of());
@@ -153,7 +158,7 @@ class RuncIntegrationTest {
 
         // The driver bundle restarts inside the same JVM: the new instance re-attaches to c1.
         first.close();
-        RuncDriver driver = new RuncDriver(events::add, paths, settings());
+        RuncDriver driver = new RuncDriver(events::add, paths, NO_KEEPER, settings());
         live = driver;
         assertEquals(1, driver.recover().size());
         TaskService tasks = driver.tasks("pod1");
@@ -228,7 +233,7 @@ class RuncIntegrationTest {
      */
     @Test
     void replayedRequestsAreIdempotentAndAHalfCreatedContainerIsCleanedUpOnRecovery() throws Exception {
-        RuncDriver first = new RuncDriver(events::add, paths, settings());
+        RuncDriver first = new RuncDriver(events::add, paths, NO_KEEPER, settings());
         live = first;
         PodConfig pod = new PodConfig("web", "default", "uid-2", "kuasar-pod", "", PodConfig.NamespaceMode.POD,
                 PodConfig.NamespaceMode.POD, PodConfig.NamespaceMode.POD, "", Map.of(), List.of(), List.of(),
@@ -265,7 +270,7 @@ class RuncIntegrationTest {
         first.close();
 
         System.clearProperty(RuncDriver.STARTED_IN_JVM); // the next instance is as if in a new JVM
-        RuncDriver second = new RuncDriver(events::add, paths, settings());
+        RuncDriver second = new RuncDriver(events::add, paths, NO_KEEPER, settings());
         live = second;
         assertEquals(1, second.recover().size());
         TaskService again = second.tasks("pod1");

@@ -2,6 +2,7 @@ package io.kuasar.driver.runc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.spi.SandboxException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -22,7 +23,7 @@ class WaitStatusTest {
     @Test
     void procStatWithAwkwardCommand() {
         String stat = "1234 (a) b (c)) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 200";
-        ProcInfo.Stat s = ProcInfo.parse(1234, stat);
+        ProcStat s = ProcStat.parse(1234, stat);
         assertEquals('S', s.state());
         assertEquals(1, s.ppid());
         assertEquals(987654, s.startTime());

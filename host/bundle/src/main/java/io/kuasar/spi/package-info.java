@@ -31,7 +31,7 @@
  * <p>Errors are {@link io.kuasar.spi.SandboxException}s carrying a gRPC-style code; the host turns them into the
  * gRPC or ttrpc status containerd sees.
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package io.kuasar.spi;
 
