@@ -29,11 +29,13 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
     private final SandboxRouter router;
     private final TaskSockets sockets;
     private final PendingWaits waits;
+    private final HaltPoints halts;
 
-    ControllerService(SandboxRouter router, TaskSockets sockets, PendingWaits waits) {
+    ControllerService(SandboxRouter router, TaskSockets sockets, PendingWaits waits, HaltPoints halts) {
         this.router = router;
         this.sockets = sockets;
         this.waits = waits;
+        this.halts = halts;
     }
 
     /** A call body that may throw a driver's exception. */
@@ -41,9 +43,13 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
         T run() throws Exception;
     }
 
-    private static <T> void answer(StreamObserver<T> out, Call<T> call) {
+    /** Runs one call; the test-only halt points {@code Sandbox.<Method>:before} and {@code :after} frame it. */
+    private <T> void answer(String method, StreamObserver<T> out, Call<T> call) {
         try {
-            out.onNext(call.run());
+            halts.reached("Sandbox." + method + ":before");
+            T value = call.run();
+            halts.reached("Sandbox." + method + ":after");
+            out.onNext(value);
             out.onCompleted();
         } catch (Throwable t) {
             out.onError(Statuses.grpc(t));
@@ -52,7 +58,7 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
 
     @Override
     public void create(ControllerCreateRequest r, StreamObserver<ControllerCreateResponse> out) {
-        answer(out, () -> {
+        answer("Create", out, () -> {
             String namespace = CALL_NAMESPACE.get();
             SandboxSpec spec = new SandboxSpec(r.getSandboxId(), namespace, r.getNetnsPath(),
                     ProtoMapping.mounts(r.getRootfsList()), ProtoMapping.podConfig(r.getOptions()),
@@ -64,7 +70,7 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
 
     @Override
     public void start(ControllerStartRequest r, StreamObserver<ControllerStartResponse> out) {
-        answer(out, () -> {
+        answer("Start", out, () -> {
             SandboxStarted started = router.start(r.getSandboxer(), r.getSandboxId());
             TaskSockets.Address address = sockets.addressFor(r.getSandboxId(), started.taskAddress(),
                     started.taskApiVersion());
@@ -76,7 +82,7 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
 
     @Override
     public void platform(ControllerPlatformRequest r, StreamObserver<ControllerPlatformResponse> out) {
-        answer(out, () -> {
+        answer("Platform", out, () -> {
             Platform p = router.platform(r.getSandboxer(), r.getSandboxId());
             return ControllerPlatformResponse.newBuilder().setPlatform(io.kuasar.api.containerd.types.Platform
                     .newBuilder().setOs(p.os()).setArchitecture(p.architecture()).setVariant(p.variant())).build();
@@ -85,7 +91,7 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
 
     @Override
     public void stop(ControllerStopRequest r, StreamObserver<ControllerStopResponse> out) {
-        answer(out, () -> {
+        answer("Stop", out, () -> {
             Duration timeout = r.getTimeoutSecs() == 0 ? Duration.ofSeconds(10)
                     : Duration.ofSeconds(Integer.toUnsignedLong(r.getTimeoutSecs()));
             router.stop(r.getSandboxer(), r.getSandboxId(), timeout);
@@ -112,7 +118,7 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
 
     @Override
     public void status(ControllerStatusRequest r, StreamObserver<ControllerStatusResponse> out) {
-        answer(out, () -> {
+        answer("Status", out, () -> {
             SandboxStatus s = router.status(r.getSandboxer(), r.getSandboxId(), r.getVerbose());
             ControllerStatusResponse.Builder b = ControllerStatusResponse.newBuilder().setSandboxId(s.id())
                     .setPid(uint32(s.pid())).setState(state(s.state())).putAllInfo(s.info())
@@ -135,7 +141,7 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
 
     @Override
     public void shutdown(ControllerShutdownRequest r, StreamObserver<ControllerShutdownResponse> out) {
-        answer(out, () -> {
+        answer("Shutdown", out, () -> {
             router.shutdown(r.getSandboxer(), r.getSandboxId());
             return ControllerShutdownResponse.getDefaultInstance();
         });
@@ -143,14 +149,14 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
 
     @Override
     public void metrics(ControllerMetricsRequest r, StreamObserver<ControllerMetricsResponse> out) {
-        answer(out, () -> ControllerMetricsResponse.newBuilder().setMetrics(io.kuasar.api.containerd.types.Metric
+        answer("Metrics", out, () -> ControllerMetricsResponse.newBuilder().setMetrics(io.kuasar.api.containerd.types.Metric
                 .newBuilder().setId(r.getSandboxId()).setTimestamp(timestamp(java.time.Instant.now()))
                 .setData(ProtoMapping.any(router.metrics(r.getSandboxer(), r.getSandboxId())))).build());
     }
 
     @Override
     public void update(ControllerUpdateRequest r, StreamObserver<ControllerUpdateResponse> out) {
-        answer(out, () -> {
+        answer("Update", out, () -> {
             SandboxSpec spec = new SandboxSpec(r.getSandboxId(), CALL_NAMESPACE.get(), "", null, null,
                     io.kuasar.spi.TypedData.EMPTY, null, r.getSandbox().getLabelsMap());
             router.update(r.getSandboxer(), spec, r.getFieldsList());

@@ -18,6 +18,8 @@ import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -60,6 +62,8 @@ public class Endpoint {
 
     /** containerd's Controller requests are a few KiB (a pod's config): 4 MiB is gRPC's usual cap, said here. */
     static final int MAX_CONTROLLER_MESSAGE = 4 * 1024 * 1024;
+    /** How long the drivers get to recover their sandboxes before containerd is asked which it still knows. */
+    static final Duration ORPHAN_SWEEP_SETTLE = Duration.ofSeconds(3);
     /** containerd keeps one connection to a sandbox plugin; a few more for tools. */
     static final int MAX_CONTROLLER_CONNECTIONS = 32;
 
@@ -78,6 +82,9 @@ public class Endpoint {
     private final KeeperClient keeper;
     private final Server grpc;
     private final PendingWaits waits = new PendingWaits();
+    private final OrphanSandboxes orphans;
+    /** Test-only crash points (off unless the e2e tests arm them). */
+    private final HaltPoints halts = HaltPoints.fromSystemProperties();
 
     @Activate
     public Endpoint(@Reference SandboxRouter router, @Reference HostPaths paths, BundleContext context)
@@ -88,9 +95,11 @@ public class Endpoint {
         this.keeper = keeper(context);
         this.sockets = keeper == null ? new TaskSockets(paths.runDir("task"), ttrpc)
                 : new TaskSockets(paths.runDir("task"), paths.runDir("task-backend"), keeper, ttrpc);
-        new TaskApi(router, sockets, HaltPoints.fromSystemProperties()).registerOn(ttrpc);
+        new TaskApi(router, sockets, halts).registerOn(ttrpc);
         router.addListener(sockets);
         sockets.recovered(router.sandboxes());
+        this.orphans = new OrphanSandboxes(router, containerdSocket(context), grpcLoop);
+        orphans.sweepInBackground(Instant.now(), ORPHAN_SWEEP_SETTLE);
         this.grpc = startGrpc();
         LOG.log(Level.INFO, "serving containerd''s sandbox Controller at {0}\n{1}", listen, containerdConfig());
     }
@@ -130,7 +139,8 @@ public class Endpoint {
                 // containerd's Controller messages are small: a bound keeps a hostile peer from making us buffer more
                 .maxInboundMessageSize(MAX_CONTROLLER_MESSAGE).maxInboundMetadataSize(64 * 1024)
                 .maxConcurrentCallsPerConnection(256)
-                .addService(ServerInterceptors.intercept(new ControllerService(router, sockets, waits), new RequestCheckInterceptor(),
+                .addService(ServerInterceptors.intercept(new ControllerService(router, sockets, waits, halts),
+                        new RequestCheckInterceptor(),
                         new NamespaceInterceptor()))
                 .build().start();
     }
@@ -148,6 +158,7 @@ public class Endpoint {
 
     @Deactivate
     void stop() throws InterruptedException {
+        orphans.close();
         router.removeListener(sockets);
         waits.closeAll(); // before the shutdown, whose CANCELLED would read to containerd as "sandbox exited"
         // Graceful first: the Waits' UNAVAILABLE answers and short calls in flight get out; new calls are refused.
@@ -164,6 +175,15 @@ public class Endpoint {
         grpcLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         workers.shutdownNow();
         controllerWorkers.shutdownNow();
+    }
+
+    /**
+     * containerd's gRPC socket: {@code kuasar.containerd.address}, else the events address ({@code
+     * kuasar.containerd.ttrpc}) without its ".ttrpc", as containerd names its two sockets.
+     */
+    static Path containerdSocket(BundleContext context) {
+        String ttrpc = property(context, "kuasar.containerd.ttrpc", "/run/containerd/containerd.sock.ttrpc");
+        return Path.of(property(context, "kuasar.containerd.address", ttrpc.replaceFirst("\\.ttrpc$", "")));
     }
 
     static String property(BundleContext context, String key, String fallback) {

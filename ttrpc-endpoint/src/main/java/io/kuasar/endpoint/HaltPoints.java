@@ -14,13 +14,13 @@ import java.util.List;
 
 /**
  * Test-only crash points: the node halts (as a {@code kill -9} would end it: no shutdown hook, nothing flushed) at a
- * named point of a Task API call, so a test can prove that what the keeper replays afterwards is answered as the
+ * named point of a Task API or sandbox Controller call, so a test can prove that what the keeper replays afterwards is answered as the
  * original would have been, with nothing done twice (issue 12, part 3).
  *
  * <p>Off unless the JVM was started with {@code -Dkuasar.test.haltFile=FILE} (scripts/kuasar-up.sh sets it from
  * {@code KUASAR_TEST_HALT_FILE}, which only the e2e tests set). The file lists armed points, one per line; a point
  * is {@code Task.<Method>:before} (request decoded, nothing done) or {@code Task.<Method>:after} (the driver has
- * answered, the answer is not sent). A point fires once: it is removed from the file, durably, before the halt, so
+ * answered, the answer is not sent), and likewise {@code Sandbox.<Method>:before|after} for the Controller. A point fires once: it is removed from the file, durably, before the halt, so
  * the JVM the keeper starts next does not halt there again.
  */
 final class HaltPoints {

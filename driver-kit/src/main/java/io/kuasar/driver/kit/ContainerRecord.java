@@ -3,6 +3,7 @@ package io.kuasar.driver.kit;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.Mount;
 import io.kuasar.spi.SandboxException;
+import io.kuasar.spi.Stdio;
 import io.kuasar.spi.TaskState;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -69,6 +70,20 @@ public class ContainerRecord<P extends ProcessRecord> {
             throw new SandboxException(SandboxException.Code.ALREADY_EXISTS,
                     "exec " + execId + " already exists in container " + id);
         }
+    }
+
+    /**
+     * Whether an Exec is a replay of the one recorded as {@code execId} (the keeper resends what a crashed JVM left
+     * unanswered): true when that exec exists, has not started and has the same stdio, so the caller answers as the
+     * first time and does nothing; false when the id is new. ALREADY_EXISTS when the id is taken otherwise.
+     */
+    public boolean execReplayed(String execId, Stdio stdio, Predicate<P> started) throws SandboxException {
+        P known = execs.get(execId);
+        if (known != null && !started.test(known) && known.stdio.equals(stdio == null ? Stdio.NONE : stdio)) {
+            return true;
+        }
+        requireNewExec(execId);
+        return false;
     }
 
     /** The Task API's State of one process; a running process of a paused container reads PAUSED. */

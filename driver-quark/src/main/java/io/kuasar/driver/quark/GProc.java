@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.kit.ProcessRecord;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.Stdio;
@@ -15,6 +16,8 @@ final class GProc extends ProcessRecord {
     volatile Process helper;
     /** Pid inside the sandbox, for runsc kill --pid (exec processes only); 0 when unknown. */
     volatile long sandboxPid;
+    /** Start time (/proc stat field 22) of an exec's runsc exec helper, whose pid is the exec's; 0 when unknown. */
+    volatile long helperStart;
 
     GProc(String execId, Stdio stdio) {
         super(execId, stdio);
@@ -22,6 +25,19 @@ final class GProc extends ProcessRecord {
 
     synchronized boolean started() {
         return status() != TaskState.Status.CREATED;
+    }
+
+    /**
+     * True while the helper runs: this instance's child, or (after a restart) the process recorded for it, which
+     * may be a child of an earlier driver instance of this JVM or, after a JVM crash, the keeper's.
+     */
+    boolean helperAlive() {
+        Process own = helper;
+        if (own != null) {
+            return own.isAlive();
+        }
+        long pid = pid();
+        return pid > 0 && helperStart > 0 && ProcStat.same(pid, helperStart) && !ProcStat.of(pid).zombie();
     }
 
 }

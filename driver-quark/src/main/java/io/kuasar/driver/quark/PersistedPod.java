@@ -28,11 +28,22 @@ record PersistedPod(int version, String id, String sandboxer, String namespace, 
      * @param status   TaskState.Status name of the init process
      * @param exitCode meaningful once exitedAt is set
      * @param deleted  true once runsc no longer knows the container (deleted when the pod stopped)
+     * @param execs    its exec processes, from Exec until Delete
      */
     record Container(String id, String bundle, List<Mount> rootfs, boolean rootfsMounted, Stdio stdio,
-                     String status, long pid, int exitCode, String exitedAt, boolean deleted) {
+                     String status, long pid, int exitCode, String exitedAt, boolean deleted, List<Exec> execs) {
         Container {
             rootfs = rootfs == null ? List.of() : rootfs;
+            execs = execs == null ? List.of() : execs;
         }
+    }
+
+    /**
+     * An exec process: its spec is {@code work/<container>/exec-ID.json} from Exec on.
+     *
+     * @param pid         the pid of its runsc exec helper once started (the host process whose exit is the exec's)
+     * @param helperStart that helper's start time (/proc stat field 22), so a recycled pid is not taken for it
+     */
+    record Exec(String execId, Stdio stdio, String status, long pid, long helperStart, int exitCode, String exitedAt) {
     }
 }

@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.ProcStat;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -41,16 +42,12 @@ final class Reaper implements AutoCloseable {
     /** runsc re-executes /proc/self/exe, so all its processes are named so. */
     private static final String RUNSC_COMM = "exe";
 
-    /** The fields of /proc/PID/stat the reaper reads. */
-    record Stat(long pid, String comm, char state, long ppid, long session) {
-    }
-
     private final LibC libc = LibraryLoader.create(LibC.class).failImmediately().load("c");
     private final Set<Long> sessions = ConcurrentHashMap.newKeySet();
     private final Set<String> markers = ConcurrentHashMap.newKeySet();
     private final long self = ProcessHandle.current().pid();
     /** This JVM's session, never tracked: runsc helpers the JVM spawns itself (wait, exec) share it. */
-    private final long ownSession = stat(self).session();
+    private final long ownSession = ProcStat.of(self).session();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "kuasar-runsc-reaper");
         t.setDaemon(true);
@@ -68,7 +65,7 @@ final class Reaper implements AutoCloseable {
      */
     List<Long> adopt(String marker) {
         markers.add(marker);
-        return learn(processes(), Set.of(marker));
+        return learn(ProcStat.all(), Set.of(marker));
     }
 
     /** Stops learning sessions for {@code marker} (its pod is gone); sessions already learnt are still reaped. */
@@ -76,9 +73,9 @@ final class Reaper implements AutoCloseable {
         markers.remove(marker);
     }
 
-    private List<Long> learn(List<Stat> all, Set<String> wanted) {
+    private List<Long> learn(List<ProcStat> all, Set<String> wanted) {
         Set<Long> family = new HashSet<>();
-        for (Stat s : all) {
+        for (ProcStat s : all) {
             String cmd = commandLine(s.pid());
             if (wanted.stream().anyMatch(cmd::contains)) {
                 family.add(s.pid());
@@ -87,7 +84,7 @@ final class Reaper implements AutoCloseable {
         boolean grew = !family.isEmpty();
         while (grew) {
             grew = false;
-            for (Stat s : all) {
+            for (ProcStat s : all) {
                 if (!family.contains(s.pid()) && family.contains(s.ppid())) {
                     family.add(s.pid());
                     grew = true;
@@ -95,7 +92,7 @@ final class Reaper implements AutoCloseable {
             }
         }
         List<Long> found = new ArrayList<>();
-        for (Stat s : all) {
+        for (ProcStat s : all) {
             if (family.contains(s.pid()) && s.session() != ownSession && !found.contains(s.session())) {
                 found.add(s.session());
             }
@@ -122,7 +119,7 @@ final class Reaper implements AutoCloseable {
 
     /** Tracks the session led by {@code leader} (a gofer or sandbox runsc reported), if it still exists. */
     List<Long> adoptLeader(long leader) {
-        Stat s = leader > 0 ? stat(leader) : null;
+        ProcStat s = leader > 0 ? ProcStat.of(leader) : null;
         if (s == null || s.session() != leader || s.session() == ownSession) {
             return List.of();
         }
@@ -133,7 +130,7 @@ final class Reaper implements AutoCloseable {
     /** Tracks sessions recorded before a driver restart that still have processes. */
     void readopt(Collection<Long> recorded) {
         Set<Long> live = new HashSet<>();
-        for (Stat s : processes()) {
+        for (ProcStat s : ProcStat.all()) {
             live.add(s.session());
         }
         for (long sid : recorded) {
@@ -148,13 +145,13 @@ final class Reaper implements AutoCloseable {
         if (sessions.isEmpty() && markers.isEmpty()) {
             return;
         }
-        List<Stat> all = processes();
+        List<ProcStat> all = ProcStat.all();
         if (!markers.isEmpty()) {
             learn(all, Set.copyOf(markers));
         }
         int[] status = new int[1];
         Set<Long> live = new HashSet<>();
-        for (Stat s : all) {
+        for (ProcStat s : all) {
             if (!sessions.contains(s.session())) {
                 continue;
             }
@@ -167,13 +164,25 @@ final class Reaper implements AutoCloseable {
         sessions.retainAll(live);
     }
 
+    /**
+     * SIGKILLs every live process of {@code sessionIds} (never this JVM's own session): what runsc delete left, when
+     * it no longer knew the sandbox because a crashed JVM was cut off half-way through deleting it.
+     */
+    void kill(Collection<Long> sessionIds) {
+        for (ProcStat s : ProcStat.all()) {
+            if (sessionIds.contains(s.session()) && s.session() != ownSession && !s.zombie()) {
+                ProcessHandle.of(s.pid()).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
+    }
+
     /** Sweeps until no process of {@code sessionIds} is left; false when some remain after {@code timeout}. */
     boolean awaitGone(Collection<Long> sessionIds, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             sweep();
             boolean any = false;
-            for (Stat s : processes()) {
+            for (ProcStat s : ProcStat.all()) {
                 any |= sessionIds.contains(s.session());
             }
             if (!any) {
@@ -188,35 +197,6 @@ final class Reaper implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 return false;
             }
-        }
-    }
-
-    static List<Stat> processes() {
-        List<Stat> out = new ArrayList<>();
-        try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
-            for (Path p : procs) {
-                Stat s = stat(Long.parseLong(p.getFileName().toString()));
-                if (s != null) {
-                    out.add(s);
-                }
-            }
-        } catch (IOException ignored) {
-            // /proc not listable: nothing to see
-        }
-        return out;
-    }
-
-    /** /proc/PID/stat, split after the last ')' since the command name may hold anything; null when gone. */
-    static Stat stat(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-            int open = stat.indexOf('(');
-            int close = stat.lastIndexOf(')');
-            String[] f = stat.substring(close + 2).split(" ");
-            return new Stat(pid, stat.substring(open + 1, close), f[0].charAt(0), Long.parseLong(f[1]),
-                    Long.parseLong(f[3]));
-        } catch (IOException | RuntimeException e) {
-            return null;
         }
     }
 

@@ -6,6 +6,7 @@ import io.kuasar.spi.Mount;
 import io.kuasar.spi.TaskState;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -20,20 +21,34 @@ final class RunscContainer extends ContainerRecord<GProc> {
         super(id, bundle, rootfs, init);
     }
 
-    /** Exec processes are not persisted: their runsc exec helpers are children of the driver that started them. */
     PersistedPod.Container persisted() {
         ExitStatus e = init.exit();
+        List<PersistedPod.Exec> xs = new ArrayList<>();
+        for (GProc x : execs.values()) {
+            ExitStatus xe = x.exit();
+            xs.add(new PersistedPod.Exec(x.execId, x.stdio, x.status().name(), x.pid(), x.helperStart,
+                    xe == null ? 0 : xe.code(), xe == null ? null : xe.exitedAt().toString()));
+        }
         return new PersistedPod.Container(id, bundle.toString(), rootfs, rootfsMounted, init.stdio,
                 init.status().name(), init.pid(), e == null ? 0 : e.code(),
-                e == null ? null : e.exitedAt().toString(), deleted);
+                e == null ? null : e.exitedAt().toString(), deleted, xs);
     }
 
     static RunscContainer restore(PersistedPod.Container p) {
         RunscContainer c = new RunscContainer(p.id(), Path.of(p.bundle()), p.rootfs(), new GProc("", p.stdio()));
-        ExitStatus exit = p.exitedAt() == null ? null : new ExitStatus(p.pid(), p.exitCode(), Instant.parse(p.exitedAt()));
-        c.init.restore(p.pid(), TaskState.Status.valueOf(p.status()), exit);
+        c.init.restore(p.pid(), TaskState.Status.valueOf(p.status()), exit(p.pid(), p.exitCode(), p.exitedAt()));
+        for (PersistedPod.Exec x : p.execs()) {
+            GProc g = new GProc(x.execId(), x.stdio());
+            g.restore(x.pid(), TaskState.Status.valueOf(x.status()), exit(x.pid(), x.exitCode(), x.exitedAt()));
+            g.helperStart = x.helperStart();
+            c.execs.put(x.execId(), g);
+        }
         c.rootfsMounted = p.rootfsMounted();
         c.deleted = p.deleted();
         return c;
+    }
+
+    private static ExitStatus exit(long pid, int code, String exitedAt) {
+        return exitedAt == null ? null : new ExitStatus(pid, code, Instant.parse(exitedAt));
     }
 }

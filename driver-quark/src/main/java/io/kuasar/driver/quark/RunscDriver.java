@@ -2,6 +2,7 @@ package io.kuasar.driver.quark;
 
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.spi.HostPaths;
+import io.kuasar.spi.OrphanExits;
 import io.kuasar.spi.SandboxDriver;
 import io.kuasar.spi.TaskEvents;
 import java.io.IOException;
@@ -51,23 +52,23 @@ public class RunscDriver extends AppKernelDriver {
     private final Reaper reaper;
 
     @Activate
-    public RunscDriver(@Reference TaskEvents events, @Reference HostPaths paths, Config config) throws IOException {
-        this(events, paths, config, new Reaper());
-    }
-
-    private RunscDriver(TaskEvents events, HostPaths paths, Config config, Reaper reaper) throws IOException {
-        this(events, paths, RunscSettings.of(config, HostFiles.privateDir(paths.runDir("quark").resolve("runsc/log"))), reaper);
+    public RunscDriver(@Reference TaskEvents events, @Reference HostPaths paths, @Reference OrphanExits orphans,
+                       Config config) throws IOException {
+        this(events, paths, orphans,
+                RunscSettings.of(config, HostFiles.privateDir(paths.runDir("quark").resolve("runsc/log"))), new Reaper());
     }
 
     /** For tests and embedding without DS. */
-    RunscDriver(TaskEvents events, HostPaths paths, RunscSettings settings, Reaper reaper) throws IOException {
-        this(new PodStore(paths.stateDir("quark").resolve("runsc")), events, paths, settings, reaper);
+    RunscDriver(TaskEvents events, HostPaths paths, OrphanExits orphans, RunscSettings settings, Reaper reaper)
+            throws IOException {
+        this(new PodStore(paths.stateDir("quark").resolve("runsc")), events, paths, orphans, settings, reaper);
     }
 
-    private RunscDriver(PodStore store, TaskEvents events, HostPaths paths, RunscSettings settings, Reaper reaper)
-            throws IOException {
-        super(new RunscKernel(settings, HostFiles.privateDir(paths.runDir("quark").resolve("runsc")), store, events, reaper,
-                choosePlatform(settings, paths.runDir("quark").resolve("runsc"))), store, settings.stopTimeout());
+    private RunscDriver(PodStore store, TaskEvents events, HostPaths paths, OrphanExits orphans,
+                        RunscSettings settings, Reaper reaper) throws IOException {
+        super(new RunscKernel(settings, HostFiles.privateDir(paths.runDir("quark").resolve("runsc")), store, events,
+                orphans, reaper, choosePlatform(settings, paths.runDir("quark").resolve("runsc"))), store,
+                settings.stopTimeout());
         this.reaper = reaper;
     }
 

@@ -1,12 +1,19 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.ExitFiles;
 import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.OrphanExits;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.TaskEvent;
 import io.kuasar.spi.TaskEvents;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -15,21 +22,65 @@ import java.util.logging.Logger;
  * wait(2), so each running container has a {@code runsc wait} helper on the host (measured: 20 MB RSS, 7 MB PSS,
  * each, for as long as the container runs) whose JSON answer carries the exit code; an exec's code is the exit
  * status of its foreground {@code runsc exec}. Recorded exits are persisted, published, then handed to waiters.
+ *
+ * <p>An exec's helper is a child of the JVM that started it. When this driver instance goes away first (an upgrade),
+ * its exit is handed over in {@code exec-ID.exit} ({@link ExitFiles}); when the JVM dies first, the keeper reaps the
+ * helper and records the code ({@link OrphanExits}). A restarted driver watches the helper again and takes the code
+ * from whichever of the two has it.
  */
 final class RunscExits {
     private static final Logger LOG = Logger.getLogger(RunscExits.class.getName());
+    /** How long the keeper or the previous instance may take to record an exit after the helper is gone. */
+    private static final Duration RECORD_WAIT = Duration.ofSeconds(3);
 
     private final Pod pod;
     private final Runsc runsc;
     private final PodStore store;
     private final TaskEvents events;
+    private final OrphanExits orphans;
     private volatile boolean closing;
 
-    RunscExits(Pod pod, Runsc runsc, PodStore store, TaskEvents events) {
+    RunscExits(Pod pod, Runsc runsc, PodStore store, TaskEvents events, OrphanExits orphans) {
         this.pod = pod;
         this.runsc = runsc;
         this.store = store;
         this.events = events;
+        this.orphans = orphans;
+        ExitFiles.class.getName(); // loaded now: exec exits may be handed over after this bundle was updated
+    }
+
+    /** Where an exec's exit is handed over to the next driver instance. */
+    static Path execExitFile(Path workDir, String execId) {
+        return workDir.resolve("exec-" + execId + ".exit");
+    }
+
+    /** Records the exec's exit when its runsc exec helper, this instance's child, ends. */
+    void watchExec(RunscContainer c, GProc p, Process helper, Path workDir) {
+        helper.onExit().thenAccept(h -> {
+            if (closing) {
+                ExitFiles.write(execExitFile(workDir, p.execId), h.exitValue(), Instant.now());
+            } else {
+                exited(c, p, h.exitValue());
+            }
+        });
+    }
+
+    /**
+     * Watches an exec a previous driver instance or JVM started: once its helper is gone, its code comes from the
+     * instance that saw it end, or from the keeper.
+     */
+    void rewatchExec(RunscContainer c, GProc p, Path workDir) {
+        long pid = p.pid();
+        Optional<ProcessHandle> alive = ProcessHandle.of(pid).filter(h -> p.helperAlive());
+        CompletionStage<?> gone = alive.isPresent() ? alive.get().onExit() // polls for a non-child: few of these
+                : CompletableFuture.completedFuture(null);
+        gone.thenCompose(x -> ExitFiles.collect(execExitFile(workDir, p.execId), orphans, pid, p.helperStart,
+                        RECORD_WAIT, "exec " + p.execId + " of " + c.id))
+                .thenAccept(e -> {
+                    if (!closing) {
+                        exited(c, p, e.code(), e.exitedAt());
+                    }
+                });
     }
 
     /** Starts the container's runsc wait; when it ends, its JSON carries the init's exit code. */
@@ -58,7 +109,11 @@ final class RunscExits {
 
     /** Records an exit once, persists it, publishes Exited, then completes the waiters. */
     void exited(RunscContainer c, GProc p, int code) {
-        if (!p.recordExit(new ExitStatus(p.pid(), code, Instant.now()))) {
+        exited(c, p, code, Instant.now());
+    }
+
+    void exited(RunscContainer c, GProc p, int code, Instant at) {
+        if (!p.recordExit(new ExitStatus(p.pid(), code, at))) {
             return;
         }
         try {
@@ -70,7 +125,10 @@ final class RunscExits {
         p.completeWaiters();
     }
 
-    /** Ends the runsc wait helpers without recording exits: the sandbox outlives this driver instance. */
+    /**
+     * Ends the runsc wait helpers without recording exits (the sandbox outlives this driver instance); exec helpers
+     * run on, their exits handed over to the next instance.
+     */
     void close() {
         closing = true;
         for (RunscContainer c : pod.containerList()) {

@@ -1,8 +1,10 @@
 package io.kuasar.driver.quark;
 
 import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.OrphanExits;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;
@@ -31,17 +33,21 @@ import java.util.logging.Logger;
  */
 final class RunscKernel implements AppKernel {
     private static final Logger LOG = Logger.getLogger(RunscKernel.class.getName());
+    /** How long the sandbox's host processes get to end after runsc delete (it waits for them itself, normally). */
+    private static final Duration DELETE_GRACE = Duration.ofSeconds(3);
 
     private final RunscSettings settings;
     private final Path runRoot;
     private final PodStore store;
     private final TaskEvents events;
     private final Reaper reaper;
+    private final OrphanExits orphans;
     private final CompletableFuture<String> platform;
     private final Map<String, RunscTasks> tasks = new ConcurrentHashMap<>();
 
-    RunscKernel(RunscSettings settings, Path runRoot, PodStore store, TaskEvents events, Reaper reaper,
-                CompletableFuture<String> platform) {
+    RunscKernel(RunscSettings settings, Path runRoot, PodStore store, TaskEvents events, OrphanExits orphans,
+                Reaper reaper, CompletableFuture<String> platform) {
+        this.orphans = orphans;
         this.settings = settings;
         this.runRoot = runRoot;
         this.store = store;
@@ -88,7 +94,7 @@ final class RunscKernel implements AppKernel {
                 pod.sessions.addAll(helpers);
                 pod.state = SandboxStatus.State.READY;
             }
-            tasks.put(pod.id, new RunscTasks(pod, runsc, store, events, reaper, dir.resolve("work")));
+            tasks.put(pod.id, new RunscTasks(pod, runsc, store, events, orphans, reaper, dir.resolve("work")));
             store.save(pod);
             return SandboxStarted.servedByHost(pid, pod.createdAt);
         } catch (SandboxException | IOException | RuntimeException e) {
@@ -172,8 +178,14 @@ final class RunscKernel implements AppKernel {
             pids = new ArrayList<>(pod.sessions);
         }
         pids.addAll(reaper.adopt(t.runsc().marker()));
-        if (!reaper.awaitGone(pids, Duration.ofSeconds(10))) {
-            LOG.warning("gVisor processes of sandbox " + pod.id + " still exist after runsc delete: " + pids);
+        if (!reaper.awaitGone(pids, DELETE_GRACE)) {
+            // runsc no longer knows the sandbox (a JVM that crashed while deleting it got as far as runsc's state)
+            LOG.warning("gVisor processes of sandbox " + pod.id + " still run " + DELETE_GRACE.toSeconds()
+                    + " s after runsc delete: killing their sessions " + pids);
+            reaper.kill(pids);
+            if (!reaper.awaitGone(pids, DELETE_GRACE)) {
+                LOG.warning("gVisor processes of sandbox " + pod.id + " survive SIGKILL: " + pids);
+            }
         }
         for (RunscContainer c : pod.containerList()) {
             if (c.init.started()) {
@@ -254,7 +266,7 @@ final class RunscKernel implements AppKernel {
         }
         Runsc runsc = new Runsc(settings, podDir(pod.id).resolve("root"), pod.netnsPath,
                 pod.platform.isEmpty() ? "ptrace" : pod.platform, reaper);
-        RunscTasks t = new RunscTasks(pod, runsc, store, events, reaper, podDir(pod.id).resolve("work"));
+        RunscTasks t = new RunscTasks(pod, runsc, store, events, orphans, reaper, podDir(pod.id).resolve("work"));
         tasks.put(pod.id, t);
         if (pod.state != SandboxStatus.State.READY) {
             return true;
@@ -273,6 +285,11 @@ final class RunscKernel implements AppKernel {
                 // it also answers for a container that ended while no driver (or no JVM) watched.
                 t.exits().watchInit(c);
             }
+            for (GProc x : c.execs.values()) {
+                if (x.exit() == null && x.started()) {
+                    t.exits().rewatchExec(c, x, podDir(pod.id).resolve("work").resolve(c.id));
+                }
+            }
         }
         return true;
     }
@@ -285,7 +302,7 @@ final class RunscKernel implements AppKernel {
      */
     private static void endStaleWaits(Runsc runsc) {
         long self = ProcessHandle.current().pid();
-        for (Reaper.Stat s : Reaper.processes()) {
+        for (ProcStat s : ProcStat.all()) {
             if (s.ppid() == self) {
                 continue;
             }
@@ -304,6 +321,11 @@ final class RunscKernel implements AppKernel {
         for (RunscContainer c : pod.containerList()) {
             if (t != null && c.init.exit() == null) {
                 t.exits().exited(c, c.init, ExitStatus.UNKNOWN_CODE);
+            }
+            for (GProc x : c.execs.values()) {
+                if (t != null && x.exit() == null && x.started()) {
+                    t.exits().exited(c, x, ExitStatus.UNKNOWN_CODE);
+                }
             }
             c.deleted = true;
         }

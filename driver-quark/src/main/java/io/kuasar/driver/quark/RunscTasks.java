@@ -2,11 +2,13 @@ package io.kuasar.driver.quark;
 
 import io.kuasar.driver.kit.AtomicFiles;
 import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.Identifiers;
+import io.kuasar.spi.OrphanExits;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskEvent;
@@ -29,7 +31,8 @@ import java.util.logging.Logger;
 /**
  * containerd's Task API for the containers of one gVisor sandbox, served by the host and carried out with runsc.
  * Exit codes come from one helper process per running container ({@code runsc wait}) and per exec (the foreground
- * {@code runsc exec} itself): each costs a small Go process on the host while its container or exec runs.
+ * {@code runsc exec} itself): each costs a small Go process on the host while its container or exec runs. Execs are
+ * persisted with the pod from Exec to Delete, so a call the keeper replays after a JVM crash finds them.
  */
 final class RunscTasks implements TaskService {
     private static final Logger LOG = Logger.getLogger(RunscTasks.class.getName());
@@ -46,8 +49,9 @@ final class RunscTasks implements TaskService {
     private final Path workRoot;
     private final RunscExits exits;
 
-    RunscTasks(Pod pod, Runsc runsc, PodStore store, TaskEvents events, Reaper reaper, Path workRoot) {
-        this.exits = new RunscExits(pod, runsc, store, events);
+    RunscTasks(Pod pod, Runsc runsc, PodStore store, TaskEvents events, OrphanExits orphans, Reaper reaper,
+               Path workRoot) {
+        this.exits = new RunscExits(pod, runsc, store, events, orphans);
         this.pod = pod;
         this.runsc = runsc;
         this.store = store;
@@ -199,13 +203,15 @@ final class RunscTasks implements TaskService {
                 throw SandboxException.internal("cannot start runsc exec for " + p.execId + " in " + c.id, e);
             }
             p.helper = helper;
+            p.helperStart = ProcStat.startTime(helper.pid());
             p.created(helper.pid());
             p.running();
+            saveQuietly("the start of exec " + p.execId + " of " + c.id);
         } finally {
             p.startEnds();
         }
         events.publish(new TaskEvent.ExecStarted(pod.id, c.id, p.execId, helper.pid()));
-        helper.onExit().thenAccept(h -> exits.exited(c, p, h.exitValue()));
+        exits.watchExec(c, p, helper, workDir(c.id));
         return helper.pid();
     }
 
@@ -217,10 +223,13 @@ final class RunscTasks implements TaskService {
         c.ops.lock();
         try {
             c.requireRunning();
-            c.requireNewExec(execId);
+            if (c.execReplayed(execId, spec.stdio(), GProc::started)) {
+                return; // its spec was written the first time
+            }
             Path processJson = HostFiles.privateDir(workDir(c.id)).resolve("exec-" + execId + ".json");
             AtomicFiles.writeAtomically(processJson, spec.spec().value());
             c.execs.put(execId, new GProc(execId, spec.stdio()));
+            store.save(pod); // a replayed Start after a JVM crash finds it
             events.publish(new TaskEvent.ExecAdded(pod.id, c.id, execId));
         } catch (IOException e) {
             throw SandboxException.internal("cannot write the process spec of exec " + execId, e);
@@ -236,6 +245,8 @@ final class RunscTasks implements TaskService {
         try {
             if (execId != null && !execId.isEmpty()) {
                 ExitStatus e = c.removeExec(execId, workDir(id), GProc::started);
+                Files.deleteIfExists(RunscExits.execExitFile(workDir(id), execId));
+                saveQuietly("the removal of exec " + execId + " of " + id);
                 events.publish(new TaskEvent.Deleted(pod.id, id, execId, e));
                 return e;
             }
@@ -337,7 +348,7 @@ final class RunscTasks implements TaskService {
         long inside = sandboxPid(c, p);
         if (inside > 0) {
             runsc.killPid(id, inside, signal);
-        } else if (p.helper != null && p.helper.isAlive()) {
+        } else if (p.helperAlive()) {
             throw new SandboxException(SandboxException.Code.DEADLINE_EXCEEDED, "exec " + p.execId + " of " + id
                     + ": runsc exec has not written its process's pid within " + EXEC_PID_WAIT.toSeconds() + " s");
         } else {
@@ -357,8 +368,7 @@ final class RunscTasks implements TaskService {
             try {
                 p.sandboxPid = Long.parseLong(Files.readString(file).trim());
             } catch (IOException | NumberFormatException e) {
-                Process helper = p.helper;
-                if (helper == null || !helper.isAlive() || System.nanoTime() > end) {
+                if (!p.helperAlive() || System.nanoTime() > end) {
                     return 0;
                 }
                 try {
@@ -380,6 +390,18 @@ final class RunscTasks implements TaskService {
     @Override
     public TaskState state(String id, String execId) throws SandboxException {
         return container(id).state(execId);
+    }
+
+    /**
+     * Persists a step already taken (the exec runs, or is gone): failing the call for it would only make containerd
+     * retry what is done. The next save, at the latest the exit's, writes it.
+     */
+    private void saveQuietly(String what) {
+        try {
+            store.save(pod);
+        } catch (SandboxException e) {
+            LOG.log(Level.WARNING, "cannot persist " + what, e);
+        }
     }
 
     RunscContainer container(String id) throws SandboxException {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kuasar.driver.kit.ProcStat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,12 +34,12 @@ class ReaperTest {
         // sh starts them in the background and exits: they are re-parented to this JVM, as runsc's are.
         new ProcessBuilder("sh", "-c", "setsid " + exe + " 0.5 & setsid " + exe + " 0.6 -- & echo").start().waitFor();
         try (Reaper reaper = new Reaper()) {
-            List<Reaper.Stat> orphans = Reaper.processes().stream()
+            List<ProcStat> orphans = ProcStat.all().stream()
                     .filter(s -> Reaper.commandLine(s.pid()).contains(exe.toString())).toList();
             assertEquals(2, orphans.size(), () -> "orphans " + orphans);
             orphans.forEach(o -> assertEquals(ProcessHandle.current().pid(), o.ppid(), "re-parented to the JVM"));
-            Reaper.Stat tracked = orphans.stream().filter(s -> !Reaper.commandLine(s.pid()).contains("--")).findFirst().get();
-            Reaper.Stat other = orphans.stream().filter(s -> s != tracked).findFirst().get();
+            ProcStat tracked = orphans.stream().filter(s -> !Reaper.commandLine(s.pid()).contains("--")).findFirst().get();
+            ProcStat other = orphans.stream().filter(s -> s != tracked).findFirst().get();
 
             assertEquals(List.of(tracked.session()), reaper.adopt(exe + " 0.5"));
             assertTrue(reaper.awaitGone(List.of(tracked.session()), Duration.ofSeconds(5)), "reaped after it exited");
@@ -46,7 +47,7 @@ class ReaperTest {
 
             Thread.sleep(800); // the other one has exited by now, but its session was never adopted
             reaper.sweep();
-            assertEquals('Z', Reaper.stat(other.pid()).state(), "a zombie of another session is left alone");
+            assertEquals('Z', ProcStat.of(other.pid()).state(), "a zombie of another session is left alone");
             reaper.readopt(List.of(other.session()));
             assertTrue(reaper.awaitGone(List.of(other.session()), Duration.ofSeconds(5)), "reaped once re-adopted");
         }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.kuasar.host.internal.KeeperExitRecords;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.SandboxSpec;
@@ -64,7 +65,7 @@ class RunscRecoveryTest {
         Path out = tmp.resolve("out.log");
         Files.createFile(out);
 
-        RunscDriver first = new RunscDriver(events::add, paths, settings, new Reaper());
+        RunscDriver first = new RunscDriver(events::add, paths, new KeeperExitRecords((Path) null), settings, new Reaper());
         first.create(new SandboxSpec("rpod", "k8s.io", "", List.of(), null, null, Map.of(), Map.of()));
         long sandboxPid = first.start("rpod").pid();
         TaskService tasks = first.tasks("rpod");
@@ -74,7 +75,7 @@ class RunscRecoveryTest {
         first.deactivate();
         assertTrue(ProcessHandle.of(sandboxPid).map(ProcessHandle::isAlive).orElse(false), "sandbox outlives the driver");
 
-        RunscDriver second = new RunscDriver(events::add, paths, settings, new Reaper());
+        RunscDriver second = new RunscDriver(events::add, paths, new KeeperExitRecords((Path) null), settings, new Reaper());
         try {
             List<SandboxStatus> recovered = List.copyOf(second.recover());
             assertEquals(1, recovered.size());

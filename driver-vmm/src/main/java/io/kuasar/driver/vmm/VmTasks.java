@@ -8,7 +8,6 @@ import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStatus;
-import io.kuasar.spi.Stdio;
 import io.kuasar.spi.TaskEvent;
 import io.kuasar.spi.TaskEvents;
 import io.kuasar.spi.TaskService;
@@ -205,12 +204,9 @@ final class VmTasks implements TaskService {
         c.ops.lock();
         try {
             c.requireRunning();
-            VmProcess known = c.execs.get(execId);
-            if (known != null && known.pid() == 0 && known.stdio.equals(spec.stdio() == null ? Stdio.NONE
-                    : spec.stdio())) {
-                return; // a replayed Exec: the agent holds it since the first one
+            if (c.execReplayed(execId, spec.stdio(), x -> x.pid() != 0)) {
+                return; // the agent holds it since the first one
             }
-            c.requireNewExec(execId);
             agent().exec(c.id, execId, spec.spec().value(), !spec.stdio().stdout().isEmpty(),
                     !spec.stdio().stderr().isEmpty());
             c.execs.put(execId, new VmProcess(execId, spec.stdio()));
