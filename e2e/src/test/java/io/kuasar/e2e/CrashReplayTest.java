@@ -95,11 +95,10 @@ class CrashReplayTest extends CriTestBase {
 
     /**
      * Exec and its Start, each replayed: the exec runs once, and its exit reaches ExecSync although the JVM that
-     * started it is gone. Not yet on kuasar-vmm, where one run in two left ExecSync waiting for the exec's exit; see
-     * docs/security.md, "Crash replay".
+     * started it is gone.
      */
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"kuasar-runc", "kuasar-runsc"})
+    @ValueSource(strings = {"kuasar-runc", "kuasar-runsc", "kuasar-vmm"})
     void execCallsHaltedAfterTheDriverAnsweredAreReplayedAndTheExecRunsOnce(String handler) throws Exception {
         HostTools.requireHandler(handler);
         KeeperNode node = new KeeperNode(env, RESTART);
@@ -163,7 +162,7 @@ class CrashReplayTest extends CriTestBase {
      * removed nothing of it is left on the host, including what the halted Start made for a sandbox CRI gave up on.
      */
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"kuasar-runc", "kuasar-runsc", "kuasar-vmm", "kuasar-wasmedge"})
+    @ValueSource(strings = {"kuasar-runc", "kuasar-runsc", "kuasar-vmm", "kuasar-wasm", "kuasar-wasmedge"})
     void sandboxCallsHaltedAfterTheDriverAnsweredFailOnceAndTheirRetriesLeaveNothingBehind(String handler)
             throws Exception {
         HostTools.requireHandler(handler);
@@ -181,7 +180,7 @@ class CrashReplayTest extends CriTestBase {
         Set<String> gaveUp = new HashSet<>(sandboxIdsOnDisk());
         gaveUp.removeAll(idsBefore);
         String podId = runPod(pod, handler); // kubelet's retry
-        String c = cri.runContainer(podId, pod, handler.equals("kuasar-wasmedge")
+        String c = cri.runContainer(podId, pod, handler.startsWith("kuasar-wasm")
                 ? WasmPodTest.wasm("ok", "quiet", "exit", "0") : containerConfig("ok", busybox(), "true"));
         assertEquals(0, cri.waitForState(c, ContainerState.CONTAINER_EXITED, WAIT).getExitCode(), "the pod serves");
 
@@ -219,6 +218,30 @@ class CrashReplayTest extends CriTestBase {
                     .forEach(m -> ids.add(m.group())));
         }
         return ids;
+    }
+
+    /**
+     * A kuasar-wasm module runs inside the node's JVM and ends with it. Create and Start replayed after the JVM halted
+     * still answer as the first ones did, so CRI's StartContainer succeeds, and the container then reads as what it
+     * is: ended with the JVM, 137, not running and not started twice.
+     */
+    @org.junit.jupiter.api.Test
+    void inNodeWasmCallsReplayedAfterAHaltAnswerAsTheFirstAndTheModuleReadsAsEndedWithTheJvm() throws Exception {
+        String handler = "kuasar-wasm";
+        HostTools.requireHandler(handler);
+        KeeperNode node = new KeeperNode(env, RESTART);
+        long keeper = node.keeper();
+        node.awaitSandboxerAnswers();
+        PodSandboxConfig pod = podConfig("replay-chicory");
+        String podId = runPod(pod, handler);
+        long jvm = KeeperNode.jvmOf(keeper);
+        arm("Task.Create:after", "Task.Start:after");
+        String c = cri.runContainer(podId, pod, WasmPodTest.wasm("sleeper", "sleep", "3600"));
+        restartedOnce(node, keeper, jvm, podId);
+        ContainerStatus ended = cri.waitForState(c, ContainerState.CONTAINER_EXITED, WAIT);
+        assertEquals(137, ended.getExitCode(), () -> "the module ended with the JVM: " + ended);
+        String after = cri.runContainer(podId, pod, WasmPodTest.wasm("after", "quiet", "exit", "7"));
+        assertEquals(7, cri.waitForState(after, ContainerState.CONTAINER_EXITED, WAIT).getExitCode());
     }
 
     /** Host processes whose command line holds {@code text}. */

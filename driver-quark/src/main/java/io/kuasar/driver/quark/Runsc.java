@@ -99,6 +99,11 @@ final class Runsc {
         }
     }
 
+    /** True when runsc has state for container {@code id} of sandbox {@code podId} (see {@link #goferPid}). */
+    boolean knows(String id, String podId) {
+        return Files.exists(root.resolve(id + "_sandbox:" + podId + ".state"));
+    }
+
     /** The marker in the command line of every host process runsc starts for this pod (see {@link Reaper}). */
     String marker() {
         return "--root=" + root;

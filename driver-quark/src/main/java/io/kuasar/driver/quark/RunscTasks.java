@@ -96,6 +96,13 @@ final class RunscTasks implements TaskService {
             }
             GvisorSpec.prepareContainer(bundle.resolve("config.json"), pod.id, pod.netnsPath);
             Path pidFile = work.resolve("init.pid");
+            if (runsc.knows(id, pod.id)) {
+                // runsc made it, but no record was written: the JVM died inside an earlier Create of it, which the
+                // keeper now replays. Never started (that Create was never answered): removed and made again.
+                LOG.info("container " + id + " of sandbox " + pod.id + " is known to runsc but was never recorded (a"
+                        + " Create cut off by a crash, replayed): making it again");
+                runsc.delete(id);
+            }
             runsc.create(id, bundle, pidFile);
             created = true;
             long pid = Long.parseLong(Files.readString(pidFile).trim());

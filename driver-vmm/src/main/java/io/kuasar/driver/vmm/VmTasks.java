@@ -34,6 +34,7 @@ final class VmTasks implements TaskService {
     private static final String REFUSER = "the vmm sandboxer";
     /** How long a task call waits for a recovered pod's agent connection. */
     private static final long REATTACH_WAIT_SECONDS = 60;
+    private static final System.Logger LOG = System.getLogger(VmTasks.class.getName());
     /** How long a Kill waits for a Start of the same exec in flight: an agent call may take that long. */
     private static final Duration START_WAIT = Duration.ofSeconds(70);
 
@@ -93,8 +94,7 @@ final class VmTasks implements TaskService {
                 HostFiles.mount(m, share);
             }
             GuestBundle.prepare(bundle.resolve("config.json"), ctrShare(id), id);
-            long pid = agent().create(id, GuestBundle.guestDir(id), !spec.stdio().stdout().isEmpty(),
-                    !spec.stdio().stderr().isEmpty());
+            long pid = createInGuest(id, spec);
             c.init.created(pid);
             store.save(pod);
             events.publish(new TaskEvent.Created(pod.id, id, bundle.toString(), spec.rootfs(), spec.stdio(), "", pid));
@@ -104,6 +104,27 @@ final class VmTasks implements TaskService {
             throw e instanceof SandboxException se ? se : SandboxException.internal("cannot create container " + id, e);
         } finally {
             c.ops.unlock();
+        }
+    }
+
+    /**
+     * Creates the container in the guest. The guest may have it already while this driver has no record of it: the
+     * JVM died inside an earlier Create of it, after the agent made it and before the record was written, and the
+     * keeper now replays that Create. Never started (its Create was never answered), it is removed and made again.
+     */
+    private long createInGuest(String id, TaskSpec spec) throws SandboxException {
+        boolean stdout = !spec.stdio().stdout().isEmpty();
+        boolean stderr = !spec.stdio().stderr().isEmpty();
+        try {
+            return agent().create(id, GuestBundle.guestDir(id), stdout, stderr);
+        } catch (SandboxException e) {
+            if (e.code() != SandboxException.Code.ALREADY_EXISTS) {
+                throw e;
+            }
+            LOG.log(System.Logger.Level.INFO, "vmm: container " + id + " of sandbox " + pod.id + " is in the guest"
+                    + " but was never recorded (a Create cut off by a crash, replayed): making it again");
+            agent().delete(id, "");
+            return agent().create(id, GuestBundle.guestDir(id), stdout, stderr);
         }
     }
 

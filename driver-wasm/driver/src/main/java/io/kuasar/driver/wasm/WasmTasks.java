@@ -161,11 +161,10 @@ final class WasmTasks implements TaskService {
         }
         c.ops.lock();
         try {
-            if (c.init.started() && c.init.exit() == null) {
-                return c.init.pid(); // a replayed Start
-            }
-            if (c.init.exit() != null) {
-                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + id + " has already run");
+            if (c.init.started()) {
+                // a replayed (or repeated) Start answers what the first one did, whether the module ended since
+                // or not: an in-node module ends with the JVM whose crash made the keeper replay the call
+                return c.init.pid();
             }
             WasmBackend.Started s = backend.start(pod, c);
             c.init.created(s.pid());
