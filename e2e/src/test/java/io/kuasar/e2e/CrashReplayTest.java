@@ -8,10 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.StatusRuntimeException;
+import io.kuasar.api.cri.v1.ContainerConfig;
 import io.kuasar.api.cri.v1.ContainerState;
 import io.kuasar.api.cri.v1.ContainerStatus;
 import io.kuasar.api.cri.v1.ExecSyncRequest;
 import io.kuasar.api.cri.v1.ExecSyncResponse;
+import io.kuasar.api.cri.v1.KeyValue;
 import io.kuasar.api.cri.v1.ListContainersRequest;
 import io.kuasar.api.cri.v1.PodSandboxConfig;
 import io.kuasar.api.cri.v1.RemoveContainerRequest;
@@ -61,35 +63,47 @@ class CrashReplayTest extends CriTestBase {
         Files.deleteIfExists(env.haltFile()); // a point a failed test left armed must not fire in the next test
     }
 
+    /**
+     * Create, Start, Kill and Delete, each halted once after the driver did it. A WasmEdge container is a host process
+     * outside the JVM like the others, so the same holds: one process, the container's own exit code (SIGTERM's 143
+     * for a module: WASI has no signal handlers).
+     */
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"kuasar-runc", "kuasar-runsc", "kuasar-vmm"})
+    @ValueSource(strings = {"kuasar-runc", "kuasar-runsc", "kuasar-vmm", "kuasar-wasmedge"})
     void containerCallsHaltedAfterTheDriverAnsweredAreReplayedWithNothingDoneTwice(String handler) throws Exception {
-        HostTools.requireHandler(handler);
-        KeeperNode node = new KeeperNode(env, RESTART);
+        KeeperNode node = serving(handler);
         long keeper = node.keeper();
-        node.awaitSandboxerAnswers(); // a failed run before may have left the node restarting
         PodSandboxConfig pod = podConfig("replay");
         String podId = runPod(pod, handler);
+        boolean wasm = handler.equals("kuasar-wasmedge");
+        String mark = "KUASAR_REPLAY_MARK=" + java.util.UUID.randomUUID(); // WasmEdge's command line shows it
+        ContainerConfig sleeper = wasm ? WasmPodTest.wasm("sleeper", "quiet", "sleep", "3600")
+                : containerConfig("sleeper", busybox(), "sh", "-c", SLEEPER);
+        sleeper = sleeper.toBuilder().addEnvs(KeyValue.newBuilder().setKey(mark.split("=")[0])
+                .setValue(mark.split("=")[1])).build();
 
-        // Create and Start of the container, each halted once after the driver did it
         long jvm = KeeperNode.jvmOf(keeper);
         arm("Task.Create:after", "Task.Start:after");
-        String c = cri.runContainer(podId, pod, containerConfig("sleeper", busybox(), "sh", "-c", SLEEPER));
+        String c = cri.runContainer(podId, pod, sleeper);
         jvm = restartedOnce(node, keeper, jvm, podId);
         cri.waitForState(c, ContainerState.CONTAINER_RUNNING, WAIT);
-        assertEquals(1, sleeps(c), "one container process, not one per Create/Start");
+        assertEquals(1, wasm ? hostProcessesWith(mark) : sleeps(c), "one container process, not one per Create/Start");
 
         // Kill and Delete replayed (containerd deletes the task as soon as it sees the exit): the container's own
-        // exit code, 42, not one made up for a process already gone; then it is removed as usual
+        // exit code, not one made up for a process already gone; then it is removed as usual
         arm("Task.Kill:after", "Task.Delete:after");
         cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(c).setTimeout(30).build());
         ContainerStatus stopped = cri.waitForState(c, ContainerState.CONTAINER_EXITED, WAIT);
         restartedOnce(node, keeper, jvm, podId);
-        assertEquals(42, stopped.getExitCode(), () -> "exit code after a replayed Kill: " + stopped);
+        assertEquals(wasm ? 143 : 42, stopped.getExitCode(), () -> "exit code after a replayed Kill: " + stopped);
+        if (wasm) {
+            assertEquals(0, hostProcessesWith(mark), "the WasmEdge process is gone");
+        }
         cri.runtime().removeContainer(RemoveContainerRequest.newBuilder().setContainerId(c).build());
         assertFalse(cri.runtime().listContainers(ListContainersRequest.getDefaultInstance()).getContainersList()
                 .stream().anyMatch(x -> x.getId().equals(c)), "the container is gone");
-        String after = cri.runContainer(podId, pod, containerConfig("after", busybox(), "sh", "-c", "exit 7"));
+        String after = cri.runContainer(podId, pod, wasm ? WasmPodTest.wasm("after", "quiet", "exit", "7")
+                : containerConfig("after", busybox(), "sh", "-c", "exit 7"));
         assertEquals(7, cri.waitForState(after, ContainerState.CONTAINER_EXITED, WAIT).getExitCode());
     }
 
@@ -100,10 +114,8 @@ class CrashReplayTest extends CriTestBase {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"kuasar-runc", "kuasar-runsc", "kuasar-vmm"})
     void execCallsHaltedAfterTheDriverAnsweredAreReplayedAndTheExecRunsOnce(String handler) throws Exception {
-        HostTools.requireHandler(handler);
-        KeeperNode node = new KeeperNode(env, RESTART);
+        KeeperNode node = serving(handler);
         long keeper = node.keeper();
-        node.awaitSandboxerAnswers();
         PodSandboxConfig pod = podConfig("replay-exec");
         String podId = runPod(pod, handler);
         String c = cri.runContainer(podId, pod, containerConfig("sleeper", busybox(), "sh", "-c", SLEEPER));
@@ -121,42 +133,6 @@ class CrashReplayTest extends CriTestBase {
     }
 
     /**
-     * The same for a WasmEdge container, a host process outside the JVM like a runc container's: one WasmEdge
-     * process after replayed Create and Start, SIGTERM's 143 after replayed Kill and Delete (WASI has no signal
-     * handlers). A kuasar-wasm container runs inside the JVM and ends with it: nothing there to replay.
-     */
-    @org.junit.jupiter.api.Test
-    void wasmEdgeContainerCallsHaltedAfterTheDriverAnsweredAreReplayedWithNothingDoneTwice() throws Exception {
-        String handler = "kuasar-wasmedge";
-        HostTools.requireHandler(handler);
-        KeeperNode node = new KeeperNode(env, RESTART);
-        long keeper = node.keeper();
-        node.awaitSandboxerAnswers();
-        PodSandboxConfig pod = podConfig("replay-wasm");
-        String podId = runPod(pod, handler);
-        String mark = "KUASAR_REPLAY_MARK=" + java.util.UUID.randomUUID();
-
-        long jvm = KeeperNode.jvmOf(keeper);
-        arm("Task.Create:after", "Task.Start:after");
-        String c = cri.runContainer(podId, pod, WasmPodTest.wasm("sleeper", "quiet", "sleep", "3600").toBuilder()
-                .addEnvs(io.kuasar.api.cri.v1.KeyValue.newBuilder().setKey(mark.split("=")[0])
-                        .setValue(mark.split("=")[1])).build());
-        jvm = restartedOnce(node, keeper, jvm, podId);
-        cri.waitForState(c, ContainerState.CONTAINER_RUNNING, WAIT);
-        assertEquals(1, hostProcessesWith(mark), "one WasmEdge process, not one per Create/Start");
-
-        arm("Task.Kill:after", "Task.Delete:after");
-        cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(c).setTimeout(30).build());
-        ContainerStatus stopped = cri.waitForState(c, ContainerState.CONTAINER_EXITED, WAIT);
-        restartedOnce(node, keeper, jvm, podId);
-        assertEquals(143, stopped.getExitCode(), () -> "exit code after a replayed Kill: " + stopped);
-        assertEquals(0, hostProcessesWith(mark), "the WasmEdge process is gone");
-        cri.runtime().removeContainer(RemoveContainerRequest.newBuilder().setContainerId(c).build());
-        String after = cri.runContainer(podId, pod, WasmPodTest.wasm("after", "quiet", "exit", "7"));
-        assertEquals(7, cri.waitForState(after, ContainerState.CONTAINER_EXITED, WAIT).getExitCode());
-    }
-
-    /**
      * Sandbox Controller calls (gRPC) are not relayed by the keeper: a JVM halted after the driver started, stopped
      * or shut down a sandbox fails the CRI call, and kubelet retries it. The retries must succeed, and once the pod is
      * removed nothing of it is left on the host, including what the halted Start made for a sandbox CRI gave up on.
@@ -165,10 +141,8 @@ class CrashReplayTest extends CriTestBase {
     @ValueSource(strings = {"kuasar-runc", "kuasar-runsc", "kuasar-vmm", "kuasar-wasm", "kuasar-wasmedge"})
     void sandboxCallsHaltedAfterTheDriverAnsweredFailOnceAndTheirRetriesLeaveNothingBehind(String handler)
             throws Exception {
-        HostTools.requireHandler(handler);
-        KeeperNode node = new KeeperNode(env, RESTART);
+        KeeperNode node = serving(handler);
         long keeper = node.keeper();
-        node.awaitSandboxerAnswers();
         String witness = runPod(podConfig("replay-witness"), handler); // shows when containerd has redialled
         Set<String> idsBefore = sandboxIdsOnDisk();
 
@@ -228,10 +202,8 @@ class CrashReplayTest extends CriTestBase {
     @org.junit.jupiter.api.Test
     void inNodeWasmCallsReplayedAfterAHaltAnswerAsTheFirstAndTheModuleReadsAsEndedWithTheJvm() throws Exception {
         String handler = "kuasar-wasm";
-        HostTools.requireHandler(handler);
-        KeeperNode node = new KeeperNode(env, RESTART);
+        KeeperNode node = serving(handler);
         long keeper = node.keeper();
-        node.awaitSandboxerAnswers();
         PodSandboxConfig pod = podConfig("replay-chicory");
         String podId = runPod(pod, handler);
         long jvm = KeeperNode.jvmOf(keeper);
@@ -255,6 +227,14 @@ class CrashReplayTest extends CriTestBase {
                 }
             }).count();
         }
+    }
+
+    /** The node, under its keeper and serving (a failed test before may have left it restarting), for {@code handler}. */
+    private KeeperNode serving(String handler) throws Exception {
+        HostTools.requireHandler(handler);
+        KeeperNode node = new KeeperNode(env, RESTART);
+        node.awaitSandboxerAnswers();
+        return node;
     }
 
     private void arm(String... points) throws IOException {
