@@ -18,6 +18,12 @@ final class MethodRegistry {
         }
     }
 
+    /** The methods of {@code service} that have a handler (none for a service never registered). */
+    java.util.Set<String> methods(String service) {
+        Map<String, MethodHandler> methods = services.get(service);
+        return methods == null ? java.util.Set.of() : java.util.Set.copyOf(methods.keySet());
+    }
+
     /** The handler, or UNIMPLEMENTED naming what is missing (Go's ttrpc says the same, in other words). */
     MethodHandler lookup(String service, String method) throws TtrpcException {
         Map<String, MethodHandler> methods = services.get(service);

@@ -88,6 +88,11 @@ public final class TtrpcServer implements AutoCloseable {
         return this;
     }
 
+    /** The methods of {@code service} registered so far: what a request may call without UNIMPLEMENTED. */
+    public Set<String> methods(String service) {
+        return registry.methods(service);
+    }
+
     /** Listens on {@code socket} with no connection listener. */
     public void listen(Path socket) throws IOException {
         listen(socket, ConnectionListener.NONE);
