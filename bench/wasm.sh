@@ -32,7 +32,7 @@ tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 cp_engine="$tmp/engine:$(ls "$tmp"/engine/lib/*.jar | tr '\n' ':')"
 "$WASMEDGE" compile "$MODULE" "$tmp/wasm-test-aot.wasm" >/dev/null 2>&1
 echo "# bench/wasm.sh $(date -u +%FT%TZ) pods=$PODS runs=$RUNS rounds=$ROUNDS" >"$raw"
-java -XX:+UseSerialGC -cp "$cp_engine" "$repo/driver-wasm/bench/WasmEngineBench.java" \
+java -XX:+UseSerialGC -cp "$cp_engine" "$repo/bench/wasm/WasmEngineBench.java" \
   "$MODULE" "$WASMEDGE" "$RUNS" "$ROUNDS" "$tmp/wasm-test-aot.wasm" | tee -a "$raw"
 
 # 3: through CRI, on the private containerd and node (the wasm bundles are dropped in when the node lacks them).
@@ -44,7 +44,7 @@ if ! "${admin[@]}" drivers 2>/dev/null | grep -qw wasm; then
   for j in "$ENGINE_JAR" "$DRIVER_JAR"; do cp "$j" "$tmp/x.jar" && mv "$tmp/x.jar" "$KUASAR_NODE_DIR/kuasar/drivers/$(basename "$j")"; done
   for _ in $(seq 100); do "${admin[@]}" drivers 2>/dev/null | grep -qw wasmedge && break; sleep 0.2; done
 fi
-java -cp "$E2E_JAR:$(dirname "$E2E_JAR")/lib/*" "$repo/driver-wasm/bench/WasmCriBench.java" "$PODS" "$WASM_IMAGE" | tee -a "$raw"
+java -cp "$E2E_JAR:$(dirname "$E2E_JAR")/lib/*" "$repo/bench/wasm/WasmCriBench.java" "$PODS" "$WASM_IMAGE" | tee -a "$raw"
 
 # The table.
 f() { grep -m1 "^$1 $2" "$raw" | sed -E "s/^$1 $2 //"; }

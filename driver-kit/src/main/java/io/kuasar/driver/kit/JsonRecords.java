@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,8 +14,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * A driver's persisted records, one JSON file per id in a private (0700) directory, each replaced atomically on
@@ -23,7 +23,7 @@ import java.util.logging.Logger;
  * @param <R> the record type, a Jackson-mappable value class (a Java record)
  */
 public class JsonRecords<R> {
-    private static final Logger LOG = Logger.getLogger(JsonRecords.class.getName());
+    private static final Logger LOG = System.getLogger(JsonRecords.class.getName());
     private static final String SUFFIX = ".json";
 
     private final Path dir;

@@ -5,6 +5,8 @@ import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -16,8 +18,6 @@ import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * A driver's live pods and the bookkeeping containerd's Controller rules ask of every driver, written once: Create
@@ -29,7 +29,7 @@ import java.util.logging.Logger;
  * @param <P> the driver's pod record
  */
 public final class PodTable<P extends PodRecord<?>> {
-    private static final Logger LOG = Logger.getLogger(PodTable.class.getName());
+    private static final Logger LOG = System.getLogger(PodTable.class.getName());
 
     /** Where the driver persists its pods (its {@link JsonRecords}, which has exists and remove already). */
     public interface Records<P> {

@@ -8,13 +8,14 @@ import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskService;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
-import java.util.logging.Logger;
 
 /**
  * The sandbox lifecycle shared by the app-kernel sandboxers: pod records, their persistence, and the rules of
@@ -22,7 +23,7 @@ import java.util.logging.Logger;
  * {@link AppKernel} backend.
  */
 abstract class AppKernelDriver implements SandboxDriver {
-    private static final Logger LOG = Logger.getLogger(AppKernelDriver.class.getName());
+    private static final Logger LOG = System.getLogger(AppKernelDriver.class.getName());
 
     private final AppKernel kernel;
     private final PodStore store;
@@ -98,7 +99,7 @@ abstract class AppKernelDriver implements SandboxDriver {
     /** A pod recorded READY whose sandbox is gone is recorded as stopped, with an unknown exit code. */
     private void reattach(Pod pod) throws SandboxException {
         if (!kernel.reattach(pod) && pod.state == SandboxStatus.State.READY) {
-            LOG.warning("sandbox " + pod.id + " is gone; recorded as stopped");
+            LOG.log(Level.WARNING, "sandbox " + pod.id + " is gone; recorded as stopped");
             Instant now = Instant.now();
             pod.markStopped(now);
             pod.exit.complete(new ExitStatus(0, ExitStatus.UNKNOWN_CODE, now));

@@ -3,11 +3,12 @@ package io.kuasar.driver.quark;
 import io.kuasar.driver.kit.Commands;
 import io.kuasar.driver.kit.HostFiles;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
 
 /**
  * Picks the gVisor platform by running {@code runsc do /bin/true} on each candidate: systrap first (the faster one,
@@ -15,7 +16,7 @@ import java.util.logging.Logger;
  * runsc hangs instead of failing. Each probe boots a throw-away sandbox, about a quarter of a second.
  */
 final class PlatformProbe {
-    private static final Logger LOG = Logger.getLogger(PlatformProbe.class.getName());
+    private static final Logger LOG = System.getLogger(PlatformProbe.class.getName());
     static final List<String> CANDIDATES = List.of("systrap", "ptrace");
     private static final long TIMEOUT_SECONDS = 15;
 
@@ -26,11 +27,11 @@ final class PlatformProbe {
     static String choose(String runsc, Path scratch) {
         for (String platform : CANDIDATES) {
             if (works(runsc, platform, scratch)) {
-                LOG.info("gVisor platform: " + platform);
+                LOG.log(Level.INFO, "gVisor platform: " + platform);
                 return platform;
             }
         }
-        LOG.warning("no gVisor platform passed the probe; using ptrace");
+        LOG.log(Level.WARNING, "no gVisor platform passed the probe; using ptrace");
         return "ptrace";
     }
 

@@ -99,6 +99,15 @@ final class Runsc {
         }
     }
 
+    /** runsc's status of the container ("created", "running", "paused", "stopped"); "" when it cannot tell. */
+    String status(String id) {
+        try {
+            return JSON.readTree(run("state", id, List.of("state", id), null)).path("status").asText("");
+        } catch (SandboxException | IOException e) {
+            return "";
+        }
+    }
+
     /** True when runsc has state for container {@code id} of sandbox {@code podId} (see {@link #goferPid}). */
     boolean knows(String id, String podId) {
         return Files.exists(root.resolve(id + "_sandbox:" + podId + ".state"));
@@ -147,12 +156,22 @@ final class Runsc {
      * this host process stands for it (one helper per exec). It writes the pid inside the sandbox to
      * {@code internalPidFile}, used to signal the process itself.
      */
-    Process startExec(String id, Path processJson, Path internalPidFile, StdioRedirects stdio) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(argv(null, List.of("exec", "--process=" + processJson,
-                "--internal-pid-file=" + internalPidFile, id)));
+    Process startExec(String id, Path processJson, Path internalPidFile, Path exitFile, StdioRedirects stdio)
+            throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c", RECORD_EXIT, "kuasar-runsc-exec", exitFile.toString()));
+        cmd.addAll(argv(null, List.of("exec", "--process=" + processJson, "--internal-pid-file=" + internalPidFile, id)));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
         stdio.applyTo(pb);
         return pb.start();
     }
+
+    /**
+     * Runs runsc exec and keeps its exit status in a file ({@code ExitFiles}' format) before passing it on. The
+     * status is the exec's, and only the foreground runsc exec knows it: a JVM that reaped the helper and died before
+     * recording it, or an upgrade that replaced the driver meanwhile, would otherwise lose it for good.
+     */
+    static final String RECORD_EXIT = "f=$1; shift; \"$@\"; c=$?; printf '%s %s\\n' \"$c\" \"$(date +%s%N)\" > \"$f.tmp\""
+            + " && mv \"$f.tmp\" \"$f\"; exit $c";
 
     /** Parses runsc wait's output: the exit code, 128+signal for a killed process; -1 when there is none. */
     static int parseWait(String out) {

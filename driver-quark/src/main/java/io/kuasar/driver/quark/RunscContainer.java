@@ -16,6 +16,8 @@ import java.util.List;
 final class RunscContainer extends ContainerRecord<GProc> {
     /** True once runsc no longer knows it (deleted by Stop together with the sandbox). */
     volatile boolean deleted;
+    /** Read from the state file of an earlier driver instance or JVM, rather than made by this instance. */
+    volatile boolean restored;
 
     RunscContainer(String id, Path bundle, List<Mount> rootfs, GProc init) {
         super(id, bundle, rootfs, init);
@@ -45,6 +47,7 @@ final class RunscContainer extends ContainerRecord<GProc> {
         }
         c.rootfsMounted = p.rootfsMounted();
         c.deleted = p.deleted();
+        c.restored = true;
         return c;
     }
 

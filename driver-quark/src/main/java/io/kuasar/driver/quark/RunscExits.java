@@ -7,6 +7,8 @@ import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.TaskEvent;
 import io.kuasar.spi.TaskEvents;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,8 +16,6 @@ import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * How the exits of a gVisor pod's processes become known: the processes run inside the sandbox, out of reach of
@@ -29,7 +29,7 @@ import java.util.logging.Logger;
  * from whichever of the two has it.
  */
 final class RunscExits {
-    private static final Logger LOG = Logger.getLogger(RunscExits.class.getName());
+    private static final Logger LOG = System.getLogger(RunscExits.class.getName());
     /** How long the keeper or the previous instance may take to record an exit after the helper is gone. */
     private static final Duration RECORD_WAIT = Duration.ofSeconds(3);
 

@@ -11,6 +11,8 @@ import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskEvents;
 import io.kuasar.spi.TaskService;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -23,8 +25,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * gVisor backend: one runsc sandbox per pod, its Task API served by the host ({@link RunscTasks}). Per pod, under
@@ -32,7 +32,7 @@ import java.util.logging.Logger;
  * {@code bundle/config.json} (the sandbox container), {@code work/} (pid files, exec specs).
  */
 final class RunscKernel implements AppKernel {
-    private static final Logger LOG = Logger.getLogger(RunscKernel.class.getName());
+    private static final Logger LOG = System.getLogger(RunscKernel.class.getName());
     /** How long the sandbox's host processes get to end after runsc delete (it waits for them itself, normally). */
     private static final Duration DELETE_GRACE = Duration.ofSeconds(3);
 
@@ -180,11 +180,11 @@ final class RunscKernel implements AppKernel {
         pids.addAll(reaper.adopt(t.runsc().marker()));
         if (!reaper.awaitGone(pids, DELETE_GRACE)) {
             // runsc no longer knows the sandbox (a JVM that crashed while deleting it got as far as runsc's state)
-            LOG.warning("gVisor processes of sandbox " + pod.id + " still run " + DELETE_GRACE.toSeconds()
+            LOG.log(Level.WARNING, "gVisor processes of sandbox " + pod.id + " still run " + DELETE_GRACE.toSeconds()
                     + " s after runsc delete: killing their sessions " + pids);
             reaper.kill(pids);
             if (!reaper.awaitGone(pids, DELETE_GRACE)) {
-                LOG.warning("gVisor processes of sandbox " + pod.id + " survive SIGKILL: " + pids);
+                LOG.log(Level.WARNING, "gVisor processes of sandbox " + pod.id + " survive SIGKILL: " + pids);
             }
         }
         for (RunscContainer c : pod.containerList()) {
@@ -201,7 +201,7 @@ final class RunscKernel implements AppKernel {
         try {
             t.runsc().kill(c.id, signal, true);
         } catch (SandboxException e) {
-            LOG.log(Level.FINE, "signal " + signal + " to " + c.id + " failed", e);
+            LOG.log(Level.DEBUG, "signal " + signal + " to " + c.id + " failed", e);
         }
     }
 
@@ -209,7 +209,7 @@ final class RunscKernel implements AppKernel {
         try {
             runsc.delete(id);
         } catch (SandboxException e) {
-            LOG.log(Level.FINE, "runsc delete " + id + " failed", e);
+            LOG.log(Level.DEBUG, "runsc delete " + id + " failed", e);
         }
     }
 
@@ -254,7 +254,8 @@ final class RunscKernel implements AppKernel {
     public TaskService tasks(Pod pod) throws SandboxException {
         RunscTasks t = tasks.get(pod.id);
         if (t == null) {
-            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "sandbox " + pod.id + " is not started");
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "sandbox " + pod.id
+                    + " is not started");
         }
         return t;
     }
@@ -309,7 +310,8 @@ final class RunscKernel implements AppKernel {
             List<String> argv = List.of(Reaper.commandLine(s.pid()).split(" "));
             int wait = argv.indexOf("wait");
             if (argv.contains(runsc.marker()) && wait > 0 && wait == argv.size() - 2) {
-                LOG.info("ending runsc wait " + s.pid() + " left by a previous node process: " + argv.get(wait + 1));
+                LOG.log(Level.INFO, "ending runsc wait " + s.pid() + " left by a previous node process: "
+                        + argv.get(wait + 1));
                 ProcessHandle.of(s.pid()).ifPresent(ProcessHandle::destroyForcibly);
             }
         }

@@ -1,6 +1,7 @@
 package io.kuasar.driver.quark;
 
 import io.kuasar.driver.kit.AtomicFiles;
+import io.kuasar.driver.kit.FifoHold;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.kit.StdioRedirects;
@@ -18,6 +19,8 @@ import io.kuasar.spi.TaskSpec;
 import io.kuasar.spi.TaskState;
 import io.kuasar.spi.TypedData;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,8 +28,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * containerd's Task API for the containers of one gVisor sandbox, served by the host and carried out with runsc.
@@ -35,7 +36,7 @@ import java.util.logging.Logger;
  * persisted with the pod from Exec to Delete, so a call the keeper replays after a JVM crash finds them.
  */
 final class RunscTasks implements TaskService {
-    private static final Logger LOG = Logger.getLogger(RunscTasks.class.getName());
+    private static final Logger LOG = System.getLogger(RunscTasks.class.getName());
     /** Names this sandboxer in refusals of stdio it cannot serve (terminals need a console socket for runsc). */
     private static final String RUNSC_SANDBOXER = "the runsc sandboxer";
     /** How long a Kill waits for an exec's Start in flight, then for runsc exec to write the pid inside. */
@@ -96,14 +97,24 @@ final class RunscTasks implements TaskService {
             }
             GvisorSpec.prepareContainer(bundle.resolve("config.json"), pod.id, pod.netnsPath);
             Path pidFile = work.resolve("init.pid");
-            if (runsc.knows(id, pod.id)) {
-                // runsc made it, but no record was written: the JVM died inside an earlier Create of it, which the
-                // keeper now replays. Never started (that Create was never answered): removed and made again.
-                LOG.info("container " + id + " of sandbox " + pod.id + " is known to runsc but was never recorded (a"
-                        + " Create cut off by a crash, replayed): making it again");
-                runsc.delete(id);
+            // runsc knows it, but no record was written: the JVM died inside an earlier Create of it, which the keeper
+            // now replays. Never started (that Create was never answered): taken as it is when runsc finished making
+            // it, else removed and made again (its output FIFOs held meanwhile: the removal closes containerd's last
+            // writers, and containerd would stop reading them for good)
+            boolean known = runsc.knows(id, pod.id);
+            if (known && "created".equals(runsc.status(id)) && Files.isRegularFile(pidFile)) {
+                LOG.log(Level.INFO, "container " + id + " of sandbox " + pod.id + " was made by a Create cut off by a"
+                        + " crash, replayed: taken as runsc made it");
+            } else {
+                try (FifoHold hold = known ? FifoHold.of(spec.stdio()) : null) {
+                    if (known) {
+                        LOG.log(Level.INFO, "container " + id + " of sandbox " + pod.id + " is half-made by a Create"
+                                + " cut off by a crash, replayed: making it again");
+                        runsc.delete(id);
+                    }
+                    runsc.create(id, bundle, pidFile);
+                }
             }
-            runsc.create(id, bundle, pidFile);
             created = true;
             long pid = Long.parseLong(Files.readString(pidFile).trim());
             c.init.created(pid);
@@ -176,9 +187,16 @@ final class RunscTasks implements TaskService {
                 if (c.init.started() && c.init.pid() > 0) {
                     return c.init.pid(); // a replayed (or repeated) Start answers what the first one did
                 }
-                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + id + " was already started");
+                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + id
+                        + " was already started");
             }
-            runsc.start(id, StdioRedirects.of(c.init.stdio, RUNSC_SANDBOXER));
+            if (c.restored && !List.of("", "created").contains(runsc.status(id))) {
+                // started by a Start whose JVM died before recording it, which the keeper now replays: not started
+                // twice (the container may even have ended, and containerd stopped reading its output)
+                LOG.log(Level.INFO, "container " + id + " of sandbox " + pod.id + " was started before a crash");
+            } else {
+                runsc.start(id, StdioRedirects.of(c.init.stdio, RUNSC_SANDBOXER));
+            }
             adoptGofer(c); // started by runsc start (runsc 2024), may be gone already
             c.init.running();
             store.save(pod);
@@ -205,7 +223,8 @@ final class RunscTasks implements TaskService {
             Path work = workDir(c.id);
             try {
                 helper = runsc.startExec(c.id, work.resolve("exec-" + p.execId + ".json"),
-                        work.resolve("exec-" + p.execId + ".pid"), StdioRedirects.of(p.stdio, RUNSC_SANDBOXER));
+                        work.resolve("exec-" + p.execId + ".pid"), RunscExits.execExitFile(work, p.execId),
+                        StdioRedirects.of(p.stdio, RUNSC_SANDBOXER));
             } catch (IOException e) {
                 throw SandboxException.internal("cannot start runsc exec for " + p.execId + " in " + c.id, e);
             }

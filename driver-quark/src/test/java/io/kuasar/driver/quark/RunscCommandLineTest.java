@@ -78,4 +78,18 @@ class RunscCommandLineTest {
         assertEquals(4242, r.goferPid("c1", "p1"));
         assertEquals(0, r.goferPid("c2", "p1"), "no state file: unknown");
     }
+
+    /** The exec wrapper passes the exit status on and keeps it where ExitFiles reads it, signals included. */
+    @Test
+    void theExecWrapperKeepsTheExitStatusOfWhatItRuns(@TempDir Path dir) throws Exception {
+        for (String[] run : new String[][] {{"exit 7", "7"}, {"kill -TERM $$", "143"}}) {
+            Path file = dir.resolve("exec-" + run[1] + ".exit");
+            Process p = new ProcessBuilder("/bin/sh", "-c", Runsc.RECORD_EXIT, "kuasar-runsc-exec", file.toString(),
+                    "/bin/sh", "-c", run[0]).start();
+            assertEquals(Integer.parseInt(run[1]), p.waitFor(), run[0]);
+            io.kuasar.spi.ExitStatus e = io.kuasar.driver.kit.ExitFiles.read(file, 1).orElseThrow();
+            assertEquals(Integer.parseInt(run[1]), e.code(), run[0]);
+            assertTrue(Duration.between(e.exitedAt(), java.time.Instant.now()).abs().toSeconds() < 60, e::toString);
+        }
+    }
 }

@@ -3,13 +3,13 @@ package io.kuasar.driver.runc;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * The pty master of one TTY process, held by this JVM: a thread copies what the process writes to containerd's
@@ -27,7 +27,7 @@ import java.util.logging.Logger;
  * process (a driver instance being replaced in the same JVM); {@code onEnd} runs when the process is gone.
  */
 final class Console {
-    private static final Logger LOG = Logger.getLogger(Console.class.getName());
+    private static final Logger LOG = System.getLogger(Console.class.getName());
     private static final long TIOCSWINSZ = 0x5414;
     private static final int EINTR = 4;
     private static final int EAGAIN = 11;
@@ -98,7 +98,7 @@ final class Console {
                 sink.write(chunk, 0, (int) n);
             }
         } catch (IOException e) {
-            LOG.log(Level.FINE, "terminal output of " + what + " ended", e);
+            LOG.log(Level.DEBUG, "terminal output of " + what + " ended", e);
         } finally {
             release();
         }
@@ -120,7 +120,7 @@ final class Console {
                 write(ByteBuffer.wrap(new byte[] {EOT})); // containerd closed stdin: end-of-file for the tty's reader
             }
         } catch (IOException e) {
-            LOG.log(Level.FINE, "terminal input of " + what + " ended", e);
+            LOG.log(Level.DEBUG, "terminal input of " + what + " ended", e);
         } finally {
             release();
         }

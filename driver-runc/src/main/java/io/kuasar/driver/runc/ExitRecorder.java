@@ -4,10 +4,10 @@ import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.TaskEvent;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * What happens when a process of a sandbox ends: record the exit, persist it (so a restarted driver still knows
@@ -15,7 +15,7 @@ import java.util.logging.Logger;
  * service, under the sandbox's monitor so snapshots reach the disk in order.
  */
 final class ExitRecorder {
-    private static final Logger LOG = Logger.getLogger(ExitRecorder.class.getName());
+    private static final Logger LOG = System.getLogger(ExitRecorder.class.getName());
 
     /** How long the keeper may take to write its record after the process was seen gone (it writes after reaping). */
     private static final Duration ORPHAN_RECORD_WAIT = Duration.ofSeconds(3);

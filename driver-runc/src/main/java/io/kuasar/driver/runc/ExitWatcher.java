@@ -2,6 +2,8 @@ package io.kuasar.driver.runc;
 
 import io.kuasar.driver.kit.ProcStat;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -9,8 +11,6 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.IntConsumer;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 import jnr.ffi.Pointer;
 
 /**
@@ -32,7 +32,7 @@ import jnr.ffi.Pointer;
  * keep this bundle's class loader reachable after the driver is gone.
  */
 final class ExitWatcher implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(ExitWatcher.class.getName());
+    private static final Logger LOG = System.getLogger(ExitWatcher.class.getName());
 
     private record Watch(long pid, int pidfd, IntConsumer listener) {
     }
@@ -111,7 +111,7 @@ final class ExitWatcher implements AutoCloseable {
         if (fd < 0) {
             if (Syscalls.errno() == Syscalls.ESRCH) {
                 // Gone and reaped already: nobody can tell its status any more.
-                LOG.fine(() -> "pid " + pid + " vanished before it could be watched");
+                LOG.log(Level.DEBUG, () -> "pid " + pid + " vanished before it could be watched");
                 listener.accept(NOT_COLLECTED);
                 return;
             }
@@ -168,13 +168,13 @@ final class ExitWatcher implements AutoCloseable {
             try {
                 wakeFd = makeWakeFd();
             } catch (IOException | RuntimeException | Error e) {
-                LOG.log(Level.SEVERE, "exit watcher cannot start: exits are not collected", e);
+                LOG.log(Level.ERROR, "exit watcher cannot start: exits are not collected", e);
                 return;
             }
             if (!closed) {
                 drainQueued();
             }
-            LOG.fine("exit watcher ready");
+            LOG.log(Level.DEBUG, "exit watcher ready");
         }
         loop();
     }
@@ -202,7 +202,7 @@ final class ExitWatcher implements AutoCloseable {
             int n = libc.poll(fds, current.size() + 1, -1);
             if (n < 0) {
                 if (Syscalls.errno() != Syscalls.EINTR) {
-                    LOG.log(Level.SEVERE, "poll failed", Syscalls.failure("poll"));
+                    LOG.log(Level.ERROR, "poll failed", Syscalls.failure("poll"));
                     sleepQuietly();
                 }
                 continue;

@@ -1,11 +1,12 @@
 package io.kuasar.driver.runc;
 
 import io.kuasar.spi.SandboxException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
-import java.util.logging.Logger;
 
 /**
  * The requests this driver instance is serving. An upgrade deactivates the instance while containerd may be in the
@@ -14,7 +15,7 @@ import java.util.logging.Logger;
  * passes it to the next instance.
  */
 final class InFlight {
-    private static final Logger LOG = Logger.getLogger(InFlight.class.getName());
+    private static final Logger LOG = System.getLogger(InFlight.class.getName());
 
     /** One call's hold on the instance; released by close(). */
     interface Call extends AutoCloseable {
@@ -42,7 +43,7 @@ final class InFlight {
             if (lock.writeLock().tryLock(bound.toMillis(), TimeUnit.MILLISECONDS)) {
                 lock.writeLock().unlock();
             } else {
-                LOG.warning("calls still running after " + bound + "; stopping anyway");
+                LOG.log(Level.WARNING, "calls still running after " + bound + "; stopping anyway");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -4,6 +4,8 @@ import io.kuasar.driver.kit.Commands;
 import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.spi.PodConfig;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +15,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.logging.Logger;
 
 /**
  * The namespaces a pod owns without a pause container.
@@ -29,7 +30,7 @@ import java.util.logging.Logger;
  * leave as zombies), and --kill-child takes the namespace down if unshare itself is killed.
  */
 final class PodNamespaces {
-    private static final Logger LOG = Logger.getLogger(PodNamespaces.class.getName());
+    private static final Logger LOG = System.getLogger(PodNamespaces.class.getName());
     static final String IPC = "ipc";
     static final String UTS = "uts";
     static final String SHM = "shm";
@@ -163,7 +164,8 @@ final class PodNamespaces {
             String key = e.getKey().contains("/") ? e.getKey().replace('/', '.') : e.getKey();
             if (IPC_SYSCTLS.contains(key) || key.startsWith("fs.mqueue.")) {
                 if (!ownIpc) {
-                    throw new IllegalArgumentException("sysctl " + key + " needs the pod's own IPC namespace, but the pod"
+                    throw new IllegalArgumentException("sysctl " + key
+                            + " needs the pod's own IPC namespace, but the pod"
                             + " uses the node's (hostIPC): setting it would change the whole node");
                 }
                 needIpc = true;
@@ -250,7 +252,7 @@ final class PodNamespaces {
             try {
                 Syscalls.kill(h.init(), 9);
             } catch (IOException e) {
-                LOG.fine(() -> "holder init already gone: " + e.getMessage());
+                LOG.log(Level.DEBUG, () -> "holder init already gone: " + e.getMessage());
             }
         }
         Optional<ProcessHandle> unshare = ProcessHandle.of(h.pid());

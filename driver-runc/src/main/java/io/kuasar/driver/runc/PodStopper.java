@@ -2,13 +2,13 @@ package io.kuasar.driver.runc;
 
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * Ends every process of a pod: for Stop, politely (SIGTERM, then SIGKILL after the grace period); for Shutdown,
@@ -16,7 +16,7 @@ import java.util.logging.Logger;
  * watcher needs.
  */
 final class PodStopper {
-    private static final Logger LOG = Logger.getLogger(PodStopper.class.getName());
+    private static final Logger LOG = System.getLogger(PodStopper.class.getName());
     private static final int SIGTERM = 15;
     private static final int SIGKILL = 9;
 
@@ -83,7 +83,7 @@ final class PodStopper {
                 try {
                     sb.tasks.resume(c.id);
                 } catch (SandboxException e) {
-                    LOG.log(Level.FINE, "cannot resume " + c.id + " before stopping it", e);
+                    LOG.log(Level.DEBUG, "cannot resume " + c.id + " before stopping it", e);
                 }
             }
         }

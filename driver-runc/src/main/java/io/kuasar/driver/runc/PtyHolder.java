@@ -2,13 +2,13 @@ package io.kuasar.driver.runc;
 
 import io.kuasar.driver.kit.ProcStat;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 import jnr.ffi.LibraryLoader;
 
 /**
@@ -24,7 +24,7 @@ import jnr.ffi.LibraryLoader;
  * it.
  */
 final class PtyHolder {
-    private static final Logger LOG = Logger.getLogger(PtyHolder.class.getName());
+    private static final Logger LOG = System.getLogger(PtyHolder.class.getName());
     /** Where the master sits in the holder. */
     static final int HELD_FD = 3;
     private static final long SYS_PIDFD_GETFD = 438;
@@ -88,7 +88,7 @@ final class PtyHolder {
             int rc = s.posix_spawn(pid.pointer(), sleep, actions.pointer(), attr.pointer(), argv.pointer(),
                     envp.pointer());
             if (rc != 0) {
-                LOG.warning("cannot spawn a pty holder: posix_spawn error " + rc);
+                LOG.log(Level.WARNING, "cannot spawn a pty holder: posix_spawn error " + rc);
                 return null;
             }
         } finally {
@@ -129,7 +129,7 @@ final class PtyHolder {
             }
             long fd = s.syscall(SYS_PIDFD_GETFD, pidfd, HELD_FD, 0);
             if (fd < 0) {
-                LOG.warning("pidfd_getfd from pty holder " + h.pid() + " failed: errno " + Syscalls.errno());
+                LOG.log(Level.WARNING, "pidfd_getfd from pty holder " + h.pid() + " failed: errno " + Syscalls.errno());
             }
             return (int) fd;
         } finally {
@@ -143,7 +143,7 @@ final class PtyHolder {
             try {
                 Syscalls.kill(h.pid(), 9);
             } catch (IOException e) {
-                LOG.log(Level.FINE, "pty holder " + h.pid() + " already gone", e);
+                LOG.log(Level.DEBUG, "pty holder " + h.pid() + " already gone", e);
             }
         }
         try {

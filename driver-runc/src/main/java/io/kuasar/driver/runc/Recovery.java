@@ -5,13 +5,13 @@ import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskState;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * Re-attaches a (re)started driver to the sandboxes it persisted. A recorded process that still exists (same pid
@@ -31,7 +31,7 @@ import java.util.logging.Logger;
  * </ul>
  */
 final class Recovery {
-    private static final Logger LOG = Logger.getLogger(Recovery.class.getName());
+    private static final Logger LOG = System.getLogger(Recovery.class.getName());
 
     private final DriverContext ctx;
     private final Map<String, Sandbox> sandboxes;
@@ -90,7 +90,7 @@ final class Recovery {
         for (Container c : sb.containerList()) {
             if (c.init.pid() <= 0 && c.init.exit() == null) {
                 c.rootfsMounted = !c.rootfs.isEmpty(); // maybe mounted before the crash: unmount whatever is there
-                sb.tasks.discardFailedCreate(c);
+                sb.tasks.discardInterruptedCreate(c);
                 LOG.log(Level.INFO, "sandbox {0}: removed container {1}, whose Create did not finish",
                         new Object[] {sb.id, c.id});
                 continue;

@@ -62,8 +62,8 @@ public class RuncDriver implements SandboxDriver {
     /** Ids shut down by this instance, so a repeated Shutdown succeeds as the SPI asks. */
     private final Set<String> shutDown = ConcurrentHashMap.newKeySet();
 
-    /** System property marking that a runc driver instance already ran in this JVM (see {@link #freshJvm()}). */
-    static final String STARTED_IN_JVM = "io.kuasar.driver.runc.startedInJvm";
+    /** The file in the run dir naming the JVM the driver last started in ({@link JvmMark}). */
+    static final String JVM_MARK = "jvm";
 
     @Activate
     public RuncDriver(@Reference TaskEvents events, @Reference HostPaths paths, @Reference OrphanExits orphans,
@@ -77,16 +77,18 @@ public class RuncDriver implements SandboxDriver {
             // The first instance in this JVM binds libc here and makes the JVM a child subreaper (a property of the
             // process that lasts). A later one (upgrade, restart of the bundle) lets its exit watcher bind libc in
             // the background (tens of ms in a fresh class loader) and serves meanwhile; calls needing libc wait.
-            boolean first = !startedBefore();
+            Path run = FileOps.privateDir(paths.runDir(NAME));
+            // first: recovery follows a start of the node, so nothing persisted can be in the middle of being made
+            // by another instance of this JVM (as during an upgrade), and what a crash left half-made is cleaned up
+            boolean first = JvmMark.claim(run.resolve(JVM_MARK));
             if (first) {
                 Syscalls.becomeChildSubreaper();
             }
-            Path run = FileOps.privateDir(paths.runDir(NAME));
             this.nsRoot = FileOps.privateDir(run.resolve("ns"));
             Runc runc = new Runc(settings.runcBinary(), run.resolve("runc"), run.resolve("log"));
             this.ctx = new DriverContext(runc, new StateStore(paths.stateDir(NAME)), events, new ExitWatcher(first),
                     new NamespaceRewriter(), FileOps.privateDir(run.resolve("tasks")), ProcessHandle.current().pid(),
-                    settings.stopTimeout(), orphans, freshJvm());
+                    settings.stopTimeout(), orphans, first);
         } catch (IOException e) {
             throw new IllegalStateException("runc driver cannot start: " + e.getMessage(), e);
         }
@@ -110,28 +112,6 @@ public class RuncDriver implements SandboxDriver {
         Console console = p.console;
         if (console != null) {
             console.stop();
-        }
-    }
-
-    /** True when an earlier runc driver instance of this JVM got as far as {@link #freshJvm()}. */
-    private static boolean startedBefore() {
-        synchronized (System.class) {
-            return System.getProperty(STARTED_IN_JVM) != null;
-        }
-    }
-
-    /**
-     * True for the first driver instance in this JVM, whose recovery follows a start of the host (after a crash,
-     * say): only then may it clean up what a previous instance left half-made, since no other instance of this JVM
-     * can still be making it (as during a driver upgrade).
-     */
-    private static boolean freshJvm() {
-        synchronized (System.class) {
-            if (System.getProperty(STARTED_IN_JVM) != null) {
-                return false;
-            }
-            System.setProperty(STARTED_IN_JVM, Long.toString(ProcessHandle.current().pid()));
-            return true;
         }
     }
 

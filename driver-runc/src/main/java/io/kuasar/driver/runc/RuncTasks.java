@@ -39,6 +39,7 @@ final class RuncTasks implements TaskService {
     private final RuncResources resources;
     private final Terminals terminals;
     private final RuncExecs execs;
+    private final HeldStdio heldStdio = new HeldStdio();
 
     RuncTasks(Sandbox sb, DriverContext ctx) {
         this.sb = sb;
@@ -119,7 +120,14 @@ final class RuncTasks implements TaskService {
             throw e instanceof SandboxException se ? se : SandboxException.internal("cannot create container " + id, e);
         } finally {
             c.ops.unlock();
+            heldStdio.release(id); // the new container holds them now, or nobody will
         }
+    }
+
+    /** Removes a container whose Create a crash cut off (found by recovery), its output held (see HeldStdio). */
+    void discardInterruptedCreate(Container c) {
+        heldStdio.hold(c.id, c.init.stdio);
+        discardFailedCreate(c);
     }
 
     private long sandboxPid() {

@@ -6,20 +6,20 @@ import io.kuasar.driver.kit.AtomicFiles;
 import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * One JSON file per sandbox under the driver's state dir, replaced atomically on every change, so a driver
  * restarted at any moment finds either the previous or the new state of each sandbox, never a torn one.
  */
 final class StateStore {
-    private static final Logger LOG = Logger.getLogger(StateStore.class.getName());
+    private static final Logger LOG = System.getLogger(StateStore.class.getName());
     private static final String SUFFIX = ".json";
 
     private final Path dir;

@@ -269,7 +269,7 @@ class RuncIntegrationTest {
         Files.write(stateFile, json.writeValueAsBytes(state));
         first.close();
 
-        System.clearProperty(RuncDriver.STARTED_IN_JVM); // the next instance is as if in a new JVM
+        Files.delete(paths.runDir("runc").resolve(RuncDriver.JVM_MARK)); // the next instance is as if in a new JVM
         RuncDriver second = new RuncDriver(events::add, paths, NO_KEEPER, settings());
         live = second;
         assertEquals(1, second.recover().size());

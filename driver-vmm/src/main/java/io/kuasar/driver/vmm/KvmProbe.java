@@ -3,11 +3,12 @@ package io.kuasar.driver.vmm;
 import io.kuasar.driver.kit.AtomicFiles;
 import io.kuasar.driver.kit.HostFiles;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.logging.Logger;
 
 /**
  * Chooses QEMU's accelerator by really booting the guest with KVM: a /dev/kvm that exists may still not run a stock
@@ -16,7 +17,7 @@ import java.util.logging.Logger;
  * probe (seconds of CPU when KVM hangs) runs once per host and image, not at every start of the node.
  */
 final class KvmProbe {
-    private static final Logger LOG = Logger.getLogger(KvmProbe.class.getName());
+    private static final Logger LOG = System.getLogger(KvmProbe.class.getName());
     private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(20);
 
     private KvmProbe() {
@@ -45,11 +46,11 @@ final class KvmProbe {
             // probe below
         }
         String accel = bootsWithKvm(vmm, s, scratch) ? "kvm" : "tcg";
-        LOG.info("vmm: KVM probe chose " + accel);
+        LOG.log(Level.INFO, "vmm: KVM probe chose " + accel);
         try {
             AtomicFiles.writeAtomically(cacheFile, (key + "\n" + accel + "\n").getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
-            LOG.warning("vmm: cannot keep the KVM probe's answer in " + cacheFile + ": " + e.getMessage());
+            LOG.log(Level.WARNING, "vmm: cannot keep the KVM probe's answer in " + cacheFile + ": " + e.getMessage());
         }
         return accel;
     }
@@ -65,7 +66,7 @@ final class KvmProbe {
                 .filter(p -> p.info().commandLine().map(c -> c.contains(marker) && c.contains(scratch.toString()))
                         .orElse(false))
                 .forEach(p -> {
-                    LOG.info("vmm: ending the KVM probe VM an earlier run left (pid " + p.pid() + ")");
+                    LOG.log(Level.INFO, "vmm: ending the KVM probe VM an earlier run left (pid " + p.pid() + ")");
                     p.destroyForcibly();
                 });
     }

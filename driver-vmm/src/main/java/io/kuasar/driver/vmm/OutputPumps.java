@@ -8,6 +8,8 @@ import java.io.File;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -20,8 +22,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * Copies a guest process's stdout and stderr to containerd's FIFOs: one thread per stream long-polls the agent's
@@ -34,7 +34,7 @@ import java.util.logging.Logger;
  * restart of the JVM the next instance writes through new ends while the holder kept the streams open.
  */
 final class OutputPumps implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(OutputPumps.class.getName());
+    private static final Logger LOG = System.getLogger(OutputPumps.class.getName());
     static final String HOLDER_PREFIX = "kuasar-vmm-hold-";
 
     private volatile boolean closing;
@@ -171,7 +171,7 @@ final class OutputPumps implements AutoCloseable {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            LOG.log(Level.FINE, "output " + stream + " of " + containerId + "/" + execId + " ended", e);
+            LOG.log(Level.DEBUG, "output " + stream + " of " + containerId + "/" + execId + " ended", e);
         }
     }
 

@@ -2,6 +2,8 @@ package io.kuasar.driver.vmm;
 
 import io.kuasar.driver.kit.Commands;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,8 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * QEMU as the VMM: machine {@code pc} (the fastest to boot under TCG here, see FACTS), kernel + initramfs given
@@ -23,7 +23,7 @@ import java.util.logging.Logger;
  * so QEMU never blocks or dies on a pipe the JVM held.
  */
 final class QemuVmm implements Vmm {
-    private static final Logger LOG = Logger.getLogger(QemuVmm.class.getName());
+    private static final Logger LOG = System.getLogger(QemuVmm.class.getName());
 
     /**
      * TCG's translated-code buffer, in MiB. QEMU's default is 1 GiB, filled as the guest runs new code (every exec
@@ -88,7 +88,8 @@ final class QemuVmm implements Vmm {
             a.addAll(List.of("-netdev", "hubport,id=net0,hubid=0")); // no migration state, unlike user-mode (slirp)
         }
         if (!c.tap().isEmpty() || c.memory() != null) {
-            a.addAll(List.of("-device", "virtio-net-pci,netdev=net0,mac=" + (c.memory() != null ? TEMPLATE_MAC : c.mac())));
+            a.addAll(List.of("-device", "virtio-net-pci,netdev=net0,mac="
+                    + (c.memory() != null ? TEMPLATE_MAC : c.mac())));
         }
         if (c.incoming()) {
             a.addAll(List.of("-incoming", "defer"));
@@ -122,7 +123,7 @@ final class QemuVmm implements Vmm {
         try (QmpClient qmp = QmpClient.connect(vm.controlSocket(), Duration.ofSeconds(2))) {
             qmp.execute("quit", null);
         } catch (IOException e) {
-            LOG.log(Level.FINE, "QMP quit of " + vm.pid() + " failed; killing it", e);
+            LOG.log(Level.DEBUG, "QMP quit of " + vm.pid() + " failed; killing it", e);
         }
         try {
             h.get().onExit().get(grace.toMillis(), TimeUnit.MILLISECONDS);
@@ -131,7 +132,7 @@ final class QemuVmm implements Vmm {
             try {
                 h.get().onExit().get(5, TimeUnit.SECONDS);
             } catch (Exception e) {
-                LOG.warning("QEMU " + vm.pid() + " did not die after SIGKILL");
+                LOG.log(Level.WARNING, "QEMU " + vm.pid() + " did not die after SIGKILL");
             }
         }
     }

@@ -4,12 +4,13 @@ import io.kuasar.driver.vmm.agent.proto.SetupSandboxRequest;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStatus;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.logging.Logger;
 
 /**
  * Starting one pod's VM: its network plumbing, the VMM process, its cgroup, the agent's first answer, and the
@@ -17,7 +18,7 @@ import java.util.logging.Logger;
  * QEMU's log, which is where a boot problem shows.
  */
 final class VmBoot {
-    private static final Logger LOG = Logger.getLogger(VmBoot.class.getName());
+    private static final Logger LOG = System.getLogger(VmBoot.class.getName());
 
     /** Pod annotation: {@code cold} boots the VM even when a template is ready (benchmarks, debugging). */
     static final String BOOT_ANNOTATION = "io.kuasar.vmm.boot";
@@ -84,7 +85,8 @@ final class VmBoot {
         try {
             PodCgroup.enter(pod.cgroup, vm.pid(), (long) pod.memoryMb << 20);
         } catch (IOException e) {
-            LOG.warning("vmm: cannot move QEMU " + vm.pid() + " into cgroup " + pod.cgroup + ": " + e.getMessage());
+            LOG.log(Level.WARNING, "vmm: cannot move QEMU " + vm.pid() + " into cgroup " + pod.cgroup + ": "
+                    + e.getMessage());
         }
         AgentClient agent;
         try {
@@ -129,11 +131,13 @@ final class VmBoot {
             vmm.restoreState(vm, t.state(), settings.bootTimeout());
             pod.boot = "template";
             ready(pod, vm, net, RESTORED_TIMEOUT);
-            LOG.info("vmm: sandbox " + pod.id + " restored from the template in " + (System.nanoTime() - t0) / 1_000_000
+            LOG.log(Level.INFO, "vmm: sandbox " + pod.id + " restored from the template in "
+                    + (System.nanoTime() - t0) / 1_000_000
                     + " ms");
             return true;
         } catch (IOException | SandboxException | RuntimeException e) {
-            LOG.warning("vmm: sandbox " + pod.id + " cannot start from the template, booting cold: " + e.getMessage()
+            LOG.log(Level.WARNING, "vmm: sandbox " + pod.id + " cannot start from the template, booting cold: "
+                    + e.getMessage()
                     + "; qemu: " + tail(pod.dir.resolve("qemu.log")));
             AgentClient a = pod.agent;
             pod.agent = null;

@@ -15,6 +15,8 @@ import io.kuasar.spi.TaskSpec;
 import io.kuasar.spi.TaskState;
 import io.kuasar.spi.TypedData;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,7 +36,7 @@ final class VmTasks implements TaskService {
     private static final String REFUSER = "the vmm sandboxer";
     /** How long a task call waits for a recovered pod's agent connection. */
     private static final long REATTACH_WAIT_SECONDS = 60;
-    private static final System.Logger LOG = System.getLogger(VmTasks.class.getName());
+    private static final Logger LOG = System.getLogger(VmTasks.class.getName());
     /** How long a Kill waits for a Start of the same exec in flight: an agent call may take that long. */
     private static final Duration START_WAIT = Duration.ofSeconds(70);
 
@@ -63,7 +65,8 @@ final class VmTasks implements TaskService {
         }
         AgentClient a = pod.agent;
         if (a == null || !a.isOpen()) {
-            throw new SandboxException(SandboxException.Code.UNAVAILABLE, "the VM of sandbox " + pod.id + " is not reachable");
+            throw new SandboxException(SandboxException.Code.UNAVAILABLE, "the VM of sandbox " + pod.id
+                    + " is not reachable");
         }
         return a;
     }
@@ -121,7 +124,7 @@ final class VmTasks implements TaskService {
             if (e.code() != SandboxException.Code.ALREADY_EXISTS) {
                 throw e;
             }
-            LOG.log(System.Logger.Level.INFO, "vmm: container " + id + " of sandbox " + pod.id + " is in the guest"
+            LOG.log(Level.INFO, "vmm: container " + id + " of sandbox " + pod.id + " is in the guest"
                     + " but was never recorded (a Create cut off by a crash, replayed): making it again");
             agent().delete(id, "");
             return agent().create(id, GuestBundle.guestDir(id), stdout, stderr);
@@ -246,7 +249,8 @@ final class VmTasks implements TaskService {
             VmProcess p = c.proc(execId);
             if (p.exit() == null && p.status() == TaskState.Status.RUNNING) {
                 throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                        (p.execId.isEmpty() ? "container " + id : "exec " + p.execId) + " is still running: kill it first");
+                        (p.execId.isEmpty() ? "container " + id : "exec " + p.execId)
+                                + " is still running: kill it first");
             }
             ExitStatus e = p.exit() != null ? p.exit() : new ExitStatus(p.pid(), 0, Instant.now());
             if (!p.execId.isEmpty()) {

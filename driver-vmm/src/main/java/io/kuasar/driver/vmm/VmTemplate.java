@@ -3,6 +3,8 @@ package io.kuasar.driver.vmm;
 import io.kuasar.driver.kit.AtomicFiles;
 import io.kuasar.driver.kit.HostFiles;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -11,8 +13,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * VM templating: a guest booted once to a ready agent, then saved, so a pod's VM starts by restoring it instead of
@@ -26,7 +26,7 @@ import java.util.logging.Logger;
  * {@code ram}, {@code state}, {@code ready}. It survives restarts of the node; a changed image gives a new key.
  */
 final class VmTemplate {
-    private static final Logger LOG = Logger.getLogger(VmTemplate.class.getName());
+    private static final Logger LOG = System.getLogger(VmTemplate.class.getName());
     private static final Duration SAVE_TIMEOUT = Duration.ofSeconds(60);
 
     /** A template that can be restored. */
@@ -75,7 +75,8 @@ final class VmTemplate {
             Path dir = dirFor(accel, settings.defaultVcpus(), settings.defaultMemoryMb());
             removeOthers(dir);
             build(dir, accel);
-            LOG.info("vmm: template " + dir.getFileName() + " built in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+            LOG.log(Level.INFO, "vmm: template " + dir.getFileName() + " built in "
+                    + (System.nanoTime() - t0) / 1_000_000 + " ms");
         } catch (Exception e) {
             LOG.log(Level.WARNING, "vmm: cannot build the VM template; pods boot cold", e);
         }
@@ -112,7 +113,7 @@ final class VmTemplate {
         try {
             long pid = Long.parseLong(Files.readString(dir.resolve("qemu.pid")).trim());
             if (vmm.isRunning(pid, dir)) {
-                LOG.info("vmm: stopping template VM " + pid + " left by an interrupted build");
+                LOG.log(Level.INFO, "vmm: stopping template VM " + pid + " left by an interrupted build");
                 vmm.stop(new Vmm.VmInstance(pid, dir.resolve("qmp.sock"), dir.resolve("agent.sock"),
                         dir.resolve("console.log")), Duration.ofSeconds(1));
             }
@@ -134,7 +135,7 @@ final class VmTemplate {
                 }
             }
         } catch (IOException e) {
-            LOG.log(Level.FINE, "cannot remove old templates under " + root, e);
+            LOG.log(Level.DEBUG, "cannot remove old templates under " + root, e);
         }
     }
 }

@@ -12,6 +12,8 @@ import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskEvents;
 import io.kuasar.spi.TaskService;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,8 +24,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -39,7 +39,7 @@ import org.osgi.service.metatype.annotations.Designate;
 @Designate(ocd = VmmConfig.class)
 public class VmmDriver implements SandboxDriver {
     static final String SANDBOXER = "vmm";
-    private static final Logger LOG = Logger.getLogger(VmmDriver.class.getName());
+    private static final Logger LOG = System.getLogger(VmmDriver.class.getName());
     /** Pod dirs are named by this many leading characters of the id: sockets must fit sun_path (108 bytes). */
     private static final int DIR_ID_CHARS = 24;
     /** How long a recovered pod's agent may take to accept the new instance's connection. */
@@ -95,7 +95,7 @@ public class VmmDriver implements SandboxDriver {
                 closed++;
             }
         }
-        LOG.info("vmm: driver stopping; closed " + closed + " agent connection(s), VMs keep running");
+        LOG.log(Level.INFO, "vmm: driver stopping; closed " + closed + " agent connection(s), VMs keep running");
         pumps.close();
     }
 
@@ -136,7 +136,7 @@ public class VmmDriver implements SandboxDriver {
             try {
                 new VmBoot(vmm, settings, accel.join(), template).boot(pod);
             } catch (SandboxException | RuntimeException e) {
-                LOG.warning("vmm: sandbox " + pod.id + " did not start: " + e.getMessage());
+                LOG.log(Level.WARNING, "vmm: sandbox " + pod.id + " did not start: " + e.getMessage());
                 pods.forgetFailed(pod, this::teardown);
                 throw e;
             }
@@ -162,8 +162,9 @@ public class VmmDriver implements SandboxDriver {
             }
         }
         long oomKills = PodCgroup.oomKills(pod.cgroup);
-        LOG.warning("vmm: the VM of sandbox " + pod.id + " (QEMU " + pid + ") ended by itself"
-                + (oomKills > 0 ? ": the OOM killer ended it at the pod cgroup's memory limit (" + pod.cgroup + ")" : "")
+        LOG.log(Level.WARNING, "vmm: the VM of sandbox " + pod.id + " (QEMU " + pid + ") ended by itself"
+                + (oomKills > 0 ? ": the OOM killer ended it at the pod cgroup's memory limit (" + pod.cgroup
+                        + ")" : "")
                 + "; the guest's console ended with:\n" + consoleTail(pod.dir.resolve("console.log"))
                 + "\nand QEMU's log with:\n" + consoleTail(pod.dir.resolve("qemu.log")));
         endContainers(pod, ExitStatus.UNKNOWN_CODE);
@@ -234,7 +235,7 @@ public class VmmDriver implements SandboxDriver {
         PodNetwork.detach(pod.netnsPath);
         List<String> left = PodCgroup.remove(pod.cgroup);
         if (!left.isEmpty()) {
-            LOG.warning("vmm: cgroups of sandbox " + pod.id + " remain: " + left);
+            LOG.log(Level.WARNING, "vmm: cgroups of sandbox " + pod.id + " remain: " + left);
         }
         try {
             HostFiles.unmountAndDelete(pod.dir);
@@ -308,7 +309,7 @@ public class VmmDriver implements SandboxDriver {
                         }
                     }
                 }
-                LOG.info("vmm: reattached to sandbox " + pod.id + " (QEMU " + pod.pid + ")");
+                LOG.log(Level.INFO, "vmm: reattached to sandbox " + pod.id + " (QEMU " + pod.pid + ")");
             } catch (IOException | SandboxException | RuntimeException e) {
                 LOG.log(Level.WARNING, "vmm: cannot reach the agent of sandbox " + pod.id + "; ending its VM", e);
                 stopVm(pod, Duration.ofSeconds(1)); // a VM nobody can drive any more would only hold memory

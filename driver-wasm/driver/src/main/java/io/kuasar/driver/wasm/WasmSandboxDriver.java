@@ -12,6 +12,8 @@ import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskEvents;
 import io.kuasar.spi.TaskService;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -23,8 +25,6 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * The sandbox lifecycle both wasm sandboxers share. A wasm pod has no process and no namespaces of its own: Start
@@ -33,7 +33,7 @@ import java.util.logging.Logger;
  * {@code runDir(sandboxer)}.
  */
 abstract class WasmSandboxDriver implements SandboxDriver {
-    private static final Logger LOG = Logger.getLogger(WasmSandboxDriver.class.getName());
+    private static final Logger LOG = System.getLogger(WasmSandboxDriver.class.getName());
     private static final long KILL_WAIT_SECONDS = 10;
 
     private final WasmBackend backend;
@@ -104,7 +104,8 @@ abstract class WasmSandboxDriver implements SandboxDriver {
             if (!await(c, Math.max(0, deadline - System.nanoTime()))) {
                 signal(t, c, 9);
                 if (!await(c, TimeUnit.SECONDS.toNanos(KILL_WAIT_SECONDS))) {
-                    LOG.warning("container " + c.id + " of sandbox " + pod.id + " did not end after SIGKILL");
+                    LOG.log(Level.WARNING, "container " + c.id + " of sandbox " + pod.id
+                            + " did not end after SIGKILL");
                 }
             }
         }
@@ -114,7 +115,7 @@ abstract class WasmSandboxDriver implements SandboxDriver {
         try {
             t.kill(c.id, "", signal, true);
         } catch (SandboxException e) {
-            LOG.log(Level.FINE, "kill " + signal + " of " + c.id, e); // it ended meanwhile
+            LOG.log(Level.DEBUG, "kill " + signal + " of " + c.id, e); // it ended meanwhile
         }
     }
 

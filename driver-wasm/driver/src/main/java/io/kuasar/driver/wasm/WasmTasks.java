@@ -15,6 +15,8 @@ import io.kuasar.spi.TaskState;
 import io.kuasar.spi.TypedData;
 import io.kuasar.wasm.engine.fs.ContainerRoot;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -23,15 +25,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.function.BooleanSupplier;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * containerd's Task API for the wasm containers of one pod, served by the node. A wasm container has exactly one
  * process, its module: Exec is refused, Kill ends the module, Wait/State/Delete follow containerd's rules.
  */
 final class WasmTasks implements TaskService {
-    private static final Logger LOG = Logger.getLogger(WasmTasks.class.getName());
+    private static final Logger LOG = System.getLogger(WasmTasks.class.getName());
 
     private final WasmPod pod;
     private final WasmBackend backend;
@@ -215,7 +215,8 @@ final class WasmTasks implements TaskService {
         events.publish(new TaskEvent.Exited(pod.id, c.id, "", c.init.exit()));
         c.init.completeWaiters();
         if (!e.reason().isEmpty() && !"Completed".equals(e.reason()) && !"Error".equals(e.reason())) {
-            LOG.info("wasm container " + c.id + " of sandbox " + pod.id + " ended with " + code + ": " + e.reason());
+            LOG.log(Level.INFO, "wasm container " + c.id + " of sandbox " + pod.id + " ended with " + code + ": "
+                    + e.reason());
         }
     }
 

@@ -3,6 +3,8 @@ package io.kuasar.host.internal;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.OrphanExits;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,7 +33,7 @@ import org.osgi.service.component.annotations.Deactivate;
 public class KeeperExitRecords implements OrphanExits {
     static final String KEEPER_DIR_PROPERTY = "kuasar.keeper.dir";
     static final String KEEPER_DIR_ENV = "KUASAR_KEEPER_DIR";
-    private static final System.Logger LOG = System.getLogger(KeeperExitRecords.class.getName());
+    private static final Logger LOG = System.getLogger(KeeperExitRecords.class.getName());
     private static final long RETRY_MS = 25;
 
     private final Path exitsDir;
@@ -76,7 +78,7 @@ public class KeeperExitRecords implements OrphanExits {
             String[] v = Files.readString(f).trim().split("\\s+");
             return Optional.of(new ExitStatus(pid, Integer.parseInt(v[1]), Instant.ofEpochSecond(0, Long.parseLong(v[2]))));
         } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "unreadable keeper exit record " + f, e);
+            LOG.log(Level.WARNING, "unreadable keeper exit record " + f, e);
             return Optional.empty(); // half a line cannot be: the keeper renames whole records into place
         }
     }
@@ -85,7 +87,7 @@ public class KeeperExitRecords implements OrphanExits {
     public CompletionStage<ExitStatus> exitOf(long pid, long startTime, Duration wait, String what) {
         CompletableFuture<ExitStatus> done = new CompletableFuture<>();
         if (exitsDir == null) {
-            LOG.log(System.Logger.Level.WARNING, "{0} (pid {1}) exited while not a child of this JVM and no keeper"
+            LOG.log(Level.WARNING, "{0} (pid {1}) exited while not a child of this JVM and no keeper"
                     + " records exits: exit code unknown, reporting 255", what, Long.toString(pid));
             done.complete(unknown(pid));
             return done;
@@ -107,7 +109,7 @@ public class KeeperExitRecords implements OrphanExits {
                         // the host goes away: answer now
                     }
                 }
-                LOG.log(System.Logger.Level.WARNING, "{0} (pid {1}) exited while not a child of this JVM and the"
+                LOG.log(Level.WARNING, "{0} (pid {1}) exited while not a child of this JVM and the"
                         + " keeper has no record of it in {2}: exit code unknown, reporting 255",
                         what, Long.toString(pid), exitsDir);
                 done.complete(unknown(pid));
@@ -132,7 +134,7 @@ public class KeeperExitRecords implements OrphanExits {
             try {
                 Files.deleteIfExists(f);
             } catch (IOException e) {
-                LOG.log(System.Logger.Level.DEBUG, "cannot remove " + f, e);
+                LOG.log(Level.DEBUG, "cannot remove " + f, e);
             }
         }
     }

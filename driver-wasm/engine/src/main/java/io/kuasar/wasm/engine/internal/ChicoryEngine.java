@@ -5,6 +5,8 @@ import io.kuasar.wasm.engine.LaunchSpec;
 import io.kuasar.wasm.engine.WasmEngine;
 import io.kuasar.wasm.engine.WasmRun;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -13,7 +15,6 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
-import java.util.logging.Logger;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -33,7 +34,7 @@ import org.osgi.service.component.annotations.Deactivate;
  */
 @Component(service = WasmEngine.class, immediate = true)
 public final class ChicoryEngine implements WasmEngine {
-    private static final Logger LOG = Logger.getLogger(ChicoryEngine.class.getName());
+    private static final Logger LOG = System.getLogger(ChicoryEngine.class.getName());
 
     private final ModuleCache modules;
     private final int maxRunning;
@@ -49,7 +50,7 @@ public final class ChicoryEngine implements WasmEngine {
                 Integer.parseInt(prop(context, "kuasar.wasm.module.cache", "32")),
                 Long.parseLong(prop(context, "kuasar.wasm.stack.kb", "4096")) * 1024,
                 HeapBudget.ofMaxHeap(Double.parseDouble(prop(context, "kuasar.wasm.heap.share", "0.5"))));
-        LOG.info("wasm engine: " + describe());
+        LOG.log(Level.INFO, "wasm engine: " + describe());
     }
 
     /** For tests and the benchmark, without OSGi. */
