@@ -11,6 +11,8 @@ import io.kuasar.api.containerd.types.Envelope;
 import io.kuasar.host.EventSubscriber;
 import io.kuasar.spi.TaskEvent;
 import io.kuasar.ttrpc.TtrpcClient;
+import io.kuasar.ttrpc.TtrpcEventLoops;
+import io.netty.channel.EventLoopGroup;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
@@ -38,6 +40,8 @@ public final class EventForwarder implements EventSubscriber, AutoCloseable {
     private final Path address;
     private final BlockingQueue<Envelope> queue = new LinkedBlockingQueue<>(MAX_QUEUED);
     private final Thread sender;
+    /** The client's event loop, this component's own: nothing of it outlives the bundle. */
+    private final EventLoopGroup loop = TtrpcEventLoops.newGroup(1, "kuasar-events");
     private volatile boolean closed;
     private TtrpcClient client;
 
@@ -70,7 +74,7 @@ public final class EventForwarder implements EventSubscriber, AutoCloseable {
                     next = queue.take();
                 }
                 if (client == null) {
-                    client = TtrpcClient.connect(address);
+                    client = TtrpcClient.connect(address, loop);
                 }
                 client.call(SERVICE, "Forward", ForwardRequest.newBuilder().setEnvelope(next).build(), Map.of(),
                         Duration.ofSeconds(10)).get();
@@ -109,6 +113,7 @@ public final class EventForwarder implements EventSubscriber, AutoCloseable {
         closed = true;
         sender.interrupt();
         closeClient();
+        loop.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
     }
 
     /** containerd's envelope: its topic and the event packed with containerd's bare type URL (no type.googleapis.com). */

@@ -62,7 +62,10 @@ public final class TtrpcClient implements AutoCloseable {
         });
     }
 
-    /** Connects using {@link TtrpcEventLoops#shared()}. Blocks until connected. */
+    /**
+     * Connects using {@link TtrpcEventLoops#shared()}, for tools and tests; code in a bundle passes a group of its
+     * own ({@link #connect(Path, EventLoopGroup)}), so no thread outlives the bundle. Blocks until connected.
+     */
     public static TtrpcClient connect(Path socket) throws IOException {
         return connect(socket, TtrpcEventLoops.shared());
     }

@@ -22,6 +22,7 @@ import io.kuasar.spi.SandboxException;
 import io.kuasar.ttrpc.TtrpcClient;
 import io.kuasar.ttrpc.TtrpcCode;
 import io.kuasar.ttrpc.TtrpcException;
+import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -47,16 +48,16 @@ final class AgentClient implements AutoCloseable {
         this.ttrpc = ttrpc;
     }
 
-    static AgentClient connect(Path socket) throws IOException {
-        return new AgentClient(TtrpcClient.connect(socket));
+    static AgentClient connect(Path socket, EventLoopGroup loop) throws IOException {
+        return new AgentClient(TtrpcClient.connect(socket, loop));
     }
 
     /** Connects to a VM's agent socket, retrying while QEMU has not created it yet. */
-    static AgentClient connect(Vmm.VmInstance vm, Duration timeout) throws IOException {
+    static AgentClient connect(Vmm.VmInstance vm, Duration timeout, EventLoopGroup loop) throws IOException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             try {
-                return connect(vm.agentSocket());
+                return connect(vm.agentSocket(), loop);
             } catch (IOException e) {
                 if (System.nanoTime() > deadline || ProcessHandle.of(vm.pid()).isEmpty()) {
                     throw e;
@@ -77,10 +78,11 @@ final class AgentClient implements AutoCloseable {
      * template may take the host's connection events in an order that leaves its side of the port closed, which a
      * new connection's "host connected" mends.
      */
-    static AgentClient connectReady(Vmm.VmInstance vm, Duration timeout, Duration perTry) throws IOException, SandboxException {
+    static AgentClient connectReady(Vmm.VmInstance vm, Duration timeout, Duration perTry, EventLoopGroup loop)
+            throws IOException, SandboxException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
-            AgentClient a = connect(vm, timeout);
+            AgentClient a = connect(vm, timeout, loop);
             try {
                 a.awaitReady(perTry);
                 return a;

@@ -79,7 +79,7 @@ final class KvmProbe {
             Files.createDirectories(scratch.resolve("share"));
             vm = vmm.start(new Vmm.VmConfig("kvm-probe", scratch, s.kernel(), s.initrd(), 1, 128, "kvm",
                     scratch.resolve("share"), "", "", "", null, false));
-            try (AgentClient agent = AgentClient.connect(vm, PROBE_TIMEOUT)) {
+            try (AgentClient agent = AgentClient.connect(vm, PROBE_TIMEOUT, vmm.channels())) {
                 agent.awaitReady(PROBE_TIMEOUT);
                 return true;
             }

@@ -1,6 +1,8 @@
 package io.kuasar.driver.vmm;
 
 import io.kuasar.driver.kit.Commands;
+import io.kuasar.ttrpc.TtrpcEventLoops;
+import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
@@ -23,6 +25,21 @@ import java.util.concurrent.TimeUnit;
  * so QEMU never blocks or dies on a pipe the JVM held.
  */
 final class QemuVmm implements Vmm {
+    @Override
+    public synchronized EventLoopGroup channels() {
+        if (channels == null) {
+            channels = TtrpcEventLoops.newGroup(1, "kuasar-vmm-channels");
+        }
+        return channels;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (channels != null) {
+            channels.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
     private static final Logger LOG = System.getLogger(QemuVmm.class.getName());
 
     /**
@@ -39,6 +56,8 @@ final class QemuVmm implements Vmm {
             List.of(Map.of("capability", "x-ignore-shared", "state", true)));
 
     private final String binary;
+    /** Made when first needed: a QemuVmm that only builds command lines starts no thread. */
+    private EventLoopGroup channels;
 
     QemuVmm(String binary) {
         this.binary = binary;

@@ -91,7 +91,8 @@ final class VmBoot {
         AgentClient agent;
         try {
             // a cold boot takes seconds to its first answer, a restored guest milliseconds
-            agent = AgentClient.connectReady(vm, timeout, pod.boot.equals("template") ? Duration.ofMillis(1500) : timeout);
+            agent = AgentClient.connectReady(vm, timeout, pod.boot.equals("template") ? Duration.ofMillis(1500) : timeout,
+                    vmm.channels());
         } catch (IOException | SandboxException e) {
             throw new SandboxException(SandboxException.Code.UNAVAILABLE, "the VM of sandbox " + pod.id
                     + " did not come up (" + e.getMessage() + "); console: " + tail(vm.console())

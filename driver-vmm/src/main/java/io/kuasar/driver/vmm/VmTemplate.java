@@ -95,7 +95,7 @@ final class VmTemplate {
             // Saved while the host is still connected: a disconnect before the save would leave its "host closed"
             // message in the guest's virtio-serial queue, and a restored guest could take it after its new host had
             // connected and stop answering. The close after the save never reaches the saved state.
-            try (AgentClient agent = AgentClient.connect(vm, settings.bootTimeout())) {
+            try (AgentClient agent = AgentClient.connect(vm, settings.bootTimeout(), vmm.channels())) {
                 agent.awaitReady(settings.bootTimeout());
                 vmm.saveState(vm, dir.resolve("state"), SAVE_TIMEOUT);
             }

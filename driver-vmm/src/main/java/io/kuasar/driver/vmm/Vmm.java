@@ -1,5 +1,6 @@
 package io.kuasar.driver.vmm;
 
+import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -55,4 +56,10 @@ interface Vmm {
 
     /** The arguments the VMM would be started with (for tests and logs). */
     List<String> commandLine(VmConfig config);
+
+    /** The event loop of the host's side of the VMs' channels (agent sockets), owned by this instance. */
+    EventLoopGroup channels();
+
+    /** Ends {@link #channels()}; the VMs themselves keep running. */
+    void close();
 }

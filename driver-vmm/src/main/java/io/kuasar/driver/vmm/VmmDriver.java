@@ -97,6 +97,7 @@ public class VmmDriver implements SandboxDriver {
         }
         LOG.log(Level.INFO, "vmm: driver stopping; closed " + closed + " agent connection(s), VMs keep running");
         pumps.close();
+        vmm.close(); // its channels' event loop: nothing of this instance outlives the bundle
     }
 
     @Override
@@ -296,7 +297,7 @@ public class VmmDriver implements SandboxDriver {
             try {
                 AgentClient a = AgentClient.connectReady(new Vmm.VmInstance(pod.pid, pod.dir.resolve("qmp.sock"),
                         pod.dir.resolve("agent.sock"), pod.dir.resolve("console.log")), REATTACH_TIMEOUT,
-                        Duration.ofMillis(1500));
+                        Duration.ofMillis(1500), vmm.channels());
                 pod.agent = a;
                 VmTasks t = tasks.computeIfAbsent(pod.id, k -> new VmTasks(pod, store, events, pumps));
                 for (VmContainer c : pod.containerList()) {

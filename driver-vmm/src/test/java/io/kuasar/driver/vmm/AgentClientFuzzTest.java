@@ -17,7 +17,9 @@ import io.kuasar.host.fuzz.FuzzInput;
 import io.kuasar.host.fuzz.FuzzSeeds;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.ttrpc.TtrpcCode;
+import io.kuasar.ttrpc.TtrpcEventLoops;
 import io.kuasar.ttrpc.TtrpcException;
+import io.netty.channel.EventLoopGroup;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -57,6 +59,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  * Input: byte 0 picks the call, byte 1 the kind of answer, then its fields and the payload (or raw bytes).
  */
 class AgentClientFuzzTest {
+    /** The clients' event loop, for the whole test class (the driver's own comes from its Vmm). */
+    private static final EventLoopGroup LOOP = TtrpcEventLoops.newGroup(1, "test-agent-client");
+
     private static final Duration BOUND = Duration.ofSeconds(10);
     private static final AtomicReference<byte[]> ANSWER = new AtomicReference<>();
     /** Quiet: the client logs each garbage answer with its stack trace, which would be most of the work here. */
@@ -163,7 +168,7 @@ class AgentClientFuzzTest {
         long start = System.nanoTime();
         Object result = null;
         Throwable failure = null;
-        try (AgentClient client = AgentClient.connect(SOCKET)) {
+        try (AgentClient client = AgentClient.connect(SOCKET, LOOP)) {
             try {
                 result = invoke(client, call);
             } catch (SandboxException e) {

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kuasar.driver.vmm.agent.proto.PingResponse;
 import io.kuasar.spi.SandboxException;
+import io.kuasar.ttrpc.TtrpcEventLoops;
 import io.kuasar.ttrpc.TtrpcServer;
+import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -39,6 +41,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(120)
 class HostileGuestTest {
+    /** The clients' event loop, for the whole test class (the driver's own comes from its Vmm). */
+    private static final EventLoopGroup LOOP = TtrpcEventLoops.newGroup(1, "test-agent-client");
+
     @TempDir
     Path tmp;
     private final ExecutorService guests = Executors.newCachedThreadPool();
@@ -106,7 +111,7 @@ class HostileGuestTest {
                 CompletableFuture.completedFuture(PingResponse.newBuilder().setVersion("good").build()));
         Path dir = privateDir("good");
         server.listen(dir.resolve("agent.sock"));
-        AgentClient a = AgentClient.connect(dir.resolve("agent.sock"));
+        AgentClient a = AgentClient.connect(dir.resolve("agent.sock"), LOOP);
         open.add(a);
         return a;
     }
@@ -129,7 +134,7 @@ class HostileGuestTest {
             }
             return null;
         });
-        AgentClient a = AgentClient.connect(sock);
+        AgentClient a = AgentClient.connect(sock, LOOP);
         open.add(a);
         return a;
     }
