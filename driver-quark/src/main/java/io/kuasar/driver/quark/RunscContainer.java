@@ -1,6 +1,7 @@
 package io.kuasar.driver.quark;
 
 import io.kuasar.driver.kit.ContainerRecord;
+import io.kuasar.driver.kit.FifoHold;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.Mount;
 import io.kuasar.spi.TaskState;
@@ -18,6 +19,8 @@ final class RunscContainer extends ContainerRecord<GProc> {
     volatile boolean deleted;
     /** Read from the state file of an earlier driver instance or JVM, rather than made by this instance. */
     volatile boolean restored;
+    /** The init's output FIFOs, held while it runs when it was started after a crash (see RunscTasks.start). */
+    volatile FifoHold outputHold;
 
     RunscContainer(String id, Path bundle, List<Mount> rootfs, GProc init) {
         super(id, bundle, rootfs, init);

@@ -1,6 +1,7 @@
 package io.kuasar.driver.quark;
 
 import io.kuasar.driver.kit.ExitFiles;
+import io.kuasar.driver.kit.FifoHold;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.OrphanExits;
 import io.kuasar.spi.SandboxException;
@@ -115,6 +116,11 @@ final class RunscExits {
     void exited(RunscContainer c, GProc p, int code, Instant at) {
         if (!p.recordExit(new ExitStatus(p.pid(), code, at))) {
             return;
+        }
+        FifoHold hold = c.outputHold;
+        if (p.execId.isEmpty() && hold != null) {
+            c.outputHold = null;
+            hold.close();
         }
         try {
             store.save(pod);

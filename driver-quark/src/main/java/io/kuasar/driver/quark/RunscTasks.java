@@ -1,9 +1,7 @@
 package io.kuasar.driver.quark;
 
-import io.kuasar.driver.kit.AtomicFiles;
 import io.kuasar.driver.kit.FifoHold;
 import io.kuasar.driver.kit.HostFiles;
-import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.ExecSpec;
@@ -23,7 +21,6 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,9 +35,7 @@ import java.util.concurrent.CompletionStage;
 final class RunscTasks implements TaskService {
     private static final Logger LOG = System.getLogger(RunscTasks.class.getName());
     /** Names this sandboxer in refusals of stdio it cannot serve (terminals need a console socket for runsc). */
-    private static final String RUNSC_SANDBOXER = "the runsc sandboxer";
-    /** How long a Kill waits for an exec's Start in flight, then for runsc exec to write the pid inside. */
-    private static final Duration EXEC_PID_WAIT = Duration.ofSeconds(30);
+    static final String RUNSC_SANDBOXER = "the runsc sandboxer";
 
     private final Pod pod;
     private final Runsc runsc;
@@ -49,10 +44,12 @@ final class RunscTasks implements TaskService {
     private final Reaper reaper;
     private final Path workRoot;
     private final RunscExits exits;
+    private final RunscExecs execs;
 
     RunscTasks(Pod pod, Runsc runsc, PodStore store, TaskEvents events, OrphanExits orphans, Reaper reaper,
                Path workRoot) {
         this.exits = new RunscExits(pod, runsc, store, events, orphans);
+        this.execs = new RunscExecs(pod, runsc, store, events, exits, workRoot);
         this.pod = pod;
         this.runsc = runsc;
         this.store = store;
@@ -181,7 +178,7 @@ final class RunscTasks implements TaskService {
         c.ops.lock();
         try {
             if (execId != null && !execId.isEmpty()) {
-                return startExec(c, c.exec(execId));
+                return execs.start(c, c.exec(execId));
             }
             if (c.init.started() || c.init.exit() != null) {
                 if (c.init.started() && c.init.pid() > 0) {
@@ -195,6 +192,12 @@ final class RunscTasks implements TaskService {
                 // twice (the container may even have ended, and containerd stopped reading its output)
                 LOG.log(Level.INFO, "container " + id + " of sandbox " + pod.id + " was started before a crash");
             } else {
+                if (c.restored) {
+                    // after a crash, containerd may have stopped reading the output FIFOs (an earlier writer, a Start
+                    // the crash cut off, closed them): held read-write until the container ends, so starting it
+                    // cannot block for ever opening them (its output is then lost, not its exit code)
+                    c.outputHold = FifoHold.of(c.init.stdio);
+                }
                 runsc.start(id, StdioRedirects.of(c.init.stdio, RUNSC_SANDBOXER));
             }
             adoptGofer(c); // started by runsc start (runsc 2024), may be gone already
@@ -208,60 +211,9 @@ final class RunscTasks implements TaskService {
         }
     }
 
-    private long startExec(RunscContainer c, GProc p) throws SandboxException {
-        if (p.started() || p.exit() != null) {
-            if (p.started() && p.pid() > 0) {
-                return p.pid(); // a replayed (or repeated) Start answers what the first one did
-            }
-            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                    "exec " + p.execId + " in " + c.id + " was already started");
-        }
-        p.startBegins("exec " + p.execId + " of " + c.id);
-        Process helper;
-        try {
-            c.requireRunning();
-            Path work = workDir(c.id);
-            try {
-                helper = runsc.startExec(c.id, work.resolve("exec-" + p.execId + ".json"),
-                        work.resolve("exec-" + p.execId + ".pid"), RunscExits.execExitFile(work, p.execId),
-                        StdioRedirects.of(p.stdio, RUNSC_SANDBOXER));
-            } catch (IOException e) {
-                throw SandboxException.internal("cannot start runsc exec for " + p.execId + " in " + c.id, e);
-            }
-            p.helper = helper;
-            p.helperStart = ProcStat.startTime(helper.pid());
-            p.created(helper.pid());
-            p.running();
-            saveQuietly("the start of exec " + p.execId + " of " + c.id);
-        } finally {
-            p.startEnds();
-        }
-        events.publish(new TaskEvent.ExecStarted(pod.id, c.id, p.execId, helper.pid()));
-        exits.watchExec(c, p, helper, workDir(c.id));
-        return helper.pid();
-    }
-
     @Override
     public void exec(ExecSpec spec) throws SandboxException {
-        RunscContainer c = container(spec.id());
-        String execId = Identifiers.validate("exec", spec.execId());
-        StdioRedirects.of(spec.stdio(), RUNSC_SANDBOXER);
-        c.ops.lock();
-        try {
-            c.requireRunning();
-            if (c.execReplayed(execId, spec.stdio(), GProc::started)) {
-                return; // its spec was written the first time
-            }
-            Path processJson = HostFiles.privateDir(workDir(c.id)).resolve("exec-" + execId + ".json");
-            AtomicFiles.writeAtomically(processJson, spec.spec().value());
-            c.execs.put(execId, new GProc(execId, spec.stdio()));
-            store.save(pod); // a replayed Start after a JVM crash finds it
-            events.publish(new TaskEvent.ExecAdded(pod.id, c.id, execId));
-        } catch (IOException e) {
-            throw SandboxException.internal("cannot write the process spec of exec " + execId, e);
-        } finally {
-            c.ops.unlock();
-        }
+        execs.add(container(spec.id()), spec);
     }
 
     @Override
@@ -272,7 +224,7 @@ final class RunscTasks implements TaskService {
             if (execId != null && !execId.isEmpty()) {
                 ExitStatus e = c.removeExec(execId, workDir(id), GProc::started);
                 Files.deleteIfExists(RunscExits.execExitFile(workDir(id), execId));
-                saveQuietly("the removal of exec " + execId + " of " + id);
+                execs.saveQuietly("the removal of exec " + execId + " of " + id);
                 events.publish(new TaskEvent.Deleted(pod.id, id, execId, e));
                 return e;
             }
@@ -370,42 +322,7 @@ final class RunscTasks implements TaskService {
             runsc.kill(id, signal, all);
             return;
         }
-        p.beforeSignal("exec " + p.execId + " of " + id, signal, EXEC_PID_WAIT);
-        long inside = sandboxPid(c, p);
-        if (inside > 0) {
-            runsc.killPid(id, inside, signal);
-        } else if (p.helperAlive()) {
-            throw new SandboxException(SandboxException.Code.DEADLINE_EXCEEDED, "exec " + p.execId + " of " + id
-                    + ": runsc exec has not written its process's pid within " + EXEC_PID_WAIT.toSeconds() + " s");
-        } else {
-            throw SandboxException.notFound("process", "exec " + p.execId + " of " + id + " (already finished)");
-        }
-    }
-
-    /**
-     * The exec's pid inside the sandbox, from runsc exec's {@code --internal-pid-file}, which it writes a little
-     * after it was started: waits for it while runsc exec runs. Killing runsc exec itself would not reach the
-     * process inside gVisor. 0 when runsc exec ended without writing it (the process never ran).
-     */
-    private long sandboxPid(RunscContainer c, GProc p) throws SandboxException {
-        Path file = workDir(c.id).resolve("exec-" + p.execId + ".pid");
-        long end = System.nanoTime() + EXEC_PID_WAIT.toNanos();
-        while (p.sandboxPid == 0) {
-            try {
-                p.sandboxPid = Long.parseLong(Files.readString(file).trim());
-            } catch (IOException | NumberFormatException e) {
-                if (!p.helperAlive() || System.nanoTime() > end) {
-                    return 0;
-                }
-                try {
-                    Thread.sleep(10);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw new SandboxException(SandboxException.Code.CANCELLED, "interrupted");
-                }
-            }
-        }
-        return p.sandboxPid;
+        execs.signal(c, p, signal);
     }
 
     @Override
@@ -416,18 +333,6 @@ final class RunscTasks implements TaskService {
     @Override
     public TaskState state(String id, String execId) throws SandboxException {
         return container(id).state(execId);
-    }
-
-    /**
-     * Persists a step already taken (the exec runs, or is gone): failing the call for it would only make containerd
-     * retry what is done. The next save, at the latest the exit's, writes it.
-     */
-    private void saveQuietly(String what) {
-        try {
-            store.save(pod);
-        } catch (SandboxException e) {
-            LOG.log(Level.WARNING, "cannot persist " + what, e);
-        }
     }
 
     RunscContainer container(String id) throws SandboxException {
