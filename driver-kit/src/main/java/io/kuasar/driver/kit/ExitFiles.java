@@ -52,15 +52,20 @@ public final class ExitFiles {
     }
 
     /**
-     * The exit of a process that ended out of this driver instance's sight: from {@code file} (written by the
-     * instance whose child it was), else from the keeper's record (then kept in {@code file} and the record
-     * consumed). Both are written just after the process is reaped, so each is looked for again for up to
-     * {@code wait}; then {@link ExitStatus#UNKNOWN_CODE}. Never blocks the caller.
+     * The exit of a process that runs, or ran, out of this driver instance's sight (started by the instance it
+     * replaced, or by a JVM that died): once it has ended (watched while it is still the process that had
+     * {@code startTime}), from {@code file} (written by the instance whose child it was), else from the keeper's record
+     * (then kept in {@code file} and the record consumed). Both are written just after the process is reaped, so each
+     * is looked for again for up to {@code wait}; then {@link ExitStatus#UNKNOWN_CODE}. Never blocks the caller.
      */
     public static CompletionStage<ExitStatus> collect(Path file, OrphanExits orphans, long pid, long startTime,
                                                       Duration wait, String what) {
+        Optional<ProcessHandle> running = startTime > 0 && ProcStat.same(pid, startTime) ? ProcessHandle.of(pid)
+                : Optional.empty();
+        CompletionStage<?> gone = running.isPresent() ? running.get().onExit() // polls for a non-child: few of these
+                : CompletableFuture.completedFuture(null);
         CompletableFuture<ExitStatus> done = new CompletableFuture<>();
-        poll(file, orphans, pid, startTime, System.nanoTime() + wait.toNanos(), what, done);
+        gone.thenRun(() -> poll(file, orphans, pid, startTime, System.nanoTime() + wait.toNanos(), what, done));
         return done;
     }
 

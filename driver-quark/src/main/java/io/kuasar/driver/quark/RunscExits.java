@@ -14,9 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 
 /**
  * How the exits of a gVisor pod's processes become known: the processes run inside the sandbox, out of reach of
@@ -71,12 +68,8 @@ final class RunscExits {
      * instance that saw it end, or from the keeper.
      */
     void rewatchExec(RunscContainer c, GProc p, Path workDir) {
-        long pid = p.pid();
-        Optional<ProcessHandle> alive = ProcessHandle.of(pid).filter(h -> p.helperAlive());
-        CompletionStage<?> gone = alive.isPresent() ? alive.get().onExit() // polls for a non-child: few of these
-                : CompletableFuture.completedFuture(null);
-        gone.thenCompose(x -> ExitFiles.collect(execExitFile(workDir, p.execId), orphans, pid, p.helperStart,
-                        RECORD_WAIT, "exec " + p.execId + " of " + c.id))
+        ExitFiles.collect(execExitFile(workDir, p.execId), orphans, p.pid(), p.helperStart, RECORD_WAIT,
+                        "exec " + p.execId + " of " + c.id)
                 .thenAccept(e -> {
                     if (!closing) {
                         exited(c, p, e.code(), e.exitedAt());

@@ -16,8 +16,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -147,14 +145,9 @@ final class WasmEdgeBackend implements WasmBackend {
 
     @Override
     public CompletionStage<Ending> reattach(WasmPod pod, WasmContainer c) {
-        long pid = c.init.pid();
-        Optional<ProcessHandle> alive = ProcessHandle.of(pid).filter(h -> ProcStat.startTime(pid) == c.startTime);
-        CompletionStage<?> gone = alive.isPresent() ? alive.get().onExit() // polls for non-children: fine for a few
-                : CompletableFuture.completedFuture(null);
         Cgroups cg = cgroup(pod, c);
-        return gone.thenCompose(x -> ExitFiles.collect(workDir(pod, c).resolve(EXIT_FILE), orphans, pid, c.startTime,
-                        RECORD_WAIT, "WasmEdge process of container " + c.id))
-                .thenApply(e -> ending(cg, e.code(), e.exitedAt()));
+        return ExitFiles.collect(workDir(pod, c).resolve(EXIT_FILE), orphans, c.init.pid(), c.startTime, RECORD_WAIT,
+                "WasmEdge process of container " + c.id).thenApply(e -> ending(cg, e.code(), e.exitedAt()));
     }
 
     @Override
