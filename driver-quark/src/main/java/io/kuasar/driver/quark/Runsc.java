@@ -92,7 +92,7 @@ final class Runsc {
      */
     long goferPid(String id, String podId) {
         try {
-            JsonNode n = JSON.readTree(root.resolve(id + "_sandbox:" + podId + ".state").toFile());
+            JsonNode n = JSON.readTree(stateFile(id, podId).toFile());
             return n.path("goferPid").asLong(0);
         } catch (IOException e) {
             return 0;
@@ -110,7 +110,12 @@ final class Runsc {
 
     /** True when runsc has state for container {@code id} of sandbox {@code podId} (see {@link #goferPid}). */
     boolean knows(String id, String podId) {
-        return Files.exists(root.resolve(id + "_sandbox:" + podId + ".state"));
+        return Files.exists(stateFile(id, podId));
+    }
+
+    /** runsc's own state file of container {@code id} in sandbox {@code podId}: {@code ROOT/ID_sandbox:POD.state}. */
+    private Path stateFile(String id, String podId) {
+        return root.resolve(id + "_sandbox:" + podId + ".state");
     }
 
     /** The marker in the command line of every host process runsc starts for this pod (see {@link Reaper}). */

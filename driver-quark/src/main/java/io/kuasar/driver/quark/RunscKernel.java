@@ -288,7 +288,7 @@ final class RunscKernel implements AppKernel {
             }
             for (GProc x : c.execs.values()) {
                 if (x.exit() == null && x.started()) {
-                    t.exits().rewatchExec(c, x, podDir(pod.id).resolve("work").resolve(c.id));
+                    t.exits().rewatchExec(c, x, t.workDir(c.id));
                 }
             }
         }

@@ -66,7 +66,8 @@ final class RunscTasks implements TaskService {
         return exits;
     }
 
-    private Path workDir(String containerId) {
+    /** The container's work files: pid files, exec specs, exec exits. */
+    Path workDir(String containerId) {
         return workRoot.resolve(containerId);
     }
 
