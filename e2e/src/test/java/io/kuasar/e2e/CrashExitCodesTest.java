@@ -4,8 +4,6 @@ import static io.kuasar.e2e.CriClient.containerConfig;
 import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.kuasar.api.cri.v1.ContainerConfig;
 import io.kuasar.api.cri.v1.ContainerState;
 import io.kuasar.api.cri.v1.ContainerStatus;
@@ -62,7 +60,9 @@ class CrashExitCodesTest extends CriTestBase {
                 String name = "seven-" + round;
                 ContainerConfig config = containerConfig(name, busybox(), "sh", "-c", "sleep 1; exit 7");
                 started.put(p.getKey(), CompletableFuture.supplyAsync(() -> {
-                    String id = createAsKubeletWould(p.getKey(), p.getValue(), config);
+                    // CreateContainer asks the Controller (gRPC, not relayed by the keeper) for the sandbox's
+                    // platform: a crash at that moment fails it with UNAVAILABLE, and kubelet tries again
+                    String id = asKubeletRetries(BACK, () -> cri.createContainer(p.getKey(), p.getValue(), config));
                     cri.startContainer(id); // Task calls, replayed by the keeper: no retry
                     return id;
                 }));
@@ -82,28 +82,5 @@ class CrashExitCodesTest extends CriTestBase {
             }
         }
         assertAll("exit codes of containers exiting across " + ROUNDS + " kill -9 of the node's JVM", checks);
-    }
-
-    /**
-     * CreateContainer asks the sandbox Controller (gRPC, not relayed by the keeper) for the sandbox's platform: a
-     * crash at that moment fails it with UNAVAILABLE, and kubelet tries again, as here.
-     */
-    private String createAsKubeletWould(String podId, PodSandboxConfig pod, ContainerConfig config) {
-        long end = System.nanoTime() + BACK.toNanos();
-        while (true) {
-            try {
-                return cri.createContainer(podId, pod, config);
-            } catch (StatusRuntimeException e) {
-                if (e.getStatus().getCode() != Status.Code.UNAVAILABLE || System.nanoTime() > end) {
-                    throw e;
-                }
-                try {
-                    Thread.sleep(500);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw e;
-                }
-            }
-        }
     }
 }

@@ -87,7 +87,8 @@ class CrashReplayTest extends CriTestBase {
         String c = cri.runContainer(podId, pod, sleeper);
         jvm = restartedOnce(node, keeper, jvm, podId);
         cri.waitForState(c, ContainerState.CONTAINER_RUNNING, WAIT);
-        assertEquals(1, wasm ? hostProcessesWith(mark) : sleeps(c), "one container process, not one per Create/Start");
+        assertEquals(1, wasm ? Processes.matching(p -> p.argvMentions(mark)).size() : sleeps(c),
+                "one container process, not one per Create/Start");
 
         // Kill and Delete replayed (containerd deletes the task as soon as it sees the exit): the container's own
         // exit code, not one made up for a process already gone; then it is removed as usual
@@ -97,7 +98,7 @@ class CrashReplayTest extends CriTestBase {
         restartedOnce(node, keeper, jvm, podId);
         assertEquals(wasm ? 143 : 42, stopped.getExitCode(), () -> "exit code after a replayed Kill: " + stopped);
         if (wasm) {
-            assertEquals(0, hostProcessesWith(mark), "the WasmEdge process is gone");
+            assertEquals(0, Processes.matching(p -> p.argvMentions(mark)).size(), "the WasmEdge process is gone");
         }
         cri.runtime().removeContainer(RemoveContainerRequest.newBuilder().setContainerId(c).build());
         assertFalse(cri.runtime().listContainers(ListContainersRequest.getDefaultInstance()).getContainersList()
@@ -214,19 +215,6 @@ class CrashReplayTest extends CriTestBase {
         assertEquals(137, ended.getExitCode(), () -> "the module ended with the JVM: " + ended);
         String after = cri.runContainer(podId, pod, WasmPodTest.wasm("after", "quiet", "exit", "7"));
         assertEquals(7, cri.waitForState(after, ContainerState.CONTAINER_EXITED, WAIT).getExitCode());
-    }
-
-    /** Host processes whose command line holds {@code text}. */
-    private static long hostProcessesWith(String text) throws IOException {
-        try (java.util.stream.Stream<Path> procs = Files.list(Path.of("/proc"))) {
-            return procs.filter(p -> p.getFileName().toString().matches("[0-9]+")).filter(p -> {
-                try {
-                    return new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8).contains(text);
-                } catch (IOException gone) {
-                    return false;
-                }
-            }).count();
-        }
     }
 
     /** The node, under its keeper and serving (a failed test before may have left it restarting), for {@code handler}. */

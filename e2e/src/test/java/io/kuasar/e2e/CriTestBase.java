@@ -96,6 +96,30 @@ abstract class CriTestBase {
         pods.remove(podId);
     }
 
+    /**
+     * {@code call}, made again while it fails UNAVAILABLE, for up to {@code within}: what kubelet does while
+     * containerd's gRPC client to a restarted sandboxer is still in its reconnect back-off, or when a sandbox Controller
+     * call (not relayed by the keeper) met a JVM going down. Any other failure, or one past {@code within}, is thrown.
+     */
+    protected static <T> T asKubeletRetries(Duration within, java.util.function.Supplier<T> call) {
+        long end = System.nanoTime() + within.toNanos();
+        while (true) {
+            try {
+                return call.get();
+            } catch (io.grpc.StatusRuntimeException e) {
+                if (e.getStatus().getCode() != io.grpc.Status.Code.UNAVAILABLE || System.nanoTime() > end) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
     protected String busybox() {
         return env.busyboxImage();
     }

@@ -4,8 +4,6 @@ import static io.kuasar.e2e.CriClient.containerConfig;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.kuasar.api.cri.v1.ContainerConfig;
 import io.kuasar.api.cri.v1.ContainerState;
 import io.kuasar.api.cri.v1.ContainerStats;
@@ -84,18 +82,8 @@ class RuncTtyNodeCrashTest extends RuncFeatureBase {
      * as ContainerStats and the pod's removal need it: wait until PodSandboxStatus (which asks the Controller) answers
      * through containerd.
      */
-    private void awaitControllerThroughContainerd(String podId) throws InterruptedException {
-        long end = System.nanoTime() + BACK.toNanos();
-        while (true) {
-            try {
-                cri.runtime().podSandboxStatus(PodSandboxStatusRequest.newBuilder().setPodSandboxId(podId).build());
-                return;
-            } catch (StatusRuntimeException e) {
-                if (e.getStatus().getCode() != Status.Code.UNAVAILABLE || System.nanoTime() > end) {
-                    throw e;
-                }
-                Thread.sleep(200);
-            }
-        }
+    private void awaitControllerThroughContainerd(String podId) {
+        asKubeletRetries(BACK, () -> cri.runtime().podSandboxStatus(PodSandboxStatusRequest.newBuilder()
+                .setPodSandboxId(podId).build()));
     }
 }

@@ -77,7 +77,8 @@ class RunscHostRestartTest extends CriTestBase {
         assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(sleeper).getState(), "sleeper still runs");
         assertEquals(keeper, node.keeper(), "the same keeper");
 
-        stopPod(podId);
+        asKubeletRetries(BACK, () -> cri.runtime().stopPodSandbox(
+                StopPodSandboxRequest.newBuilder().setPodSandboxId(podId).build()));
         cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
         forget(podId);
         HostTraces.Found after = HostTraces.naming(env, ids);
@@ -131,7 +132,8 @@ class RunscHostRestartTest extends CriTestBase {
         ExecSyncResponse r = execSync(sleeper, "echo", "still-here");
         assertEquals("still-here\n", r.getStdout().toStringUtf8());
 
-        stopPod(podId);
+        asKubeletRetries(BACK, () -> cri.runtime().stopPodSandbox(
+                StopPodSandboxRequest.newBuilder().setPodSandboxId(podId).build()));
         cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
         forget(podId);
         HostTraces.Found after = HostTraces.naming(env, ids);
@@ -141,25 +143,6 @@ class RunscHostRestartTest extends CriTestBase {
             after = HostTraces.naming(env, ids);
         }
         assertTrue(after.isEmpty(), "left behind: " + after);
-    }
-
-    /**
-     * StopPodSandbox, retried while containerd's gRPC client to the sandboxer is still in its reconnect back-off
-     * (after an outage of seconds it fails fast with UNAVAILABLE for a while, as a kubelet would see and retry).
-     */
-    private void stopPod(String podId) throws InterruptedException {
-        long deadline = System.nanoTime() + BACK.toNanos();
-        while (true) {
-            try {
-                cri.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
-                return;
-            } catch (io.grpc.StatusRuntimeException e) {
-                if (e.getStatus().getCode() != io.grpc.Status.Code.UNAVAILABLE || System.nanoTime() > deadline) {
-                    throw e;
-                }
-                Thread.sleep(200);
-            }
-        }
     }
 
     private static void signal(String sig, long pid) throws IOException, InterruptedException {
