@@ -79,6 +79,9 @@ final class OrphanSandboxes implements AutoCloseable {
             public void run() {
                 List<SandboxStatus> todo = router.sandboxes().stream()
                         .filter(s -> s.createdAt() != null && s.createdAt().isBefore(started)).toList();
+                if (todo.isEmpty()) {
+                    return; // nothing from before this start: nothing to ask containerd
+                }
                 try {
                     List<String> removed = sweep(todo);
                     LOG.log(Level.INFO, "asked containerd about the {0} sandbox(es) made before this start: {1}"
