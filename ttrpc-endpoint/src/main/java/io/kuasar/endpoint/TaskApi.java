@@ -12,6 +12,7 @@ import io.kuasar.api.containerd.v1.types.Status;
 import io.kuasar.host.SandboxRouter;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.Stdio;
 import io.kuasar.spi.TaskService;
 import io.kuasar.spi.TaskSpec;
@@ -42,14 +43,14 @@ final class TaskApi {
         this.halts = halts;
     }
 
-    /** One Task method: decode with {@code parser}, run against the sandbox's task service. */
+    /** One Task method: decode with {@code parser}, answer for the sandbox the request's socket serves. */
     private interface Method<Q> {
-        CompletionStage<? extends MessageLite> call(TaskService tasks, RequestContext ctx, Q request) throws Exception;
+        CompletionStage<? extends MessageLite> call(String sandboxId, RequestContext ctx, Q request) throws Exception;
     }
 
-    /** A method answering synchronously. */
+    /** A method answering synchronously, made on the sandbox's task service as one call through the host's gate. */
     private interface SyncMethod<Q> {
-        MessageLite call(TaskService tasks, RequestContext ctx, Q request) throws Exception;
+        MessageLite call(TaskService tasks, RequestContext ctx, Q request) throws SandboxException;
     }
 
     private <Q> void on(TtrpcServer server, String name, Parser<Q> parser, Method<Q> method) {
@@ -57,9 +58,9 @@ final class TaskApi {
             server.register(service, name, MethodHandler.of(parser, (RequestContext ctx, Q request) -> {
                 try {
                     RequestFields.requireNoNul((com.google.protobuf.MessageOrBuilder) request);
-                    TaskService tasks = router.tasks(sockets.sandboxOf(ctx.socket()));
+                    String sandboxId = sockets.sandboxOf(ctx.socket());
                     halts.reached("Task." + name + ":before");
-                    return method.call(tasks, ctx, request).handle((value, failure) -> {
+                    return method.call(sandboxId, ctx, request).handle((value, failure) -> {
                         halts.reached("Task." + name + ":after");
                         return answer(value, failure);
                     });
@@ -71,7 +72,8 @@ final class TaskApi {
     }
 
     private <Q> void sync(TtrpcServer server, String name, Parser<Q> parser, SyncMethod<Q> method) {
-        on(server, name, parser, (tasks, ctx, q) -> CompletableFuture.completedFuture(method.call(tasks, ctx, q)));
+        on(server, name, parser, (sandboxId, ctx, q) -> CompletableFuture.completedFuture(
+                router.task(sandboxId, tasks -> method.call(tasks, ctx, q))));
     }
 
     /** Passes an answer on, or turns a driver's failure into the ttrpc status containerd sees. */
@@ -135,7 +137,7 @@ final class TaskApi {
             t.update(r.getId(), ProtoMapping.typed(r.getResources()), r.getAnnotationsMap());
             return EMPTY;
         });
-        on(s, "Wait", WaitRequest.parser(), (t, ctx, r) -> t.waitFor(r.getId(), r.getExecId()).thenApply(
+        on(s, "Wait", WaitRequest.parser(), (sandboxId, ctx, r) -> router.waitTask(sandboxId, r.getId(), r.getExecId()).thenApply(
                 e -> WaitResponse.newBuilder().setExitStatus(e.code()).setExitedAt(timestamp(e.exitedAt())).build()));
         sync(s, "Stats", StatsRequest.parser(),
                 (t, ctx, r) -> StatsResponse.newBuilder().setStats(ProtoMapping.any(t.stats(r.getId()))).build());

@@ -160,12 +160,22 @@ class TaskApiTest {
             }
         };
 
-        @Override
-        public TaskService tasks(String sandboxId) throws SandboxException {
+        private TaskService tasks(String sandboxId) throws SandboxException {
             if (!sandboxId.equals("pod1")) {
                 throw SandboxException.notFound("sandbox", sandboxId);
             }
             return tasks;
+        }
+
+        @Override
+        public <T> T task(String sandboxId, TaskCall<T> call) throws SandboxException {
+            return call.on(tasks(sandboxId));
+        }
+
+        @Override
+        public CompletionStage<ExitStatus> waitTask(String sandboxId, String id, String execId)
+                throws SandboxException {
+            return tasks(sandboxId).waitFor(id, execId);
         }
 
         @Override

@@ -42,7 +42,7 @@ import java.util.regex.Pattern;
  * </ul>
  */
 final class NamespaceRewriter {
-    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(NamespaceRewriter.class.getName());
+    private static final System.Logger LOG = System.getLogger(NamespaceRewriter.class.getName());
     private static final Pattern PROC_NS = Pattern.compile("/proc/(\\d+)/ns/([a-z_]+)");
     /** Target of a namespace the pod shares with the node: the spec's entry is removed. */
     static final String NODE = "node";
@@ -68,7 +68,7 @@ final class NamespaceRewriter {
         String original = root.path("linux").path("namespaces").toString();
         boolean changed = rewrite(root, servedPid, targets);
         if (changed) {
-            LOG.info(() -> configJson + ": namespaces as containerd wrote them " + original + " now use " + targets);
+            LOG.log(System.Logger.Level.INFO, () -> configJson + ": namespaces as containerd wrote them " + original + " now use " + targets);
             try {
                 AtomicFiles.writeAtomically(configJson, json.writeValueAsBytes(root));
             } catch (IOException e) {
@@ -193,7 +193,7 @@ final class NamespaceRewriter {
                 }
             }
         } catch (IOException | NumberFormatException e) {
-            LOG.fine(() -> "cannot read CapBnd: " + e);
+            LOG.log(System.Logger.Level.DEBUG, () -> "cannot read CapBnd: " + e);
         }
         return -1L;
     }

@@ -52,11 +52,7 @@ public class RuncDriver implements SandboxDriver {
         long stop_timeout_seconds() default 10;
     }
 
-    /** How long deactivation waits for calls in flight (a runc create or exec takes tens of ms). */
-    static final Duration IN_FLIGHT_BOUND = Duration.ofSeconds(10);
-
     private final DriverContext ctx;
-    private final InFlight inFlight = new InFlight();
     private final Path nsRoot;
     private final Map<String, Sandbox> sandboxes = new ConcurrentHashMap<>();
     /** Ids shut down by this instance, so a repeated Shutdown succeeds as the SPI asks. */
@@ -94,10 +90,12 @@ public class RuncDriver implements SandboxDriver {
         }
     }
 
-    /** Stops watching; containers keep running and are picked up again by the next instance's recover(). */
+    /**
+     * Stops watching; containers keep running and are picked up again by the next instance's recover(). The host
+     * lets no call in once the service is going, and lets the calls inside finish before this runs.
+     */
     @Deactivate
     public void close() {
-        inFlight.closeAndDrain(IN_FLIGHT_BOUND);
         // Terminals stay with their holders; the next instance's recover() copies them again.
         for (Sandbox sb : sandboxes.values()) {
             for (Container c : sb.containerList()) {
@@ -245,20 +243,16 @@ public class RuncDriver implements SandboxDriver {
 
     @Override
     public SandboxStatus create(SandboxSpec spec) throws SandboxException {
-        try (InFlight.Call c = inFlight.enter()) {
-            return doCreate(spec);
-        }
+        return doCreate(spec);
     }
 
     @Override
     public SandboxStarted start(String sandboxId) throws SandboxException {
-        try (InFlight.Call c = inFlight.enter()) {
-            try {
-                return doStart(sandboxId);
-            } catch (SandboxException | RuntimeException e) {
-                forgetFailed(sandboxId, e);
-                throw e;
-            }
+        try {
+            return doStart(sandboxId);
+        } catch (SandboxException | RuntimeException e) {
+            forgetFailed(sandboxId, e);
+            throw e;
         }
     }
 
@@ -281,28 +275,24 @@ public class RuncDriver implements SandboxDriver {
             doShutdown(sandboxId);
         } catch (SandboxException | RuntimeException e) {
             e.addSuppressed(cause);
-            java.util.logging.Logger.getLogger(RuncDriver.class.getName()).log(java.util.logging.Level.WARNING,
+            System.getLogger(RuncDriver.class.getName()).log(System.Logger.Level.WARNING,
                     "cannot clean up sandbox " + sandboxId + " after its failed start", e);
         }
     }
 
     @Override
     public void stop(String sandboxId, Duration timeout) throws SandboxException {
-        try (InFlight.Call c = inFlight.enter()) {
-            doStop(sandboxId, timeout);
-        }
+        doStop(sandboxId, timeout);
     }
 
     @Override
     public void shutdown(String sandboxId) throws SandboxException {
-        try (InFlight.Call c = inFlight.enter()) {
-            doShutdown(sandboxId);
-        }
+        doShutdown(sandboxId);
     }
 
     @Override
     public TaskService tasks(String sandboxId) throws SandboxException {
-        return new GuardedTasks(inFlight, sandbox(sandboxId).tasks);
+        return sandbox(sandboxId).tasks;
     }
 
     @Override

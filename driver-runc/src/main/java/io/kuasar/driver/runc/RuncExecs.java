@@ -99,7 +99,7 @@ final class RuncExecs {
             } else {
                 tasks.exits().collectFromKeeper(c, p);
             }
-            java.util.logging.Logger.getLogger(RuncExecs.class.getName()).info("exec " + p.execId + " of " + c.id
+            System.getLogger(RuncExecs.class.getName()).log(System.Logger.Level.INFO, "exec " + p.execId + " of " + c.id
                     + ": a previous node JVM had started it (pid " + pid + ", " + earlier.name().toLowerCase()
                     + "); taken over instead of started again");
             ctx.events().publish(new TaskEvent.ExecStarted(sb.id, c.id, p.execId, pid));

@@ -37,8 +37,20 @@ public interface SandboxRouter {
 
     void update(String sandboxer, SandboxSpec spec, Collection<String> fields) throws SandboxException;
 
-    /** The Task API of a sandbox the host serves. */
-    TaskService tasks(String sandboxId) throws SandboxException;
+    /** One call on the Task API of a sandbox, made by {@link #task}. */
+    @FunctionalInterface
+    interface TaskCall<T> {
+        T on(TaskService tasks) throws SandboxException;
+    }
+
+    /**
+     * Makes {@code call} on the task service of {@code sandboxId}, on the driver instance serving its sandboxer when
+     * the call is let in (after a bounded wait while that driver is being replaced). NOT_FOUND for an unknown sandbox.
+     */
+    <T> T task(String sandboxId, TaskCall<T> call) throws SandboxException;
+
+    /** Task Wait: the exit of a container or exec, answered once even when the serving driver is replaced meanwhile. */
+    CompletionStage<ExitStatus> waitTask(String sandboxId, String id, String execId) throws SandboxException;
 
     /** Every sandbox known to a present driver. */
     Collection<SandboxStatus> sandboxes();

@@ -18,7 +18,6 @@ import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.Stdio;
-import io.kuasar.spi.TaskService;
 import io.kuasar.spi.TaskSpec;
 import io.kuasar.spi.TaskState;
 import io.kuasar.spi.TypedData;
@@ -142,7 +141,7 @@ class DriverLifecycleTest {
     void upgradeKeepsTheContainerRunningAndTheNewVersionServesItAndAPendingWait() throws Exception {
         String pod = startPod("itest-upgrade");
         long pid = startContainer(pod, "c1", "exec sleep 1000");
-        CompletableFuture<ExitStatus> pendingWait = router.tasks(pod).waitFor("c1", "").toCompletableFuture();
+        CompletableFuture<ExitStatus> pendingWait = router.waitTask(pod, "c1", "").toCompletableFuture();
 
         Bundle driver = driverBundle().orElseThrow();
         driver.update(new ByteArrayInputStream(DriverJar.withVersion(shippedJar, "0.1.1")));
@@ -150,7 +149,7 @@ class DriverLifecycleTest {
         assertEquals(driver.getBundleId(), driverBundle().orElseThrow().getBundleId(), "updated in place");
 
         assertTrue(alive(pid), "the container process survived the upgrade");
-        TaskState state = router.tasks(pod).state("c1", "");
+        TaskState state = router.task(pod, t -> t.state("c1", ""));
         assertEquals(TaskState.Status.RUNNING, state.status());
         assertEquals(pid, state.pid(), "same process");
         Admin.Answer drivers = admin().send("drivers");
@@ -160,9 +159,12 @@ class DriverLifecycleTest {
                 "0.1.1 serves runc with the pod:\n" + drivers.text());
         assertFalse(pendingWait.isDone(), "the Wait is still pending");
 
-        router.tasks(pod).kill("c1", "", 9, false);
+        router.task(pod, t -> {
+            t.kill("c1", "", 9, false);
+            return null;
+        });
         assertEquals(137, pendingWait.get(10, TimeUnit.SECONDS).code(), "the pending Wait got the true exit code");
-        assertEquals(137, router.tasks(pod).delete("c1", "").code());
+        assertEquals(137, router.task(pod, t -> t.delete("c1", "")).code());
     }
 
     @Test
@@ -172,20 +174,23 @@ class DriverLifecycleTest {
         Bundle driver = driverBundle().orElseThrow();
         driver.update(new ByteArrayInputStream(DriverJar.withVersion(shippedJar, "0.1.1")));
         awaitServingVersion(Version.parseVersion("0.1.1"));
-        CompletableFuture<ExitStatus> pendingWait = router.tasks(pod).waitFor("c1", "").toCompletableFuture();
+        CompletableFuture<ExitStatus> pendingWait = router.waitTask(pod, "c1", "").toCompletableFuture();
 
         // Roll back: the same bundle updated from the jar it had before.
         driver.update(new ByteArrayInputStream(shippedJar));
         assertEquals(shippedVersion, awaitServingVersion(shippedVersion));
 
         assertTrue(alive(pid), "the container process survived upgrade and rollback");
-        TaskState state = router.tasks(pod).state("c1", "");
+        TaskState state = router.task(pod, t -> t.state("c1", ""));
         assertEquals(TaskState.Status.RUNNING, state.status());
         assertEquals(pid, state.pid());
         assertFalse(pendingWait.isDone());
-        router.tasks(pod).kill("c1", "", 15, false);
+        router.task(pod, t -> {
+            t.kill("c1", "", 15, false);
+            return null;
+        });
         assertEquals(143, pendingWait.get(10, TimeUnit.SECONDS).code());
-        assertEquals(143, router.tasks(pod).delete("c1", "").code());
+        assertEquals(143, router.task(pod, t -> t.delete("c1", "")).code());
     }
 
     @Test
@@ -199,7 +204,7 @@ class DriverLifecycleTest {
         assertTrue(refused.status().startsWith("ERR ") && refused.status().contains("1 sandbox"), refused.text());
         assertEquals(Bundle.ACTIVE, driverBundle().orElseThrow().getState(), "still installed and active");
         assertTrue(alive(pid));
-        assertEquals(TaskState.Status.RUNNING, router.tasks(pod).state("c1", "").status());
+        assertEquals(TaskState.Status.RUNNING, router.task(pod, t -> t.state("c1", "")).status());
 
         Admin.Answer forced = admin.send("remove runc --force");
         assertTrue(forced.ok(), forced.text());
@@ -226,11 +231,11 @@ class DriverLifecycleTest {
     void plainUninstallLeavesTheSandboxRunningAndAReinstalledDriverServesIt() throws Exception {
         String pod = startPod("itest-uninstall");
         long pid = startContainer(pod, "c1", "exec sleep 1000");
-        CompletableFuture<ExitStatus> pendingWait = router.tasks(pod).waitFor("c1", "").toCompletableFuture();
+        CompletableFuture<ExitStatus> pendingWait = router.waitTask(pod, "c1", "").toCompletableFuture();
 
         driverBundle().orElseThrow().uninstall();
         long t0 = System.nanoTime();
-        SandboxException away = assertThrows(SandboxException.class, () -> router.tasks(pod).state("c1", ""));
+        SandboxException away = assertThrows(SandboxException.class, () -> router.task(pod, t -> t.state("c1", "")));
         long waitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         assertEquals(SandboxException.Code.UNAVAILABLE, away.code(), away.getMessage());
         assertTrue(away.getMessage().contains(RUNC), away.getMessage());
@@ -241,12 +246,15 @@ class DriverLifecycleTest {
         Bundle again = CONTEXT.installBundle("itest:reinstalled-driver-runc", new ByteArrayInputStream(shippedJar));
         again.start();
         awaitServingVersion(shippedVersion);
-        TaskState state = router.tasks(pod).state("c1", "");
+        TaskState state = router.task(pod, t -> t.state("c1", ""));
         assertEquals(TaskState.Status.RUNNING, state.status());
         assertEquals(pid, state.pid(), "the recorded sandbox is served again, same process");
-        router.tasks(pod).kill("c1", "", 9, false);
+        router.task(pod, t -> {
+            t.kill("c1", "", 9, false);
+            return null;
+        });
         assertEquals(137, pendingWait.get(10, TimeUnit.SECONDS).code());
-        assertEquals(137, router.tasks(pod).delete("c1", "").code());
+        assertEquals(137, router.task(pod, t -> t.delete("c1", "")).code());
     }
 
     // --- pods and containers ----------------------------------------------------------------------------------
@@ -292,11 +300,10 @@ class DriverLifecycleTest {
         Path work = Files.createDirectories(snapshot.resolve("work"));
         Mount overlay = new Mount("overlay", "overlay", "", List.of("lowerdir=" + tmp.resolve("image"),
                 "upperdir=" + upper, "workdir=" + work));
-        TaskService tasks = router.tasks(pod);
-        long pid = tasks.create(new TaskSpec(id, bundle.toString(), List.of(overlay), Stdio.NONE, "", "",
-                TypedData.EMPTY));
-        assertEquals(pid, tasks.start(id, ""));
-        assertEquals(TaskState.Status.RUNNING, tasks.state(id, "").status());
+        long pid = router.task(pod, t -> t.create(new TaskSpec(id, bundle.toString(), List.of(overlay), Stdio.NONE,
+                "", "", TypedData.EMPTY)));
+        assertEquals(pid, (long) router.task(pod, t -> t.start(id, "")));
+        assertEquals(TaskState.Status.RUNNING, router.task(pod, t -> t.state(id, "")).status());
         assertTrue(alive(pid));
         return pid;
     }

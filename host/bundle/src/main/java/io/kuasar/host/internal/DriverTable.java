@@ -26,11 +26,13 @@ import org.osgi.framework.Constants;
  * for one to come back; callers for other sandboxers never touch its monitor wait.
  */
 final class DriverTable {
-    /** One driver service: what it claims and where it comes from. */
-    record Claim(SandboxDriver driver, List<String> sandboxers, int ranking, long serviceId, long bundleId) {
+    /** One driver service: what it claims, where it comes from, and the calls it is serving. */
+    record Claim(SandboxDriver driver, List<String> sandboxers, int ranking, long serviceId, long bundleId,
+                 InstanceCalls calls) {
         static Claim of(SandboxDriver driver, Map<String, Object> properties) {
             return new Claim(driver, DriverTable.sandboxers(properties), number(properties.get(Constants.SERVICE_RANKING), 0),
-                    number(properties.get(Constants.SERVICE_ID), 0), number(properties.get("service.bundleid"), -1));
+                    number(properties.get(Constants.SERVICE_ID), 0), number(properties.get("service.bundleid"), -1),
+                    new InstanceCalls());
         }
 
         private static int number(Object value, int fallback) {
@@ -97,12 +99,18 @@ final class DriverTable {
         notifyAll();
     }
 
+    /** The claim of a driver service present now, or null. */
+    synchronized Claim claimOf(SandboxDriver driver) {
+        return claims.stream().filter(c -> c.driver() == driver).findFirst().orElse(null);
+    }
+
     /**
-     * Removes a departed driver. Returns, per standby that should now take over, the sandboxers it is to serve:
-     * the caller recovers it and then calls {@link #serve}.
+     * Removes a departed driver: the gate hands out none of its sandboxers' calls to it from now on. Returns, per
+     * standby that should now take over, the sandboxers it is to serve: the caller recovers it and then calls
+     * {@link #serve}.
      */
     synchronized Map<Claim, List<String>> remove(SandboxDriver driver) {
-        Claim gone = claims.stream().filter(c -> c.driver() == driver).findFirst().orElse(null);
+        Claim gone = claimOf(driver);
         if (gone == null) {
             return Map.of();
         }
@@ -134,7 +142,7 @@ final class DriverTable {
      * unserved (its driver is being upgraded or was removed). UNAVAILABLE naming the driver when none came back;
      * NOT_FOUND at once for a sandboxer no driver ever claimed.
      */
-    SandboxDriver await(String sandboxer, Duration bound) throws SandboxException {
+    Claim await(String sandboxer, Duration bound) throws SandboxException {
         if (sandboxer == null || sandboxer.isEmpty()) {
             throw SandboxException.invalid("sandboxer must be named in the request");
         }
@@ -143,7 +151,7 @@ final class DriverTable {
             while (true) {
                 Claim claim = serving.get(sandboxer);
                 if (claim != null) {
-                    return claim.driver();
+                    return claim;
                 }
                 if (!known.contains(sandboxer)) {
                     throw new SandboxException(SandboxException.Code.NOT_FOUND, "sandboxer \"" + sandboxer

@@ -10,7 +10,6 @@ import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;
-import io.kuasar.spi.TaskService;
 import io.kuasar.spi.TypedData;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
@@ -20,11 +19,9 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BiConsumer;
 import java.util.Set;
-import java.util.TreeMap;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.FrameworkUtil;
@@ -43,8 +40,9 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  * <p>Upgrades: the sandbox -> sandboxer table outlives the drivers. While a sandboxer that was served has no driver
  * (its bundle stopped, updated, refreshed, uninstalled), calls for it wait at the gate, up to the framework or system
  * property {@value #WAIT_PROPERTY} (default {@value #DEFAULT_WAIT_MS} ms), then fail UNAVAILABLE naming the driver;
- * other sandboxers are not held up. The Task API handed out resolves the serving driver per call, and Wait and exit
- * stages are asked again of the next driver after its recovery ({@link PendingStages}). When several services claim a
+ * other sandboxers are not held up. Every call passes {@link CallGate} once; a leaving instance first finishes the
+ * calls inside it ({@link InstanceCalls}), and Wait and exit stages are asked again of the next driver after its
+ * recovery ({@link PendingStages}). When several services claim a
  * sandboxer, see {@link DriverTable} for who serves and {@link Succession} for what happens to the loser's bundle.
  */
 @Component(service = {SandboxRouter.class, Router.class})
@@ -52,40 +50,45 @@ public class Router implements SandboxRouter {
     private static final Logger LOG = System.getLogger(Router.class.getName());
     static final String WAIT_PROPERTY = "kuasar.driver.wait.ms";
     static final long DEFAULT_WAIT_MS = 5000;
+    static final String DRAIN_PROPERTY = "kuasar.driver.drain.ms";
+    /** A vmm sandbox Start boots a VM: tens of seconds without KVM. */
+    static final long DEFAULT_DRAIN_MS = 60_000;
 
     private final DriverTable drivers = new DriverTable();
-    /** sandbox id -> sandboxer that created it; kept while its driver is away. */
-    private final Map<String, String> owners = new ConcurrentHashMap<>();
     private final List<SandboxListener> listeners = new CopyOnWriteArrayList<>();
     private final PendingStages pending = new PendingStages();
     private final EventHub events;
-    private final Duration driverWait;
+    private final CallGate gate;
+    private final Duration drain;
     private final BiConsumer<DriverTable.Claim, DriverTable.Claim> retire;
     private final Succession succession;
 
     @Activate
     public Router(@Reference EventHub events, BundleContext context) {
         this.events = events;
-        this.driverWait = Duration.ofMillis(waitMillis(context.getProperty(WAIT_PROPERTY)));
+        this.gate = new CallGate(drivers, pending, Duration.ofMillis(millis(context.getProperty(WAIT_PROPERTY),
+                WAIT_PROPERTY, DEFAULT_WAIT_MS)));
+        this.drain = Duration.ofMillis(millis(context.getProperty(DRAIN_PROPERTY), DRAIN_PROPERTY, DEFAULT_DRAIN_MS));
         this.succession = new Succession(context, name -> !claimsOf(name).isEmpty());
         this.retire = succession::retire;
     }
 
     /** Without OSGi (tests): {@code retire} is told which serving claim a newcomer outranks. */
-    Router(EventHub events, Duration driverWait, BiConsumer<DriverTable.Claim, DriverTable.Claim> retire) {
+    Router(EventHub events, Duration driverWait, Duration drain,
+           BiConsumer<DriverTable.Claim, DriverTable.Claim> retire) {
         this.events = events;
-        this.driverWait = driverWait;
+        this.gate = new CallGate(drivers, pending, driverWait);
+        this.drain = drain;
         this.retire = retire;
         this.succession = null;
     }
 
-    static long waitMillis(String value) {
+    static long millis(String value, String property, long fallback) {
         try {
-            return value == null || value.isBlank() ? DEFAULT_WAIT_MS : Math.max(0, Long.parseLong(value.trim()));
+            return value == null || value.isBlank() ? fallback : Math.max(0, Long.parseLong(value.trim()));
         } catch (NumberFormatException e) {
-            LOG.log(Level.WARNING, "{0}={1} is not a number of milliseconds; using {2}", WAIT_PROPERTY, value,
-                    DEFAULT_WAIT_MS);
-            return DEFAULT_WAIT_MS;
+            LOG.log(Level.WARNING, "{0}={1} is not a number of milliseconds; using {2}", property, value, fallback);
+            return fallback;
         }
     }
 
@@ -111,8 +114,17 @@ public class Router implements SandboxRouter {
         }
     }
 
+    /**
+     * A driver service is going (SCR calls this before the instance's deactivation): its sandboxers' new calls wait
+     * at the gate, the calls already inside it finish (bounded by {@value #DRAIN_PROPERTY}), and then a standby, if
+     * any, recovers and serves.
+     */
     void unbindDriver(SandboxDriver driver, Map<String, Object> properties) {
+        DriverTable.Claim gone = drivers.claimOf(driver);
         Map<DriverTable.Claim, List<String>> successors = drivers.remove(driver);
+        if (gone != null) {
+            gone.calls().closeAndDrain(drain, describe(gone));
+        }
         pending.driverLeft(driver);
         LOG.log(Level.INFO, "driver for sandboxer(s) {0} left; its sandboxes keep running and wait for it",
                 DriverTable.sandboxers(properties));
@@ -129,7 +141,7 @@ public class Router implements SandboxRouter {
             return;
         }
         for (SandboxStatus s : recovered) {
-            owners.put(s.id(), s.sandboxer());
+            gate.own(s.id(), s.sandboxer());
             events.remember(s.id(), s.namespace());
         }
         drivers.serve(claim, names);
@@ -152,37 +164,38 @@ public class Router implements SandboxRouter {
     @Override
     public SandboxStatus create(String sandboxer, SandboxSpec spec) throws SandboxException {
         String id = Identifiers.validate("sandbox", spec.id());
-        SandboxDriver driver = drivers.await(sandboxer, driverWait);
-        if (owners.putIfAbsent(id, sandboxer) != null) {
-            throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "sandbox " + id + " already exists");
-        }
-        try {
-            events.remember(id, spec.namespace());
-            SandboxStatus status = driver.create(spec);
-            LOG.log(Level.INFO, "sandbox {0} created by {1}", id, sandboxer);
-            return status;
-        } catch (SandboxException | RuntimeException e) {
-            owners.remove(id, sandboxer);
-            events.forget(id);
-            throw e;
-        }
+        SandboxStatus status = gate.call(sandboxer, driver -> {
+            if (!gate.claimNew(id, sandboxer)) {
+                throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "sandbox " + id + " already exists");
+            }
+            try {
+                events.remember(id, spec.namespace());
+                return driver.create(spec);
+            } catch (SandboxException | RuntimeException e) {
+                gate.disown(id);
+                events.forget(id);
+                throw e;
+            }
+        });
+        LOG.log(Level.INFO, "sandbox {0} created by {1}", id, sandboxer);
+        return status;
     }
 
     @Override
     public SandboxStarted start(String sandboxer, String sandboxId) throws SandboxException {
-        SandboxStarted started = onOwner(sandboxer, sandboxId, d -> d.start(sandboxId));
+        SandboxStarted started = gate.onSandbox(sandboxer, sandboxId, d -> d.start(sandboxId));
         LOG.log(Level.INFO, "sandbox {0} started (pid {1})", sandboxId, started.pid());
         return started;
     }
 
     @Override
     public Platform platform(String sandboxer, String sandboxId) throws SandboxException {
-        return owner(sandboxer, sandboxId).platform(sandboxId);
+        return gate.onSandbox(sandboxer, sandboxId, d -> d.platform(sandboxId));
     }
 
     @Override
     public void stop(String sandboxer, String sandboxId, Duration timeout) throws SandboxException {
-        onOwner(sandboxer, sandboxId, d -> {
+        gate.onSandbox(sandboxer, sandboxId, d -> {
             d.stop(sandboxId, timeout);
             return null;
         });
@@ -191,22 +204,21 @@ public class Router implements SandboxRouter {
 
     @Override
     public CompletionStage<ExitStatus> exit(String sandboxer, String sandboxId) throws SandboxException {
-        return onOwner(sandboxer, sandboxId, owner -> pending.ask(sandboxer, "exit of sandbox " + sandboxId, owner,
-                d -> d.exit(sandboxId)));
+        return gate.stage(gate.ownedBy(sandboxer, sandboxId), "exit of sandbox " + sandboxId, d -> d.exit(sandboxId));
     }
 
     @Override
     public SandboxStatus status(String sandboxer, String sandboxId, boolean verbose) throws SandboxException {
-        return owner(sandboxer, sandboxId).status(sandboxId, verbose);
+        return gate.onSandbox(sandboxer, sandboxId, d -> d.status(sandboxId, verbose));
     }
 
     @Override
     public void shutdown(String sandboxer, String sandboxId) throws SandboxException {
-        onOwner(sandboxer, sandboxId, d -> {
+        gate.onSandbox(sandboxer, sandboxId, d -> {
             d.shutdown(sandboxId);
             return null;
         });
-        owners.remove(sandboxId);
+        gate.disown(sandboxId);
         events.forget(sandboxId);
         listeners.forEach(l -> l.removed(sandboxId));
         LOG.log(Level.INFO, "sandbox {0} shut down; nothing of it remains", sandboxId);
@@ -214,44 +226,33 @@ public class Router implements SandboxRouter {
 
     @Override
     public TypedData metrics(String sandboxer, String sandboxId) throws SandboxException {
-        return owner(sandboxer, sandboxId).metrics(sandboxId);
+        return gate.onSandbox(sandboxer, sandboxId, d -> d.metrics(sandboxId));
     }
 
     @Override
     public void update(String sandboxer, SandboxSpec spec, Collection<String> fields) throws SandboxException {
-        owner(sandboxer, spec.id()).update(spec, fields);
+        gate.onSandbox(sandboxer, spec.id(), d -> {
+            d.update(spec, fields);
+            return null;
+        });
     }
 
     @Override
-    public TaskService tasks(String sandboxId) throws SandboxException {
-        sandboxerOf(sandboxId);
-        return new RoutedTasks(sandboxId, new RoutedTasks.Resolver() {
-            @Override
-            public SandboxDriver driverOf(String id) throws SandboxException {
-                return drivers.await(sandboxerOf(id), driverWait);
-            }
-
-            @Override
-            public String sandboxerOf(String id) throws SandboxException {
-                return Router.this.sandboxerOf(id);
-            }
-        }, pending);
+    public <T> T task(String sandboxId, TaskCall<T> call) throws SandboxException {
+        return gate.onTasks(sandboxId, call);
     }
 
-    private String sandboxerOf(String sandboxId) throws SandboxException {
-        Identifiers.validate("sandbox", sandboxId);
-        String sandboxer = owners.get(sandboxId);
-        if (sandboxer == null) {
-            throw SandboxException.notFound("sandbox", sandboxId);
-        }
-        return sandboxer;
+    @Override
+    public CompletionStage<ExitStatus> waitTask(String sandboxId, String id, String execId) throws SandboxException {
+        String what = "Wait for " + id + (execId.isEmpty() ? "" : " exec " + execId) + " of sandbox " + sandboxId;
+        return gate.stage(gate.sandboxerOf(sandboxId), what, d -> d.tasks(sandboxId).waitFor(id, execId));
     }
 
     /** Every sandbox a present driver answers for; never waits for an absent one. */
     @Override
     public Collection<SandboxStatus> sandboxes() {
         List<SandboxStatus> all = new ArrayList<>();
-        for (Map.Entry<String, String> e : owners.entrySet()) {
+        for (Map.Entry<String, String> e : gate.owners().entrySet()) {
             DriverTable.Claim claim = drivers.current(e.getValue());
             if (claim == null) {
                 continue;
@@ -267,7 +268,7 @@ public class Router implements SandboxRouter {
 
     /** sandbox id -> sandboxer, including sandboxes whose driver is away. */
     Map<String, String> owners() {
-        return new TreeMap<>(owners);
+        return gate.owners();
     }
 
     /** The claims of {@code sandboxer} present now, serving or standing by. */
@@ -308,39 +309,5 @@ public class Router implements SandboxRouter {
     @Override
     public void removeListener(SandboxListener listener) {
         listeners.remove(listener);
-    }
-
-    /** The driver owning a sandbox, checking the sandboxer containerd named is the one that created it. */
-    /** A call on a sandbox's driver. */
-    private interface OnDriver<T> {
-        T on(SandboxDriver driver) throws SandboxException;
-    }
-
-    /**
-     * Makes the call on the sandbox's driver; a driver instance being stopped refuses calls it has not begun with
-     * UNAVAILABLE, having done nothing, so the call is made once more on the instance the gate hands out now.
-     */
-    private <T> T onOwner(String sandboxer, String sandboxId, OnDriver<T> call) throws SandboxException {
-        SandboxDriver driver = owner(sandboxer, sandboxId); // the gate's own UNAVAILABLE is final
-        try {
-            return call.on(driver);
-        } catch (SandboxException e) {
-            if (e.code() != SandboxException.Code.UNAVAILABLE) {
-                throw e;
-            }
-            return call.on(owner(sandboxer, sandboxId));
-        }
-    }
-
-    private SandboxDriver owner(String sandboxer, String sandboxId) throws SandboxException {
-        Identifiers.validate("sandbox", sandboxId);
-        String created = owners.get(sandboxId);
-        if (created != null && created.equals(sandboxer)) {
-            return drivers.await(sandboxer, driverWait);
-        }
-        if (sandboxer == null || !drivers.knownSandboxers().contains(sandboxer)) {
-            drivers.await(sandboxer, Duration.ZERO); // an unknown sandboxer: NOT_FOUND naming it
-        }
-        throw SandboxException.notFound("sandbox", sandboxId + " (sandboxer " + sandboxer + ")");
     }
 }

@@ -26,12 +26,20 @@ import org.junit.jupiter.api.Test;
 
 class RouterTest {
     private final List<String> retired = new ArrayList<>();
-    private final Router router = new Router(new EventHub(), Duration.ofMillis(300),
+    private final Router router = new Router(new EventHub(), Duration.ofMillis(300), Duration.ofMillis(300),
             (old, by) -> retired.add(old.serviceId() + " by " + by.serviceId()));
     private final RecordingDriver runc = new RecordingDriver("runc");
 
     RouterTest() {
         router.bindDriver(runc, props("runc", 1));
+    }
+
+    /** Task Kill of container {@code id} in sandbox {@code sandbox}, through the router. */
+    static void kill(Router router, String sandbox, String id) throws SandboxException {
+        router.task(sandbox, t -> {
+            t.kill(id, "", 9, false);
+            return null;
+        });
     }
 
     static Map<String, Object> props(String sandboxer, long serviceId) {
@@ -47,7 +55,7 @@ class RouterTest {
         router.create("runc", spec("pod1"));
         router.start("runc", "pod1");
         assertEquals(List.of("create pod1", "start pod1"), runc.calls);
-        router.tasks("pod1").kill("c1", "", 9, false);
+        kill(router, "pod1", "c1");
         assertEquals(List.of("kill c1"), runc.taskCalls);
     }
 
@@ -72,7 +80,7 @@ class RouterTest {
         assertEquals(SandboxException.Code.NOT_FOUND, e.code());
         assertTrue(e.getMessage().contains("ghost"));
         assertEquals(SandboxException.Code.NOT_FOUND,
-                assertThrows(SandboxException.class, () -> router.tasks("ghost")).code());
+                assertThrows(SandboxException.class, () -> kill(router, "ghost", "c1")).code());
     }
 
     @Test
@@ -87,7 +95,7 @@ class RouterTest {
         runc.failCreate = true;
         assertThrows(SandboxException.class, () -> router.create("runc", spec("pod1")));
         assertEquals(SandboxException.Code.NOT_FOUND,
-                assertThrows(SandboxException.class, () -> router.tasks("pod1")).code());
+                assertThrows(SandboxException.class, () -> kill(router, "pod1", "c1")).code());
     }
 
     @Test
@@ -112,13 +120,12 @@ class RouterTest {
     @Test
     void recoveredSandboxesAreRoutedAgainAfterTheDriverReturns() throws Exception {
         router.create("runc", spec("pod1"));
-        TaskService tasks = router.tasks("pod1");
         router.unbindDriver(runc, props("runc", 1));
         RecordingDriver upgraded = new RecordingDriver("runc");
         upgraded.persisted.add("pod1");
         router.bindDriver(upgraded, Map.of(SandboxDriver.SANDBOXER, new String[] {"runc"}, "service.id", 2L));
-        tasks.kill("c1", "", 15, false);
-        assertEquals(List.of("kill c1"), upgraded.taskCalls, "the Task API handed out before follows the new driver");
+        kill(router, "pod1", "c1");
+        assertEquals(List.of("kill c1"), upgraded.taskCalls, "Task calls follow the new driver");
         assertEquals(List.of(), runc.taskCalls);
     }
 
@@ -127,8 +134,8 @@ class RouterTest {
         final List<String> calls = new ArrayList<>();
         final List<String> taskCalls = new ArrayList<>();
         final List<String> persisted = new ArrayList<>();
-        /** When set, the instance is being stopped: calls run this, then are refused UNAVAILABLE. */
-        Runnable stopping;
+        /** When set, Kill runs this first (a call that takes its time). */
+        volatile Runnable beforeKill;
         /** What waitFor and exit answer: pending until a test completes them. */
         final CompletableFuture<ExitStatus> waitAnswer = new CompletableFuture<>();
         final CompletableFuture<ExitStatus> exitAnswer = new CompletableFuture<>();
@@ -155,9 +162,8 @@ class RouterTest {
 
             @Override
             public void kill(String id, String execId, int signal, boolean all) throws SandboxException {
-                if (stopping != null) {
-                    stopping.run(); // what SCR does first: the service goes away, then the instance stops
-                    throw new SandboxException(SandboxException.Code.UNAVAILABLE, "instance is stopping");
+                if (beforeKill != null) {
+                    beforeKill.run();
                 }
                 taskCalls.add("kill " + id);
             }

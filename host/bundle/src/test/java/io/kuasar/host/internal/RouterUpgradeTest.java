@@ -1,5 +1,6 @@
 package io.kuasar.host.internal;
 
+import static io.kuasar.host.internal.RouterTest.kill;
 import static io.kuasar.host.internal.RouterTest.props;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,13 +11,15 @@ import io.kuasar.host.internal.RouterTest.RecordingDriver;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxSpec;
-import io.kuasar.spi.TaskService;
 import io.kuasar.spi.TypedData;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -24,7 +27,8 @@ import org.junit.jupiter.api.Test;
 class RouterUpgradeTest {
     private static final Duration BOUND = Duration.ofMillis(400);
     private final List<String> retired = new ArrayList<>();
-    private final Router router = new Router(new EventHub(), BOUND,
+    private static final Duration DRAIN = Duration.ofMillis(300);
+    private final Router router = new Router(new EventHub(), BOUND, DRAIN,
             (old, by) -> retired.add(old.serviceId() + " by " + by.serviceId()));
     private final RecordingDriver runc = new RecordingDriver("runc");
     private final RecordingDriver wasm = new RecordingDriver("wasm");
@@ -48,10 +52,9 @@ class RouterUpgradeTest {
 
     @Test
     void whileTheDriverIsAwayCallsWaitTheBoundThenFailUnavailableNamingIt() throws Exception {
-        TaskService tasks = router.tasks("pod1");
         router.unbindDriver(runc, props("runc", 1));
         long start = System.nanoTime();
-        SandboxException e = assertThrows(SandboxException.class, () -> tasks.kill("c1", "", 9, false));
+        SandboxException e = assertThrows(SandboxException.class, () -> kill(router, "pod1", "c1"));
         long waitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         assertEquals(SandboxException.Code.UNAVAILABLE, e.code());
         assertTrue(e.getMessage().contains("\"runc\""), e.getMessage());
@@ -62,24 +65,92 @@ class RouterUpgradeTest {
                 assertThrows(SandboxException.class, () -> router.create("runc", spec("pod2"))).code());
     }
 
+    /** Runs {@code call} on another thread. */
+    private static CompletableFuture<Void> async(Callable<?> call) {
+        return CompletableFuture.runAsync(() -> {
+            try {
+                call.call();
+            } catch (Exception e) {
+                throw new CompletionException(e);
+            }
+        });
+    }
+
     @Test
-    void aCallRefusedByAnInstanceBeingStoppedIsMadeAgainOnItsSuccessor() throws Exception {
-        TaskService tasks = router.tasks("pod1");
-        RecordingDriver upgraded = newVersion("runc", "pod1");
-        runc.stopping = () -> {
-            router.unbindDriver(runc, props("runc", 1));
-            new Thread(() -> router.bindDriver(upgraded, props("runc", 3))).start();
+    void aLeavingInstanceFinishesTheCallsInsideItAndNewCallsGoToItsSuccessor() throws Exception {
+        CountDownLatch inside = new CountDownLatch(1);
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        runc.beforeKill = () -> {
+            inside.countDown();
+            release.join();
         };
-        tasks.kill("c1", "", 9, false);
-        assertEquals(List.of("kill c1"), upgraded.taskCalls, "the successor served the call");
-        assertEquals(List.of(), runc.taskCalls, "the stopping instance did nothing");
+        CompletableFuture<Void> first = async(() -> { kill(router, "pod1", "c1"); return null; });
+        assertTrue(inside.await(2, TimeUnit.SECONDS));
+        CompletableFuture<Void> leaving = async(() -> { router.unbindDriver(runc, props("runc", 1)); return null; });
+        Thread.sleep(100);
+        assertFalse(leaving.isDone(), "the instance does not leave while a call is inside it");
+        CompletableFuture<Void> second = async(() -> { kill(router, "pod1", "c2"); return null; });
+        Thread.sleep(50);
+        assertFalse(second.isDone(), "a new call waits at the gate, not in the leaving instance");
+        release.complete(null);
+        first.get(2, TimeUnit.SECONDS);
+        leaving.get(2, TimeUnit.SECONDS);
+        RecordingDriver upgraded = newVersion("runc", "pod1");
+        router.bindDriver(upgraded, props("runc", 3));
+        second.get(2, TimeUnit.SECONDS);
+        assertEquals(List.of("kill c1"), runc.taskCalls, "the call inside finished on the instance it entered");
+        assertEquals(List.of("kill c2"), upgraded.taskCalls, "the later call went to the successor");
+    }
+
+    @Test
+    void aCallStuckPastTheDrainBoundDoesNotHoldTheUpgrade() throws Exception {
+        CountDownLatch inside = new CountDownLatch(1);
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        runc.beforeKill = () -> {
+            inside.countDown();
+            release.join();
+        };
+        CompletableFuture<Void> stuck = async(() -> { kill(router, "pod1", "c1"); return null; });
+        assertTrue(inside.await(2, TimeUnit.SECONDS));
+        long start = System.nanoTime();
+        router.unbindDriver(runc, props("runc", 1));
+        long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertTrue(tookMs >= DRAIN.toMillis() - 20 && tookMs < DRAIN.toMillis() + 1000, "left after " + tookMs + " ms");
+        router.bindDriver(newVersion("runc", "pod1"), props("runc", 3));
+        release.complete(null);
+        stuck.get(2, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void controllerCallsPassTheSameGate() throws Exception {
+        CountDownLatch inside = new CountDownLatch(1);
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        runc.beforeKill = () -> {
+            inside.countDown();
+            release.join();
+        };
+        CompletableFuture<Void> first = async(() -> { kill(router, "pod1", "c1"); return null; });
+        assertTrue(inside.await(2, TimeUnit.SECONDS));
+        CompletableFuture<Void> leaving = async(() -> { router.unbindDriver(runc, props("runc", 1)); return null; });
+        Thread.sleep(50);
+        RecordingDriver upgraded = newVersion("runc", "pod1");
+        CompletableFuture<Void> stop = async(() -> { router.stop("runc", "pod1", Duration.ZERO); return null; });
+        Thread.sleep(50);
+        assertFalse(stop.isDone(), "Stop waits while the leaving instance drains");
+        release.complete(null);
+        leaving.get(2, TimeUnit.SECONDS);
+        router.bindDriver(upgraded, props("runc", 3));
+        stop.get(2, TimeUnit.SECONDS);
+        first.get(2, TimeUnit.SECONDS);
+        assertFalse(runc.calls.contains("stop pod1"));
+        assertTrue(upgraded.calls.contains("stop pod1"), "" + upgraded.calls);
     }
 
     @Test
     void otherDriversAreNotSlowedAndUnknownSandboxersStillFailAtOnce() throws Exception {
         router.unbindDriver(runc, props("runc", 1));
         long start = System.nanoTime();
-        router.tasks("w1").kill("c1", "", 9, false);
+        kill(router, "w1", "c1");
         router.status("wasm", "w1", false);
         SandboxException e = assertThrows(SandboxException.class, () -> router.create("nope", spec("x")));
         assertEquals(SandboxException.Code.NOT_FOUND, e.code());
@@ -89,16 +160,9 @@ class RouterUpgradeTest {
 
     @Test
     void aCallWaitingAtTheGateGoesToTheDriverThatComesBack() throws Exception {
-        TaskService tasks = router.tasks("pod1");
         router.unbindDriver(runc, props("runc", 1));
         RecordingDriver upgraded = newVersion("runc", "pod1");
-        CompletableFuture<Void> call = CompletableFuture.runAsync(() -> {
-            try {
-                tasks.kill("c1", "", 9, false);
-            } catch (SandboxException e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        CompletableFuture<Void> call = async(() -> { kill(router, "pod1", "c1"); return null; });
         Thread.sleep(100);
         assertFalse(call.isDone(), "the call waits for the driver");
         router.bindDriver(upgraded, props("runc", 3));
@@ -108,7 +172,7 @@ class RouterUpgradeTest {
 
     @Test
     void aPendingWaitIsAskedAgainOfTheNewDriverAndAnswersItsExit() throws Exception {
-        CompletableFuture<ExitStatus> wait = router.tasks("pod1").waitFor("c1", "").toCompletableFuture();
+        CompletableFuture<ExitStatus> wait = router.waitTask("pod1", "c1", "").toCompletableFuture();
         router.unbindDriver(runc, props("runc", 1));
         runc.waitAnswer.complete(new ExitStatus(10, 255, Instant.EPOCH)); // a departed instance's answer: ignored
         assertFalse(wait.isDone());
@@ -133,7 +197,7 @@ class RouterUpgradeTest {
 
     @Test
     void anAnswerBeforeTheDriverLeavesIsKept() throws Exception {
-        CompletableFuture<ExitStatus> wait = router.tasks("pod1").waitFor("c1", "").toCompletableFuture();
+        CompletableFuture<ExitStatus> wait = router.waitTask("pod1", "c1", "").toCompletableFuture();
         runc.waitAnswer.complete(new ExitStatus(10, 3, Instant.EPOCH));
         router.unbindDriver(runc, props("runc", 1));
         RecordingDriver upgraded = newVersion("runc", "pod1");
@@ -147,11 +211,11 @@ class RouterUpgradeTest {
         RecordingDriver newer = newVersion("runc", "pod1");
         router.bindDriver(newer, props("runc", 5));
         assertEquals(List.of("1 by 5"), retired, "the outranked serving driver is retired");
-        router.tasks("pod1").kill("c1", "", 9, false);
+        kill(router, "pod1", "c1");
         assertEquals(List.of("kill c1"), runc.taskCalls, "the serving driver serves until it leaves");
         assertEquals(List.of(), newer.calls);
         router.unbindDriver(runc, props("runc", 1));
-        router.tasks("pod1").kill("c2", "", 9, false);
+        kill(router, "pod1", "c2");
         assertEquals(List.of("kill c2"), newer.taskCalls);
     }
 

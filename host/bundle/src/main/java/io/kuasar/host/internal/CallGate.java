@@ -1,0 +1,134 @@
+package io.kuasar.host.internal;
+
+import io.kuasar.host.SandboxRouter.TaskCall;
+import io.kuasar.spi.Identifiers;
+import io.kuasar.spi.SandboxDriver;
+import io.kuasar.spi.SandboxException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The one gate every Controller and Task call passes on its way to a driver, once. It looks the sandbox's owner up
+ * (the sandboxer that created it), waits, bounded, while that sandboxer has no driver (an upgrade, a rollback), and
+ * enters the serving driver instance's {@link InstanceCalls}, so that an instance leaving first finishes what it
+ * began. A call that reaches an instance already closing has done nothing and goes to its successor instead.
+ *
+ * <p>The sandbox -> sandboxer table lives here and outlives the drivers. A call never passes the gate twice: an
+ * instance draining would wait for the outer call while the inner one waited for its successor.
+ */
+final class CallGate {
+    /** A call on the driver serving a sandboxer. */
+    interface OnDriver<T> {
+        T on(SandboxDriver driver) throws SandboxException;
+    }
+
+    private final DriverTable drivers;
+    private final PendingStages pending;
+    private final Duration wait;
+    /** sandbox id -> sandboxer that created it; kept while its driver is away. */
+    private final Map<String, String> owners = new ConcurrentHashMap<>();
+
+    CallGate(DriverTable drivers, PendingStages pending, Duration wait) {
+        this.drivers = drivers;
+        this.pending = pending;
+        this.wait = wait;
+    }
+
+    /**
+     * Makes {@code call} on the instance serving {@code sandboxer} when the call is let in. Waits up to the gate's
+     * bound for a serving instance; UNAVAILABLE naming the driver when none came, NOT_FOUND for an unknown sandboxer.
+     */
+    <T> T call(String sandboxer, OnDriver<T> call) throws SandboxException {
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (true) {
+            DriverTable.Claim claim = drivers.await(sandboxer, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            InstanceCalls.Entry entry = claim.calls().enter();
+            if (entry == null) {
+                // handed out just as it began to leave (it is out of the table by now): on to its successor
+                if (System.nanoTime() > deadline) {
+                    throw new SandboxException(SandboxException.Code.UNAVAILABLE, "driver \"" + sandboxer
+                            + "\" is stopping and no successor took over within " + wait.toMillis() + " ms");
+                }
+                LockSupport.parkNanos(100_000);
+                continue;
+            }
+            try (entry) {
+                return call.on(claim.driver());
+            } catch (SandboxException e) {
+                throw e.code() == SandboxException.Code.UNIMPLEMENTED ? namingSandboxer(e, sandboxer) : e;
+            }
+        }
+    }
+
+    /** A Controller call on an existing sandbox, checking that {@code sandboxer} is the one that created it. */
+    <T> T onSandbox(String sandboxer, String sandboxId, OnDriver<T> call) throws SandboxException {
+        return call(ownedBy(sandboxer, sandboxId), call);
+    }
+
+    /** A Task call on the task service of {@code sandboxId}. */
+    <T> T onTasks(String sandboxId, TaskCall<T> call) throws SandboxException {
+        return call(sandboxerOf(sandboxId), d -> call.on(d.tasks(sandboxId)));
+    }
+
+    /**
+     * A long-lived answer (Task Wait, sandbox exit) asked of the serving instance; it outlives that instance and is
+     * asked again of the next one ({@link PendingStages}).
+     */
+    <T> CompletionStage<T> stage(String sandboxer, String what, PendingStages.Ask<T> ask) throws SandboxException {
+        return call(sandboxer, d -> pending.ask(sandboxer, what, d, ask));
+    }
+
+    /** An UNIMPLEMENTED answer says which sandboxer gave it: "X is not implemented by the runsc sandboxer". */
+    private static SandboxException namingSandboxer(SandboxException e, String sandboxer) {
+        String m = String.valueOf(e.getMessage());
+        String named = m.endsWith(" by this driver") ? m.replace(" by this driver", " by the " + sandboxer + " sandboxer")
+                : m.contains(sandboxer) ? m : "the " + sandboxer + " sandboxer: " + m;
+        return new SandboxException(e.code(), named, e);
+    }
+
+    /** Records a new sandbox's owner; false when the id is taken. */
+    boolean claimNew(String sandboxId, String sandboxer) {
+        return owners.putIfAbsent(sandboxId, sandboxer) == null;
+    }
+
+    /** Records the owner of a sandbox a driver recovered. */
+    void own(String sandboxId, String sandboxer) {
+        owners.put(sandboxId, sandboxer);
+    }
+
+    void disown(String sandboxId) {
+        owners.remove(sandboxId);
+    }
+
+    /** The sandboxer that created {@code sandboxId}; NOT_FOUND for a sandbox nobody created. */
+    String sandboxerOf(String sandboxId) throws SandboxException {
+        Identifiers.validate("sandbox", sandboxId);
+        String sandboxer = owners.get(sandboxId);
+        if (sandboxer == null) {
+            throw SandboxException.notFound("sandbox", sandboxId);
+        }
+        return sandboxer;
+    }
+
+    /** {@code sandboxer}, when it created {@code sandboxId}; NOT_FOUND naming what is unknown otherwise. */
+    String ownedBy(String sandboxer, String sandboxId) throws SandboxException {
+        Identifiers.validate("sandbox", sandboxId);
+        String created = owners.get(sandboxId);
+        if (created != null && created.equals(sandboxer)) {
+            return sandboxer;
+        }
+        if (sandboxer == null || !drivers.knownSandboxers().contains(sandboxer)) {
+            drivers.await(sandboxer, Duration.ZERO); // an unknown sandboxer: NOT_FOUND naming it
+        }
+        throw SandboxException.notFound("sandbox", sandboxId + " (sandboxer " + sandboxer + ")");
+    }
+
+    /** sandbox id -> sandboxer, including sandboxes whose driver is away. */
+    Map<String, String> owners() {
+        return new TreeMap<>(owners);
+    }
+}
