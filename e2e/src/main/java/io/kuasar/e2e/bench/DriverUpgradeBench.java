@@ -10,6 +10,7 @@ import io.kuasar.api.cri.v1.PodSandboxStatusRequest;
 import io.kuasar.api.cri.v1.RemovePodSandboxRequest;
 import io.kuasar.api.cri.v1.StopPodSandboxRequest;
 import io.kuasar.e2e.CriClient;
+import io.kuasar.e2e.DriverJars;
 import io.kuasar.e2e.NodeEnv;
 import io.kuasar.host.admin.AdminClient;
 import java.io.ByteArrayOutputStream;
@@ -26,19 +27,17 @@ import java.util.Enumeration;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.jar.Attributes;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
-import java.util.jar.JarOutputStream;
-import java.util.jar.Manifest;
 
 /**
- * Driver upgrades under load (issue 3, "Benchmark"): PODS kuasar-runc busybox pods run; the runc driver is upgraded
- * UPGRADES times in a row through the admin socket (the CLI's own client, {@link AdminClient}), alternating two
- * repacks of the node's driver jar with other Bundle-Versions; meanwhile one loop creates and deletes pods
- * (RunPodSandbox, CreateContainer, StartContainer, StopPodSandbox, RemovePodSandbox), one probes the running pods
- * with ContainerStats (Task API Stats, every 10 ms, rotating pod) and one with ExecSync {@code true} (every 10 ms
- * after the previous answer, rotating pod).
+ * Driver upgrades under load (issues 3 and 14): PODS pods of one driver ({@link UpgradeTarget}: runc, runsc,
+ * wasmedge or vmm) run; that driver is upgraded UPGRADES times in a row through the admin socket (the CLI's own
+ * client, {@link AdminClient}), alternating two repacks of the node's driver jar with other Bundle-Versions;
+ * meanwhile one loop creates and deletes pods (RunPodSandbox, CreateContainer, StartContainer, StopPodSandbox,
+ * RemovePodSandbox), one probes the running pods with PodSandboxStatus (Controller Status, every 10 ms after the
+ * previous answer, rotating pod) and one with a Task call: ExecSync {@code true}, or ContainerStats where the
+ * technology has no exec (Wasm).
  *
  * <p><b>Unavailable window</b> of an upgrade, per probe loop: let [s, e] be the upgrade command's send and answer
  * times; the window is the longest interval between two consecutive successful probe answers (answer times, client
@@ -79,11 +78,13 @@ public final class DriverUpgradeBench {
         }
     }
 
+    /** Arguments: [DRIVER=runc] [PODS] [UPGRADES] [NODE_JAR]; PODS and UPGRADES default per driver. */
     public static void main(String[] args) throws Exception {
-        int pods = args.length > 0 ? Integer.parseInt(args[0]) : 50;
-        int upgrades = args.length > 1 ? Integer.parseInt(args[1]) : 20;
+        UpgradeTarget target = UpgradeTarget.named(arg(args, 0, "runc"));
+        int pods = Integer.parseInt(arg(args, 1, String.valueOf(target.pods())));
+        int upgrades = Integer.parseInt(arg(args, 2, String.valueOf(target.upgrades())));
         NodeEnv env = NodeEnv.fromEnvironment();
-        Path nodeJar = Path.of(args.length > 2 ? args[2] : env.repo().resolve("host/target/kuasar.jar").toString());
+        Path nodeJar = Path.of(arg(args, 3, env.repo().resolve("host/target/kuasar.jar").toString()));
         Path adminSocket = env.kuasarRunDir().resolve("admin.sock");
         Path work = env.nodeDir().resolve("bench-upgrade");
         Files.createDirectories(work);
@@ -94,10 +95,11 @@ public final class DriverUpgradeBench {
         String loadStart = Files.readString(Path.of("/proc/loadavg")).strip();
 
         // Two versions of the driver the node runs, repacked with other Bundle-Versions.
-        Path driver = extractRuncDriver(nodeJar, work.resolve("driver-runc-node.jar"));
-        Path[] versions = {work.resolve("driver-runc-0.1.101.jar"), work.resolve("driver-runc-0.1.102.jar")};
-        repack(driver, versions[0], "0.1.101");
-        repack(driver, versions[1], "0.1.102");
+        String name = "driver-" + target.sandboxer();
+        Path driver = extractDriver(nodeJar, target.bundleJar(), work.resolve(name + "-node.jar"));
+        Path[] versions = {work.resolve(name + "-0.1.101.jar"), work.resolve(name + "-0.1.102.jar")};
+        DriverJars.repack(driver, versions[0], "0.1.101"); // signed again with the build's key, as a release
+        DriverJars.repack(driver, versions[1], "0.1.102");
 
         ConcurrentLinkedQueue<Failure> failures = new ConcurrentLinkedQueue<>();
         List<String> podIds = new ArrayList<>();
@@ -111,8 +113,8 @@ public final class DriverUpgradeBench {
             for (int i = 0; i < 2; i++) {
                 PodSandboxConfig warm = CriClient.podConfig("warm" + i, "warm", logs.resolve("warm" + i),
                         env.cgroupParent(), run);
-                String id = setup.runPod(warm, NodeEnv.KUASAR_HANDLER);
-                setup.runContainer(id, warm, CriClient.containerConfig("w", env.busyboxImage(), "true"));
+                String id = setup.runPod(warm, target.handler());
+                setup.runContainer(id, warm, target.quick("w", env));
                 setup.removePod(id);
             }
             Thread.sleep(1000);
@@ -126,10 +128,9 @@ public final class DriverUpgradeBench {
             for (int i = 0; i < pods; i++) {
                 PodSandboxConfig pod = CriClient.podConfig("up" + i, "up" + i, logs.resolve("up" + i),
                         env.cgroupParent(), run);
-                String id = setup.runPod(pod, NodeEnv.KUASAR_HANDLER);
+                String id = setup.runPod(pod, target.handler());
                 podIds.add(id);
-                containerIds.add(setup.runContainer(id, pod,
-                        CriClient.containerConfig("sleeper", env.busyboxImage(), "sleep", "36000")));
+                containerIds.add(setup.runContainer(id, pod, target.sleeper("sleeper", env)));
             }
             double podStartS = (System.nanoTime() - startPods) / 1e9;
             System.out.printf("%d pods running after %.1f s%n", pods, podStartS);
@@ -137,7 +138,7 @@ public final class DriverUpgradeBench {
             AtomicBoolean stop = new AtomicBoolean();
             String statsCheck = containerStatsCheck(setup, containerIds.get(0));
             ProbeLog stats = new ProbeLog("PodSandboxStatus");
-            ProbeLog exec = new ProbeLog("ExecSync");
+            ProbeLog exec = new ProbeLog(target.exec() ? "ExecSync" : "ContainerStats");
             List<Double> churnCycles = new ArrayList<>();
             int[] churned = {0};
             Thread statsLoop = new Thread(() -> probeLoop(stats, stop, podIds, t0, failures, id -> {
@@ -146,12 +147,17 @@ public final class DriverUpgradeBench {
                 return st.getState().getNumber() == 0 ? null : "pod state " + st.getState();
             }), "probe-status");
             Thread execLoop = new Thread(() -> probeLoop(exec, stop, containerIds, t0, failures, id -> {
+                if (!target.exec()) {
+                    var r = execCri.runtime(Duration.ofSeconds(30)).containerStats(
+                            ContainerStatsRequest.newBuilder().setContainerId(id).build());
+                    return r.hasStats() ? null : "no stats";
+                }
                 ExecSyncResponse r = execCri.runtime(Duration.ofSeconds(30)).execSync(ExecSyncRequest.newBuilder()
                         .setContainerId(id).addCmd("true").setTimeout(20).build());
                 return r.getExitCode() == 0 ? null : "exit code " + r.getExitCode();
-            }), "probe-exec");
-            Thread churnLoop = new Thread(() -> churn(churnCri, env, logs, run, stop, t0, failures, churnCycles,
-                    churned), "churn");
+            }), "probe-task");
+            Thread churnLoop = new Thread(() -> churn(churnCri, env, target, logs, run, stop, t0, failures,
+                    churnCycles, churned), "churn");
             statsLoop.start();
             execLoop.start();
             churnLoop.start();
@@ -164,7 +170,7 @@ public final class DriverUpgradeBench {
                 double s = ms(t0);
                 String answer;
                 try {
-                    answer = admin(adminSocket, "upgrade", "runc", jar.toAbsolutePath().toString());
+                    answer = admin(adminSocket, "upgrade", target.sandboxer(), jar.toAbsolutePath().toString());
                 } catch (IOException e) {
                     answer = "FAILED " + e.getMessage();
                     failures.add(new Failure("upgrade", "admin upgrade", s, e.getMessage()));
@@ -180,7 +186,8 @@ public final class DriverUpgradeBench {
             statsLoop.join(60_000);
             execLoop.join(60_000);
             String versionAfter = admin(adminSocket, "drivers");
-            List<Double> nodeGaps = UpgradeReport.nodeLogGaps(env.nodeDir().resolve("kuasar.log"), logOffset);
+            List<Double> nodeGaps = UpgradeReport.nodeLogGaps(env.nodeDir().resolve("kuasar.log"), logOffset,
+                    target.logName());
 
             // Remove every pod of the run (ours, the churn's, any left by a failure), then the footprint.
             for (String id : podIds) {
@@ -200,20 +207,21 @@ public final class DriverUpgradeBench {
                 after = NodeFootprint.take(env);
             }
 
-            String table = UpgradeReport.report(pods, upgrades, podStartS, upgradeTimes, stats, exec, nodeGaps, churnCycles,
+            String table = UpgradeReport.report(target, pods, upgrades, podStartS, upgradeTimes, stats, exec, nodeGaps, churnCycles,
                     churned[0], failures, before, after, versionBefore, versionAfter, statsCheck);
             table += String.format("%nmachine: %d CPUs, shared with other engineers' builds and test runs during this "
                     + "run (figures include their noise); loadavg at start %s, at end %s%n"
-                    + "command: KUASAR_NODE_DIR=%s KUASAR_CGROUP_PARENT=%s bench/driver-upgrade.sh %d %d%n",
+                    + "command: KUASAR_NODE_DIR=%s KUASAR_CGROUP_PARENT=%s bench/driver-upgrade.sh %s %d %d%n",
                     Runtime.getRuntime().availableProcessors(), loadStart,
-                    Files.readString(Path.of("/proc/loadavg")).strip(), env.nodeDir(), env.cgroupParent(), pods,
-                    upgrades);
+                    Files.readString(Path.of("/proc/loadavg")).strip(), env.nodeDir(), env.cgroupParent(),
+                    target.sandboxer(), pods, upgrades);
             out.append(table);
         }
         System.out.print(out);
         Path results = env.repo().resolve("bench/results");
         Files.createDirectories(results);
-        Files.writeString(results.resolve("driver-upgrade.txt"), "# " + Instant.now() + "\n" + out);
+        Files.writeString(results.resolve("driver-upgrade-" + target.sandboxer() + ".txt"),
+                "# " + Instant.now() + "\n" + out);
     }
 
     private static boolean noWorse(NodeFootprint a, NodeFootprint b) {
@@ -248,19 +256,20 @@ public final class DriverUpgradeBench {
         }
     }
 
-    private static void churn(CriClient cri, NodeEnv env, Path logs, String run, AtomicBoolean stop, long t0,
-                              ConcurrentLinkedQueue<Failure> failures, List<Double> cycles, int[] count) {
+    private static void churn(CriClient cri, NodeEnv env, UpgradeTarget target, Path logs, String run,
+                              AtomicBoolean stop, long t0, ConcurrentLinkedQueue<Failure> failures,
+                              List<Double> cycles, int[] count) {
         int i = 0;
         while (!stop.get()) {
             PodSandboxConfig pod = CriClient.podConfig("churn" + i, "churn" + i, logs.resolve("churn" + i),
                     env.cgroupParent(), run);
-            ContainerConfig c = CriClient.containerConfig("c", env.busyboxImage(), "sleep", "36000");
+            ContainerConfig c = target.sleeper("c", env);
             i++;
             double start = ms(t0);
             String podId = null;
             String step = "RunPodSandbox";
             try {
-                podId = cri.runPod(pod, NodeEnv.KUASAR_HANDLER);
+                podId = cri.runPod(pod, target.handler());
                 step = "CreateContainer";
                 String cid = cri.createContainer(podId, pod, c);
                 step = "StartContainer";
@@ -316,13 +325,13 @@ public final class DriverUpgradeBench {
         return o.toString(StandardCharsets.UTF_8);
     }
 
-    /** The runc driver bundle embedded in the node's jar (bnd export: {@code jar/kuasar-driver-runc-*.jar}). */
-    static Path extractRuncDriver(Path nodeJar, Path target) throws IOException {
+    /** A driver bundle embedded in the node's jar (bnd export: {@code jar/<bundleJar>-*.jar}). */
+    static Path extractDriver(Path nodeJar, String bundleJar, Path target) throws IOException {
         try (JarFile jar = new JarFile(nodeJar.toFile())) {
             Enumeration<JarEntry> entries = jar.entries();
             while (entries.hasMoreElements()) {
                 JarEntry e = entries.nextElement();
-                if (e.getName().matches("jar/kuasar-driver-runc-[^/]*\\.jar")) {
+                if (e.getName().matches("jar/" + bundleJar + "-[0-9][^/]*\\.jar")) {
                     try (InputStream in = jar.getInputStream(e)) {
                         Files.copy(in, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                     }
@@ -330,29 +339,12 @@ public final class DriverUpgradeBench {
                 }
             }
         }
-        throw new IOException("no jar/kuasar-driver-runc-*.jar in " + nodeJar);
+        throw new IOException("no jar/" + bundleJar + "-*.jar in " + nodeJar);
     }
 
-    /** A copy of the bundle whose manifest says {@code Bundle-Version: version}; every other entry as it was. */
-    static void repack(Path source, Path target, String version) throws IOException {
-        try (JarFile in = new JarFile(source.toFile())) {
-            Manifest manifest = new Manifest(in.getManifest());
-            manifest.getMainAttributes().put(new Attributes.Name("Bundle-Version"), version);
-            try (JarOutputStream jar = new JarOutputStream(Files.newOutputStream(target), manifest)) {
-                Enumeration<JarEntry> entries = in.entries();
-                while (entries.hasMoreElements()) {
-                    JarEntry e = entries.nextElement();
-                    if (e.getName().equalsIgnoreCase("META-INF/MANIFEST.MF")) {
-                        continue;
-                    }
-                    jar.putNextEntry(new JarEntry(e.getName()));
-                    try (InputStream body = in.getInputStream(e)) {
-                        body.transferTo(jar);
-                    }
-                    jar.closeEntry();
-                }
-            }
-        }
+    /** Argument {@code i}, or {@code fallback} when it is missing or empty. */
+    private static String arg(String[] args, int i, String fallback) {
+        return args.length > i && !args[i].isEmpty() ? args[i] : fallback;
     }
 
     private static double ms(long t0) {

@@ -24,8 +24,8 @@ final class UpgradeReport {
 
     private static final Pattern LOG_TIME = Pattern.compile("^(\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3})Z ");
 
-    /** Milliseconds from each "driver for sandboxer(s) [runc] left" to the next "driver ... serves runc" in the node log. */
-    static List<Double> nodeLogGaps(Path log, long offset) throws IOException {
+    /** Milliseconds from each "driver for sandboxer(s) [NAME] left" to the next "driver ... serves [NAME]" in the node log. */
+    static List<Double> nodeLogGaps(Path log, long offset, String name) throws IOException {
         List<Double> gaps = new ArrayList<>();
         byte[] tail;
         try (RandomAccessFile f = new RandomAccessFile(log.toFile(), "r")) {
@@ -40,9 +40,9 @@ final class UpgradeReport {
                 continue;
             }
             LocalDateTime at = LocalDateTime.parse(m.group(1));
-            if (line.contains("driver for sandboxer(s)") && line.contains("runc") && line.contains(" left")) {
+            if (line.contains("driver for sandboxer(s) " + name) && line.contains(" left")) {
                 left = at;
-            } else if (left != null && line.contains(" serves [") && line.contains("runc")) {
+            } else if (left != null && line.contains(" serves " + name)) {
                 gaps.add(Duration.between(left, at).toNanos() / 1e6);
                 left = null;
             }
@@ -102,7 +102,7 @@ final class UpgradeReport {
         return out;
     }
 
-    static String report(int pods, int upgrades, double podStartS, List<double[]> upgradeTimes, DriverUpgradeBench.ProbeLog stats,
+    static String report(UpgradeTarget target, int pods, int upgrades, double podStartS, List<double[]> upgradeTimes, DriverUpgradeBench.ProbeLog stats,
                          DriverUpgradeBench.ProbeLog exec, List<Double> nodeGaps, List<Double> churnCycles, int churned,
                          ConcurrentLinkedQueue<DriverUpgradeBench.Failure> failures, NodeFootprint before, NodeFootprint after,
                          String driversBefore, String driversAfter, String statsCheck) {
@@ -114,17 +114,19 @@ final class UpgradeReport {
         List<Double> execFlight = inFlight(ea, upgradeTimes);
         List<Double> cmd = upgradeTimes.stream().map(u -> u[1] - u[0]).toList();
         StringBuilder b = new StringBuilder();
-        b.append(String.format("driver upgrade under load: %d kuasar-runc pods (busybox sleep, started in %.1f s), "
-                + "%d upgrades of driver runc in a row (admin socket, alternating repacks 0.1.101 / 0.1.102, "
-                + "%d ms apart)%n", pods, podStartS, upgrades, DriverUpgradeBench.SETTLE_BETWEEN_UPGRADES_MS));
+        String task = target.exec() ? "ExecSync 'true' (Task Exec/Start/Wait)" : "ContainerStats (Task Stats)";
+        b.append(String.format("driver upgrade under load: %d %s pods (a sleeping container each, started in %.1f s), "
+                + "%d upgrades of driver %s in a row (admin socket, alternating repacks 0.1.101 / 0.1.102, "
+                + "%d ms apart)%n", pods, target.handler(), podStartS, upgrades, target.sandboxer(),
+                DriverUpgradeBench.SETTLE_BETWEEN_UPGRADES_MS));
         b.append("while: a churn loop (RunPodSandbox+Create+Start+Stop+Remove) and two probe loops on a rotating "
                 + "running pod, 10 ms between answer and next request: PodSandboxStatus (Controller Status) and "
-                + "ExecSync 'true' (Task Exec/Start/Wait)\n");
+                + task + "; 'task' columns below are the second\n");
         b.append("window = longest gap between consecutive successful probe answers spanning the upgrade command "
                 + "[sent, answered]; in-flight = longest latency of a probe in flight during the command; "
                 + "node log = 'left' -> 'serves' in kuasar.log\n\n");
         b.append(String.format("%-3s %9s %9s %9s %9s %9s %9s%n", "#", "cmd ms", "node ms", "stat win", "stat lat",
-                "exec win", "exec lat"));
+                "task win", "task lat"));
         for (int i = 0; i < upgradeTimes.size(); i++) {
             b.append(String.format("%-3d %9.0f %9s %9.0f %9.0f %9.0f %9.0f%n", i + 1, cmd.get(i),
                     i < nodeGaps.size() ? String.format("%.0f", nodeGaps.get(i)) : "-", statsWin.get(i),
@@ -139,14 +141,14 @@ final class UpgradeReport {
         List<Double> sb = baselineGaps(sa, upgradeTimes);
         List<Double> eb = baselineGaps(ea, upgradeTimes);
         b.append(String.format("baseline gap away from upgrades: status median %.0f ms, p99 %.0f, max %.0f "
-                + "(%d answers); exec median %.0f ms, p99 %.0f, max %.0f (%d answers)%n", median(sb), pct(sb, 0.99),
+                + "(%d answers); task median %.0f ms, p99 %.0f, max %.0f (%d answers)%n", median(sb), pct(sb, 0.99),
                 max(sb), sa.size(), median(eb), pct(eb, 0.99), max(eb), ea.size()));
         b.append(String.format("node log 'left'->'serves' pairs found: %d of %d upgrades%n", nodeGaps.size(), upgrades));
         b.append(String.format("churn: %d pod cycles completed, cycle median %.0f ms, max %.0f ms%n%n", churned,
                 median(churnCycles), max(churnCycles)));
 
         b.append(String.format("ContainerStats (Task Stats), one call before the upgrades: %s%n%n", statsCheck));
-        b.append(String.format("failed requests: %d (status probes %d, exec probes %d)%n", failures.size(),
+        b.append(String.format("failed requests: %d (status probes %d, task probes %d)%n", failures.size(),
                 stats.failures, exec.failures));
         Map<String, Integer> kinds = new TreeMap<>();
         for (DriverUpgradeBench.Failure f : failures) {

@@ -1,7 +1,5 @@
 package io.kuasar.e2e;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -30,9 +28,10 @@ import jdk.security.jarsigner.JarSigner;
 /**
  * Driver jars for upgrade and trust tests: the bundles the reactor built, copies of them with another version
  * (signed again with this build's key, as the node trusts), and signing with any key, by the JDK's own
- * {@link JarSigner} API; keys are made with the JDK's keytool.
+ * {@link JarSigner} API; keys are made with the JDK's keytool. Used by the e2e tests and the driver-upgrade
+ * benchmark.
  */
-final class DriverJars {
+public final class DriverJars {
     /** The build's signer (made by the driver modules' poms) and its alias and password. */
     static final String BUILD_ALIAS = "kuasar-build";
     static final String BUILD_PASSWORD = "kuasar-build";
@@ -54,7 +53,9 @@ final class DriverJars {
         try (Stream<Path> jars = Files.list(repo.resolve(module).resolve("target"))) {
             List<Path> found = new ArrayList<>(jars.filter(p -> p.getFileName().toString()
                     .matches(artifact + "-[0-9][^/]*(?<!-sources|-javadoc|-tests)\\.jar")).toList());
-            assertEquals(1, found.size(), module + "/target/" + artifact + "-*.jar: " + found);
+            if (found.size() != 1) {
+                throw new IOException("not exactly one " + module + "/target/" + artifact + "-*.jar: " + found);
+            }
             return found.get(0);
         }
     }
@@ -69,7 +70,7 @@ final class DriverJars {
      * Copies {@code source} with {@code Bundle-Version: version}, signed with the build's key: "the new version"
      * of a driver, as the build would have made it.
      */
-    static void repack(Path source, Path target, String version) throws IOException {
+    public static void repack(Path source, Path target, String version) throws IOException {
         Path unsigned = Files.createTempFile(target.toAbsolutePath().getParent(), "unsigned-", ".jar");
         try {
             repackUnsigned(source, unsigned, version);
