@@ -14,7 +14,7 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$repo/scripts/node-env.sh"
-for f in host/target/kuasar.jar e2e/target/kuasar-e2e.jar; do
+for f in host/target/kuasar.jar bench/target/kuasar-bench.jar; do
   [[ -f $repo/$f ]] || { echo "driver-upgrade: $f missing; build it first (mvn -B install -DskipTests)" >&2; exit 1; }
 done
 "$repo/scripts/install-deps.sh" >/dev/null
@@ -30,6 +30,6 @@ export KUASAR_JAR="$snap/kuasar.jar"
 drivers=("${1:-runc}")
 [[ ${1:-} == all ]] && drivers=(runc runsc wasmedge vmm)
 for d in "${drivers[@]}"; do
-  java -cp "$repo/e2e/target/kuasar-e2e.jar:$repo/e2e/target/lib/*" io.kuasar.e2e.bench.DriverUpgradeBench \
+  java -cp "$repo/bench/target/kuasar-bench.jar:$repo/bench/target/lib/*" io.kuasar.bench.DriverUpgradeBench \
     "$d" "${2:-}" "${3:-}" "$KUASAR_JAR"
 done

@@ -7,10 +7,10 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$repo/scripts/node-env.sh"
-if [[ ! -f $repo/host/target/kuasar.jar || ! -f $repo/e2e/target/kuasar-e2e.jar ]]; then
+if [[ ! -f $repo/host/target/kuasar.jar || ! -f $repo/bench/target/kuasar-bench.jar ]]; then
   (cd "$repo" && mvn -B -q install -DskipTests)
 fi
 "$repo/scripts/install-deps.sh" >/dev/null
 "$repo/scripts/containerd-up.sh" >/dev/null
 "$repo/scripts/kuasar-up.sh" >/dev/null
-java -cp "$repo/e2e/target/kuasar-e2e.jar:$repo/e2e/target/lib/*" io.kuasar.e2e.bench.PodStartBench "${1:-20}" "${2:-runc,kuasar-runc}"
+java -cp "$repo/bench/target/kuasar-bench.jar:$repo/bench/target/lib/*" io.kuasar.bench.PodStartBench "${1:-20}" "${2:-runc,kuasar-runc}"

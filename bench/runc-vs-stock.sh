@@ -7,11 +7,11 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$repo/scripts/node-env.sh"
-if [[ ! -f $repo/host/target/kuasar.jar || ! -f $repo/e2e/target/kuasar-e2e.jar ]]; then
+if [[ ! -f $repo/host/target/kuasar.jar || ! -f $repo/bench/target/kuasar-bench.jar ]]; then
   (cd "$repo" && mvn -B -q install -DskipTests)
 fi
 "$repo/scripts/install-deps.sh" >/dev/null
 "$repo/scripts/containerd-up.sh" >/dev/null
 "$repo/scripts/kuasar-up.sh" >/dev/null
-java -Djava.awt.headless=true -cp "$repo/e2e/target/kuasar-e2e.jar:$repo/e2e/target/lib/*" \
-  io.kuasar.e2e.bench.RuncBench "${1:-50}" "${2:-10}" "${3:-3}"
+java -Djava.awt.headless=true -cp "$repo/bench/target/kuasar-bench.jar:$repo/bench/target/lib/*" \
+  io.kuasar.bench.RuncBench "${1:-50}" "${2:-10}" "${3:-3}"

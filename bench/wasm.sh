@@ -15,7 +15,7 @@ WASM_IMAGE="${KUASAR_WASM_TEST_IMAGE:-localhost/kuasar/wasm-test:1.0}"
 MODULE="$KUASAR_IMAGE_DIR/wasm-test.wasm"
 WASMEDGE="${KUASAR_WASMEDGE_ROOT:-$KUASAR_CACHE/wasmedge}/bin/wasmedge"
 JAR="${KUASAR_JAR:-$repo/host/target/kuasar.jar}"
-E2E_JAR="${KUASAR_E2E_JAR:-$repo/e2e/target/kuasar-e2e.jar}"
+BENCH_JAR="${KUASAR_BENCH_JAR:-$repo/bench/target/kuasar-bench.jar}"
 ENGINE_JAR="$repo/driver-wasm/engine/target/kuasar-driver-wasm-engine-0.1.0-SNAPSHOT.jar"
 DRIVER_JAR="$repo/driver-wasm/driver/target/kuasar-driver-wasm-driver-0.1.0-SNAPSHOT.jar"
 out="$repo/bench/results"; mkdir -p "$out"
@@ -24,7 +24,7 @@ raw="$out/wasm-raw.txt"
 bash "$repo/scripts/deps.d/wasm.sh" >/dev/null
 bash "$repo/scripts/images.d/wasm.sh" >/dev/null
 [[ -f $ENGINE_JAR && -f $DRIVER_JAR ]] || (cd "$repo" && mvn -B -q install -DskipTests -pl driver-wasm,driver-wasm/engine,driver-wasm/driver)
-[[ -f $E2E_JAR ]] || { echo "bench/wasm.sh: $E2E_JAR missing: build e2e (mvn -B install -DskipTests -pl e2e)" >&2; exit 1; }
+[[ -f $BENCH_JAR ]] || { echo "bench/wasm.sh: $BENCH_JAR missing: build it (mvn -B install -DskipTests)" >&2; exit 1; }
 
 # 1 + 2: engines alone. The engine classes and Chicory come from the engine bundle (its embedded jars unpacked).
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
@@ -44,7 +44,7 @@ if ! "${admin[@]}" drivers 2>/dev/null | grep -qw wasm; then
   for j in "$ENGINE_JAR" "$DRIVER_JAR"; do cp "$j" "$tmp/x.jar" && mv "$tmp/x.jar" "$KUASAR_NODE_DIR/kuasar/drivers/$(basename "$j")"; done
   for _ in $(seq 100); do "${admin[@]}" drivers 2>/dev/null | grep -qw wasmedge && break; sleep 0.2; done
 fi
-java -cp "$E2E_JAR:$(dirname "$E2E_JAR")/lib/*" "$repo/bench/wasm/WasmCriBench.java" "$PODS" "$WASM_IMAGE" | tee -a "$raw"
+java -cp "$BENCH_JAR:$(dirname "$BENCH_JAR")/lib/*" "$repo/bench/wasm/WasmCriBench.java" "$PODS" "$WASM_IMAGE" | tee -a "$raw"
 
 # The table.
 f() { grep -m1 "^$1 $2" "$raw" | sed -E "s/^$1 $2 //"; }

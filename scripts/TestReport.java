@@ -56,7 +56,7 @@ public class TestReport {
         boolean itest = List.of(args).contains("--itest");
         List<ModuleResult> results = new ArrayList<>();
         for (String module : modules(repo, "")) {
-            boolean meant = !module.equals("e2e") || flags.contains("e2e");
+            boolean meant = !(module.equals("e2e") || module.startsWith("e2e/")) || flags.contains("e2e");
             if (module.equals("host/itest")) {
                 meant = itest;
             }

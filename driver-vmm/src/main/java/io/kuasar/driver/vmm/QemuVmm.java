@@ -139,7 +139,7 @@ final class QemuVmm implements Vmm {
         if (h.isEmpty()) {
             return;
         }
-        try (QmpClient qmp = QmpClient.connect(vm.controlSocket(), Duration.ofSeconds(2))) {
+        try (QmpClient qmp = QmpClient.connect(vm.controlSocket(), Duration.ofSeconds(2), channels())) {
             qmp.execute("quit", null);
         } catch (IOException e) {
             LOG.log(Level.DEBUG, "QMP quit of " + vm.pid() + " failed; killing it", e);
@@ -171,7 +171,7 @@ final class QemuVmm implements Vmm {
 
     @Override
     public void saveState(VmInstance vm, Path file, Duration timeout) throws IOException {
-        try (QmpClient qmp = QmpClient.connect(vm.controlSocket(), timeout)) {
+        try (QmpClient qmp = QmpClient.connect(vm.controlSocket(), timeout, channels())) {
             qmp.execute("migrate-set-capabilities", IGNORE_SHARED);
             qmp.execute("stop", null);
             qmp.execute("migrate", Map.of("uri", "exec:cat > " + file));
@@ -181,7 +181,7 @@ final class QemuVmm implements Vmm {
 
     @Override
     public void restoreState(VmInstance vm, Path file, Duration timeout) throws IOException {
-        try (QmpClient qmp = QmpClient.connect(vm.controlSocket(), timeout)) {
+        try (QmpClient qmp = QmpClient.connect(vm.controlSocket(), timeout, channels())) {
             qmp.execute("migrate-set-capabilities", IGNORE_SHARED);
             qmp.execute("migrate-incoming", Map.of("uri", "exec:cat " + file));
             awaitMigration(qmp, timeout, "restoring VM state from " + file);

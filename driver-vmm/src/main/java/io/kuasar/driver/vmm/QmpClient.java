@@ -16,7 +16,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -29,11 +28,6 @@ import java.util.concurrent.TimeUnit;
  */
 final class QmpClient implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "kuasar-vmm-qmp-watchdog");
-        t.setDaemon(true);
-        return t;
-    });
 
     /** A command QEMU refused, with QMP's error class and description. */
     static final class QmpException extends IOException {
@@ -49,12 +43,15 @@ final class QmpClient implements AutoCloseable {
     private final SocketChannel channel;
     private final BufferedReader in;
     private final Duration timeout;
+    /** The owner's scheduler (no static one: it would outlive an upgrade of this bundle). */
+    private final ScheduledExecutorService watchdog;
     private final List<JsonNode> events = new ArrayList<>();
     private final JsonNode greeting;
 
-    private QmpClient(SocketChannel channel, Duration timeout) throws IOException {
+    private QmpClient(SocketChannel channel, Duration timeout, ScheduledExecutorService watchdog) throws IOException {
         this.channel = channel;
         this.timeout = timeout;
+        this.watchdog = watchdog;
         this.in = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.UTF_8));
         this.greeting = withDeadline(() -> {
             JsonNode g = readMessage();
@@ -66,14 +63,17 @@ final class QmpClient implements AutoCloseable {
         execute("qmp_capabilities", null);
     }
 
-    /** Connects to {@code socket}, retrying while QEMU has not created it yet, for at most {@code timeout}. */
-    static QmpClient connect(Path socket, Duration timeout) throws IOException {
+    /**
+     * Connects to {@code socket}, retrying while QEMU has not created it yet, for at most {@code timeout}; each
+     * call's deadline is kept by {@code watchdog}.
+     */
+    static QmpClient connect(Path socket, Duration timeout, ScheduledExecutorService watchdog) throws IOException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             SocketChannel ch = SocketChannel.open(java.net.StandardProtocolFamily.UNIX);
             try {
                 ch.connect(UnixDomainSocketAddress.of(socket));
-                return new QmpClient(ch, timeout);
+                return new QmpClient(ch, timeout, watchdog);
             } catch (IOException e) {
                 ch.close();
                 if (e instanceof QmpException || System.nanoTime() > deadline) {
@@ -152,7 +152,7 @@ final class QmpClient implements AutoCloseable {
     }
 
     private <T> T withDeadline(Io<T> io) throws IOException {
-        ScheduledFuture<?> guard = WATCHDOG.schedule(() -> {
+        ScheduledFuture<?> guard = watchdog.schedule(() -> {
             try {
                 channel.close();
             } catch (IOException ignored) {

@@ -21,6 +21,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -34,6 +36,7 @@ class QmpClientTest {
     private ServerSocketChannel server;
     private Thread serving;
     private final List<JsonNode> received = new CopyOnWriteArrayList<>();
+    private final ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor();
 
     /** Serves one connection: greeting, then for each command line the lines {@code answer} gives. */
     private Path fakeQemu(Function<JsonNode, List<String>> answer) throws IOException {
@@ -69,6 +72,7 @@ class QmpClientTest {
 
     @AfterEach
     void stop() throws IOException {
+        watchdog.shutdownNow();
         if (server != null) {
             server.close();
         }
@@ -79,7 +83,7 @@ class QmpClientTest {
         Path socket = fakeQemu(cmd -> cmd.path("execute").asText().equals("query-status")
                 ? List.of("{\"return\": {\"status\": \"running\", \"running\": true}}")
                 : List.of("{\"return\": {}}"));
-        try (QmpClient qmp = QmpClient.connect(socket, Duration.ofSeconds(10))) {
+        try (QmpClient qmp = QmpClient.connect(socket, Duration.ofSeconds(10), watchdog)) {
             assertEquals(7, qmp.greeting().path("QMP").path("version").path("qemu").path("major").asInt());
             JsonNode status = qmp.execute("query-status", null);
             assertEquals("running", status.path("status").asText());
@@ -94,7 +98,7 @@ class QmpClientTest {
                 ? List.of("{\"event\": \"STOP\", \"timestamp\": {\"seconds\": 1, \"microseconds\": 2}}",
                         "{\"return\": {}}")
                 : List.of("{\"return\": {}}"));
-        try (QmpClient qmp = QmpClient.connect(socket, Duration.ofSeconds(10))) {
+        try (QmpClient qmp = QmpClient.connect(socket, Duration.ofSeconds(10), watchdog)) {
             qmp.execute("migrate", Map.of("uri", "exec:cat > /tmp/x"));
             assertEquals("STOP", qmp.events().get(0).path("event").asText());
             assertEquals("STOP", qmp.awaitEvent("STOP").path("event").asText());
@@ -107,7 +111,7 @@ class QmpClientTest {
         Path socket = fakeQemu(cmd -> cmd.path("execute").asText().equals("bogus")
                 ? List.of("{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command bogus has not been found\"}}")
                 : List.of("{\"return\": {}}"));
-        try (QmpClient qmp = QmpClient.connect(socket, Duration.ofSeconds(10))) {
+        try (QmpClient qmp = QmpClient.connect(socket, Duration.ofSeconds(10), watchdog)) {
             QmpClient.QmpException e = assertThrows(QmpClient.QmpException.class, () -> qmp.execute("bogus", null));
             assertEquals("CommandNotFound", e.errorClass);
             assertTrue(e.getMessage().contains("bogus"), e.getMessage());
@@ -119,7 +123,7 @@ class QmpClientTest {
     @Test
     void aSilentQemuEndsTheCallInsteadOfHangingIt() throws IOException {
         Path socket = fakeQemu(cmd -> cmd.path("execute").asText().equals("quit") ? List.of() : List.of("{\"return\": {}}"));
-        try (QmpClient qmp = QmpClient.connect(socket, Duration.ofMillis(300))) {
+        try (QmpClient qmp = QmpClient.connect(socket, Duration.ofMillis(300), watchdog)) {
             IOException e = assertThrows(IOException.class, () -> qmp.execute("quit", null));
             assertTrue(e.getMessage().contains("did not answer"), e.getMessage());
         }
@@ -140,7 +144,7 @@ class QmpClientTest {
         });
         t.setDaemon(true);
         t.start();
-        IOException e = assertThrows(IOException.class, () -> QmpClient.connect(socket, Duration.ofMillis(200)));
+        IOException e = assertThrows(IOException.class, () -> QmpClient.connect(socket, Duration.ofMillis(200), watchdog));
         assertTrue(e.getMessage().contains("QMP"), e.getMessage());
     }
 }

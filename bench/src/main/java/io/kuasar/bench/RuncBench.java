@@ -1,9 +1,9 @@
-package io.kuasar.e2e.bench;
+package io.kuasar.bench;
 
 import io.kuasar.e2e.CriClient;
 import io.kuasar.e2e.NodeEnv;
-import io.kuasar.e2e.bench.PodStartBench.Pss;
-import io.kuasar.e2e.bench.PodStartBench.Stats;
+import io.kuasar.bench.PodStartBench.Pss;
+import io.kuasar.bench.PodStartBench.Stats;
 import io.kuasar.api.cri.v1.PodSandboxConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;

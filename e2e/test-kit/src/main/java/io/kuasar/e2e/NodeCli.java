@@ -10,11 +10,11 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** {@code java -jar host/target/kuasar.jar --admin-socket SOCK ARGS}: the node's command line, run as an operator would. */
-final class NodeCli {
-    static final Duration TIMEOUT = Duration.ofSeconds(90);
+public final class NodeCli {
+    public static final Duration TIMEOUT = Duration.ofSeconds(90);
 
     /** The command's outcome. */
-    record Result(int code, String out, String err) {
+    public record Result(int code, String out, String err) {
         @Override
         public String toString() {
             return "exit " + code + "\nstdout:\n" + out + "stderr:\n" + err;
@@ -24,29 +24,29 @@ final class NodeCli {
     private final NodeEnv env;
     private final Path outputDir;
 
-    NodeCli(NodeEnv env, Path outputDir) {
+    public NodeCli(NodeEnv env, Path outputDir) {
         this.env = env;
         this.outputDir = outputDir;
     }
 
-    Path adminSocket() {
+    public Path adminSocket() {
         return env.kuasarRunDir().resolve("admin.sock");
     }
 
     /** Runs a command against the node's admin socket. */
-    Result admin(String... args) throws IOException, InterruptedException {
+    public Result admin(String... args) throws IOException, InterruptedException {
         List<String> all = new ArrayList<>(List.of("--admin-socket", adminSocket().toString()));
         all.addAll(List.of(args));
         return run(all);
     }
 
     /** Runs the jar with exactly {@code args}, in a separate JVM. */
-    Result run(List<String> args) throws IOException, InterruptedException {
+    public Result run(List<String> args) throws IOException, InterruptedException {
         return run(List.of(), args);
     }
 
     /** Runs {@code java JVM-OPTIONS -jar kuasar.jar ARGS}: with no admin command, that starts a node. */
-    Result run(List<String> jvmOptions, List<String> args) throws IOException, InterruptedException {
+    public Result run(List<String> jvmOptions, List<String> args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(jvmOptions);
         cmd.addAll(List.of("-jar", env.repo().resolve("host/target/kuasar.jar").toString()));

@@ -1,4 +1,4 @@
-package io.kuasar.e2e.bench;
+package io.kuasar.bench;
 
 import io.kuasar.e2e.CriClient;
 import io.kuasar.e2e.NodeEnv;

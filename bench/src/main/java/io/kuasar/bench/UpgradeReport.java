@@ -1,4 +1,4 @@
-package io.kuasar.e2e.bench;
+package io.kuasar.bench;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;

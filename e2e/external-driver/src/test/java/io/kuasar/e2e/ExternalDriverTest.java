@@ -51,7 +51,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The SPI as a product: a driver bundle built outside the reactor, the way a vendor would build it, plugs into a
- * running node. At test time the sources under {@code e2e/src/test/resources/external-driver} (sandboxer
+ * running node. At test time the sources under {@code e2e/external-driver/src/test/resources/external-driver} (sandboxer
  * {@code acme}, which labels its started sandboxes {@code vendor=acme}) are compiled with javac against the host
  * bundle jar (for {@code io.kuasar.spi}) and the OSGi annotation jars, and bundled by bndlib's {@code Builder} (DS
  * component XML, Import-Package computed from the SPI's exported version). The operator's command line installs it
@@ -184,7 +184,7 @@ class ExternalDriverTest extends CriTestBase {
 
     /** javac + bndlib, as a vendor's build would: only the SPI jar and the OSGi annotations on the class path. */
     private Path buildExternalDriver(Path work) throws Exception {
-        Path sources = env.repo().resolve("e2e/src/test/resources/external-driver");
+        Path sources = env.repo().resolve("e2e/external-driver/src/test/resources/external-driver");
         Path classes = Files.createDirectories(work.resolve("classes"));
         List<File> classpath = List.of(hostBundleJar().toFile(),
                 jarOf(org.osgi.service.component.annotations.Component.class),

@@ -33,23 +33,23 @@ import jdk.security.jarsigner.JarSigner;
  */
 public final class DriverJars {
     /** The build's signer (made by the driver modules' poms) and its alias and password. */
-    static final String BUILD_ALIAS = "kuasar-build";
-    static final String BUILD_PASSWORD = "kuasar-build";
+    public static final String BUILD_ALIAS = "kuasar-build";
+    public static final String BUILD_PASSWORD = "kuasar-build";
 
     /** A key store of one signing key: {@code store} (PKCS#12), its {@code certificate} (PEM), alias and password. */
-    record Key(Path store, Path certificate, String alias, String password) {
+    public record Key(Path store, Path certificate, String alias, String password) {
     }
 
     private DriverJars() {
     }
 
     /** {@code driver-runc/target/kuasar-driver-runc-*.jar} of the repository. */
-    static Path builtRuncJar(Path repo) throws IOException {
+    public static Path builtRuncJar(Path repo) throws IOException {
         return builtJar(repo, "driver-runc", "kuasar-driver-runc");
     }
 
     /** {@code MODULE/target/ARTIFACT-*.jar} of the repository: the bundle the reactor built. */
-    static Path builtJar(Path repo, String module, String artifact) throws IOException {
+    public static Path builtJar(Path repo, String module, String artifact) throws IOException {
         try (Stream<Path> jars = Files.list(repo.resolve(module).resolve("target"))) {
             List<Path> found = new ArrayList<>(jars.filter(p -> p.getFileName().toString()
                     .matches(artifact + "-[0-9][^/]*(?<!-sources|-javadoc|-tests)\\.jar")).toList());
@@ -61,7 +61,7 @@ public final class DriverJars {
     }
 
     /** This build's signing key: {@code target/build-signer} of the repository. */
-    static Key buildKey(Path repo) {
+    public static Key buildKey(Path repo) {
         Path dir = repo.resolve("target/build-signer");
         return new Key(dir.resolve("signer.p12"), dir.resolve("signer.crt"), BUILD_ALIAS, BUILD_PASSWORD);
     }
@@ -81,7 +81,7 @@ public final class DriverJars {
     }
 
     /** As {@link #repack}, without any signature (the old one is dropped: it would not match the new manifest). */
-    static void repackUnsigned(Path source, Path target, String version) throws IOException {
+    public static void repackUnsigned(Path source, Path target, String version) throws IOException {
         try (JarFile in = new JarFile(source.toFile())) {
             Manifest manifest = new Manifest();
             manifest.getMainAttributes().putAll(in.getManifest().getMainAttributes()); // no per-entry digests
@@ -104,7 +104,7 @@ public final class DriverJars {
     }
 
     /** Signs {@code source} into {@code target} with {@code key}, by {@link JarSigner} (SHA-256 digests). */
-    static void sign(Path source, Path target, Key key) throws IOException {
+    public static void sign(Path source, Path target, Key key) throws IOException {
         try (InputStream in = Files.newInputStream(key.store())) {
             KeyStore store = KeyStore.getInstance("PKCS12");
             store.load(in, key.password().toCharArray());
@@ -125,7 +125,7 @@ public final class DriverJars {
      *
      * @param startDate keytool's {@code -startdate} (e.g. {@code -10d} for an already expired certificate), or null
      */
-    static Key vendorKey(Path dir, String name, String subject, String startDate, int validityDays)
+    public static Key vendorKey(Path dir, String name, String subject, String startDate, int validityDays)
             throws IOException, InterruptedException {
         Key key = new Key(dir.resolve(name + ".p12"), dir.resolve(name + ".crt"), name, "vendor-" + name);
         Files.deleteIfExists(key.store());
@@ -142,7 +142,7 @@ public final class DriverJars {
     }
 
     /** A copy of the signed {@code source} with one byte of {@code entry} changed, signature files kept. */
-    static void tamper(Path source, Path target, String entry) throws IOException {
+    public static void tamper(Path source, Path target, String entry) throws IOException {
         try (JarFile in = new JarFile(source.toFile(), false);
              JarOutputStream out = new JarOutputStream(Files.newOutputStream(target))) {
             Enumeration<JarEntry> entries = in.entries();
@@ -163,7 +163,7 @@ public final class DriverJars {
     }
 
     /** The first class file of the jar: an entry to tamper with. */
-    static String firstClass(Path jar) throws IOException {
+    public static String firstClass(Path jar) throws IOException {
         try (JarFile in = new JarFile(jar.toFile(), false)) {
             return in.stream().map(JarEntry::getName).filter(n -> n.endsWith(".class")).findFirst().orElseThrow();
         }

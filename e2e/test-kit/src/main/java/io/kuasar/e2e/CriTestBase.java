@@ -36,9 +36,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @ExtendWith(NodeExtension.class)
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
-abstract class CriTestBase {
+public abstract class CriTestBase {
     /** Time allowed for a container to reach a state or a log line to appear. */
-    static final Duration WAIT = Duration.ofSeconds(30);
+    protected static final Duration WAIT = Duration.ofSeconds(30);
     private static final Pattern PID = Pattern.compile("\"pid\"\\s*:\\s*(\\d+)");
 
     protected CriClient cri;

@@ -1,4 +1,4 @@
-package io.kuasar.e2e.bench;
+package io.kuasar.bench;
 
 import io.grpc.StatusRuntimeException;
 import io.kuasar.api.cri.v1.ContainerConfig;
