@@ -25,9 +25,10 @@ public final class TtrpcEventLoops {
     }
 
     /**
-     * A process-wide single-thread group for clients that have no group of their own. Its daemon thread lives
-     * until the JVM exits; inside OSGi prefer a group whose lifetime follows the bundle, such as
-     * {@link TtrpcServer#eventLoopGroup()}.
+     * A process-wide single-thread group, for tools and tests only (it backs
+     * {@link TtrpcClient#connect(java.nio.file.Path)}). Its daemon thread lives until the JVM exits, so no bundle
+     * code uses it: components own their loops ({@link #newGroup}, shut down when the component stops) or share
+     * their server's ({@link TtrpcServer#eventLoopGroup()}).
      */
     public static synchronized EventLoopGroup shared() {
         if (shared == null) {

@@ -14,7 +14,7 @@ import io.netty.buffer.ByteBuf;
  * @param type          the frame type
  * @param flags         {@link FrameFlags} bits
  */
-public record FrameHeader(long payloadLength, int streamId, FrameType type, int flags) {
+record FrameHeader(long payloadLength, int streamId, FrameType type, int flags) {
     /** Size of the header on the wire. */
     public static final int LENGTH = 10;
     /** Largest payload either side accepts; Go's ttrpc uses the same default (4 &lt;&lt; 20). */

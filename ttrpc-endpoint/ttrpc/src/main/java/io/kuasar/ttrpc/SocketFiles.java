@@ -12,6 +12,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.EnumSet;
+import org.osgi.annotation.versioning.ConsumerType;
 
 /**
  * The file-system side of listening on a Unix socket path. A socket is never reachable by others, not even for an
@@ -50,6 +51,7 @@ public final class SocketFiles {
     }
 
     /** Binds a server; the path it is given is the temporary one. */
+    @ConsumerType
     @FunctionalInterface
     public interface Binder<T> {
         T bind(Path temporary) throws IOException;

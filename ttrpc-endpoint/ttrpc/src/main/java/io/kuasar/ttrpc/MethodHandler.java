@@ -7,6 +7,7 @@ import com.google.protobuf.Parser;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.osgi.annotation.versioning.ConsumerType;
 
 /**
  * Serves one unary method. Called on the server's handler executor, never on an event loop, so it may block,
@@ -17,12 +18,14 @@ import java.util.concurrent.CompletionStage;
  * {@code google.protobuf.Empty} looks on the wire). A {@link TtrpcException}, thrown or as the stage's failure,
  * is answered with its status; any other failure with INTERNAL and the exception's message.
  */
+@ConsumerType
 @FunctionalInterface
 public interface MethodHandler {
 
     CompletionStage<?> handle(RequestContext context, ByteString payload) throws Exception;
 
     /** The typed form of a handler: receives the parsed request message. */
+    @ConsumerType
     @FunctionalInterface
     interface Typed<Q> {
         CompletionStage<? extends MessageLite> handle(RequestContext context, Q request) throws Exception;

@@ -4,7 +4,7 @@ package io.kuasar.ttrpc;
  * Bits of byte 9 of the frame header. Only streaming calls use them: a plain unary request is sent with no
  * flags, and Go's server answers with none.
  */
-public final class FrameFlags {
+final class FrameFlags {
     /** The sender will send nothing more on this stream. */
     public static final int REMOTE_CLOSED = 0x1;
     /** The sender will keep sending data frames (a client-streaming request). */

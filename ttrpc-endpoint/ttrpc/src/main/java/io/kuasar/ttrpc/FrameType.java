@@ -1,7 +1,7 @@
 package io.kuasar.ttrpc;
 
 /** The message type carried in byte 8 of every ttrpc frame header. */
-public enum FrameType {
+enum FrameType {
     /** Opens a stream: payload is a {@code ttrpc.Request}. Sent by clients only. */
     REQUEST(1),
     /** Closes a stream with its final answer: payload is a {@code ttrpc.Response}. Sent by servers only. */

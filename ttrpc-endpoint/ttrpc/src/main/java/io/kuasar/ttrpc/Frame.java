@@ -7,7 +7,7 @@ import io.netty.buffer.DefaultByteBufHolder;
  * One decoded (or to-be-encoded) ttrpc frame. Reference counted like any Netty {@link io.netty.buffer.ByteBufHolder}:
  * whoever consumes it releases it.
  */
-public final class Frame extends DefaultByteBufHolder {
+final class Frame extends DefaultByteBufHolder {
     private final FrameType type;
     private final int flags;
     private final int streamId;

@@ -8,7 +8,7 @@ package io.kuasar.ttrpc;
  * @param header       the header as received
  * @param maxPayloadLength the limit it broke
  */
-public record OversizedFrame(FrameHeader header, int maxPayloadLength) {
+record OversizedFrame(FrameHeader header, int maxPayloadLength) {
     public int streamId() {
         return header.streamId();
     }

@@ -17,7 +17,7 @@ import java.util.List;
  * Callers that want to answer RESOURCE_EXHAUSTED instead check the size before writing.
  */
 @ChannelHandler.Sharable
-public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
+final class FrameEncoder extends MessageToMessageEncoder<Frame> {
     private final int maxPayloadLength;
 
     public FrameEncoder() {

@@ -24,7 +24,7 @@ import java.util.List;
  *
  * <p>Not {@code @Sharable}: it holds per-connection state.
  */
-public final class FrameDecoder extends ByteToMessageDecoder {
+final class FrameDecoder extends ByteToMessageDecoder {
     private final int maxPayloadLength;
 
     /** Header of the oversized frame being skipped, or null. */

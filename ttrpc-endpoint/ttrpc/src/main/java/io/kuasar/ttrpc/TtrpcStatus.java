@@ -28,11 +28,13 @@ public record TtrpcStatus(int code, String message, List<Any> details) {
         return new TtrpcStatus(code.value(), message, List.of());
     }
 
-    public static TtrpcStatus fromProto(Status status) {
+    // The envelope's Status stays inside the bundle (io.kuasar.ttrpc.proto is not exported): the API speaks in
+    // TtrpcStatus, so regenerating the envelope with another protoc changes no exported signature.
+    static TtrpcStatus fromProto(Status status) {
         return new TtrpcStatus(status.getCode(), status.getMessage(), status.getDetailsList());
     }
 
-    public Status toProto() {
+    Status toProto() {
         return Status.newBuilder().setCode(code).setMessage(message).addAllDetails(details).build();
     }
 

@@ -1,9 +1,12 @@
 package io.kuasar.ttrpc;
 
+import org.osgi.annotation.versioning.ConsumerType;
+
 /**
  * Told when connections to one listening socket open and close (see {@link TtrpcServer#listen(java.nio.file.Path,
  * ConnectionListener)}). Called on the connection's event loop: keep it short and never block.
  */
+@ConsumerType
 public interface ConnectionListener {
     ConnectionListener NONE = new ConnectionListener() { };
 
