@@ -14,7 +14,6 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -22,14 +21,13 @@ import java.util.Set;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
-import org.osgi.framework.wiring.BundleRevisions;
-import org.osgi.framework.wiring.FrameworkWiring;
 
 /**
  * The operator's driver operations, without any shell: list drivers and sandboxes, install, upgrade, roll back and
- * remove driver bundles. Every jar that comes in passes {@link TrustedBundles} first. Upgrade is {@link Bundle#update(InputStream)} of the bundle serving the sandboxer; before
- * it, the running jar is written to {@code rollbackDir/NAME.jar} (rebuilt from the bundle's entries, since a bundle
- * the node shipped with has no file of its own), which rollback swaps back in. The router's gate and pending-stage
+ * remove driver bundles. Every jar that comes in passes {@link TrustedBundles} first. Upgrade puts the new jar in
+ * place of the bundle serving the sandboxer ({@link DriverSwap}); before it, the running jar is written to
+ * {@code rollbackDir/NAME.jar} (rebuilt from the bundle's entries, since a bundle the node shipped with has no file
+ * of its own), which rollback swaps back in. The router's gate, its drain of the leaving instance and pending-stage
  * re-asking make the gap safe for running sandboxes.
  */
 public final class DriverBundles {
@@ -41,12 +39,14 @@ public final class DriverBundles {
     private final Router router;
     private final TrustedBundles trusted;
     private final Path rollbackDir;
+    private final DriverSwap swap;
 
     public DriverBundles(BundleContext context, Router router, TrustedBundles trusted, Path rollbackDir) {
         this.context = context;
         this.router = router;
         this.trusted = trusted;
         this.rollbackDir = rollbackDir;
+        this.swap = new DriverSwap(context, router);
     }
 
     /** One line per driver bundle: sandboxer, bundle, version, bundle state, role, sandbox count. */
@@ -161,9 +161,9 @@ public final class DriverBundles {
             Path saving = rollbackDir.resolve(name + ".jar.saving");
             snapshot(b, saving);
             Files.move(saving, previous, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            updateFrom(b, checked.copy());
-            LOG.log(Level.INFO, "upgraded {0} to {1}, signed by {2}", name, describe(b), checked.signerText());
-            return b;
+            Bundle serving = swap.swap(name, b, checked.copy());
+            LOG.log(Level.INFO, "upgraded {0} to {1}, signed by {2}", name, describe(serving), checked.signerText());
+            return serving;
         }
     }
 
@@ -178,9 +178,9 @@ public final class DriverBundles {
         try (BundleCheck.Checked checked = trusted.check().check(previous)) {
             Path current = rollbackDir.resolve(name + ".jar.current");
             snapshot(b, current);
-            updateFrom(b, checked.copy());
+            Bundle serving = swap.swap(name, b, checked.copy());
             Files.move(current, previous, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            return b;
+            return serving;
         }
     }
 
@@ -218,18 +218,6 @@ public final class DriverBundles {
             throw new BundleException("no bundle serves driver " + name + " now");
         }
         return b;
-    }
-
-    private void updateFrom(Bundle b, Path jar) throws IOException, BundleException {
-        try (InputStream in = Files.newInputStream(jar)) {
-            b.update(in);
-        } catch (BundleException e) {
-            throw new BundleException("update of " + describe(b) + " failed: " + explain(e), e.getType(), e);
-        }
-        // A bundle others are wired to keeps its old revision until refreshed; drivers normally export nothing.
-        if (b.adapt(BundleRevisions.class).getRevisions().size() > 1) {
-            context.getBundle(0).adapt(FrameworkWiring.class).refreshBundles(Collections.singleton(b));
-        }
     }
 
     /** Writes the bundle's current content as a jar: manifest bytes as they are, signature files kept. */

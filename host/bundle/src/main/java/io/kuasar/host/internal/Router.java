@@ -122,12 +122,17 @@ public class Router implements SandboxRouter {
     void unbindDriver(SandboxDriver driver, Map<String, Object> properties) {
         DriverTable.Claim gone = drivers.claimOf(driver);
         Map<DriverTable.Claim, List<String>> successors = drivers.remove(driver);
-        if (gone != null) {
-            gone.calls().closeAndDrain(drain, describe(gone));
-        }
-        pending.driverLeft(driver);
+        // from here calls wait at the gate: the log's "left" to "serves" is the time they cannot be served
         LOG.log(Level.INFO, "driver for sandboxer(s) {0} left; its sandboxes keep running and wait for it",
                 DriverTable.sandboxers(properties));
+        if (gone != null) {
+            long t0 = System.nanoTime();
+            if (gone.calls().closeAndDrain(drain, describe(gone))) {
+                LOG.log(Level.DEBUG, "calls on {0} drained in {1} ms", describe(gone),
+                        (System.nanoTime() - t0) / 1_000_000);
+            }
+        }
+        pending.driverLeft(driver);
         successors.forEach(this::takeOver);
     }
 

@@ -62,6 +62,9 @@ final class Succession implements BundleListener {
         outranked.sandboxers().forEach(s -> retired.computeIfAbsent(s, k -> ConcurrentHashMap.newKeySet())
                 .add(old.getBundleId()));
         worker.execute(() -> {
+            if (old.getState() == Bundle.UNINSTALLED) {
+                return; // an upgrade swapped it out already (DriverSwap)
+            }
             LOG.log(Level.INFO, "driver {0} {1} outranked by {2} {3}: stopping the older bundle (kept installed"
                     + " for rollback)", old.getSymbolicName(), old.getVersion(),
                     newer == null ? "?" : newer.getSymbolicName(), newer == null ? "?" : newer.getVersion());

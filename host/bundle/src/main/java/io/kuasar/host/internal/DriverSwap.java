@@ -1,0 +1,102 @@
+package io.kuasar.host.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.concurrent.atomic.AtomicLong;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleException;
+import org.osgi.framework.wiring.BundleRevisions;
+import org.osgi.framework.wiring.FrameworkWiring;
+
+/**
+ * Puts a new version of a driver in place of the bundle serving it, warm: the new bundle is installed beside the old
+ * and started, so it is resolved, its classes are loaded and its service stands by while the old one still serves;
+ * then the old bundle is uninstalled. Only that last step is a gap for containerd's calls: the router drains the
+ * old instance and the new one recovers and serves ({@link Router#unbindDriver}). A {@link Bundle#update} instead
+ * would resolve and activate the new version inside the gap, which took about as long again as the recovery.
+ *
+ * <p>Where the two cannot stand side by side (the same symbolic name and version), the old bundle is updated in
+ * place.
+ */
+final class DriverSwap {
+    private static final Logger LOG = System.getLogger(DriverSwap.class.getName());
+    /** How long a started bundle may take to register its driver service. */
+    private static final Duration STANDBY_BOUND = Duration.ofSeconds(30);
+
+    private final BundleContext context;
+    private final Router router;
+    private final AtomicLong serial = new AtomicLong();
+
+    DriverSwap(BundleContext context, Router router) {
+        this.context = context;
+        this.router = router;
+    }
+
+    /** Replaces {@code old}, serving driver {@code name}, by the bundle in {@code jar}; returns the bundle serving. */
+    Bundle swap(String name, Bundle old, Path jar) throws IOException, BundleException {
+        Bundle fresh;
+        try (InputStream in = Files.newInputStream(jar)) {
+            // Not the file's URL: a plain Felix "update ID" would re-read it unchecked. Ours cannot be opened.
+            fresh = context.installBundle("kuasar:" + jar + "#" + name + "-" + serial.incrementAndGet(), in);
+        } catch (BundleException e) {
+            if (e.getType() != BundleException.DUPLICATE_BUNDLE_ERROR) {
+                throw e;
+            }
+            LOG.log(Level.INFO, "{0} has the version of the running bundle: updated in place", jar);
+            updateInPlace(old, jar);
+            return old;
+        }
+        try {
+            fresh.start();
+            awaitStandby(name, fresh);
+        } catch (BundleException | RuntimeException | InterruptedException e) {
+            fresh.uninstall();
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw new BundleException(DriverBundles.describe(fresh) + " did not come up as a driver of " + name
+                    + ", so it was uninstalled again and " + DriverBundles.describe(old) + " serves on: "
+                    + DriverBundles.explain(e), BundleException.ACTIVATOR_ERROR, e);
+        }
+        old.uninstall(); // the router drains it, then the fresh one recovers and serves
+        frameworkWiring().refreshBundles(null); // let the old class loader go
+        return fresh;
+    }
+
+    /** Waits until {@code fresh} claims {@code name} at the router (standing by, or serving already). */
+    private void awaitStandby(String name, Bundle fresh) throws BundleException, InterruptedException {
+        long deadline = System.nanoTime() + STANDBY_BOUND.toNanos();
+        while (router.claimsOf(name).stream().noneMatch(c -> c.bundleId() == fresh.getBundleId())) {
+            if (System.nanoTime() > deadline || fresh.getState() != Bundle.ACTIVE) {
+                throw new BundleException("no driver service for " + name + " within " + STANDBY_BOUND.toSeconds()
+                        + " s (bundle state " + DriverBundles.state(fresh) + ")");
+            }
+            Thread.sleep(2);
+        }
+    }
+
+    /** {@link Bundle#update}: the cold path, for a jar that cannot be installed beside. */
+    void updateInPlace(Bundle b, Path jar) throws IOException, BundleException {
+        try (InputStream in = Files.newInputStream(jar)) {
+            b.update(in);
+        } catch (BundleException e) {
+            throw new BundleException("update of " + DriverBundles.describe(b) + " failed: "
+                    + DriverBundles.explain(e), e.getType(), e);
+        }
+        // A bundle others are wired to keeps its old revision until refreshed; drivers normally export nothing.
+        if (b.adapt(BundleRevisions.class).getRevisions().size() > 1) {
+            frameworkWiring().refreshBundles(Collections.singleton(b));
+        }
+    }
+
+    private FrameworkWiring frameworkWiring() {
+        return context.getBundle(0).adapt(FrameworkWiring.class);
+    }
+}
