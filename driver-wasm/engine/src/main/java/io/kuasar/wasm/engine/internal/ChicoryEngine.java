@@ -4,6 +4,7 @@ import io.kuasar.wasm.engine.InvalidModuleException;
 import io.kuasar.wasm.engine.LaunchSpec;
 import io.kuasar.wasm.engine.WasmEngine;
 import io.kuasar.wasm.engine.WasmRun;
+import io.kuasar.wasm.engine.internal.fs.Resolution;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
@@ -41,6 +42,7 @@ public final class ChicoryEngine implements WasmEngine {
     private final long stackBytes;
     private final Semaphore slots;
     private final HeapBudget budget;
+    private final Resolution resolution;
     private final Map<String, ChicoryRun> runs = new ConcurrentHashMap<>();
 
     @Activate
@@ -59,7 +61,18 @@ public final class ChicoryEngine implements WasmEngine {
     }
 
     ChicoryEngine(boolean compile, int maxRunning, int cachedModules, long stackBytes, HeapBudget budget) {
+        this(compile, maxRunning, cachedModules, stackBytes, budget, Resolution.AUTO);
+    }
+
+    /** With the preopened directories' path resolution forced (tests run WASI through each). */
+    public ChicoryEngine(boolean compile, int maxRunning, int cachedModules, long stackBytes, Resolution resolution) {
+        this(compile, maxRunning, cachedModules, stackBytes, HeapBudget.ofMaxHeap(0.5), resolution);
+    }
+
+    private ChicoryEngine(boolean compile, int maxRunning, int cachedModules, long stackBytes, HeapBudget budget,
+                          Resolution resolution) {
         this.budget = budget;
+        this.resolution = resolution;
         this.modules = new ModuleCache(compile, cachedModules, 1);
         this.maxRunning = Math.max(1, maxRunning);
         this.stackBytes = stackBytes;
@@ -85,7 +98,7 @@ public final class ChicoryEngine implements WasmEngine {
         }
         ChicoryRun run;
         try {
-            run = new ChicoryRun(spec, prepared, budget, slots::release);
+            run = new ChicoryRun(spec, prepared, budget, resolution, slots::release);
             ChicoryRun before = runs.putIfAbsent(spec.key(), run);
             if (before != null) {
                 throw new IllegalStateException("a module with key " + spec.key() + " was launched already");

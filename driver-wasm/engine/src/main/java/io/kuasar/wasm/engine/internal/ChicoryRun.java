@@ -12,6 +12,7 @@ import io.kuasar.wasm.engine.LaunchSpec;
 import io.kuasar.wasm.engine.RunOutcome;
 import io.kuasar.wasm.engine.WasmRun;
 import io.kuasar.wasm.engine.internal.fs.ConfinedPreopens;
+import io.kuasar.wasm.engine.internal.fs.Resolution;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -47,9 +48,11 @@ final class ChicoryRun implements WasmRun, Runnable {
     private final int capPages;
 
     private final HeapBudget budget;
+    private final Resolution resolution;
 
-    ChicoryRun(LaunchSpec spec, PreparedModule prepared, HeapBudget budget, Runnable onEnd) {
+    ChicoryRun(LaunchSpec spec, PreparedModule prepared, HeapBudget budget, Resolution resolution, Runnable onEnd) {
         this.budget = budget;
+        this.resolution = resolution;
         this.spec = spec;
         this.prepared = prepared;
         this.onEnd = onEnd;
@@ -156,7 +159,7 @@ final class ChicoryRun implements WasmRun, Runnable {
         // every lookup the kernel makes inside the preopened directory.
         ConfinedPreopens dirs;
         try {
-            dirs = ConfinedPreopens.open(spec.preopens());
+            dirs = ConfinedPreopens.open(spec.preopens(), resolution);
         } catch (IOException | RuntimeException e) {
             return new RunOutcome(1, RunOutcome.Reason.FAILED,
                     "the engine could not open the module's directories: " + e.getMessage(), Instant.now());

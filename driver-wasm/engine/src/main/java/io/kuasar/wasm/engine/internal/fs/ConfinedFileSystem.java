@@ -30,17 +30,18 @@ public final class ConfinedFileSystem extends FileSystem {
     private boolean closed;
     private boolean released;
 
-    private ConfinedFileSystem(int rootFd, InRoot.Mode mode, String name) {
+    private ConfinedFileSystem(int rootFd, Resolution mode, String name) {
         this.resolver = new InRoot(rootFd, mode);
         this.name = name;
     }
 
     /** Opens {@code hostDir} (a path the driver chose, trusted) as a confined root, resolved as the node decides. */
     public static ConfinedFileSystem open(Path hostDir) throws IOException {
-        return open(hostDir, InRoot.defaultMode());
+        return open(hostDir, Resolution.AUTO);
     }
 
-    static ConfinedFileSystem open(Path hostDir, InRoot.Mode mode) throws IOException {
+    /** As {@link #open(Path)}, resolving by {@code mode}. */
+    public static ConfinedFileSystem open(Path hostDir, Resolution mode) throws IOException {
         String p = hostDir.toAbsolutePath().toString();
         int fd;
         try {

@@ -24,15 +24,18 @@ public final class ConfinedPreopens implements AutoCloseable {
         this.opened = opened;
     }
 
-    /** guest path → host directory, in the driver's order (it decides the WASI descriptor numbers). */
-    public static ConfinedPreopens open(Map<String, Path> preopens) throws IOException {
+    /**
+     * guest path → host directory, in the driver's order (it decides the WASI descriptor numbers), each resolved by
+     * {@code mode}.
+     */
+    public static ConfinedPreopens open(Map<String, Path> preopens, Resolution mode) throws IOException {
         Map<String, Path> dirs = new LinkedHashMap<>();
         List<ConfinedFileSystem> opened = new ArrayList<>();
         try {
             Path rootHost = preopens.get("/") == null ? null : preopens.get("/").toAbsolutePath().normalize();
             ConfinedFileSystem rootFs = null;
             if (rootHost != null) {
-                rootFs = ConfinedFileSystem.open(rootHost);
+                rootFs = ConfinedFileSystem.open(rootHost, mode);
                 opened.add(rootFs);
             }
             for (Map.Entry<String, Path> e : preopens.entrySet()) {
@@ -41,7 +44,7 @@ public final class ConfinedPreopens implements AutoCloseable {
                     // The driver's own paths (trusted), compared as names; inside, the kernel resolves in the root.
                     dirs.put(e.getKey(), rootFs.root().resolve(rootHost.relativize(host).toString()));
                 } else {
-                    ConfinedFileSystem fs = ConfinedFileSystem.open(host);
+                    ConfinedFileSystem fs = ConfinedFileSystem.open(host, mode);
                     opened.add(fs);
                     dirs.put(e.getKey(), fs.root());
                 }

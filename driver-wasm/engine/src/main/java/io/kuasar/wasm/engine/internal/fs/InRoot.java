@@ -19,29 +19,16 @@ import io.kuasar.wasm.engine.internal.fs.Native.Errno;
  * taken by the kernel relative to a descriptor already inside the root.
  */
 final class InRoot {
-    /** How paths are resolved: {@code AUTO} is openat2 unless the kernel lacks it; tests force either. */
-    enum Mode { AUTO, OPENAT2, WALK }
-
     /** EAGAIN from openat2 means a rename or mount raced the lookup; it is retried, then walked. */
     private static final int RETRIES = 64;
     private static volatile boolean openat2Missing;
-    private static volatile Mode defaultMode = Mode.AUTO;
 
     private final int root;
-    private final Mode mode;
+    private final Resolution mode;
 
-    InRoot(int root, Mode mode) {
+    InRoot(int root, Resolution mode) {
         this.root = root;
         this.mode = mode;
-    }
-
-    /** The mode new file systems get; tests switch it to run everything through one resolution or the other. */
-    static void defaultMode(Mode m) {
-        defaultMode = m;
-    }
-
-    static Mode defaultMode() {
-        return defaultMode;
     }
 
     int rootFd() {
@@ -67,7 +54,7 @@ final class InRoot {
                 return (int) fd;
             }
             int e = Native.errno();
-            if (e == ENOSYS && mode == Mode.AUTO) {
+            if (e == ENOSYS && mode == Resolution.AUTO) {
                 openat2Missing = true; // remembered for the node's life: the kernel does not change under it
                 return new Walk(root).open(rel, flags, perm);
             }
@@ -82,7 +69,7 @@ final class InRoot {
     }
 
     private boolean useWalk() {
-        return mode == Mode.WALK || (mode == Mode.AUTO && openat2Missing);
+        return mode == Resolution.WALK || (mode == Resolution.AUTO && openat2Missing);
     }
 
     /**

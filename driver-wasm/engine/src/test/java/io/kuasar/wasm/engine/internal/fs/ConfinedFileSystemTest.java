@@ -63,7 +63,7 @@ class ConfinedFileSystemTest {
         outside.assertUntouched();
     }
 
-    private Path p(InRoot.Mode mode, String path) throws IOException {
+    private Path p(Resolution mode, String path) throws IOException {
         if (fs == null) {
             fs = f.open(mode);
         }
@@ -87,8 +87,8 @@ class ConfinedFileSystemTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = InRoot.Mode.class, names = {"OPENAT2", "WALK"})
-    void linksOutOfTheRootResolveInsideIt(InRoot.Mode m) throws IOException {
+    @EnumSource(value = Resolution.class, names = {"OPENAT2", "WALK"})
+    void linksOutOfTheRootResolveInsideIt(Resolution m) throws IOException {
         assertEquals("decoy secret", read(p(m, "/hostroot" + f.out + "/secret")));
         assertEquals("decoy secret", read(p(m, "/up" + f.out + "/secret")));
         assertEquals("decoy secret", read(p(m, "/abs-out/secret")));
@@ -107,8 +107,8 @@ class ConfinedFileSystemTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = InRoot.Mode.class, names = {"OPENAT2", "WALK"})
-    void existenceAndTypesAreAnsweredInTheRoot(InRoot.Mode m) throws IOException {
+    @EnumSource(value = Resolution.class, names = {"OPENAT2", "WALK"})
+    void existenceAndTypesAreAnsweredInTheRoot(Resolution m) throws IOException {
         assertFalse(Files.exists(p(m, "/abs-out/only-outside")));
         assertTrue(Files.exists(p(m, "/hostroot" + f.out + "/victim")));
         assertTrue(Files.isDirectory(p(m, "/abs-out/dir")));
@@ -132,8 +132,8 @@ class ConfinedFileSystemTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = InRoot.Mode.class, names = {"OPENAT2", "WALK"})
-    void listingsAreOfTheRoot(InRoot.Mode m) throws IOException {
+    @EnumSource(value = Resolution.class, names = {"OPENAT2", "WALK"})
+    void listingsAreOfTheRoot(Resolution m) throws IOException {
         Set<String> names;
         try (Stream<Path> s = Files.list(p(m, "/hostroot" + f.out))) {
             names = s.map(x -> x.getFileName().toString()).collect(Collectors.toCollection(TreeSet::new));
@@ -146,8 +146,8 @@ class ConfinedFileSystemTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = InRoot.Mode.class, names = {"OPENAT2", "WALK"})
-    void writesAndCreationsLandInTheRoot(InRoot.Mode m) throws IOException {
+    @EnumSource(value = Resolution.class, names = {"OPENAT2", "WALK"})
+    void writesAndCreationsLandInTheRoot(Resolution m) throws IOException {
         Files.writeString(p(m, "/hostroot" + f.out + "/new.txt"), "n");
         assertEquals("n", Files.readString(f.decoy.resolve("new.txt")));
         Files.writeString(p(m, "/file-out"), "overwritten", StandardOpenOption.TRUNCATE_EXISTING,
@@ -176,8 +176,8 @@ class ConfinedFileSystemTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = InRoot.Mode.class, names = {"OPENAT2", "WALK"})
-    void linksMadeAtRunTimeStayInTheRoot(InRoot.Mode m) throws IOException {
+    @EnumSource(value = Resolution.class, names = {"OPENAT2", "WALK"})
+    void linksMadeAtRunTimeStayInTheRoot(Resolution m) throws IOException {
         Files.createSymbolicLink(p(m, "/mine"), fs.getPath("../../.."));
         Files.createSymbolicLink(p(m, "/mine-abs"), fs.getPath(f.out));
         assertEquals("decoy2 secret", read(p(m, "/mine/outside/secret")));
@@ -194,8 +194,8 @@ class ConfinedFileSystemTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = InRoot.Mode.class, names = {"OPENAT2", "WALK"})
-    void deletesAndRenamesActOnTheRoot(InRoot.Mode m) throws IOException {
+    @EnumSource(value = Resolution.class, names = {"OPENAT2", "WALK"})
+    void deletesAndRenamesActOnTheRoot(Resolution m) throws IOException {
         Files.delete(p(m, "/hostroot" + f.out + "/victim"));
         assertFalse(Files.exists(f.decoy.resolve("victim")));
         Files.delete(p(m, "/escape")); // the link itself, not what it points at
@@ -220,8 +220,8 @@ class ConfinedFileSystemTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = InRoot.Mode.class, names = {"OPENAT2", "WALK"})
-    void readlinkAndTimesAreOfTheRoot(InRoot.Mode m) throws IOException {
+    @EnumSource(value = Resolution.class, names = {"OPENAT2", "WALK"})
+    void readlinkAndTimesAreOfTheRoot(Resolution m) throws IOException {
         Path link = p(m, "/hostroot" + f.out + "/outlink");
         assertEquals("inside-target", fs.provider().linkText((ConfinedPath) link));
         assertEquals("/hostroot" + f.out + "/inside-target", Files.readSymbolicLink(link).toString());
@@ -239,8 +239,8 @@ class ConfinedFileSystemTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = InRoot.Mode.class, names = {"OPENAT2", "WALK"})
-    void theRootIsHeldNotLookedUpAgain(InRoot.Mode m) throws IOException {
+    @EnumSource(value = Resolution.class, names = {"OPENAT2", "WALK"})
+    void theRootIsHeldNotLookedUpAgain(Resolution m) throws IOException {
         Path before = p(m, "/etc/passwd");
         outside.allowTopChange(); // this test renames the root itself
         Path moved = f.tmp.resolve("root-moved");
@@ -258,8 +258,8 @@ class ConfinedFileSystemTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = InRoot.Mode.class, names = {"OPENAT2", "WALK"})
-    void devicesOfTheImageAreRefused(InRoot.Mode m) throws Exception {
+    @EnumSource(value = Resolution.class, names = {"OPENAT2", "WALK"})
+    void devicesOfTheImageAreRefused(Resolution m) throws Exception {
         Assumptions.assumeTrue(mknod("mem", 1, 1) && mknod("null", 1, 3), "mknod needs root");
         assertThrows(AccessDeniedException.class, () -> FileChannel.open(p(m, "/mem")).close());
         assertEquals(0, Files.readAllBytes(p(m, "/null")).length);
@@ -272,8 +272,8 @@ class ConfinedFileSystemTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = InRoot.Mode.class, names = {"OPENAT2", "WALK"})
-    void deepChainsEndInEloopAndTrailingSlashesNeedDirectories(InRoot.Mode m) throws Exception {
+    @EnumSource(value = Resolution.class, names = {"OPENAT2", "WALK"})
+    void deepChainsEndInEloopAndTrailingSlashesNeedDirectories(Resolution m) throws Exception {
         for (int i = 0; i < 45; i++) {
             f.link("c" + i, "c" + (i + 1));
         }

@@ -28,7 +28,7 @@ class ConfinedPathTest {
 
     @BeforeEach
     void open() throws IOException {
-        fs = ConfinedFileSystem.open(tmp, InRoot.Mode.AUTO);
+        fs = ConfinedFileSystem.open(tmp, Resolution.AUTO);
     }
 
     @AfterEach

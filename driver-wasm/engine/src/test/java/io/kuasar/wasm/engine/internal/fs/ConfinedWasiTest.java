@@ -57,6 +57,9 @@ class ConfinedWasiTest {
     Outside outside;
     Path data;
 
+    /** How the engine's preopened directories resolve paths in this test. */
+    private Resolution resolution = Resolution.AUTO;
+
     @BeforeEach
     void tree() throws IOException {
         f = new Fixture(tmp);
@@ -70,7 +73,6 @@ class ConfinedWasiTest {
 
     @AfterEach
     void untouched() throws IOException {
-        InRoot.defaultMode(InRoot.Mode.AUTO);
         outside.assertUntouched();
     }
 
@@ -79,7 +81,7 @@ class ConfinedWasiTest {
         pre.put("/", f.root);                          // fd 3
         pre.put("/mnt/vol", f.root.resolve("mnt/vol")); // fd 4: a volume inside the rootfs
         pre.put("/data", data);                         // fd 5: a directory of its own
-        ChicoryEngine engine = new ChicoryEngine(false, 4, 4, 1 << 20);
+        ChicoryEngine engine = new ChicoryEngine(false, 4, 4, 1 << 20, resolution);
         LaunchSpec spec = new LaunchSpec(key, module, List.of(args), Map.of(), pre, "",
                 logs.resolve(key + ".out").toString(), logs.resolve(key + ".err").toString(), 0);
         return engine.launch(spec).outcome().toCompletableFuture().get(60, TimeUnit.SECONDS);
@@ -90,9 +92,9 @@ class ConfinedWasiTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = InRoot.Mode.class, names = {"OPENAT2", "WALK"})
-    void wasiCallsThroughLinksOutOfTheRootStayInIt(InRoot.Mode mode) throws Exception {
-        InRoot.defaultMode(mode);
+    @EnumSource(value = Resolution.class, names = {"OPENAT2", "WALK"})
+    void wasiCallsThroughLinksOutOfTheRootStayInIt(Resolution mode) throws Exception {
+        resolution = mode;
         WasiScript s = new WasiScript();
         int fd = s.alloc(8);
         int n = s.alloc(32); // byte counts: n read, n + 4 written, n + 8 readlink, n + 12 readdir, n + 16 read
@@ -186,9 +188,9 @@ class ConfinedWasiTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = InRoot.Mode.class, names = {"OPENAT2", "WALK"})
-    void theCTestModuleReadsAndWritesInTheRoot(InRoot.Mode mode) throws Exception {
-        InRoot.defaultMode(mode);
+    @EnumSource(value = Resolution.class, names = {"OPENAT2", "WALK"})
+    void theCTestModuleReadsAndWritesInTheRoot(Resolution mode) throws Exception {
+        resolution = mode;
         Path module;
         try (InputStream in = getClass().getResourceAsStream("/wasm-test.wasm")) {
             module = moduleFile(in.readAllBytes(), "wasm-test");

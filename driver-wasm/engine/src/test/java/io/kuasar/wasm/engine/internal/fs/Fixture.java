@@ -66,7 +66,7 @@ final class Fixture {
         Files.createSymbolicLink(root.resolve(at), Path.of(target));
     }
 
-    ConfinedFileSystem open(InRoot.Mode mode) throws IOException {
+    ConfinedFileSystem open(Resolution mode) throws IOException {
         return ConfinedFileSystem.open(root, mode);
     }
 }

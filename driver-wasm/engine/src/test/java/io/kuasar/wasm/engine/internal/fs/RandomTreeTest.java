@@ -45,8 +45,8 @@ class RandomTreeTest {
     Path tmp;
 
     @ParameterizedTest
-    @EnumSource(value = InRoot.Mode.class, names = {"OPENAT2", "WALK"})
-    void noOperationEverLeavesTheRoot(InRoot.Mode mode) throws IOException {
+    @EnumSource(value = Resolution.class, names = {"OPENAT2", "WALK"})
+    void noOperationEverLeavesTheRoot(Resolution mode) throws IOException {
         Map<String, Integer> done = new TreeMap<>();
         long fds = 0;
         for (int seed = 0; seed < TREES; seed++) {
@@ -73,14 +73,14 @@ class RandomTreeTest {
         final Path root;
         final Path outsideDir;
         final Random rnd;
-        final InRoot.Mode mode;
+        final Resolution mode;
         final int seed;
         final Map<String, Integer> done;
         final InRootModel model;
         final Outside outside;
         int step;
 
-        Run(Path top, Random rnd, InRoot.Mode mode, int seed, Map<String, Integer> done) throws IOException {
+        Run(Path top, Random rnd, Resolution mode, int seed, Map<String, Integer> done) throws IOException {
             this.root = Files.createDirectory(top.resolve("root"));
             this.outsideDir = Files.createDirectory(top.resolve("outside"));
             this.rnd = rnd;

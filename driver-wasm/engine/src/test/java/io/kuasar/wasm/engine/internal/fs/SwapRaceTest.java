@@ -33,8 +33,8 @@ class SwapRaceTest {
     Path tmp;
 
     @ParameterizedTest
-    @EnumSource(value = InRoot.Mode.class, names = {"OPENAT2", "WALK"})
-    void aDirectorySwappedForALinkNeverLeadsOut(InRoot.Mode mode) throws Exception {
+    @EnumSource(value = Resolution.class, names = {"OPENAT2", "WALK"})
+    void aDirectorySwappedForALinkNeverLeadsOut(Resolution mode) throws Exception {
         Path top = tmp.toRealPath();
         Path root = Files.createDirectory(top.resolve("root"));
         Path out = Files.createDirectory(top.resolve("outside"));
