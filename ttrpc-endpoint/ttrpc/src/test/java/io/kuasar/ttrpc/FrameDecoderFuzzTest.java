@@ -1,8 +1,8 @@
 package io.kuasar.ttrpc;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import io.kuasar.ttrpc.fuzz.FuzzInput;
-import io.kuasar.ttrpc.fuzz.FuzzSeeds;
+import io.kuasar.host.fuzz.FuzzInput;
+import io.kuasar.host.fuzz.FuzzSeeds;
 import io.kuasar.ttrpc.fuzz.ReferenceFrames;
 import io.kuasar.ttrpc.fuzz.ReferenceFrames.Event;
 import io.kuasar.ttrpc.fuzz.ReferenceFrames.Kind;

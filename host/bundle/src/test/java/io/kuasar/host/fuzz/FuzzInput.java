@@ -4,7 +4,7 @@ import java.util.Arrays;
 
 /**
  * A cursor over a fuzzer's bytes, for targets that take a few choices and then a body. Past the end every read
- * gives zeros, so any input is valid. Copied per module (test classes are not shared).
+ * gives zeros, so any input is valid. Shared with the other modules as kuasar-host's test-jar.
  */
 public final class FuzzInput {
     private final byte[] data;

@@ -76,16 +76,25 @@ class RouterUpgradeTest {
         });
     }
 
-    @Test
-    void aLeavingInstanceFinishesTheCallsInsideItAndNewCallsGoToItsSuccessor() throws Exception {
+    /** Kills c1 of pod1 on another thread, the call held inside the runc instance until {@code release}. */
+    private CompletableFuture<Void> killHeldInside(CompletableFuture<Void> release) throws InterruptedException {
         CountDownLatch inside = new CountDownLatch(1);
-        CompletableFuture<Void> release = new CompletableFuture<>();
         runc.beforeKill = () -> {
             inside.countDown();
             release.join();
         };
-        CompletableFuture<Void> first = async(() -> { kill(router, "pod1", "c1"); return null; });
-        assertTrue(inside.await(2, TimeUnit.SECONDS));
+        CompletableFuture<Void> call = async(() -> {
+            kill(router, "pod1", "c1");
+            return null;
+        });
+        assertTrue(inside.await(2, TimeUnit.SECONDS), "the call is inside the instance");
+        return call;
+    }
+
+    @Test
+    void aLeavingInstanceFinishesTheCallsInsideItAndNewCallsGoToItsSuccessor() throws Exception {
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        CompletableFuture<Void> first = killHeldInside(release);
         CompletableFuture<Void> leaving = async(() -> { router.unbindDriver(runc, props("runc", 1)); return null; });
         Thread.sleep(100);
         assertFalse(leaving.isDone(), "the instance does not leave while a call is inside it");
@@ -104,14 +113,8 @@ class RouterUpgradeTest {
 
     @Test
     void aCallStuckPastTheDrainBoundDoesNotHoldTheUpgrade() throws Exception {
-        CountDownLatch inside = new CountDownLatch(1);
         CompletableFuture<Void> release = new CompletableFuture<>();
-        runc.beforeKill = () -> {
-            inside.countDown();
-            release.join();
-        };
-        CompletableFuture<Void> stuck = async(() -> { kill(router, "pod1", "c1"); return null; });
-        assertTrue(inside.await(2, TimeUnit.SECONDS));
+        CompletableFuture<Void> stuck = killHeldInside(release);
         long start = System.nanoTime();
         router.unbindDriver(runc, props("runc", 1));
         long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
@@ -123,14 +126,8 @@ class RouterUpgradeTest {
 
     @Test
     void controllerCallsPassTheSameGate() throws Exception {
-        CountDownLatch inside = new CountDownLatch(1);
         CompletableFuture<Void> release = new CompletableFuture<>();
-        runc.beforeKill = () -> {
-            inside.countDown();
-            release.join();
-        };
-        CompletableFuture<Void> first = async(() -> { kill(router, "pod1", "c1"); return null; });
-        assertTrue(inside.await(2, TimeUnit.SECONDS));
+        CompletableFuture<Void> first = killHeldInside(release);
         CompletableFuture<Void> leaving = async(() -> { router.unbindDriver(runc, props("runc", 1)); return null; });
         Thread.sleep(50);
         RecordingDriver upgraded = newVersion("runc", "pod1");
