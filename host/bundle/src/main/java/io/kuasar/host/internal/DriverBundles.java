@@ -161,7 +161,7 @@ public final class DriverBundles {
             Path saving = rollbackDir.resolve(name + ".jar.saving");
             snapshot(b, saving);
             Files.move(saving, previous, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            Bundle serving = swap.swap(name, b, checked.copy());
+            Bundle serving = swap.swap(name, b, checked.copy(), checked.facts().sandboxers());
             LOG.log(Level.INFO, "upgraded {0} to {1}, signed by {2}", name, describe(serving), checked.signerText());
             return serving;
         }
@@ -178,7 +178,7 @@ public final class DriverBundles {
         try (BundleCheck.Checked checked = trusted.check().check(previous)) {
             Path current = rollbackDir.resolve(name + ".jar.current");
             snapshot(b, current);
-            Bundle serving = swap.swap(name, b, checked.copy());
+            Bundle serving = swap.swap(name, b, checked.copy(), checked.facts().sandboxers());
             Files.move(current, previous, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             return serving;
         }

@@ -7,7 +7,10 @@ import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.Collections;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
@@ -39,8 +42,23 @@ final class DriverSwap {
         this.router = router;
     }
 
-    /** Replaces {@code old}, serving driver {@code name}, by the bundle in {@code jar}; returns the bundle serving. */
-    Bundle swap(String name, Bundle old, Path jar) throws IOException, BundleException {
+    /**
+     * Replaces {@code old}, serving driver {@code name}, by the bundle in {@code jar}, which declares the sandboxers
+     * {@code declared} (all must stand by before the old bundle goes); returns the bundle serving.
+     */
+    Bundle swap(String name, Bundle old, Path jar, Collection<String> declared) throws IOException, BundleException {
+        router.swapping(old.getBundleId(), true); // not retired on the side: this removes it, when all is ready
+        try {
+            return swapMarked(name, old, jar, declared);
+        } finally {
+            router.swapping(old.getBundleId(), false);
+        }
+    }
+
+    private Bundle swapMarked(String name, Bundle old, Path jar, Collection<String> declared)
+            throws IOException, BundleException {
+        Set<String> expected = new TreeSet<>(declared);
+        expected.add(name);
         Bundle fresh;
         try (InputStream in = Files.newInputStream(jar)) {
             // Not the file's URL: a plain Felix "update ID" would re-read it unchecked. Ours cannot be opened.
@@ -55,7 +73,7 @@ final class DriverSwap {
         }
         try {
             fresh.start();
-            awaitStandby(name, fresh);
+            awaitStandby(expected, fresh);
         } catch (BundleException | RuntimeException | InterruptedException e) {
             fresh.uninstall();
             if (e instanceof InterruptedException) {
@@ -70,15 +88,17 @@ final class DriverSwap {
         return fresh;
     }
 
-    /** Waits until {@code fresh} claims {@code name} at the router (standing by, or serving already). */
-    private void awaitStandby(String name, Bundle fresh) throws BundleException, InterruptedException {
+    /** Waits until {@code fresh} claims each of {@code names} at the router (standing by, or serving already). */
+    private void awaitStandby(Set<String> names, Bundle fresh) throws BundleException, InterruptedException {
         long deadline = System.nanoTime() + STANDBY_BOUND.toNanos();
-        while (router.claimsOf(name).stream().noneMatch(c -> c.bundleId() == fresh.getBundleId())) {
-            if (System.nanoTime() > deadline || fresh.getState() != Bundle.ACTIVE) {
-                throw new BundleException("no driver service for " + name + " within " + STANDBY_BOUND.toSeconds()
-                        + " s (bundle state " + DriverBundles.state(fresh) + ")");
+        for (String name : names) {
+            while (router.claimsOf(name).stream().noneMatch(c -> c.bundleId() == fresh.getBundleId())) {
+                if (System.nanoTime() > deadline || fresh.getState() != Bundle.ACTIVE) {
+                    throw new BundleException("no driver service for " + name + " within "
+                            + STANDBY_BOUND.toSeconds() + " s (bundle state " + DriverBundles.state(fresh) + ")");
+                }
+                Thread.sleep(2);
             }
-            Thread.sleep(2);
         }
     }
 

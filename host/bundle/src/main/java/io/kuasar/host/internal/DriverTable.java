@@ -52,6 +52,11 @@ final class DriverTable {
     private final List<Claim> claims = new ArrayList<>();
     /** Sandboxers some driver claimed in this JVM: their requests wait for a driver rather than fail at once. */
     private final Set<String> known = new HashSet<>();
+    /**
+     * Sandboxers whose serving instance left and is finishing its calls: no successor recovers before that one has
+     * stopped touching the sandboxes (see {@link #doneLeaving}).
+     */
+    private final Set<String> leaving = new HashSet<>();
 
     /** The sandboxer names of a driver service's {@value SandboxDriver#SANDBOXER} property. */
     static List<String> sandboxers(Map<String, Object> properties) {
@@ -75,7 +80,7 @@ final class DriverTable {
     synchronized List<String> add(Claim claim) {
         claims.add(claim);
         known.addAll(claim.sandboxers());
-        return claim.sandboxers().stream().filter(n -> !serving.containsKey(n)).toList();
+        return claim.sandboxers().stream().filter(n -> !serving.containsKey(n) && !leaving.contains(n)).toList();
     }
 
     /** The claims a newcomer outranks: drivers now serving a sandboxer it claims, with lower precedence. */
@@ -105,22 +110,37 @@ final class DriverTable {
     }
 
     /**
-     * Removes a departed driver: the gate hands out none of its sandboxers' calls to it from now on. Returns, per
-     * standby that should now take over, the sandboxers it is to serve: the caller recovers it and then calls
-     * {@link #serve}.
+     * Removes a departed driver: the gate hands out none of its sandboxers' calls to it from now on, and nobody
+     * takes them over until {@link #doneLeaving}. Returns the sandboxers it served.
      */
-    synchronized Map<Claim, List<String>> remove(SandboxDriver driver) {
+    synchronized List<String> remove(SandboxDriver driver) {
         Claim gone = claimOf(driver);
         if (gone == null) {
-            return Map.of();
+            return List.of();
         }
         claims.remove(gone);
-        Map<Claim, List<String>> successors = new HashMap<>();
+        List<String> served = new ArrayList<>();
         for (String name : gone.sandboxers()) {
-            if (serving.get(name) != gone) {
+            if (serving.get(name) == gone) {
+                serving.remove(name);
+                leaving.add(name);
+                served.add(name);
+            }
+        }
+        return served;
+    }
+
+    /**
+     * The instance that served {@code names} has finished its calls. Returns, per claim that should now take over,
+     * the sandboxers it is to serve: the caller recovers it and then calls {@link #serve}.
+     */
+    synchronized Map<Claim, List<String>> doneLeaving(List<String> names) {
+        Map<Claim, List<String>> successors = new HashMap<>();
+        for (String name : names) {
+            leaving.remove(name);
+            if (serving.containsKey(name)) {
                 continue;
             }
-            serving.remove(name);
             claims.stream().filter(c -> c.sandboxers().contains(name)).max(PRECEDENCE)
                     .ifPresent(next -> successors.computeIfAbsent(next, k -> new ArrayList<>()).add(name));
         }

@@ -19,6 +19,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BiConsumer;
 import java.util.Set;
@@ -60,6 +61,8 @@ public class Router implements SandboxRouter {
     private final EventHub events;
     private final CallGate gate;
     private final Duration drain;
+    /** Bundles a command is replacing ({@link DriverSwap}): it removes them itself, once their successor is whole. */
+    private final Set<Long> swapping = ConcurrentHashMap.newKeySet();
     private final BiConsumer<DriverTable.Claim, DriverTable.Claim> retire;
     private final Succession succession;
 
@@ -110,18 +113,20 @@ public class Router implements SandboxRouter {
         for (DriverTable.Claim older : drivers.outrankedBy(claim)) {
             LOG.log(Level.INFO, "driver {0} outranks the serving {1}; it takes over when that one leaves",
                     describe(claim), describe(older));
-            retire.accept(older, claim);
+            if (!swapping.contains(older.bundleId())) {
+                retire.accept(older, claim);
+            }
         }
     }
 
     /**
      * A driver service is going (SCR calls this before the instance's deactivation): its sandboxers' new calls wait
-     * at the gate, the calls already inside it finish (bounded by {@value #DRAIN_PROPERTY}), and then a standby, if
-     * any, recovers and serves.
+     * at the gate, the calls already inside it finish (bounded by {@value #DRAIN_PROPERTY}), and only then a
+     * standby, if any (or one that arrived meanwhile), recovers and serves.
      */
     void unbindDriver(SandboxDriver driver, Map<String, Object> properties) {
         DriverTable.Claim gone = drivers.claimOf(driver);
-        Map<DriverTable.Claim, List<String>> successors = drivers.remove(driver);
+        List<String> left = drivers.remove(driver);
         // from here calls wait at the gate: the log's "left" to "serves" is the time they cannot be served
         LOG.log(Level.INFO, "driver for sandboxer(s) {0} left; its sandboxes keep running and wait for it",
                 DriverTable.sandboxers(properties));
@@ -133,7 +138,7 @@ public class Router implements SandboxRouter {
             }
         }
         pending.driverLeft(driver);
-        successors.forEach(this::takeOver);
+        drivers.doneLeaving(left).forEach(this::takeOver); // a newcomer that arrived meanwhile stood by until now
     }
 
     /** Recovers {@code claim}'s sandboxes, opens the gate of {@code names} to it, and re-asks pending stages. */
@@ -291,6 +296,15 @@ public class Router implements SandboxRouter {
 
     Set<String> knownSandboxers() {
         return drivers.knownSandboxers();
+    }
+
+    /** While {@code on}, the bundle is being replaced by a command and not retired when outranked. */
+    void swapping(long bundleId, boolean on) {
+        if (on) {
+            swapping.add(bundleId);
+        } else {
+            swapping.remove(bundleId);
+        }
     }
 
     /** Bundles kept stopped as fallbacks of {@code sandboxer}. */

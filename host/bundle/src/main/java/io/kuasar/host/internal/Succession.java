@@ -70,7 +70,9 @@ final class Succession implements BundleListener {
                     newer == null ? "?" : newer.getSymbolicName(), newer == null ? "?" : newer.getVersion());
             try {
                 old.stop(Bundle.STOP_TRANSIENT);
-            } catch (BundleException | IllegalStateException e) {
+            } catch (IllegalStateException e) {
+                LOG.log(Level.DEBUG, "outranked driver bundle {0} was uninstalled meanwhile", old.getBundleId());
+            } catch (BundleException e) {
                 LOG.log(Level.WARNING, "cannot stop outranked driver bundle " + old.getBundleId(), e);
             }
         });

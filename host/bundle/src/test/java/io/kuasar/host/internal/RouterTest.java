@@ -185,6 +185,7 @@ class RouterTest {
         };
         final String name;
         boolean failCreate;
+        volatile int recoveries;
 
         RecordingDriver(String name) {
             this.name = name;
@@ -237,6 +238,7 @@ class RouterTest {
 
         @Override
         public Collection<SandboxStatus> recover() {
+            recoveries++;
             return persisted.stream().map(this::status).toList();
         }
     }

@@ -112,6 +112,23 @@ class RouterUpgradeTest {
     }
 
     @Test
+    void aNewcomerArrivingWhileTheOldInstanceDrainsRecoversOnlyAfterIt() throws Exception {
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        CompletableFuture<Void> first = killHeldInside(release);
+        CompletableFuture<Void> leaving = async(() -> { router.unbindDriver(runc, props("runc", 1)); return null; });
+        Thread.sleep(50);
+        RecordingDriver upgraded = newVersion("runc", "pod1");
+        router.bindDriver(upgraded, props("runc", 3)); // arrives while the old one still runs a call
+        assertEquals(0, upgraded.recoveries, "no recovery while the old instance is inside a call");
+        release.complete(null);
+        first.get(2, TimeUnit.SECONDS);
+        leaving.get(2, TimeUnit.SECONDS);
+        assertEquals(1, upgraded.recoveries, "recovered once, after the old instance finished");
+        kill(router, "pod1", "c2");
+        assertEquals(List.of("kill c2"), upgraded.taskCalls);
+    }
+
+    @Test
     void aCallStuckPastTheDrainBoundDoesNotHoldTheUpgrade() throws Exception {
         CompletableFuture<Void> release = new CompletableFuture<>();
         CompletableFuture<Void> stuck = killHeldInside(release);
