@@ -65,6 +65,7 @@ public class Router implements SandboxRouter {
     private final Set<Long> swapping = ConcurrentHashMap.newKeySet();
     private final BiConsumer<DriverTable.Claim, DriverTable.Claim> retire;
     private final Succession succession;
+    private final Handover handover;
 
     @Activate
     public Router(@Reference EventHub events, BundleContext context) {
@@ -74,6 +75,7 @@ public class Router implements SandboxRouter {
         this.drain = Duration.ofMillis(millis(context.getProperty(DRAIN_PROPERTY), DRAIN_PROPERTY, DEFAULT_DRAIN_MS));
         this.succession = new Succession(context, name -> !claimsOf(name).isEmpty());
         this.retire = succession::retire;
+        this.handover = new Handover(context);
     }
 
     /** Without OSGi (tests): {@code retire} is told which serving claim a newcomer outranks. */
@@ -84,6 +86,7 @@ public class Router implements SandboxRouter {
         this.drain = drain;
         this.retire = retire;
         this.succession = null;
+        this.handover = new Handover(null);
     }
 
     static long millis(String value, String property, long fallback) {
@@ -97,6 +100,7 @@ public class Router implements SandboxRouter {
 
     @Deactivate
     void close() {
+        handover.close();
         if (succession != null) {
             succession.close();
         }
@@ -138,7 +142,11 @@ public class Router implements SandboxRouter {
             }
         }
         pending.driverLeft(driver);
-        drivers.doneLeaving(left).forEach(this::takeOver); // a newcomer that arrived meanwhile stood by until now
+        if (gone != null) {
+            // a newcomer that arrived meanwhile stood by until now; its recovery waits for the leaving instance's
+            // deactivation too (Handover)
+            handover.after(gone.bundleId(), () -> drivers.doneLeaving(left).forEach(this::takeOver));
+        }
     }
 
     /** Recovers {@code claim}'s sandboxes, opens the gate of {@code names} to it, and re-asks pending stages. */
