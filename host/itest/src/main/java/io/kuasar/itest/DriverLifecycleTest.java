@@ -22,13 +22,11 @@ import io.kuasar.spi.TaskSpec;
 import io.kuasar.spi.TaskState;
 import io.kuasar.spi.TypedData;
 import java.io.ByteArrayInputStream;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -90,10 +88,10 @@ class DriverLifecycleTest {
             }
         }
         Path tmpRoot = tmpRoot();
-        for (String mount : mountPointsUnder(tmpRoot)) {
-            run(List.of("umount", "-l", mount));
+        for (String mount : HostState.mountPointsUnder(tmpRoot)) {
+            HostState.run(List.of("umount", "-l", mount));
         }
-        deleteTree(tmpRoot);
+        HostState.deleteTree(tmpRoot);
     }
 
     /** Where the tests' bundles and rootfs go: {@code kuasar.itest.tmp} (target/itest/tmp, set by itest.bndrun). */
@@ -131,10 +129,10 @@ class DriverLifecycleTest {
                 // already removed
             }
         }
-        for (String mount : mountPointsUnder(tmp)) { // normally none: task delete / shutdown unmount the rootfs
-            run(List.of("umount", "-l", mount));
+        for (String mount : HostState.mountPointsUnder(tmp)) { // normally none: task delete / shutdown unmount the rootfs
+            HostState.run(List.of("umount", "-l", mount));
         }
-        deleteTree(tmp);
+        HostState.deleteTree(tmp);
     }
 
     @Test
@@ -148,7 +146,7 @@ class DriverLifecycleTest {
         assertEquals(Version.parseVersion("0.1.1"), awaitServingVersion(Version.parseVersion("0.1.1")));
         assertEquals(driver.getBundleId(), driverBundle().orElseThrow().getBundleId(), "updated in place");
 
-        assertTrue(alive(pid), "the container process survived the upgrade");
+        assertTrue(HostState.alive(pid), "the container process survived the upgrade");
         TaskState state = router.task(pod, t -> t.state("c1", ""));
         assertEquals(TaskState.Status.RUNNING, state.status());
         assertEquals(pid, state.pid(), "same process");
@@ -180,7 +178,7 @@ class DriverLifecycleTest {
         driver.update(new ByteArrayInputStream(shippedJar));
         assertEquals(shippedVersion, awaitServingVersion(shippedVersion));
 
-        assertTrue(alive(pid), "the container process survived upgrade and rollback");
+        assertTrue(HostState.alive(pid), "the container process survived upgrade and rollback");
         TaskState state = router.task(pod, t -> t.state("c1", ""));
         assertEquals(TaskState.Status.RUNNING, state.status());
         assertEquals(pid, state.pid());
@@ -203,18 +201,18 @@ class DriverLifecycleTest {
         assertFalse(refused.ok(), refused.text());
         assertTrue(refused.status().startsWith("ERR ") && refused.status().contains("1 sandbox"), refused.text());
         assertEquals(Bundle.ACTIVE, driverBundle().orElseThrow().getState(), "still installed and active");
-        assertTrue(alive(pid));
+        assertTrue(HostState.alive(pid));
         assertEquals(TaskState.Status.RUNNING, router.task(pod, t -> t.state("c1", "")).status());
 
         Admin.Answer forced = admin.send("remove runc --force");
         assertTrue(forced.ok(), forced.text());
         assertTrue(forced.text().contains("1 sandbox(es) shut down"), forced.text());
         assertFalse(driverBundle().isPresent(), "the driver bundle is uninstalled");
-        assertTrue(awaitDead(pid, Duration.ofSeconds(5)), "the container was stopped");
-        assertTrue(mountPointsUnder(tmp).isEmpty(), "rootfs unmounted: " + mountPointsUnder(tmp));
+        assertTrue(HostState.awaitDead(pid, Duration.ofSeconds(5)), "the container was stopped");
+        assertTrue(HostState.mountPointsUnder(tmp).isEmpty(), "rootfs unmounted: " + HostState.mountPointsUnder(tmp));
         Path state = Path.of(CONTEXT.getProperty("kuasar.state.dir"), RUNC);
-        assertTrue(!Files.exists(state) || listFiles(state).stream().noneMatch(p -> p.toString().contains(pod)),
-                "no state of the pod left: " + listFiles(state));
+        assertTrue(!Files.exists(state) || HostState.listFiles(state).stream().noneMatch(p -> p.toString().contains(pod)),
+                "no state of the pod left: " + HostState.listFiles(state));
 
         long t0 = System.nanoTime();
         SandboxException gone = assertThrows(SandboxException.class, () -> router.status(RUNC, pod, false));
@@ -240,7 +238,7 @@ class DriverLifecycleTest {
         assertEquals(SandboxException.Code.UNAVAILABLE, away.code(), away.getMessage());
         assertTrue(away.getMessage().contains(RUNC), away.getMessage());
         assertTrue(waitedMs >= 1000, "the request waited the bound (kuasar.driver.wait.ms=1500) first: " + waitedMs);
-        assertTrue(alive(pid), "the container keeps running without its driver");
+        assertTrue(HostState.alive(pid), "the container keeps running without its driver");
         assertFalse(pendingWait.isDone());
 
         Bundle again = CONTEXT.installBundle("itest:reinstalled-driver-runc", new ByteArrayInputStream(shippedJar));
@@ -280,7 +278,7 @@ class DriverLifecycleTest {
      */
     private long startContainer(String pod, String id, String script) throws Exception {
         Path bundle = Files.createDirectories(tmp.resolve("bundles").resolve(id));
-        run(List.of(RUNC_BINARY, "spec", "--bundle", bundle.toString()));
+        HostState.run(List.of(RUNC_BINARY, "spec", "--bundle", bundle.toString()));
         ObjectNode spec = (ObjectNode) json.readTree(bundle.resolve("config.json").toFile());
         ObjectNode process = (ObjectNode) spec.get("process");
         process.put("terminal", false);
@@ -304,7 +302,7 @@ class DriverLifecycleTest {
                 "", "", TypedData.EMPTY)));
         assertEquals(pid, (long) router.task(pod, t -> t.start(id, "")));
         assertEquals(TaskState.Status.RUNNING, router.task(pod, t -> t.state(id, "")).status());
-        assertTrue(alive(pid));
+        assertTrue(HostState.alive(pid));
         return pid;
     }
 
@@ -374,75 +372,5 @@ class DriverLifecycleTest {
         String socket = CONTEXT.getProperty("kuasar.admin.socket");
         assertNotNull(socket, "kuasar.admin.socket is set by itest.bndrun");
         return new Admin(Path.of(socket));
-    }
-
-    // --- processes, mounts, files ----------------------------------------------------------------------------
-
-    /** Alive and not a zombie (an exited container stays a zombie of this JVM until a driver reaps it). */
-    private static boolean alive(long pid) throws IOException {
-        Path stat = Path.of("/proc/" + pid + "/stat");
-        if (!Files.exists(stat)) {
-            return false;
-        }
-        try {
-            String s = Files.readString(stat);
-            return s.charAt(s.lastIndexOf(')') + 2) != 'Z';
-        } catch (IOException e) {
-            return false; // gone meanwhile
-        }
-    }
-
-    private static boolean awaitDead(long pid, Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (alive(pid)) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(20);
-        }
-        return true;
-    }
-
-    private static List<String> mountPointsUnder(Path dir) throws IOException {
-        if (dir == null) {
-            return List.of();
-        }
-        List<String> found = new ArrayList<>();
-        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-            String point = line.split(" ")[4].replace("\\040", " ");
-            if (point.startsWith(dir + "/")) {
-                found.add(point);
-            }
-        }
-        found.sort(Comparator.reverseOrder()); // deepest first
-        return found;
-    }
-
-    private static List<Path> listFiles(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return List.of();
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            return s.filter(Files::isRegularFile).toList();
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (dir == null || !Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
-
-        private static void run(List<String> argv) throws Exception {
-        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        if (!p.waitFor(20, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException(argv + " failed: " + out);
-        }
     }
 }
