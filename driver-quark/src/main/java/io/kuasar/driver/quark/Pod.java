@@ -1,9 +1,12 @@
 package io.kuasar.driver.quark;
 
 import io.kuasar.driver.kit.PodRecord;
+import io.kuasar.driver.kit.PodStore;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStatus;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -38,6 +41,11 @@ final class Pod extends PodRecord<RunscContainer> {
         this.hostname = hostname == null ? "" : hostname;
         this.createdAt = createdAt;
         this.labels = Map.copyOf(labels);
+    }
+
+    /** The driver's pods on disk, one JSON file each under {@code dir}. */
+    static PodStore<Pod, PersistedPod> store(Path dir) throws IOException {
+        return new PodStore<>(dir, PersistedPod.class, PersistedPod::id, Pod::persisted);
     }
 
     static Pod of(SandboxSpec spec, String sandboxer, Instant now) {

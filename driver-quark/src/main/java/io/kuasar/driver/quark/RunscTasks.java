@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.FifoHold;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.StdioRedirects;
@@ -39,15 +40,15 @@ final class RunscTasks implements TaskService {
 
     private final Pod pod;
     private final Runsc runsc;
-    private final PodStore store;
+    private final PodStore<Pod, PersistedPod> store;
     private final TaskEvents events;
     private final Reaper reaper;
     private final Path workRoot;
     private final RunscExits exits;
     private final RunscExecs execs;
 
-    RunscTasks(Pod pod, Runsc runsc, PodStore store, TaskEvents events, OrphanExits orphans, Reaper reaper,
-               Path workRoot) {
+    RunscTasks(Pod pod, Runsc runsc, PodStore<Pod, PersistedPod> store, TaskEvents events, OrphanExits orphans,
+               Reaper reaper, Path workRoot) {
         this.exits = new RunscExits(pod, runsc, store, events, orphans);
         this.execs = new RunscExecs(pod, runsc, store, events, exits, workRoot);
         this.pod = pod;

@@ -1,11 +1,13 @@
 package io.kuasar.driver.vmm;
 
 import io.kuasar.driver.kit.PodRecord;
+import io.kuasar.driver.kit.PodStore;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.Stdio;
 import io.kuasar.spi.TaskState;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -55,6 +57,11 @@ final class VmPod extends PodRecord<VmContainer> {
         this.createdAt = createdAt;
         this.labels = Map.copyOf(labels);
         this.dir = dir;
+    }
+
+    /** The driver's VM pods on disk, one JSON file each under {@code dir}. */
+    static PodStore<VmPod, PersistedVmPod> store(Path dir) throws IOException {
+        return new PodStore<>(dir, PersistedVmPod.class, PersistedVmPod::id, VmPod::persisted);
     }
 
     static VmPod of(SandboxSpec spec, Path dir, Instant now) {

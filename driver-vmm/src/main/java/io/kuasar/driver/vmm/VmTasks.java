@@ -1,6 +1,7 @@
 package io.kuasar.driver.vmm;
 
 import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.ExecSpec;
@@ -41,11 +42,11 @@ final class VmTasks implements TaskService {
     private static final Duration START_WAIT = Duration.ofSeconds(70);
 
     private final VmPod pod;
-    private final VmPodStore store;
+    private final PodStore<VmPod, PersistedVmPod> store;
     private final TaskEvents events;
     private final OutputPumps pumps;
 
-    VmTasks(VmPod pod, VmPodStore store, TaskEvents events, OutputPumps pumps) {
+    VmTasks(VmPod pod, PodStore<VmPod, PersistedVmPod> store, TaskEvents events, OutputPumps pumps) {
         this.pod = pod;
         this.store = store;
         this.events = events;

@@ -1,6 +1,7 @@
 package io.kuasar.driver.wasm;
 
 import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.ExecSpec;
@@ -35,13 +36,13 @@ final class WasmTasks implements TaskService {
 
     private final WasmPod pod;
     private final WasmBackend backend;
-    private final PodStore store;
+    private final PodStore<WasmPod, PersistedPod> store;
     private final TaskEvents events;
     private final Path workRoot;
     /** True once the driver instance that made this object was deactivated: a newer instance handles exits. */
     private final BooleanSupplier closed;
 
-    WasmTasks(WasmPod pod, WasmBackend backend, PodStore store, TaskEvents events, Path workRoot,
+    WasmTasks(WasmPod pod, WasmBackend backend, PodStore<WasmPod, PersistedPod> store, TaskEvents events, Path workRoot,
               BooleanSupplier closed) {
         this.pod = pod;
         this.backend = backend;
