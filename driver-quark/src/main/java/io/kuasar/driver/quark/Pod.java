@@ -22,11 +22,6 @@ import java.util.Set;
  */
 final class Pod extends PodRecord<RunscContainer> {
     final String sandboxer;
-    final String namespace;
-    final String netnsPath;
-    final String hostname;
-    final Instant createdAt;
-    final Map<String, String> labels;
     final Set<Long> sessions = new LinkedHashSet<>();
     long pid;
     String taskAddress = "";
@@ -34,13 +29,8 @@ final class Pod extends PodRecord<RunscContainer> {
 
     Pod(String id, String sandboxer, String namespace, String netnsPath, String hostname, Instant createdAt,
         Map<String, String> labels) {
-        super(id);
+        super(id, namespace, netnsPath, hostname, createdAt, labels);
         this.sandboxer = sandboxer;
-        this.namespace = namespace == null ? "" : namespace;
-        this.netnsPath = netnsPath == null ? "" : netnsPath;
-        this.hostname = hostname == null ? "" : hostname;
-        this.createdAt = createdAt;
-        this.labels = Map.copyOf(labels);
     }
 
     /** The driver's pods on disk, one JSON file each under {@code dir}. */

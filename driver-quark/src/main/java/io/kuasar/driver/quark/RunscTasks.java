@@ -1,6 +1,7 @@
 package io.kuasar.driver.quark;
 
 import io.kuasar.driver.kit.PodStore;
+import io.kuasar.driver.kit.PodTasks;
 import io.kuasar.driver.kit.FifoHold;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.StdioRedirects;
@@ -33,14 +34,12 @@ import java.util.concurrent.CompletionStage;
  * {@code runsc exec} itself): each costs a small Go process on the host while its container or exec runs. Execs are
  * persisted with the pod from Exec to Delete, so a call the keeper replays after a JVM crash finds them.
  */
-final class RunscTasks implements TaskService {
+final class RunscTasks extends PodTasks<Pod, RunscContainer> {
     private static final Logger LOG = System.getLogger(RunscTasks.class.getName());
     /** Names this sandboxer in refusals of stdio it cannot serve (terminals need a console socket for runsc). */
     static final String RUNSC_SANDBOXER = "the runsc sandboxer";
 
-    private final Pod pod;
     private final Runsc runsc;
-    private final PodStore<Pod, PersistedPod> store;
     private final TaskEvents events;
     private final Reaper reaper;
     private final Path workRoot;
@@ -49,11 +48,10 @@ final class RunscTasks implements TaskService {
 
     RunscTasks(Pod pod, Runsc runsc, PodStore<Pod, PersistedPod> store, TaskEvents events, OrphanExits orphans,
                Reaper reaper, Path workRoot) {
+        super(pod, store);
         this.exits = new RunscExits(pod, runsc, store, events, orphans);
         this.execs = new RunscExecs(pod, runsc, store, events, exits, workRoot);
-        this.pod = pod;
         this.runsc = runsc;
-        this.store = store;
         this.events = events;
         this.reaper = reaper;
         this.workRoot = workRoot;
@@ -123,8 +121,13 @@ final class RunscTasks implements TaskService {
                     spec.checkpoint(), pid));
             return pid;
         } catch (SandboxException | IOException | RuntimeException e) {
-            discard(c, created);
-            throw e instanceof SandboxException se ? se : SandboxException.internal("cannot create container " + id, e);
+            boolean made = created;
+            throw createFailed(c, e, () -> {
+                if (made) {
+                    runsc.delete(c.id);
+                }
+                removeLeftovers(c);
+            });
         } finally {
             c.ops.unlock();
         }
@@ -142,27 +145,6 @@ final class RunscTasks implements TaskService {
         List<Long> found = reaper.adoptLeader(runsc.goferPid(c.id, pod.id));
         synchronized (pod) {
             pod.sessions.addAll(found);
-        }
-    }
-
-    private void discard(RunscContainer c, boolean created) {
-        try {
-            if (created) {
-                runsc.delete(c.id);
-            }
-        } catch (SandboxException ignored) {
-            // best effort: the create failure is what the caller needs to see
-        }
-        try {
-            removeLeftovers(c);
-        } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot clean up the failed container " + c.id, e);
-        }
-        pod.removeContainer(c.id);
-        try {
-            store.save(pod);
-        } catch (SandboxException ignored) {
-            // the next save records the container's absence
         }
     }
 
@@ -290,10 +272,7 @@ final class RunscTasks implements TaskService {
      */
     @Override
     public TypedData stats(String id) throws SandboxException {
-        RunscContainer c = container(id);
-        if (c.init.exit() != null) {
-            throw SandboxException.notFound("running container", id + " in sandbox " + pod.id);
-        }
+        runningContainer(id);
         return RunscStats.fromEvents(runsc.stats(id));
     }
 
@@ -325,20 +304,6 @@ final class RunscTasks implements TaskService {
             return;
         }
         execs.signal(c, p, signal);
-    }
-
-    @Override
-    public CompletionStage<ExitStatus> waitFor(String id, String execId) throws SandboxException {
-        return container(id).proc(execId).waitFor();
-    }
-
-    @Override
-    public TaskState state(String id, String execId) throws SandboxException {
-        return container(id).state(execId);
-    }
-
-    RunscContainer container(String id) throws SandboxException {
-        return pod.requireContainer(id);
     }
 
     /** Lets go of the pod's helpers; its sandbox keeps running. */

@@ -21,11 +21,6 @@ import java.util.concurrent.CompletableFuture;
  * snapshot is taken); {@link #lifecycle} serialises start, stop and shutdown.
  */
 final class VmPod extends PodRecord<VmContainer> {
-    final String namespace;
-    final String netnsPath;
-    final String hostname;
-    final Instant createdAt;
-    final Map<String, String> labels;
     final Path dir;
     /** Guest settings from the pod config (not persisted: only needed at start). */
     List<String> dnsServers = List.of();
@@ -50,12 +45,7 @@ final class VmPod extends PodRecord<VmContainer> {
 
     VmPod(String id, String namespace, String netnsPath, String hostname, Instant createdAt, Map<String, String> labels,
           Path dir) {
-        super(id);
-        this.namespace = namespace == null ? "" : namespace;
-        this.netnsPath = netnsPath == null ? "" : netnsPath;
-        this.hostname = hostname == null ? "" : hostname;
-        this.createdAt = createdAt;
-        this.labels = Map.copyOf(labels);
+        super(id, namespace, netnsPath, hostname, createdAt, labels);
         this.dir = dir;
     }
 

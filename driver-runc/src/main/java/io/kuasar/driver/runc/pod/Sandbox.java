@@ -22,12 +22,7 @@ import java.util.Map;
  * written so snapshots are persisted in order; the exit watcher never takes {@link #lifecycle}.
  */
 public final class Sandbox extends PodRecord<Container> {
-    public final String namespace;
-    public final String netnsPath;
-    public final String hostname;
     public final PodConfig.NamespaceMode pidMode;
-    public final Instant createdAt;
-    public final Map<String, String> labels;
     public long pid;
     public Path nsDir;
     public PodNamespaces.Holder holder;
@@ -37,13 +32,8 @@ public final class Sandbox extends PodRecord<Container> {
 
     public Sandbox(String id, String namespace, String netnsPath, String hostname, PodConfig.NamespaceMode pidMode,
             Instant createdAt, Map<String, String> labels) {
-        super(id);
-        this.namespace = namespace;
-        this.netnsPath = netnsPath == null ? "" : netnsPath;
-        this.hostname = hostname == null ? "" : hostname;
+        super(id, namespace, netnsPath, hostname, createdAt, labels);
         this.pidMode = pidMode;
-        this.createdAt = createdAt;
-        this.labels = Map.copyOf(labels);
     }
 
     public static Sandbox of(SandboxSpec spec, Instant now) {

@@ -22,20 +22,8 @@ import java.nio.file.Path;
  * The exec processes of a sandbox's containers: adding them (containerd's Exec), starting them, and the details
  * {@code Pids} reports for them.
  */
-final class RuncExecs {
+record RuncExecs(RuncTasks tasks, Sandbox sb, DriverContext ctx, Terminals terminals) {
     private static final String RUNC_DRIVER = "the runc driver";
-
-    private final RuncTasks tasks;
-    private final Sandbox sb;
-    private final DriverContext ctx;
-    private final Terminals terminals;
-
-    RuncExecs(RuncTasks tasks, Sandbox sb, DriverContext ctx, Terminals terminals) {
-        this.tasks = tasks;
-        this.sb = sb;
-        this.ctx = ctx;
-        this.terminals = terminals;
-    }
 
     /** Starts exec {@code p} of {@code c}: runc exec --detach; returns its pid. Caller holds {@code c.ops}. */
     long start(Container c, Proc p) throws SandboxException {

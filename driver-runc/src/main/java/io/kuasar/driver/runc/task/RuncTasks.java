@@ -1,6 +1,7 @@
 package io.kuasar.driver.runc.task;
 
 import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.PodTasks;
 import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.driver.kit.TaskSpecs;
@@ -21,6 +22,8 @@ import io.kuasar.spi.TaskSpec;
 import io.kuasar.spi.TaskState;
 import io.kuasar.spi.TypedData;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -36,11 +39,11 @@ import java.util.concurrent.TimeUnit;
  * children of this JVM (a subreaper); their exits arrive through the {@link ExitWatcher} and
  * {@link ExitRecorder}. Stdio goes from containerd's FIFOs straight to the processes.
  */
-public final class RuncTasks implements TaskService {
+public final class RuncTasks extends PodTasks<Sandbox, Container> {
+    private static final Logger LOG = System.getLogger(RuncTasks.class.getName());
     /** Names this driver in refusals of stdio it cannot serve. */
     private static final String RUNC_DRIVER = "the runc driver";
 
-    private final Sandbox sb;
     private final DriverContext ctx;
     private final ExitRecorder exits;
     private final RuncResources resources;
@@ -49,12 +52,12 @@ public final class RuncTasks implements TaskService {
     private final HeldStdio heldStdio = new HeldStdio();
 
     public RuncTasks(Sandbox sb, DriverContext ctx) {
-        this.sb = sb;
+        super(sb, ctx.store());
         this.ctx = ctx;
-        this.exits = new ExitRecorder(sb, ctx);
+        this.exits = new ExitRecorder(pod, ctx);
         this.resources = new RuncResources(ctx.runc());
         this.terminals = new Terminals(ctx.workRoot().resolveSibling("tty"));
-        this.execs = new RuncExecs(this, sb, ctx, terminals);
+        this.execs = new RuncExecs(this, pod, ctx, terminals);
     }
 
     public ExitRecorder exits() {
@@ -62,7 +65,7 @@ public final class RuncTasks implements TaskService {
     }
 
     public Path workDir(String containerId) {
-        return ctx.workRoot().resolve(sb.id).resolve(containerId);
+        return ctx.workRoot().resolve(pod.id).resolve(containerId);
     }
 
     @Override
@@ -72,7 +75,7 @@ public final class RuncTasks implements TaskService {
         StdioRedirects stdio = Terminals.redirects(spec.stdio(), RUNC_DRIVER);
         Path bundle = TaskSpecs.bundle(spec);
         Container c = new Container(id, bundle, spec.rootfs(), new Proc("", spec.stdio()));
-        long replayed = sb.addOrReplay(c);
+        long replayed = pod.addOrReplay(c);
         if (replayed > 0) {
             return replayed; // a replay of a Create that was done (the keeper resends unanswered requests)
         }
@@ -89,7 +92,7 @@ public final class RuncTasks implements TaskService {
                 }
             }
             // The pid the sandbox's Start returned: this JVM's, or a previous host JVM's for a recovered sandbox.
-            ctx.rewriter().rewrite(bundle.resolve("config.json"), sandboxPid(), sb.namespaceTargets());
+            ctx.rewriter().rewrite(bundle.resolve("config.json"), sandboxPid(), pod.namespaceTargets());
             Path pidFile = work.resolve("init.pid");
             c.init.hold();
             ConsoleSocket console = terminals.open(spec.stdio());
@@ -105,15 +108,14 @@ public final class RuncTasks implements TaskService {
             c.init.created(pid, ProcStat.startTime(pid));
             exits.persist();
             exits.watch(c, c.init);
-            ctx.events().publish(new TaskEvent.Created(sb.id, id, bundle.toString(), spec.rootfs(), spec.stdio(),
+            ctx.events().publish(new TaskEvent.Created(pod.id, id, bundle.toString(), spec.rootfs(), spec.stdio(),
                     spec.checkpoint(), pid));
             if (c.init.release()) {
                 exits.announce(c, c.init);
             }
             return pid;
         } catch (SandboxException | IOException | RuntimeException e) {
-            discardFailedCreate(c);
-            throw e instanceof SandboxException se ? se : SandboxException.internal("cannot create container " + id, e);
+            throw createFailed(c, e, () -> removeCreated(c));
         } finally {
             c.ops.unlock();
             heldStdio.release(id); // the new container holds them now, or nobody will
@@ -123,35 +125,25 @@ public final class RuncTasks implements TaskService {
     /** Removes a container whose Create a crash cut off (found by recovery), its output held (see HeldStdio). */
     public void discardInterruptedCreate(Container c) {
         heldStdio.hold(c.id, c.init.stdio);
-        discardFailedCreate(c);
+        discard(c, () -> removeCreated(c));
     }
 
     private long sandboxPid() {
-        synchronized (sb) {
-            return sb.pid > 0 ? sb.pid : ctx.servedPid();
+        synchronized (pod) {
+            return pod.pid > 0 ? pod.pid : ctx.servedPid();
         }
     }
 
     /** Removes what a Create that failed (or did not finish before a crash) made of {@code c}. */
-    void discardFailedCreate(Container c) {
+    private void removeCreated(Container c) throws IOException {
         try {
             if (ctx.runc().exists(c.id)) {
                 ctx.runc().delete(c.id);
             }
-        } catch (SandboxException ignored) {
-            // best effort: the original failure is what the caller needs to see
+        } catch (SandboxException e) {
+            LOG.log(Level.DEBUG, "runc delete of the failed container " + c.id, e); // its files go all the same
         }
-        try {
-            removeLeftovers(c);
-        } catch (IOException ignored) {
-            // best effort, as above
-        }
-        sb.removeContainer(c.id);
-        try {
-            exits.persist();
-        } catch (SandboxException ignored) {
-            // the next successful persist records the container's absence
-        }
+        removeLeftovers(c);
     }
 
     /** Unmounts the rootfs and removes the work files of {@code c}. */
@@ -182,7 +174,7 @@ public final class RuncTasks implements TaskService {
                     ctx.runc().start(id);
                     c.init.running();
                     exits.persist();
-                    ctx.events().publish(new TaskEvent.Started(sb.id, id, c.init.pid()));
+                    ctx.events().publish(new TaskEvent.Started(pod.id, id, c.init.pid()));
                 } finally {
                     if (c.init.release()) {
                         exits.announce(c, c.init);
@@ -209,7 +201,7 @@ public final class RuncTasks implements TaskService {
             if (execId != null && !execId.isEmpty()) {
                 ExitStatus e = c.removeExec(execId, workDir(id), Proc::started);
                 exits.persist();
-                ctx.events().publish(new TaskEvent.Deleted(sb.id, id, execId, e));
+                ctx.events().publish(new TaskEvent.Deleted(pod.id, id, execId, e));
                 return e;
             }
             if (c.init.exit() == null && c.init.started()) {
@@ -217,7 +209,7 @@ public final class RuncTasks implements TaskService {
                         "container " + id + " is still running: kill it first");
             }
             ExitStatus e = destroy(c);
-            ctx.events().publish(new TaskEvent.Deleted(sb.id, id, "", e));
+            ctx.events().publish(new TaskEvent.Deleted(pod.id, id, "", e));
             return e;
         } catch (IOException e) {
             throw SandboxException.internal("cannot delete files of " + id, e);
@@ -250,7 +242,7 @@ public final class RuncTasks implements TaskService {
         } catch (IOException io) {
             throw SandboxException.internal("cannot clean up container " + c.id, io);
         }
-        sb.removeContainer(c.id);
+        pod.removeContainer(c.id);
         exits.persist();
         return e;
     }
@@ -293,7 +285,7 @@ public final class RuncTasks implements TaskService {
             ctx.runc().pause(id);
             c.paused = true;
             exits.persist();
-            ctx.events().publish(new TaskEvent.Paused(sb.id, id));
+            ctx.events().publish(new TaskEvent.Paused(pod.id, id));
         } finally {
             c.ops.unlock();
         }
@@ -307,7 +299,7 @@ public final class RuncTasks implements TaskService {
             ctx.runc().resume(id);
             c.paused = false;
             exits.persist();
-            ctx.events().publish(new TaskEvent.Resumed(sb.id, id));
+            ctx.events().publish(new TaskEvent.Resumed(pod.id, id));
         } finally {
             c.ops.unlock();
         }
@@ -364,17 +356,8 @@ public final class RuncTasks implements TaskService {
     }
 
     @Override
-    public CompletionStage<ExitStatus> waitFor(String id, String execId) throws SandboxException {
-        return container(id).proc(execId).waitFor();
-    }
-
-    @Override
-    public TaskState state(String id, String execId) throws SandboxException {
-        return container(id).state(execId);
-    }
-
-    Container container(String id) throws SandboxException {
-        return sb.requireContainer(id);
+    protected Container container(String id) throws SandboxException {
+        return super.container(id); // also for RuncExecs
     }
 
     static long readPid(Path pidFile) throws SandboxException {

@@ -20,20 +20,12 @@ import java.util.Map;
  */
 final class WasmPod extends PodRecord<WasmContainer> {
     final String sandboxer;
-    final String namespace;
-    final String netnsPath;
-    final Instant createdAt;
-    final Map<String, String> labels;
     long pid;
 
     WasmPod(String id, String sandboxer, String namespace, String netnsPath, Instant createdAt,
             Map<String, String> labels) {
-        super(id);
+        super(id, namespace, netnsPath, "", createdAt, labels);
         this.sandboxer = sandboxer;
-        this.namespace = namespace == null ? "" : namespace;
-        this.netnsPath = netnsPath == null ? "" : netnsPath;
-        this.createdAt = createdAt;
-        this.labels = Map.copyOf(labels);
     }
 
     /** The driver's pods on disk, one JSON file each under {@code dir}. */

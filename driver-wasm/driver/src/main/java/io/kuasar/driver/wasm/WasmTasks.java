@@ -2,6 +2,7 @@ package io.kuasar.driver.wasm;
 
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.PodStore;
+import io.kuasar.driver.kit.PodTasks;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.ExecSpec;
@@ -31,12 +32,10 @@ import java.util.function.BooleanSupplier;
  * containerd's Task API for the wasm containers of one pod, served by the node. A wasm container has exactly one
  * process, its module: Exec is refused, Kill ends the module, Wait/State/Delete follow containerd's rules.
  */
-final class WasmTasks implements TaskService {
+final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
     private static final Logger LOG = System.getLogger(WasmTasks.class.getName());
 
-    private final WasmPod pod;
     private final WasmBackend backend;
-    private final PodStore<WasmPod, PersistedPod> store;
     private final TaskEvents events;
     private final Path workRoot;
     /** True once the driver instance that made this object was deactivated: a newer instance handles exits. */
@@ -44,9 +43,8 @@ final class WasmTasks implements TaskService {
 
     WasmTasks(WasmPod pod, WasmBackend backend, PodStore<WasmPod, PersistedPod> store, TaskEvents events, Path workRoot,
               BooleanSupplier closed) {
-        this.pod = pod;
+        super(pod, store);
         this.backend = backend;
-        this.store = store;
         this.events = events;
         this.workRoot = workRoot;
         this.closed = closed;
@@ -92,8 +90,7 @@ final class WasmTasks implements TaskService {
                     spec.checkpoint(), pid));
             return pid;
         } catch (SandboxException | IOException | RuntimeException e) {
-            discard(c);
-            throw e instanceof SandboxException se ? se : SandboxException.internal("cannot create container " + id, e);
+            throw createFailed(c, e, () -> removeLeftovers(c));
         } finally {
             c.ops.unlock();
         }
@@ -124,20 +121,6 @@ final class WasmTasks implements TaskService {
             return OciBundle.plan(parsed, module, c.rootfsDir(), mounted);
         } catch (IOException e) {
             throw SandboxException.internal("cannot prepare the root of container " + c.id, e);
-        }
-    }
-
-    private void discard(WasmContainer c) {
-        try {
-            removeLeftovers(c);
-        } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot clean up the failed container " + c.id, e);
-        }
-        pod.removeContainer(c.id);
-        try {
-            store.save(pod);
-        } catch (SandboxException ignored) {
-            // the next save records the container's absence
         }
     }
 
@@ -322,7 +305,4 @@ final class WasmTasks implements TaskService {
         return c.init;
     }
 
-    WasmContainer container(String id) throws SandboxException {
-        return pod.requireContainer(id);
-    }
 }
