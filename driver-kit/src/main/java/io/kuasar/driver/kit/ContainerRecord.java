@@ -40,6 +40,26 @@ public class ContainerRecord<P extends ProcessRecord> {
     }
 
     /** Where the rootfs is mounted: containerd's bundle layout. */
+    /** Unmounts a rootfs mounted at {@link #rootfsDir()}, the driver's way. */
+    @FunctionalInterface
+    public interface Unmount {
+        void unmount(Path dir) throws IOException;
+    }
+
+    /**
+     * Removes what the container has on the host: its rootfs if mounted (with {@code unmount}), then its
+     * {@code workDir} ({@link HostFiles#deleteTree}, which refuses what is still mounted).
+     *
+     * @since 1.8
+     */
+    public void removeFiles(Path workDir, Unmount unmount) throws IOException {
+        if (rootfsMounted) {
+            unmount.unmount(rootfsDir());
+            rootfsMounted = false;
+        }
+        HostFiles.deleteTree(workDir);
+    }
+
     public Path rootfsDir() {
         return bundle.resolve("rootfs");
     }

@@ -35,8 +35,15 @@ public abstract class PodDriver<P extends PodRecord<?>, R> implements SandboxDri
     /** The pod a Create makes, for an id already validated; may refuse it. */
     protected abstract P newPod(String id, SandboxSpec spec) throws SandboxException;
 
-    /** What Start answers for a pod that is READY: a replayed Start gets the first one's answer. */
-    protected abstract SandboxStarted started(P pod);
+    /**
+     * What Start answers for a pod that is READY: a replayed Start gets the first one's answer. By default a pod
+     * whose Task API the host serves, standing for it its {@link PodRecord#pid}.
+     */
+    protected SandboxStarted started(P pod) {
+        synchronized (pod) {
+            return SandboxStarted.servedByHost(pod.pid, pod.createdAt);
+        }
+    }
 
     /** Starts a CREATED pod. If it fails, the pod is removed ({@link #removePod}) and forgotten. */
     protected abstract SandboxStarted startPod(P pod) throws SandboxException;

@@ -32,6 +32,8 @@ public abstract class PodRecord<C extends ContainerRecord<?>> {
     /** Completed once, when the pod stops or is removed; callers get copies. */
     public final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
     public SandboxStatus.State state = SandboxStatus.State.CREATED;
+    /** The pid that stands for the pod once started (CRI reads its namespaces), 0 before. @since 1.8 */
+    public long pid;
     /** When the pod stopped, null before. */
     public Instant exitedAt;
     /** By id, in creation order. */

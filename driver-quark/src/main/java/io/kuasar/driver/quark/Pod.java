@@ -23,7 +23,6 @@ import java.util.Set;
 final class Pod extends PodRecord<RunscContainer> {
     final String sandboxer;
     final Set<Long> sessions = new LinkedHashSet<>();
-    long pid;
     String taskAddress = "";
     String platform = "";
 

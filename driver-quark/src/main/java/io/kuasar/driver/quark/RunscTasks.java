@@ -8,15 +8,12 @@ import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;
-import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.OrphanExits;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskEvent;
 import io.kuasar.spi.TaskEvents;
-import io.kuasar.spi.TaskService;
 import io.kuasar.spi.TaskSpec;
-import io.kuasar.spi.TaskState;
 import io.kuasar.spi.TypedData;
 import java.io.IOException;
 import java.lang.System.Logger;
@@ -26,7 +23,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletionStage;
 
 /**
  * containerd's Task API for the containers of one gVisor sandbox, served by the host and carried out with runsc.
@@ -72,10 +68,10 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
 
     @Override
     public long create(TaskSpec spec) throws SandboxException {
-        String id = Identifiers.validate("container", spec.id());
-        TaskSpecs.refuseCheckpoint(spec, "a gVisor container");
-        StdioRedirects.of(spec.stdio(), RUNSC_SANDBOXER); // refuse unsupported stdio now rather than at start
-        Path bundle = TaskSpecs.bundle(spec);
+        // unsupported stdio is refused now rather than at start
+        TaskSpecs.Checked checked = TaskSpecs.check(spec, "a gVisor container", RUNSC_SANDBOXER);
+        String id = checked.id();
+        Path bundle = checked.bundle();
         RunscContainer c = new RunscContainer(id, bundle, spec.rootfs(), new GProc("", spec.stdio()));
         long replayed = pod.addOrReplay(c);
         if (replayed > 0) {
@@ -149,11 +145,7 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
     }
 
     private void removeLeftovers(RunscContainer c) throws IOException {
-        if (c.rootfsMounted) {
-            HostFiles.unmountAll(c.rootfsDir());
-            c.rootfsMounted = false;
-        }
-        HostFiles.deleteTree(workDir(c.id));
+        c.removeFiles(workDir(c.id), HostFiles::unmountAll);
     }
 
     @Override

@@ -138,12 +138,6 @@ public class RuncDriver extends PodDriver<Sandbox, PersistedState.Sandbox> {
         return sb;
     }
 
-    /** This JVM's pid: CRI writes /proc/&lt;it&gt;/ns/* into container specs, rewritten at task create. */
-    @Override
-    protected SandboxStarted started(Sandbox sb) {
-        return SandboxStarted.servedByHost(sb.pid, sb.createdAt);
-    }
-
     /** Pins the pod's namespaces and writes the files a pause container's pod gets from CRI. */
     @Override
     protected SandboxStarted startPod(Sandbox sb) throws SandboxException {
@@ -172,7 +166,7 @@ public class RuncDriver extends PodDriver<Sandbox, PersistedState.Sandbox> {
         synchronized (sb) {
             sb.nsDir = nsDir;
             sb.holder = holder;
-            sb.pid = ctx.servedPid();
+            sb.pid = ctx.servedPid(); // CRI writes /proc/<it>/ns/* into container specs, rewritten at task create
             sb.state = SandboxStatus.State.READY;
         }
         store.save(sb);

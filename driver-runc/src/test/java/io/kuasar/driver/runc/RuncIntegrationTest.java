@@ -13,6 +13,7 @@ import io.kuasar.driver.kit.Commands;
 import io.kuasar.driver.runc.process.Mounts;
 import io.kuasar.host.internal.KeeperExitRecords;
 import io.kuasar.spi.ExecSpec;
+import io.kuasar.driver.kit.testing.TempHostPaths;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.Mount;
 import io.kuasar.spi.OrphanExits;
@@ -100,17 +101,7 @@ class RuncIntegrationTest {
         Commands.run(List.of("mount", "--make-private", nsDir.toString()), 10);
         netns = Files.createFile(nsDir.resolve("cni-test"));
         Commands.run(List.of("unshare", "--net=" + netns, "true"), 10);
-        paths = new HostPaths() {
-            @Override
-            public Path stateDir(String driver) {
-                return tmp.resolve("state").resolve(driver);
-            }
-
-            @Override
-            public Path runDir(String driver) {
-                return tmp.resolve("run").resolve(driver);
-            }
-        };
+        paths = new TempHostPaths(tmp);
     }
 
     @AfterEach

@@ -26,7 +26,6 @@ final class VmPod extends PodRecord<VmContainer> {
     List<String> dnsServers = List.of();
     List<String> dnsSearches = List.of();
     List<String> dnsOptions = List.of();
-    long pid;
     String accel = "";
     int vcpus;
     int memoryMb;

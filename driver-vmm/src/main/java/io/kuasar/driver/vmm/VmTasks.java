@@ -12,7 +12,6 @@ import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskEvent;
 import io.kuasar.spi.TaskEvents;
-import io.kuasar.spi.TaskService;
 import io.kuasar.spi.TaskSpec;
 import io.kuasar.spi.TaskState;
 import io.kuasar.spi.TypedData;
@@ -76,10 +75,10 @@ final class VmTasks extends PodTasks<VmPod, VmContainer> {
 
     @Override
     public long create(TaskSpec spec) throws SandboxException {
-        String id = Identifiers.validate("container", spec.id());
-        TaskSpecs.refuseCheckpoint(spec, "a VM container");
-        StdioRedirects.of(spec.stdio(), REFUSER); // refuses terminals and logging plugins before anything changes
-        Path bundle = TaskSpecs.bundle(spec);
+        // refuses terminals and logging plugins before anything changes
+        TaskSpecs.Checked checked = TaskSpecs.check(spec, "a VM container", REFUSER);
+        String id = checked.id();
+        Path bundle = checked.bundle();
         VmContainer c = new VmContainer(id, bundle, spec.rootfs(), new VmProcess("", spec.stdio()));
         long replayed = pod.addOrReplay(c);
         if (replayed > 0) {

@@ -121,11 +121,6 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
     }
 
     @Override
-    protected SandboxStarted started(VmPod pod) {
-        return SandboxStarted.servedByHost(pod.pid, pod.createdAt);
-    }
-
-    @Override
     protected SandboxStarted startPod(VmPod pod) throws SandboxException {
         try {
             new VmBoot(vmm, settings, accel.join(), template).boot(pod);

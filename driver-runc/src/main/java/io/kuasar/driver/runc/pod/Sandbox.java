@@ -23,7 +23,6 @@ import java.util.Map;
  */
 public final class Sandbox extends PodRecord<Container> {
     public final PodConfig.NamespaceMode pidMode;
-    public long pid;
     public Path nsDir;
     public PodNamespaces.Holder holder;
     public RuncTasks tasks;

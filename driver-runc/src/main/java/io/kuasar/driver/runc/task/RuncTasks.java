@@ -17,9 +17,7 @@ import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.TaskEvent;
-import io.kuasar.spi.TaskService;
 import io.kuasar.spi.TaskSpec;
-import io.kuasar.spi.TaskState;
 import io.kuasar.spi.TypedData;
 import java.io.IOException;
 import java.lang.System.Logger;
@@ -31,7 +29,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -149,11 +146,7 @@ public final class RuncTasks extends PodTasks<Sandbox, Container> {
     /** Unmounts the rootfs and removes the work files of {@code c}. */
     void removeLeftovers(Container c) throws IOException {
         Terminals.releaseHolders(workDir(c.id));
-        if (c.rootfsMounted) {
-            Mounts.unmountAll(c.rootfsDir());
-            c.rootfsMounted = false;
-        }
-        HostFiles.deleteTree(workDir(c.id));
+        c.removeFiles(workDir(c.id), Mounts::unmountAll);
     }
 
     @Override

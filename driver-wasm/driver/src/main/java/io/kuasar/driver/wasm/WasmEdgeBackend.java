@@ -5,7 +5,6 @@ import io.kuasar.driver.kit.ExitFiles;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.kit.StdioRedirects;
-import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.OrphanExits;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;

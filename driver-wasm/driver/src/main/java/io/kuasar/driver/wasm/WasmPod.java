@@ -20,7 +20,6 @@ import java.util.Map;
  */
 final class WasmPod extends PodRecord<WasmContainer> {
     final String sandboxer;
-    long pid;
 
     WasmPod(String id, String sandboxer, String namespace, String netnsPath, Instant createdAt,
             Map<String, String> labels) {

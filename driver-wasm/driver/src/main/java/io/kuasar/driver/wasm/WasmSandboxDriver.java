@@ -61,11 +61,6 @@ abstract class WasmSandboxDriver extends PodDriver<WasmPod, PersistedPod> {
         return WasmPod.of(spec, backend.sandboxer(), Instant.now());
     }
 
-    @Override
-    protected SandboxStarted started(WasmPod pod) {
-        return SandboxStarted.servedByHost(pod.pid, pod.createdAt);
-    }
-
     /** Marks the pod ready: there is nothing to run until its containers start. */
     @Override
     protected SandboxStarted startPod(WasmPod pod) throws SandboxException {

@@ -3,15 +3,12 @@ package io.kuasar.driver.wasm;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.PodTasks;
-import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;
-import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.TaskEvent;
 import io.kuasar.spi.TaskEvents;
-import io.kuasar.spi.TaskService;
 import io.kuasar.spi.TaskSpec;
 import io.kuasar.spi.TaskState;
 import io.kuasar.spi.TypedData;
@@ -60,10 +57,10 @@ final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
 
     @Override
     public long create(TaskSpec spec) throws SandboxException {
-        String id = Identifiers.validate("container", spec.id());
-        TaskSpecs.refuseCheckpoint(spec, "a wasm container");
-        StdioRedirects.of(spec.stdio(), refusedBy()); // terminals and logging plugins: refused before anything is made
-        Path bundle = TaskSpecs.bundle(spec);
+        // terminals and logging plugins: refused before anything is made
+        TaskSpecs.Checked checked = TaskSpecs.check(spec, "a wasm container", refusedBy());
+        String id = checked.id();
+        Path bundle = checked.bundle();
         WasmContainer c = new WasmContainer(id, bundle, spec.rootfs(), new WasmProc(spec.stdio()));
         synchronized (pod) {
             WasmContainer existing = pod.containers.get(id);
@@ -130,11 +127,7 @@ final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
         if (Files.exists(work)) {
             HostFiles.unmountAll(work);
         }
-        if (c.rootfsMounted) {
-            HostFiles.unmountAll(c.rootfsDir());
-            c.rootfsMounted = false;
-        }
-        HostFiles.deleteTree(work);
+        c.removeFiles(work, HostFiles::unmountAll);
     }
 
     @Override
