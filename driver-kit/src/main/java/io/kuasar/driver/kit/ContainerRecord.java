@@ -60,6 +60,14 @@ public class ContainerRecord<P extends ProcessRecord> {
         HostFiles.deleteTree(workDir);
     }
 
+    /** FAILED_PRECONDITION while the init runs: a Delete of the container wants it killed first. @since 1.8 */
+    public void requireEnded() throws SandboxException {
+        if (init.exit() == null && init.started()) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                    "container " + id + " is still running: kill it first");
+        }
+    }
+
     public Path rootfsDir() {
         return bundle.resolve("rootfs");
     }

@@ -40,6 +40,11 @@ public class JsonRecords<R> {
         this.idOf = idOf;
     }
 
+    /** The id of {@code record}. @since 1.8 */
+    public String idOf(R record) {
+        return idOf.apply(record);
+    }
+
     private Path file(String id) throws SandboxException {
         return dir.resolve(Identifiers.validate(kind, id) + SUFFIX);
     }

@@ -8,7 +8,10 @@ import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskService;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * A {@link SandboxDriver} whose pods live in a {@link PodTable} persisted by a {@link PodStore}: the Controller calls
@@ -63,6 +66,14 @@ public abstract class PodDriver<P extends PodRecord<?>, R> implements SandboxDri
      */
     protected boolean marksStoppedFirst() {
         return false;
+    }
+
+    /**
+     * Recover for the persisted pods {@code ours} accepts (a driver whose sandboxers share a store keeps its own):
+     * each is restored, made live and resumed ({@link PodTable#recover}).
+     */
+    protected List<SandboxStatus> recover(Predicate<R> ours, Function<R, P> restore, PodTable.Step<P> resume) {
+        return pods.recover(store.loadAll().stream().filter(ours).toList(), store::idOf, restore, resume);
     }
 
     @Override

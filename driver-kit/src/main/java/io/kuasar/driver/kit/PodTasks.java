@@ -27,6 +27,12 @@ public abstract class PodTasks<P extends PodRecord<C>, C extends ContainerRecord
         void remove() throws IOException, SandboxException;
     }
 
+    /** A call on one container, made holding its {@link ContainerRecord#ops} lock. */
+    @FunctionalInterface
+    public interface OpsCall<C, T> {
+        T run(C c) throws SandboxException;
+    }
+
     protected final P pod;
     protected final PodTable.Records<P> store;
 
@@ -38,6 +44,17 @@ public abstract class PodTasks<P extends PodRecord<C>, C extends ContainerRecord
     /** The container {@code id} of this pod; NOT_FOUND, naming the pod, when it has none. */
     protected C container(String id) throws SandboxException {
         return pod.requireContainer(id);
+    }
+
+    /** Runs {@code call} on the container {@code id} holding its ops lock, which serialises its Create, Start, Delete. */
+    protected <T> T withOps(String id, OpsCall<C, T> call) throws SandboxException {
+        C c = container(id);
+        c.ops.lock();
+        try {
+            return call.run(c);
+        } finally {
+            c.ops.unlock();
+        }
     }
 
     /** The container {@code id} while its init has not exited; NOT_FOUND after, which containerd's metrics skip. */
@@ -71,6 +88,20 @@ public abstract class PodTasks<P extends PodRecord<C>, C extends ContainerRecord
             LOG.log(Level.WARNING, "cannot clean up the failed container " + c.id, e);
         }
         forget(c);
+    }
+
+    /**
+     * The end of a container's Delete: {@code leftovers} removes what it has on the host (INTERNAL when it cannot),
+     * then it leaves the pod, which is saved.
+     */
+    protected void removeDeleted(C c, Leftovers leftovers) throws SandboxException {
+        try {
+            leftovers.remove();
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot clean up container " + c.id, e);
+        }
+        pod.removeContainer(c.id);
+        store.save(pod);
     }
 
     /** Removes {@code c} from the pod and saves it; a failed save is left to the next one. */

@@ -13,7 +13,6 @@ import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -67,9 +66,7 @@ abstract class AppKernelDriver extends PodDriver<Pod, PersistedPod> {
 
     @Override
     public Collection<SandboxStatus> recover() {
-        List<PersistedPod> ours = store.loadAll().stream()
-                .filter(p -> kernel.sandboxer().equals(p.sandboxer())).toList();
-        return pods.recover(ours, PersistedPod::id, Pod::restore, this::reattach);
+        return recover(p -> kernel.sandboxer().equals(p.sandboxer()), Pod::restore, this::reattach);
     }
 
     /** A pod recorded READY whose sandbox is gone is recorded as stopped, with an unknown exit code. */

@@ -150,41 +150,38 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
 
     @Override
     public long start(String id, String execId) throws SandboxException {
-        RunscContainer c = container(id);
-        c.ops.lock();
-        try {
-            if (execId != null && !execId.isEmpty()) {
-                return execs.start(c, c.exec(execId));
+        return withOps(id, c -> execId == null || execId.isEmpty() ? startInit(c) : execs.start(c, c.exec(execId)));
+    }
+
+    /** Starts the container's init: runsc start. Caller holds {@code c.ops}. */
+    private long startInit(RunscContainer c) throws SandboxException {
+        String id = c.id;
+        if (c.init.started() || c.init.exit() != null) {
+            if (c.init.started() && c.init.pid() > 0) {
+                return c.init.pid(); // a replayed (or repeated) Start answers what the first one did
             }
-            if (c.init.started() || c.init.exit() != null) {
-                if (c.init.started() && c.init.pid() > 0) {
-                    return c.init.pid(); // a replayed (or repeated) Start answers what the first one did
-                }
-                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + id
-                        + " was already started");
-            }
-            if (c.restored && !List.of("", "created").contains(runsc.status(id))) {
-                // started by a Start whose JVM died before recording it, which the keeper now replays: not started
-                // twice (the container may even have ended, and containerd stopped reading its output)
-                LOG.log(Level.INFO, "container " + id + " of sandbox " + pod.id + " was started before a crash");
-            } else {
-                if (c.restored) {
-                    // after a crash, containerd may have stopped reading the output FIFOs (an earlier writer, a Start
-                    // the crash cut off, closed them): held read-write until the container ends, so starting it
-                    // cannot block for ever opening them (its output is then lost, not its exit code)
-                    c.outputHold = FifoHold.of(c.init.stdio);
-                }
-                runsc.start(id, StdioRedirects.of(c.init.stdio, RUNSC_SANDBOXER));
-            }
-            adoptGofer(c); // started by runsc start (runsc 2024), may be gone already
-            c.init.running();
-            store.save(pod);
-            events.publish(new TaskEvent.Started(pod.id, id, c.init.pid()));
-            exits.watchInit(c); // after Started went out, so Exited always follows it
-            return c.init.pid();
-        } finally {
-            c.ops.unlock();
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + id
+                    + " was already started");
         }
+        if (c.restored && !List.of("", "created").contains(runsc.status(id))) {
+            // started by a Start whose JVM died before recording it, which the keeper now replays: not started
+            // twice (the container may even have ended, and containerd stopped reading its output)
+            LOG.log(Level.INFO, "container " + id + " of sandbox " + pod.id + " was started before a crash");
+        } else {
+            if (c.restored) {
+                // after a crash, containerd may have stopped reading the output FIFOs (an earlier writer, a Start
+                // the crash cut off, closed them): held read-write until the container ends, so starting it
+                // cannot block for ever opening them (its output is then lost, not its exit code)
+                c.outputHold = FifoHold.of(c.init.stdio);
+            }
+            runsc.start(id, StdioRedirects.of(c.init.stdio, RUNSC_SANDBOXER));
+        }
+        adoptGofer(c); // started by runsc start (runsc 2024), may be gone already
+        c.init.running();
+        store.save(pod);
+        events.publish(new TaskEvent.Started(pod.id, id, c.init.pid()));
+        exits.watchInit(c); // after Started went out, so Exited always follows it
+        return c.init.pid();
     }
 
     @Override
@@ -204,10 +201,7 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
                 events.publish(new TaskEvent.Deleted(pod.id, id, execId, e));
                 return e;
             }
-            if (c.init.exit() == null && c.init.started()) {
-                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                        "container " + id + " is still running: kill it first");
-            }
+            c.requireEnded();
             ExitStatus e = destroy(c);
             events.publish(new TaskEvent.Deleted(pod.id, id, "", e));
             return e;
@@ -236,13 +230,7 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
         }
         ExitStatus e = c.init.exit() != null ? c.init.exit()
                 : new ExitStatus(c.init.pid(), ExitStatus.UNKNOWN_CODE, Instant.now());
-        try {
-            removeLeftovers(c);
-        } catch (IOException io) {
-            throw SandboxException.internal("cannot clean up container " + c.id, io);
-        }
-        pod.removeContainer(c.id);
-        store.save(pod);
+        removeDeleted(c, () -> removeLeftovers(c));
         reaper.sweep();
         return e;
     }

@@ -200,7 +200,7 @@ public class RuncDriver extends PodDriver<Sandbox, PersistedState.Sandbox> {
     @Override
     public Collection<SandboxStatus> recover() {
         Recovery recovery = new Recovery(ctx, nsRoot);
-        return pods.recover(store.loadAll(), PersistedState.Sandbox::id, recovery::restore, recovery::resume);
+        return recover(p -> true, recovery::restore, recovery::resume);
     }
 
     private static void releaseQuietly(Path nsDir) {

@@ -277,13 +277,7 @@ final class VmTasks extends PodTasks<VmPod, VmContainer> {
                 }
             }
         }
-        try {
-            HostFiles.unmountAndDelete(ctrShare(c.id));
-        } catch (IOException io) {
-            throw SandboxException.internal("cannot clean up container " + c.id, io);
-        }
-        pod.removeContainer(c.id);
-        store.save(pod);
+        removeDeleted(c, () -> HostFiles.unmountAndDelete(ctrShare(c.id)));
     }
 
     @Override

@@ -249,7 +249,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
 
     @Override
     public Collection<SandboxStatus> recover() {
-        return pods.recover(store.loadAll(), PersistedVmPod::id, VmPod::restore, pod -> {
+        return recover(p -> true, VmPod::restore, pod -> {
             if (pod.state == SandboxStatus.State.READY) {
                 reattach(pod);
             }

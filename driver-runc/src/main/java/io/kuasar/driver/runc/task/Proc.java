@@ -42,7 +42,8 @@ public final class Proc extends ProcessRecord {
     }
 
     /** An exit with a pid also counts: a process that ran and exited before Start returned was started. */
-    synchronized boolean started() {
+    @Override
+    public synchronized boolean started() {
         return status() != TaskState.Status.CREATED || (exit() != null && pid() > 0);
     }
 

@@ -151,34 +151,30 @@ public final class RuncTasks extends PodTasks<Sandbox, Container> {
 
     @Override
     public long start(String id, String execId) throws SandboxException {
-        Container c = container(id);
-        c.ops.lock();
-        try {
-            if (execId == null || execId.isEmpty()) {
-                if (c.init.started() || c.init.exit() != null) {
-                    if (c.init.pid() > 0) {
-                        return c.init.pid(); // started already: a replayed (or repeated) Start answers the same
-                    }
-                    throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                            "container " + id + " was already started");
-                }
-                c.init.hold();
-                try {
-                    ctx.runc().start(id);
-                    c.init.running();
-                    exits.persist();
-                    ctx.events().publish(new TaskEvent.Started(pod.id, id, c.init.pid()));
-                } finally {
-                    if (c.init.release()) {
-                        exits.announce(c, c.init);
-                    }
-                }
-                return c.init.pid();
+        return withOps(id, c -> execId == null || execId.isEmpty() ? startInit(c) : execs.start(c, c.exec(execId)));
+    }
+
+    /** Starts the container's init: runc start, its exit announced only after Started. Caller holds {@code c.ops}. */
+    private long startInit(Container c) throws SandboxException {
+        if (c.init.started() || c.init.exit() != null) {
+            if (c.init.pid() > 0) {
+                return c.init.pid(); // started already: a replayed (or repeated) Start answers the same
             }
-            return execs.start(c, c.exec(execId));
-        } finally {
-            c.ops.unlock();
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                    "container " + c.id + " was already started");
         }
+        c.init.hold();
+        try {
+            ctx.runc().start(c.id);
+            c.init.running();
+            exits.persist();
+            ctx.events().publish(new TaskEvent.Started(pod.id, c.id, c.init.pid()));
+        } finally {
+            if (c.init.release()) {
+                exits.announce(c, c.init);
+            }
+        }
+        return c.init.pid();
     }
 
     @Override
@@ -197,10 +193,7 @@ public final class RuncTasks extends PodTasks<Sandbox, Container> {
                 ctx.events().publish(new TaskEvent.Deleted(pod.id, id, execId, e));
                 return e;
             }
-            if (c.init.exit() == null && c.init.started()) {
-                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                        "container " + id + " is still running: kill it first");
-            }
+            c.requireEnded();
             ExitStatus e = destroy(c);
             ctx.events().publish(new TaskEvent.Deleted(pod.id, id, "", e));
             return e;
@@ -230,13 +223,7 @@ public final class RuncTasks extends PodTasks<Sandbox, Container> {
         if (e == null) {
             e = new ExitStatus(c.init.pid(), ExitStatus.UNKNOWN_CODE, Instant.now());
         }
-        try {
-            removeLeftovers(c);
-        } catch (IOException io) {
-            throw SandboxException.internal("cannot clean up container " + c.id, io);
-        }
-        pod.removeContainer(c.id);
-        exits.persist();
+        removeDeleted(c, () -> removeLeftovers(c));
         return e;
     }
 

@@ -140,9 +140,7 @@ abstract class WasmSandboxDriver extends PodDriver<WasmPod, PersistedPod> {
 
     @Override
     public Collection<SandboxStatus> recover() {
-        List<PersistedPod> ours = store.loadAll().stream()
-                .filter(p -> backend.sandboxer().equals(p.sandboxer())).toList();
-        return pods.recover(ours, PersistedPod::id, WasmPod::restore, this::resume);
+        return recover(p -> backend.sandboxer().equals(p.sandboxer()), WasmPod::restore, this::resume);
     }
 
     /** Drops what a Create cut short left, and watches again the modules and processes still running. */

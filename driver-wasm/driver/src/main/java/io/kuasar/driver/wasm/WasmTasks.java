@@ -212,10 +212,7 @@ final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
         }
         c.ops.lock();
         try {
-            if (c.init.exit() == null && c.init.started()) {
-                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                        "container " + id + " is still running: kill it first");
-            }
+            c.requireEnded();
             ExitStatus e = destroy(c);
             events.publish(new TaskEvent.Deleted(pod.id, id, "", e));
             return e;
@@ -228,13 +225,7 @@ final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
     ExitStatus destroy(WasmContainer c) throws SandboxException {
         backend.release(pod, c);
         ExitStatus e = c.init.exit() != null ? c.init.exit() : new ExitStatus(c.init.pid(), 0, Instant.now());
-        try {
-            removeLeftovers(c);
-        } catch (IOException io) {
-            throw SandboxException.internal("cannot clean up container " + c.id, io);
-        }
-        pod.removeContainer(c.id);
-        store.save(pod);
+        removeDeleted(c, () -> removeLeftovers(c));
         return e;
     }
 
