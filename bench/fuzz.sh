@@ -36,7 +36,7 @@ TARGETS=(
   "ttrpc-server-connection|java|ttrpc-endpoint/ttrpc|io.kuasar.ttrpc.ServerConnectionFuzzTest|connection"
   "proto-mapping|java|ttrpc-endpoint|io.kuasar.endpoint.ProtoMappingFuzzTest|requests"
   "admin-protocol|java|host/bundle|io.kuasar.host.admin.AdminProtocolFuzzTest|lines"
-  "runc-namespace-rewriter|java|driver-runc|io.kuasar.driver.runc.NamespaceRewriterFuzzTest|configJson"
+  "runc-namespace-rewriter|java|driver-runc|io.kuasar.driver.runc.pod.NamespaceRewriterFuzzTest|configJson"
   "quark-gvisor-spec|java|driver-quark|io.kuasar.driver.quark.GvisorSpecFuzzTest|configJson"
   "wasm-oci-bundle|java|driver-wasm/driver|io.kuasar.driver.wasm.OciBundleFuzzTest|configJson"
   "vmm-agent-client|java|driver-vmm|io.kuasar.driver.vmm.AgentClientFuzzTest|answers"

@@ -40,6 +40,34 @@ public class ContainerRecord<P extends ProcessRecord> {
     }
 
     /** Where the rootfs is mounted: containerd's bundle layout. */
+    /** Unmounts a rootfs mounted at {@link #rootfsDir()}, the driver's way. */
+    @FunctionalInterface
+    public interface Unmount {
+        void unmount(Path dir) throws IOException;
+    }
+
+    /**
+     * Removes what the container has on the host: its rootfs if mounted (with {@code unmount}), then its
+     * {@code workDir} ({@link HostFiles#deleteTree}, which refuses what is still mounted).
+     *
+     * @since 1.8
+     */
+    public void removeFiles(Path workDir, Unmount unmount) throws IOException {
+        if (rootfsMounted) {
+            unmount.unmount(rootfsDir());
+            rootfsMounted = false;
+        }
+        HostFiles.deleteTree(workDir);
+    }
+
+    /** FAILED_PRECONDITION while the init runs: a Delete of the container wants it killed first. @since 1.8 */
+    public void requireEnded() throws SandboxException {
+        if (init.exit() == null && init.started()) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                    "container " + id + " is still running: kill it first");
+        }
+    }
+
     public Path rootfsDir() {
         return bundle.resolve("rootfs");
     }

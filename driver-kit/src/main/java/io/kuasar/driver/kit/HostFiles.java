@@ -2,14 +2,21 @@ package io.kuasar.driver.kit;
 
 import io.kuasar.spi.Mount;
 import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
+import java.util.Set;
 
 /**
  * Private directories, tree removal and mounts on the host for drivers. Mounts go through mount(8)/umount(8): a pod
@@ -17,19 +24,37 @@ import java.util.stream.Stream;
  * binding is worth it here.
  */
 public final class HostFiles {
+    private static final FileAttribute<Set<PosixFilePermission>> OWNER_ONLY =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+
     private HostFiles() {
     }
 
-    /** Creates {@code dir} (and missing parents) with mode 0700. */
+    /**
+     * Creates {@code dir} and its missing parents, each with mode 0700 from the start (never briefly open to others);
+     * parents that exist keep their mode. A directory another thread creates meanwhile is fine.
+     *
+     * @since 1.8 missing parents are 0700 too
+     */
     public static Path privateDir(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir);
-            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+            Path parent = dir.getParent();
+            if (parent != null) {
+                privateDir(parent);
+            }
+            try {
+                Files.createDirectory(dir, OWNER_ONLY);
+            } catch (FileAlreadyExistsException raced) {
+                // another creator was first: fine
+            }
         }
         return dir;
     }
 
-    /** Removes a tree without following symlinks; refuses when something is still mounted inside it. */
+    /**
+     * Removes a tree without following symlinks; missing is fine, and so is a file that goes away meanwhile. Refuses
+     * when something is still mounted at or inside it: deleting through a mount would delete what it shows.
+     */
     public static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
             return;
@@ -38,11 +63,30 @@ public final class HostFiles {
         if (!mounted.isEmpty()) {
             throw new IOException("refusing to delete " + root + ": still mounted at " + mounted);
         }
-        try (Stream<Path> all = Files.walk(root)) {
-            for (Path p : (Iterable<Path>) all.sorted(Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.deleteIfExists(file);
+                return FileVisitResult.CONTINUE;
             }
-        }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                if (e instanceof NoSuchFileException) {
+                    return FileVisitResult.CONTINUE;
+                }
+                throw e;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+                if (e != null && !(e instanceof NoSuchFileException)) {
+                    throw e;
+                }
+                Files.deleteIfExists(dir);
+                return FileVisitResult.CONTINUE;
+            }
+        });
     }
 
     /** Mounts one containerd mount at {@code target} with mount(8). */
@@ -108,20 +152,44 @@ public final class HostFiles {
     public static List<String> mountPointsUnder(Path dir) throws IOException {
         String d = dir.toAbsolutePath().normalize().toString();
         List<String> out = new ArrayList<>();
-        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-            String[] f = line.split(" ");
-            if (f.length > 4) {
-                String target = unescape(f[4]);
-                if (target.equals(d) || target.startsWith(d + "/")) {
-                    out.add(target);
-                }
+        for (String target : mountPoints()) {
+            if (target.equals(d) || target.startsWith(d + "/")) {
+                out.add(target);
             }
         }
         return out;
     }
 
-    /** mountinfo writes space, tab, newline and backslash as \ooo. */
+    /**
+     * True when some mount of this mount namespace has {@code path} as its mount point.
+     *
+     * @since 1.8
+     */
+    public static boolean isMountPoint(Path path) throws IOException {
+        return mountPoints().contains(path.toAbsolutePath().normalize().toString());
+    }
+
+    /**
+     * Every mount point of this mount namespace, in /proc/self/mountinfo's order.
+     *
+     * @since 1.8
+     */
+    public static List<String> mountPoints() throws IOException {
+        List<String> out = new ArrayList<>();
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String[] f = line.split(" ");
+            if (f.length > 4) {
+                out.add(unescape(f[4]));
+            }
+        }
+        return out;
+    }
+
+    /** mountinfo writes space, tab, newline and backslash as \ooo; anything else after a backslash is kept. */
     public static String unescape(String s) {
+        if (s.indexOf('\\') < 0) {
+            return s;
+        }
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);

@@ -10,7 +10,6 @@ import java.lang.System.Logger.Level;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -35,14 +34,15 @@ public class JsonRecords<R> {
 
     /** {@code kind} names the ids in messages and in {@link Identifiers#validate} (e.g. "sandbox"). */
     public JsonRecords(Path dir, String kind, Class<R> type, Function<R, String> idOf) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir);
-            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-        }
-        this.dir = dir;
+        this.dir = HostFiles.privateDir(dir);
         this.kind = kind;
         this.type = type;
         this.idOf = idOf;
+    }
+
+    /** The id of {@code record}. @since 1.8 */
+    public String idOf(R record) {
+        return idOf.apply(record);
     }
 
     private Path file(String id) throws SandboxException {

@@ -21,17 +21,42 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public abstract class PodRecord<C extends ContainerRecord<?>> {
     public final String id;
+    /** What containerd said of the pod at Create: its containerd namespace, network namespace, hostname, labels. */
+    public final String namespace;
+    public final String netnsPath;
+    public final String hostname;
+    public final Map<String, String> labels;
+    /** When it was created. */
+    public final Instant createdAt;
     public final ReentrantLock lifecycle = new ReentrantLock();
     /** Completed once, when the pod stops or is removed; callers get copies. */
     public final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
     public SandboxStatus.State state = SandboxStatus.State.CREATED;
+    /** The pid that stands for the pod once started (CRI reads its namespaces), 0 before. @since 1.8 */
+    public long pid;
     /** When the pod stopped, null before. */
     public Instant exitedAt;
     /** By id, in creation order. */
     public final Map<String, C> containers = new LinkedHashMap<>();
 
+    /** A pod with no namespace, netns, hostname or labels, created now. */
     protected PodRecord(String id) {
+        this(id, "", "", "", Instant.now(), Map.of());
+    }
+
+    /**
+     * A pod as containerd described it at Create (null strings are empty).
+     *
+     * @since 1.8
+     */
+    protected PodRecord(String id, String namespace, String netnsPath, String hostname, Instant createdAt,
+                        Map<String, String> labels) {
         this.id = id;
+        this.namespace = namespace == null ? "" : namespace;
+        this.netnsPath = netnsPath == null ? "" : netnsPath;
+        this.hostname = hostname == null ? "" : hostname;
+        this.createdAt = createdAt;
+        this.labels = labels == null ? Map.of() : Map.copyOf(labels);
     }
 
     /** The container {@code id}, or null. */

@@ -223,8 +223,10 @@ public final class PodTable<P extends PodRecord<?>> {
 
     /**
      * Recover: each persisted pod not live yet is restored, made live, then {@code resume}d (re-attach to what still
-     * runs); the statuses of those resumed are returned. A pod is live before resume so that containerd can still
-     * shut it down if resuming it fails; that failure is logged and the other pods go on.
+     * runs); the statuses of those resumed are returned, and those of persisted pods that were live already (a
+     * second recover of the same instance: nothing to re-attach, but the host must still route them). A pod is live
+     * before resume so that containerd can still shut it down if resuming it fails; that failure is logged and the
+     * other pods go on.
      *
      * @param persisted the records this driver owns (filtered by sandboxer where several share a store)
      */
@@ -233,7 +235,9 @@ public final class PodTable<P extends PodRecord<?>> {
         List<SandboxStatus> out = new ArrayList<>();
         for (R r : persisted) {
             String id = idOf.apply(r);
-            if (live.containsKey(id)) {
+            P known = live.get(id);
+            if (known != null) {
+                out.add(known.status(false));
                 continue;
             }
             try {

@@ -98,6 +98,11 @@ public class ProcessRecord {
         return pid;
     }
 
+    /** Started: past CREATED. @since 1.8 */
+    public synchronized boolean started() {
+        return status != TaskState.Status.CREATED;
+    }
+
     public synchronized long pid() {
         return pid;
     }

@@ -9,6 +9,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
+import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.TaskSpec;
 import java.nio.file.Files;
@@ -17,6 +18,24 @@ import java.nio.file.Path;
 /** The checks of a Task Create that every driver makes before it changes anything. */
 public final class TaskSpecs {
     private TaskSpecs() {
+    }
+
+    /** A Task Create that passed {@link #check}: the container's id and bundle. @since 1.8 */
+    public record Checked(String id, Path bundle) {
+    }
+
+    /**
+     * The checks of a Task Create, in the order every driver makes them: a valid container id, no restore from a
+     * checkpoint ({@code what} names the container kind), stdio this driver can serve ({@code driver} names it in the
+     * refusal), an absolute bundle with a config.json.
+     *
+     * @since 1.8
+     */
+    public static Checked check(TaskSpec spec, String what, String driver) throws SandboxException {
+        String id = Identifiers.validate("container", spec.id());
+        refuseCheckpoint(spec, what);
+        StdioRedirects.of(spec.stdio(), driver);
+        return new Checked(id, bundle(spec));
     }
 
     /** UNIMPLEMENTED, naming {@code what} cannot be restored, when the spec asks for a restore from a checkpoint. */

@@ -1,14 +1,14 @@
 /**
  * Helpers for driver authors: code that several drivers need in exactly the same form (running a helper command,
  * turning containerd's stdio strings into process redirects, replacing a state file atomically, the record of a
- * container and its processes, the table of a driver's pods with containerd's lifecycle rules). Drivers never import
- * each other, so what they share lives here.
+ * container and its processes, the table of a driver's pods with containerd's lifecycle rules, and {@link PodDriver},
+ * a driver built on that table). Drivers never import each other, so what they share lives here.
  *
  * <p>This is a helper library, <b>not part of the driver SPI</b> ({@code io.kuasar.spi}): the host neither needs nor
  * knows it, and a driver is free not to use it. It is versioned on its own; a driver imports it with the usual
  * {@code [MAJOR.0,MAJOR+1)} range.
  */
-@Version("1.7.0")
+@Version("1.8.0")
 @Export
 package io.kuasar.driver.kit;
 

@@ -1,8 +1,8 @@
 package io.kuasar.driver.quark;
 
-import io.kuasar.driver.kit.PodTable;
+import io.kuasar.driver.kit.PodDriver;
+import io.kuasar.driver.kit.PodStore;
 import io.kuasar.spi.ExitStatus;
-import io.kuasar.spi.SandboxDriver;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStarted;
@@ -13,28 +13,20 @@ import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletionStage;
 
 /**
- * The sandbox lifecycle shared by the app-kernel sandboxers: pod records, their persistence, and the rules of
- * containerd's Controller (start once, stop idempotent, shutdown removes everything). What runs a pod is the
- * {@link AppKernel} backend.
+ * The sandbox lifecycle shared by the app-kernel sandboxers: the kit's {@link PodDriver} keeps the pod records, their
+ * persistence and containerd's rules; what runs a pod is the {@link AppKernel} backend.
  */
-abstract class AppKernelDriver implements SandboxDriver {
+abstract class AppKernelDriver extends PodDriver<Pod, PersistedPod> {
     private static final Logger LOG = System.getLogger(AppKernelDriver.class.getName());
 
     private final AppKernel kernel;
-    private final PodStore store;
-    private final Duration stopTimeout;
-    private final PodTable<Pod> pods;
 
-    AppKernelDriver(AppKernel kernel, PodStore store, Duration stopTimeout) {
+    AppKernelDriver(AppKernel kernel, PodStore<Pod, PersistedPod> store, Duration stopTimeout) {
+        super(store, stopTimeout);
         this.kernel = kernel;
-        this.store = store;
-        this.pods = new PodTable<>(store);
-        this.stopTimeout = stopTimeout;
     }
 
     /** Stops watching; sandboxes keep running and the next instance's recover() re-attaches. */
@@ -43,57 +35,38 @@ abstract class AppKernelDriver implements SandboxDriver {
     }
 
     @Override
-    public SandboxStatus create(SandboxSpec spec) throws SandboxException {
-        return pods.create(spec.id(), id -> Pod.of(spec, kernel.sandboxer(), Instant.now()));
+    protected Pod newPod(String id, SandboxSpec spec) {
+        return Pod.of(spec, kernel.sandboxer(), Instant.now());
     }
 
     @Override
-    public SandboxStarted start(String sandboxId) throws SandboxException {
-        return pods.start(sandboxId, pod -> {
-            synchronized (pod) {
-                if (pod.state == SandboxStatus.State.READY) {
-                    return new SandboxStarted(pod.pid, pod.createdAt, pod.taskAddress, 3, Map.of());
-                }
-            }
-            try {
-                return kernel.start(pod);
-            } catch (SandboxException | RuntimeException e) {
-                pods.forgetFailed(pod, kernel::shutdown);
-                throw e;
-            }
-        });
+    protected SandboxStarted started(Pod pod) {
+        return new SandboxStarted(pod.pid, pod.createdAt, pod.taskAddress, 3, Map.of());
     }
 
     @Override
-    public void stop(String sandboxId, Duration timeout) throws SandboxException {
-        pods.stop(sandboxId, timeout, stopTimeout, kernel::stop);
+    protected SandboxStarted startPod(Pod pod) throws SandboxException {
+        return kernel.start(pod);
     }
 
     @Override
-    public CompletionStage<ExitStatus> exit(String sandboxId) throws SandboxException {
-        return pods.exit(sandboxId);
+    protected void stopPod(Pod pod, Duration grace) throws SandboxException {
+        kernel.stop(pod, grace);
     }
 
     @Override
-    public SandboxStatus status(String sandboxId, boolean verbose) throws SandboxException {
-        return pods.status(sandboxId, verbose);
+    protected void removePod(Pod pod) throws SandboxException {
+        kernel.shutdown(pod);
     }
 
     @Override
-    public void shutdown(String sandboxId) throws SandboxException {
-        pods.shutdown(sandboxId, kernel::shutdown);
-    }
-
-    @Override
-    public TaskService tasks(String sandboxId) throws SandboxException {
-        return kernel.tasks(pods.get(sandboxId));
+    protected TaskService tasksOf(Pod pod) throws SandboxException {
+        return kernel.tasks(pod);
     }
 
     @Override
     public Collection<SandboxStatus> recover() {
-        List<PersistedPod> ours = store.loadAll().stream()
-                .filter(p -> kernel.sandboxer().equals(p.sandboxer())).toList();
-        return pods.recover(ours, PersistedPod::id, Pod::restore, this::reattach);
+        return recover(p -> kernel.sandboxer().equals(p.sandboxer()), Pod::restore, this::reattach);
     }
 
     /** A pod recorded READY whose sandbox is gone is recorded as stopped, with an unknown exit code. */

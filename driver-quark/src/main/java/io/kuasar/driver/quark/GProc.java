@@ -2,9 +2,7 @@ package io.kuasar.driver.quark;
 
 import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.kit.ProcessRecord;
-import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.Stdio;
-import io.kuasar.spi.TaskState;
 
 /**
  * One process of a container in a gVisor sandbox: its init (execId empty) or an exec. Its host-side stand-in is a
@@ -21,10 +19,6 @@ final class GProc extends ProcessRecord {
 
     GProc(String execId, Stdio stdio) {
         super(execId, stdio);
-    }
-
-    synchronized boolean started() {
-        return status() != TaskState.Status.CREATED;
     }
 
     /**

@@ -1,9 +1,12 @@
 package io.kuasar.driver.quark;
 
 import io.kuasar.driver.kit.PodRecord;
+import io.kuasar.driver.kit.PodStore;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStatus;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -19,25 +22,19 @@ import java.util.Set;
  */
 final class Pod extends PodRecord<RunscContainer> {
     final String sandboxer;
-    final String namespace;
-    final String netnsPath;
-    final String hostname;
-    final Instant createdAt;
-    final Map<String, String> labels;
     final Set<Long> sessions = new LinkedHashSet<>();
-    long pid;
     String taskAddress = "";
     String platform = "";
 
     Pod(String id, String sandboxer, String namespace, String netnsPath, String hostname, Instant createdAt,
         Map<String, String> labels) {
-        super(id);
+        super(id, namespace, netnsPath, hostname, createdAt, labels);
         this.sandboxer = sandboxer;
-        this.namespace = namespace == null ? "" : namespace;
-        this.netnsPath = netnsPath == null ? "" : netnsPath;
-        this.hostname = hostname == null ? "" : hostname;
-        this.createdAt = createdAt;
-        this.labels = Map.copyOf(labels);
+    }
+
+    /** The driver's pods on disk, one JSON file each under {@code dir}. */
+    static PodStore<Pod, PersistedPod> store(Path dir) throws IOException {
+        return new PodStore<>(dir, PersistedPod.class, PersistedPod::id, Pod::persisted);
     }
 
     static Pod of(SandboxSpec spec, String sandboxer, Instant now) {

@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.SandboxDriver;
@@ -41,10 +42,10 @@ public class QuarkDriver extends AppKernelDriver {
 
     /** For tests and embedding without DS. */
     QuarkDriver(HostPaths paths, QuarkSettings settings) throws IOException {
-        this(new PodStore(paths.stateDir("quark").resolve("quark")), paths, settings);
+        this(Pod.store(paths.stateDir("quark").resolve("quark")), paths, settings);
     }
 
-    private QuarkDriver(PodStore store, HostPaths paths, QuarkSettings settings) throws IOException {
+    private QuarkDriver(PodStore<Pod, PersistedPod> store, HostPaths paths, QuarkSettings settings) throws IOException {
         super(new QuarkKernel(settings, HostFiles.privateDir(paths.runDir("quark").resolve("quark")), store), store,
                 settings.stopTimeout());
     }

@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.Commands;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.spi.SandboxException;
@@ -25,9 +26,9 @@ import java.util.concurrent.TimeUnit;
 final class QuarkKernel implements AppKernel {
     private final QuarkSettings settings;
     private final Path runRoot;
-    private final PodStore store;
+    private final PodStore<Pod, PersistedPod> store;
 
-    QuarkKernel(QuarkSettings settings, Path runRoot, PodStore store) {
+    QuarkKernel(QuarkSettings settings, Path runRoot, PodStore<Pod, PersistedPod> store) {
         this.settings = settings;
         this.runRoot = runRoot;
         this.store = store;

@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.OrphanExits;
@@ -61,10 +62,10 @@ public class RunscDriver extends AppKernelDriver {
     /** For tests and embedding without DS. */
     RunscDriver(TaskEvents events, HostPaths paths, OrphanExits orphans, RunscSettings settings, Reaper reaper)
             throws IOException {
-        this(new PodStore(paths.stateDir("quark").resolve("runsc")), events, paths, orphans, settings, reaper);
+        this(Pod.store(paths.stateDir("quark").resolve("runsc")), events, paths, orphans, settings, reaper);
     }
 
-    private RunscDriver(PodStore store, TaskEvents events, HostPaths paths, OrphanExits orphans,
+    private RunscDriver(PodStore<Pod, PersistedPod> store, TaskEvents events, HostPaths paths, OrphanExits orphans,
                         RunscSettings settings, Reaper reaper) throws IOException {
         super(new RunscKernel(settings, HostFiles.privateDir(paths.runDir("quark").resolve("runsc")), store, events,
                 orphans, reaper, choosePlatform(settings, paths.runDir("quark").resolve("runsc"))), store,

@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.PodStore;
 import static io.kuasar.driver.quark.RunscTasks.RUNSC_SANDBOXER;
 
 import io.kuasar.driver.kit.AtomicFiles;
@@ -30,12 +31,13 @@ final class RunscExecs {
 
     private final Pod pod;
     private final Runsc runsc;
-    private final PodStore store;
+    private final PodStore<Pod, PersistedPod> store;
     private final TaskEvents events;
     private final RunscExits exits;
     private final Path workRoot;
 
-    RunscExecs(Pod pod, Runsc runsc, PodStore store, TaskEvents events, RunscExits exits, Path workRoot) {
+    RunscExecs(Pod pod, Runsc runsc, PodStore<Pod, PersistedPod> store, TaskEvents events, RunscExits exits,
+               Path workRoot) {
         this.pod = pod;
         this.runsc = runsc;
         this.store = store;

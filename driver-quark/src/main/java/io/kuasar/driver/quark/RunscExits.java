@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.ExitFiles;
 import io.kuasar.driver.kit.FifoHold;
 import io.kuasar.spi.ExitStatus;
@@ -33,12 +34,12 @@ final class RunscExits {
 
     private final Pod pod;
     private final Runsc runsc;
-    private final PodStore store;
+    private final PodStore<Pod, PersistedPod> store;
     private final TaskEvents events;
     private final OrphanExits orphans;
     private volatile boolean closing;
 
-    RunscExits(Pod pod, Runsc runsc, PodStore store, TaskEvents events, OrphanExits orphans) {
+    RunscExits(Pod pod, Runsc runsc, PodStore<Pod, PersistedPod> store, TaskEvents events, OrphanExits orphans) {
         this.pod = pod;
         this.runsc = runsc;
         this.store = store;

@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.kit.StdioRedirects;
@@ -38,15 +39,15 @@ final class RunscKernel implements AppKernel {
 
     private final RunscSettings settings;
     private final Path runRoot;
-    private final PodStore store;
+    private final PodStore<Pod, PersistedPod> store;
     private final TaskEvents events;
     private final Reaper reaper;
     private final OrphanExits orphans;
     private final CompletableFuture<String> platform;
     private final Map<String, RunscTasks> tasks = new ConcurrentHashMap<>();
 
-    RunscKernel(RunscSettings settings, Path runRoot, PodStore store, TaskEvents events, OrphanExits orphans,
-                Reaper reaper, CompletableFuture<String> platform) {
+    RunscKernel(RunscSettings settings, Path runRoot, PodStore<Pod, PersistedPod> store, TaskEvents events,
+                OrphanExits orphans, Reaper reaper, CompletableFuture<String> platform) {
         this.orphans = orphans;
         this.settings = settings;
         this.runRoot = runRoot;

@@ -1,20 +1,19 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.PodStore;
+import io.kuasar.driver.kit.PodTasks;
 import io.kuasar.driver.kit.FifoHold;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;
-import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.OrphanExits;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskEvent;
 import io.kuasar.spi.TaskEvents;
-import io.kuasar.spi.TaskService;
 import io.kuasar.spi.TaskSpec;
-import io.kuasar.spi.TaskState;
 import io.kuasar.spi.TypedData;
 import java.io.IOException;
 import java.lang.System.Logger;
@@ -24,7 +23,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletionStage;
 
 /**
  * containerd's Task API for the containers of one gVisor sandbox, served by the host and carried out with runsc.
@@ -32,27 +30,24 @@ import java.util.concurrent.CompletionStage;
  * {@code runsc exec} itself): each costs a small Go process on the host while its container or exec runs. Execs are
  * persisted with the pod from Exec to Delete, so a call the keeper replays after a JVM crash finds them.
  */
-final class RunscTasks implements TaskService {
+final class RunscTasks extends PodTasks<Pod, RunscContainer> {
     private static final Logger LOG = System.getLogger(RunscTasks.class.getName());
     /** Names this sandboxer in refusals of stdio it cannot serve (terminals need a console socket for runsc). */
     static final String RUNSC_SANDBOXER = "the runsc sandboxer";
 
-    private final Pod pod;
     private final Runsc runsc;
-    private final PodStore store;
     private final TaskEvents events;
     private final Reaper reaper;
     private final Path workRoot;
     private final RunscExits exits;
     private final RunscExecs execs;
 
-    RunscTasks(Pod pod, Runsc runsc, PodStore store, TaskEvents events, OrphanExits orphans, Reaper reaper,
-               Path workRoot) {
+    RunscTasks(Pod pod, Runsc runsc, PodStore<Pod, PersistedPod> store, TaskEvents events, OrphanExits orphans,
+               Reaper reaper, Path workRoot) {
+        super(pod, store);
         this.exits = new RunscExits(pod, runsc, store, events, orphans);
         this.execs = new RunscExecs(pod, runsc, store, events, exits, workRoot);
-        this.pod = pod;
         this.runsc = runsc;
-        this.store = store;
         this.events = events;
         this.reaper = reaper;
         this.workRoot = workRoot;
@@ -73,10 +68,10 @@ final class RunscTasks implements TaskService {
 
     @Override
     public long create(TaskSpec spec) throws SandboxException {
-        String id = Identifiers.validate("container", spec.id());
-        TaskSpecs.refuseCheckpoint(spec, "a gVisor container");
-        StdioRedirects.of(spec.stdio(), RUNSC_SANDBOXER); // refuse unsupported stdio now rather than at start
-        Path bundle = TaskSpecs.bundle(spec);
+        // unsupported stdio is refused now rather than at start
+        TaskSpecs.Checked checked = TaskSpecs.check(spec, "a gVisor container", RUNSC_SANDBOXER);
+        String id = checked.id();
+        Path bundle = checked.bundle();
         RunscContainer c = new RunscContainer(id, bundle, spec.rootfs(), new GProc("", spec.stdio()));
         long replayed = pod.addOrReplay(c);
         if (replayed > 0) {
@@ -122,8 +117,13 @@ final class RunscTasks implements TaskService {
                     spec.checkpoint(), pid));
             return pid;
         } catch (SandboxException | IOException | RuntimeException e) {
-            discard(c, created);
-            throw e instanceof SandboxException se ? se : SandboxException.internal("cannot create container " + id, e);
+            boolean made = created;
+            throw createFailed(c, e, () -> {
+                if (made) {
+                    runsc.delete(c.id);
+                }
+                removeLeftovers(c);
+            });
         } finally {
             c.ops.unlock();
         }
@@ -144,72 +144,44 @@ final class RunscTasks implements TaskService {
         }
     }
 
-    private void discard(RunscContainer c, boolean created) {
-        try {
-            if (created) {
-                runsc.delete(c.id);
-            }
-        } catch (SandboxException ignored) {
-            // best effort: the create failure is what the caller needs to see
-        }
-        try {
-            removeLeftovers(c);
-        } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot clean up the failed container " + c.id, e);
-        }
-        pod.removeContainer(c.id);
-        try {
-            store.save(pod);
-        } catch (SandboxException ignored) {
-            // the next save records the container's absence
-        }
-    }
-
     private void removeLeftovers(RunscContainer c) throws IOException {
-        if (c.rootfsMounted) {
-            HostFiles.unmountAll(c.rootfsDir());
-            c.rootfsMounted = false;
-        }
-        HostFiles.deleteTree(workDir(c.id));
+        c.removeFiles(workDir(c.id), HostFiles::unmountAll);
     }
 
     @Override
     public long start(String id, String execId) throws SandboxException {
-        RunscContainer c = container(id);
-        c.ops.lock();
-        try {
-            if (execId != null && !execId.isEmpty()) {
-                return execs.start(c, c.exec(execId));
+        return withOps(id, c -> execId == null || execId.isEmpty() ? startInit(c) : execs.start(c, c.exec(execId)));
+    }
+
+    /** Starts the container's init: runsc start. Caller holds {@code c.ops}. */
+    private long startInit(RunscContainer c) throws SandboxException {
+        String id = c.id;
+        if (c.init.started() || c.init.exit() != null) {
+            if (c.init.started() && c.init.pid() > 0) {
+                return c.init.pid(); // a replayed (or repeated) Start answers what the first one did
             }
-            if (c.init.started() || c.init.exit() != null) {
-                if (c.init.started() && c.init.pid() > 0) {
-                    return c.init.pid(); // a replayed (or repeated) Start answers what the first one did
-                }
-                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + id
-                        + " was already started");
-            }
-            if (c.restored && !List.of("", "created").contains(runsc.status(id))) {
-                // started by a Start whose JVM died before recording it, which the keeper now replays: not started
-                // twice (the container may even have ended, and containerd stopped reading its output)
-                LOG.log(Level.INFO, "container " + id + " of sandbox " + pod.id + " was started before a crash");
-            } else {
-                if (c.restored) {
-                    // after a crash, containerd may have stopped reading the output FIFOs (an earlier writer, a Start
-                    // the crash cut off, closed them): held read-write until the container ends, so starting it
-                    // cannot block for ever opening them (its output is then lost, not its exit code)
-                    c.outputHold = FifoHold.of(c.init.stdio);
-                }
-                runsc.start(id, StdioRedirects.of(c.init.stdio, RUNSC_SANDBOXER));
-            }
-            adoptGofer(c); // started by runsc start (runsc 2024), may be gone already
-            c.init.running();
-            store.save(pod);
-            events.publish(new TaskEvent.Started(pod.id, id, c.init.pid()));
-            exits.watchInit(c); // after Started went out, so Exited always follows it
-            return c.init.pid();
-        } finally {
-            c.ops.unlock();
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + id
+                    + " was already started");
         }
+        if (c.restored && !List.of("", "created").contains(runsc.status(id))) {
+            // started by a Start whose JVM died before recording it, which the keeper now replays: not started
+            // twice (the container may even have ended, and containerd stopped reading its output)
+            LOG.log(Level.INFO, "container " + id + " of sandbox " + pod.id + " was started before a crash");
+        } else {
+            if (c.restored) {
+                // after a crash, containerd may have stopped reading the output FIFOs (an earlier writer, a Start
+                // the crash cut off, closed them): held read-write until the container ends, so starting it
+                // cannot block for ever opening them (its output is then lost, not its exit code)
+                c.outputHold = FifoHold.of(c.init.stdio);
+            }
+            runsc.start(id, StdioRedirects.of(c.init.stdio, RUNSC_SANDBOXER));
+        }
+        adoptGofer(c); // started by runsc start (runsc 2024), may be gone already
+        c.init.running();
+        store.save(pod);
+        events.publish(new TaskEvent.Started(pod.id, id, c.init.pid()));
+        exits.watchInit(c); // after Started went out, so Exited always follows it
+        return c.init.pid();
     }
 
     @Override
@@ -229,10 +201,7 @@ final class RunscTasks implements TaskService {
                 events.publish(new TaskEvent.Deleted(pod.id, id, execId, e));
                 return e;
             }
-            if (c.init.exit() == null && c.init.started()) {
-                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                        "container " + id + " is still running: kill it first");
-            }
+            c.requireEnded();
             ExitStatus e = destroy(c);
             events.publish(new TaskEvent.Deleted(pod.id, id, "", e));
             return e;
@@ -261,13 +230,7 @@ final class RunscTasks implements TaskService {
         }
         ExitStatus e = c.init.exit() != null ? c.init.exit()
                 : new ExitStatus(c.init.pid(), ExitStatus.UNKNOWN_CODE, Instant.now());
-        try {
-            removeLeftovers(c);
-        } catch (IOException io) {
-            throw SandboxException.internal("cannot clean up container " + c.id, io);
-        }
-        pod.removeContainer(c.id);
-        store.save(pod);
+        removeDeleted(c, () -> removeLeftovers(c));
         reaper.sweep();
         return e;
     }
@@ -289,10 +252,7 @@ final class RunscTasks implements TaskService {
      */
     @Override
     public TypedData stats(String id) throws SandboxException {
-        RunscContainer c = container(id);
-        if (c.init.exit() != null) {
-            throw SandboxException.notFound("running container", id + " in sandbox " + pod.id);
-        }
+        runningContainer(id);
         return RunscStats.fromEvents(runsc.stats(id));
     }
 
@@ -324,20 +284,6 @@ final class RunscTasks implements TaskService {
             return;
         }
         execs.signal(c, p, signal);
-    }
-
-    @Override
-    public CompletionStage<ExitStatus> waitFor(String id, String execId) throws SandboxException {
-        return container(id).proc(execId).waitFor();
-    }
-
-    @Override
-    public TaskState state(String id, String execId) throws SandboxException {
-        return container(id).state(execId);
-    }
-
-    RunscContainer container(String id) throws SandboxException {
-        return pod.requireContainer(id);
     }
 
     /** Lets go of the pod's helpers; its sandbox keeps running. */

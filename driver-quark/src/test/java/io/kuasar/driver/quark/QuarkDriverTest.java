@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kuasar.driver.kit.testing.TempHostPaths;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.PodConfig;
 import io.kuasar.spi.SandboxException;
@@ -48,17 +49,7 @@ class QuarkDriverTest {
                 // stays this process (its command line is what the driver recognises), ends on SIGTERM
                 "sleep 300 & trap 'kill $!; exit 0' TERM; wait", ""));
         Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwx------"));
-        paths = new HostPaths() {
-            @Override
-            public Path stateDir(String driver) {
-                return tmp.resolve("state").resolve(driver);
-            }
-
-            @Override
-            public Path runDir(String driver) {
-                return tmp.resolve("run").resolve(driver);
-            }
-        };
+        paths = new TempHostPaths(tmp);
     }
 
     private QuarkDriver driver(List<String> extra) throws Exception {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.kuasar.host.internal.KeeperExitRecords;
 import io.kuasar.spi.ExitStatus;
+import io.kuasar.driver.kit.testing.TempHostPaths;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStatus;
@@ -41,17 +42,7 @@ class RunscRecoveryTest {
         Path runsc = onPath("runsc");
         assumeTrue(runsc != null, "needs runsc: not on PATH, nor in /usr/sbin, /sbin");
         assumeTrue(Files.isExecutable(Path.of("/bin/busybox")), "needs /bin/busybox (package busybox-static)");
-        HostPaths paths = new HostPaths() {
-            @Override
-            public Path stateDir(String driver) {
-                return tmp.resolve("state").resolve(driver);
-            }
-
-            @Override
-            public Path runDir(String driver) {
-                return tmp.resolve("run").resolve(driver);
-            }
-        };
+        HostPaths paths = new TempHostPaths(tmp);
         List<TaskEvent> events = new CopyOnWriteArrayList<>();
         RunscSettings settings = new RunscSettings(runsc.toString(), null, "", "host", null, null,
                 Files.createDirectories(tmp.resolve("log")), Duration.ofSeconds(2));

@@ -1,6 +1,14 @@
 package io.kuasar.driver.runc;
 
 import io.kuasar.driver.kit.ProcStat;
+import io.kuasar.driver.runc.pod.PersistedState;
+import io.kuasar.driver.runc.pod.PodNamespaces;
+import io.kuasar.driver.runc.pod.Sandbox;
+import io.kuasar.driver.runc.process.Terminals;
+import io.kuasar.driver.runc.task.Container;
+import io.kuasar.driver.runc.task.ExitRecorder;
+import io.kuasar.driver.runc.task.Proc;
+import io.kuasar.driver.runc.task.RuncTasks;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskState;
@@ -9,9 +17,6 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
 
 /**
  * Re-attaches a (re)started driver to the sandboxes it persisted. A recorded process that still exists (same pid
@@ -34,44 +39,31 @@ final class Recovery {
     private static final Logger LOG = System.getLogger(Recovery.class.getName());
 
     private final DriverContext ctx;
-    private final Map<String, Sandbox> sandboxes;
     private final Path nsRoot;
 
-    Recovery(DriverContext ctx, Map<String, Sandbox> sandboxes, Path nsRoot) {
+    Recovery(DriverContext ctx, Path nsRoot) {
         this.ctx = ctx;
-        this.sandboxes = sandboxes;
         this.nsRoot = nsRoot;
     }
 
-    List<SandboxStatus> run() {
-        List<SandboxStatus> out = new ArrayList<>();
-        for (PersistedState.Sandbox p : ctx.store().loadAll()) {
-            Sandbox known = sandboxes.get(p.id());
-            if (known != null) {
-                out.add(known.status(false)); // recover() again in the same instance: nothing to re-attach
-                continue;
-            }
-            Sandbox sb;
-            try {
-                sb = Sandbox.restore(p);
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "cannot restore sandbox " + p.id(), e);
-                continue;
-            }
-            sb.tasks = new RuncTasks(sb, ctx);
-            sandboxes.put(sb.id, sb);
-            if (ctx.freshJvm()) {
-                settleHalfMade(sb);
-            }
-            for (Container c : sb.containerList()) {
-                reattach(sb, c, c.init);
-                for (Proc e : c.execs.values()) {
-                    reattach(sb, c, e);
-                }
-            }
-            out.add(sb.status(false));
+    /** The sandbox as it was persisted, with its task service. */
+    Sandbox restore(PersistedState.Sandbox p) {
+        Sandbox sb = Sandbox.restore(p);
+        sb.tasks = new RuncTasks(sb, ctx);
+        return sb;
+    }
+
+    /** Settles what a crash left half-made, then watches the recorded processes again. */
+    void resume(Sandbox sb) {
+        if (ctx.freshJvm()) {
+            settleHalfMade(sb);
         }
-        return out;
+        for (Container c : sb.containerList()) {
+            reattach(sb, c, c.init);
+            for (Proc e : c.execs.values()) {
+                reattach(sb, c, e);
+            }
+        }
     }
 
     private void settleHalfMade(Sandbox sb) {
@@ -111,7 +103,7 @@ final class Recovery {
         }
         if (changed) {
             try {
-                sb.tasks.exits().persist();
+                ctx.store().save(sb);
             } catch (SandboxException e) {
                 LOG.log(Level.WARNING, "cannot persist sandbox " + sb.id, e);
             }

@@ -1,9 +1,22 @@
 package io.kuasar.driver.runc;
 
-import io.kuasar.spi.ExitStatus;
+import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.PodDriver;
+import io.kuasar.driver.kit.PodStore;
+import io.kuasar.driver.runc.pod.NamespaceRewriter;
+import io.kuasar.driver.runc.pod.PersistedState;
+import io.kuasar.driver.runc.pod.PodNamespaces;
+import io.kuasar.driver.runc.pod.PodStopper;
+import io.kuasar.driver.runc.pod.Sandbox;
+import io.kuasar.driver.runc.process.Console;
+import io.kuasar.driver.runc.process.ExitWatcher;
+import io.kuasar.driver.runc.process.Runc;
+import io.kuasar.driver.runc.process.Syscalls;
+import io.kuasar.driver.runc.task.Container;
+import io.kuasar.driver.runc.task.Proc;
+import io.kuasar.driver.runc.task.RuncTasks;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.OrphanExits;
-import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxDriver;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxSpec;
@@ -18,9 +31,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -37,10 +47,11 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * spec, and task create rewrites those paths to the pod's namespaces ({@link NamespaceRewriter}). Containers are
  * created with runc directly and become children of this JVM, a child subreaper, whose {@link ExitWatcher} reaps
  * them through pidfds. Everything is persisted per sandbox so a restarted driver re-attaches ({@link #recover()}).
+ * The sandbox bookkeeping (create once, start once, stop idempotent, shutdown) is the kit's {@link PodDriver}.
  */
 @Component(service = SandboxDriver.class, property = SandboxDriver.SANDBOXER + "=runc")
 @Designate(ocd = RuncDriver.Config.class)
-public class RuncDriver implements SandboxDriver {
+public class RuncDriver extends PodDriver<Sandbox, PersistedState.Sandbox> {
     static final String NAME = "runc";
 
     @ObjectClassDefinition(name = "Kuasar runc driver", pid = "io.kuasar.driver.runc")
@@ -52,14 +63,11 @@ public class RuncDriver implements SandboxDriver {
         long stop_timeout_seconds() default 10;
     }
 
-    private final DriverContext ctx;
-    private final Path nsRoot;
-    private final Map<String, Sandbox> sandboxes = new ConcurrentHashMap<>();
-    /** Ids shut down by this instance, so a repeated Shutdown succeeds as the SPI asks. */
-    private final Set<String> shutDown = ConcurrentHashMap.newKeySet();
-
     /** The file in the run dir naming the JVM the driver last started in ({@link JvmMark}). */
     static final String JVM_MARK = "jvm";
+
+    private final DriverContext ctx;
+    private final Path nsRoot;
 
     @Activate
     public RuncDriver(@Reference TaskEvents events, @Reference HostPaths paths, @Reference OrphanExits orphans,
@@ -69,22 +77,32 @@ public class RuncDriver implements SandboxDriver {
 
     /** For tests and embedding without DS. */
     public RuncDriver(TaskEvents events, HostPaths paths, OrphanExits orphans, RuncSettings settings) {
+        super(store(paths), settings.stopTimeout());
         try {
             // The first instance in this JVM binds libc here and makes the JVM a child subreaper (a property of the
             // process that lasts). A later one (upgrade, restart of the bundle) lets its exit watcher bind libc in
             // the background (tens of ms in a fresh class loader) and serves meanwhile; calls needing libc wait.
-            Path run = FileOps.privateDir(paths.runDir(NAME));
+            Path run = HostFiles.privateDir(paths.runDir(NAME));
             // first: recovery follows a start of the node, so nothing persisted can be in the middle of being made
             // by another instance of this JVM (as during an upgrade), and what a crash left half-made is cleaned up
             boolean first = JvmMark.claim(run.resolve(JVM_MARK));
             if (first) {
                 Syscalls.becomeChildSubreaper();
             }
-            this.nsRoot = FileOps.privateDir(run.resolve("ns"));
+            this.nsRoot = HostFiles.privateDir(run.resolve("ns"));
             Runc runc = new Runc(settings.runcBinary(), run.resolve("runc"), run.resolve("log"));
-            this.ctx = new DriverContext(runc, new StateStore(paths.stateDir(NAME)), events, new ExitWatcher(first),
-                    new NamespaceRewriter(), FileOps.privateDir(run.resolve("tasks")), ProcessHandle.current().pid(),
-                    settings.stopTimeout(), orphans, first);
+            this.ctx = new DriverContext(runc, store, events, new ExitWatcher(first), new NamespaceRewriter(),
+                    HostFiles.privateDir(run.resolve("tasks")), ProcessHandle.current().pid(), orphans, first);
+        } catch (IOException e) {
+            throw new IllegalStateException("runc driver cannot start: " + e.getMessage(), e);
+        }
+    }
+
+    /** One JSON file per sandbox under the state dir, in the format earlier versions wrote ({@link PersistedState}). */
+    private static PodStore<Sandbox, PersistedState.Sandbox> store(HostPaths paths) {
+        try {
+            return new PodStore<>(paths.stateDir(NAME), PersistedState.Sandbox.class, PersistedState.Sandbox::id,
+                    Sandbox::persisted);
         } catch (IOException e) {
             throw new IllegalStateException("runc driver cannot start: " + e.getMessage(), e);
         }
@@ -97,7 +115,7 @@ public class RuncDriver implements SandboxDriver {
     @Deactivate
     public void close() {
         // Terminals stay with their holders; the next instance's recover() copies them again.
-        for (Sandbox sb : sandboxes.values()) {
+        for (Sandbox sb : pods.pods()) {
             for (Container c : sb.containerList()) {
                 stopConsole(c.init);
                 c.execs.values().forEach(RuncDriver::stopConsole);
@@ -113,199 +131,76 @@ public class RuncDriver implements SandboxDriver {
         }
     }
 
-    private SandboxStatus doCreate(SandboxSpec spec) throws SandboxException {
-        String id = Identifiers.validate("sandbox", spec.id());
+    @Override
+    protected Sandbox newPod(String id, SandboxSpec spec) {
         Sandbox sb = Sandbox.of(spec, Instant.now());
         sb.tasks = new RuncTasks(sb, ctx);
-        if (sandboxes.putIfAbsent(id, sb) != null || ctx.store().exists(id)) {
-            sandboxes.remove(id, sb);
-            throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "sandbox " + id + " already exists");
-        }
-        try {
-            sb.tasks.exits().persist();
-        } catch (SandboxException e) {
-            sandboxes.remove(id, sb);
-            throw e;
-        }
-        shutDown.remove(id);
-        return sb.status(false);
+        return sb;
     }
 
-    private SandboxStarted doStart(String sandboxId) throws SandboxException {
-        Sandbox sb = sandbox(sandboxId);
-        sb.lifecycle.lock();
-        try {
-            synchronized (sb) {
-                if (sb.state == SandboxStatus.State.READY) {
-                    return SandboxStarted.servedByHost(sb.pid, sb.createdAt);
-                }
-                if (sb.state == SandboxStatus.State.NOTREADY) {
-                    throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                            "sandbox " + sb.id + " was stopped and cannot be started again");
-                }
-            }
-            if (!sb.netnsPath.isEmpty() && !Files.exists(Path.of(sb.netnsPath))) {
-                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                        "network namespace " + sb.netnsPath + " of sandbox " + sb.id + " does not exist");
-            }
-            Path nsDir = nsRoot.resolve(sb.id);
-            PodNamespaces.Holder holder = null;
-            try {
-                PodNamespaces.pin(nsDir, sb.hostname, sb.hostIpc());
-                // What a pause container's pod gets from CRI (hosts, resolv.conf, hostname, /dev/shm, sysctls).
-                PodNamespaces.writePodFiles(nsDir, sb.hostname, sb.podConfig, sb.hostIpc());
-                PodNamespaces.applySysctls(nsDir, sb.netnsPath,
-                        sb.podConfig == null ? Map.of() : sb.podConfig.sysctls());
-                if (sb.sharesPid()) {
-                    holder = PodNamespaces.startPidHolder();
-                }
-            } catch (IllegalArgumentException e) {
-                releaseQuietly(nsDir);
-                throw SandboxException.invalid("sandbox " + sb.id + ": " + e.getMessage());
-            } catch (IOException e) {
-                PodNamespaces.stopPidHolder(holder);
-                releaseQuietly(nsDir);
-                throw SandboxException.internal("cannot make the namespaces of sandbox " + sb.id, e);
-            }
-            synchronized (sb) {
-                sb.nsDir = nsDir;
-                sb.holder = holder;
-                sb.pid = ctx.servedPid();
-                sb.state = SandboxStatus.State.READY;
-            }
-            sb.tasks.exits().persist();
-            // This JVM's pid: CRI writes /proc/<it>/ns/* into container specs, rewritten at task create.
-            return SandboxStarted.servedByHost(ctx.servedPid(), sb.createdAt);
-        } finally {
-            sb.lifecycle.unlock();
-        }
-    }
-
-    private void doStop(String sandboxId, Duration timeout) throws SandboxException {
-        Sandbox sb = sandbox(sandboxId);
-        sb.lifecycle.lock();
-        try {
-            if (sb.exit.isDone()) {
-                return;
-            }
-            Duration grace = timeout == null || timeout.isZero() || timeout.isNegative() ? ctx.stopTimeout() : timeout;
-            new PodStopper(sb, ctx).stopAll(grace);
-            PodNamespaces.stopPidHolder(sb.holder);
-            Instant now = Instant.now();
-            synchronized (sb) {
-                sb.state = SandboxStatus.State.NOTREADY;
-                sb.exitedAt = now;
-            }
-            sb.tasks.exits().persist();
-            sb.exit.complete(new ExitStatus(0, 0, now));
-        } finally {
-            sb.lifecycle.unlock();
-        }
-    }
-
+    /** Pins the pod's namespaces and writes the files a pause container's pod gets from CRI. */
     @Override
-    public CompletionStage<ExitStatus> exit(String sandboxId) throws SandboxException {
-        return sandbox(sandboxId).exit.copy();
-    }
-
-    @Override
-    public SandboxStatus status(String sandboxId, boolean verbose) throws SandboxException {
-        return sandbox(sandboxId).status(verbose);
-    }
-
-    private void doShutdown(String sandboxId) throws SandboxException {
-        Identifiers.validate("sandbox", sandboxId);
-        Sandbox sb = sandboxes.get(sandboxId);
-        if (sb == null) {
-            if (shutDown.contains(sandboxId)) {
-                return;
-            }
-            throw SandboxException.notFound("sandbox", sandboxId);
+    protected SandboxStarted startPod(Sandbox sb) throws SandboxException {
+        if (!sb.netnsPath.isEmpty() && !Files.exists(Path.of(sb.netnsPath))) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                    "network namespace " + sb.netnsPath + " of sandbox " + sb.id + " does not exist");
         }
-        sb.lifecycle.lock();
+        Path nsDir = nsRoot.resolve(sb.id);
+        PodNamespaces.Holder holder = null;
         try {
-            new PodStopper(sb, ctx).destroyAll();
-            PodNamespaces.stopPidHolder(sb.holder);
-            try {
-                PodNamespaces.release(sb.nsDir != null ? sb.nsDir : nsRoot.resolve(sb.id));
-                FileOps.deleteTree(ctx.workRoot().resolve(sb.id));
-            } catch (IOException e) {
-                throw SandboxException.internal("cannot clean up sandbox " + sb.id, e);
+            PodNamespaces.pin(nsDir, sb.hostname, sb.hostIpc());
+            // What a pause container's pod gets from CRI (hosts, resolv.conf, hostname, /dev/shm, sysctls).
+            PodNamespaces.writePodFiles(nsDir, sb.hostname, sb.podConfig, sb.hostIpc());
+            PodNamespaces.applySysctls(nsDir, sb.netnsPath, sb.podConfig == null ? Map.of() : sb.podConfig.sysctls());
+            if (sb.sharesPid()) {
+                holder = PodNamespaces.startPidHolder();
             }
-            ctx.store().remove(sb.id);
-            sandboxes.remove(sb.id, sb);
-            shutDown.add(sb.id);
-            sb.exit.complete(new ExitStatus(0, 0, Instant.now()));
-        } finally {
-            sb.lifecycle.unlock();
-        }
-    }
-
-    @Override
-    public SandboxStatus create(SandboxSpec spec) throws SandboxException {
-        return doCreate(spec);
-    }
-
-    @Override
-    public SandboxStarted start(String sandboxId) throws SandboxException {
-        try {
-            return doStart(sandboxId);
-        } catch (SandboxException | RuntimeException e) {
-            forgetFailed(sandboxId, e);
-            throw e;
-        }
-    }
-
-    /**
-     * Removes a sandbox whose Start failed (a sysctl refused, say), as Shutdown would: containerd 2.1's CRI gives
-     * up on such a sandbox without calling Stop or Shutdown, so its record would otherwise stay for good. A sandbox
-     * that is READY (a repeated Start) or stopped is left alone; a later Shutdown of the id still succeeds.
-     */
-    private void forgetFailed(String sandboxId, Exception cause) {
-        Sandbox sb = sandboxes.get(sandboxId);
-        if (sb == null) {
-            return;
+        } catch (IllegalArgumentException e) {
+            releaseQuietly(nsDir);
+            throw SandboxException.invalid("sandbox " + sb.id + ": " + e.getMessage());
+        } catch (IOException e) {
+            PodNamespaces.stopPidHolder(holder);
+            releaseQuietly(nsDir);
+            throw SandboxException.internal("cannot make the namespaces of sandbox " + sb.id, e);
         }
         synchronized (sb) {
-            if (sb.state != SandboxStatus.State.CREATED) {
-                return;
-            }
+            sb.nsDir = nsDir;
+            sb.holder = holder;
+            sb.pid = ctx.servedPid(); // CRI writes /proc/<it>/ns/* into container specs, rewritten at task create
+            sb.state = SandboxStatus.State.READY;
         }
+        store.save(sb);
+        return started(sb);
+    }
+
+    @Override
+    protected void stopPod(Sandbox sb, Duration grace) {
+        new PodStopper(sb).stopAll(grace);
+        PodNamespaces.stopPidHolder(sb.holder);
+    }
+
+    /** Shutdown, or a Start that failed (a sysctl refused, say): containers, namespaces and work files go. */
+    @Override
+    protected void removePod(Sandbox sb) throws SandboxException {
+        new PodStopper(sb).destroyAll();
+        PodNamespaces.stopPidHolder(sb.holder);
         try {
-            doShutdown(sandboxId);
-        } catch (SandboxException | RuntimeException e) {
-            e.addSuppressed(cause);
-            System.getLogger(RuncDriver.class.getName()).log(System.Logger.Level.WARNING,
-                    "cannot clean up sandbox " + sandboxId + " after its failed start", e);
+            PodNamespaces.release(sb.nsDir != null ? sb.nsDir : nsRoot.resolve(sb.id));
+            HostFiles.deleteTree(ctx.workRoot().resolve(sb.id));
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot clean up sandbox " + sb.id, e);
         }
     }
 
     @Override
-    public void stop(String sandboxId, Duration timeout) throws SandboxException {
-        doStop(sandboxId, timeout);
-    }
-
-    @Override
-    public void shutdown(String sandboxId) throws SandboxException {
-        doShutdown(sandboxId);
-    }
-
-    @Override
-    public TaskService tasks(String sandboxId) throws SandboxException {
-        return sandbox(sandboxId).tasks;
+    protected TaskService tasksOf(Sandbox sb) {
+        return sb.tasks;
     }
 
     @Override
     public Collection<SandboxStatus> recover() {
-        return new Recovery(ctx, sandboxes, nsRoot).run();
-    }
-
-    private Sandbox sandbox(String id) throws SandboxException {
-        Sandbox sb = sandboxes.get(Identifiers.validate("sandbox", id));
-        if (sb == null) {
-            throw SandboxException.notFound("sandbox", id);
-        }
-        return sb;
+        Recovery recovery = new Recovery(ctx, nsRoot);
+        return recover(p -> true, recovery::restore, recovery::resume);
     }
 
     private static void releaseQuietly(Path nsDir) {

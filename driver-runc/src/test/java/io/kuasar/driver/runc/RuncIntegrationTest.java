@@ -1,5 +1,6 @@
 package io.kuasar.driver.runc;
 
+import io.kuasar.driver.kit.HostFiles;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -9,8 +10,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kuasar.driver.kit.Commands;
+import io.kuasar.driver.runc.process.Mounts;
 import io.kuasar.host.internal.KeeperExitRecords;
 import io.kuasar.spi.ExecSpec;
+import io.kuasar.driver.kit.testing.TempHostPaths;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.Mount;
 import io.kuasar.spi.OrphanExits;
@@ -98,17 +101,7 @@ class RuncIntegrationTest {
         Commands.run(List.of("mount", "--make-private", nsDir.toString()), 10);
         netns = Files.createFile(nsDir.resolve("cni-test"));
         Commands.run(List.of("unshare", "--net=" + netns, "true"), 10);
-        paths = new HostPaths() {
-            @Override
-            public Path stateDir(String driver) {
-                return tmp.resolve("state").resolve(driver);
-            }
-
-            @Override
-            public Path runDir(String driver) {
-                return tmp.resolve("run").resolve(driver);
-            }
-        };
+        paths = new TempHostPaths(tmp);
     }
 
     @AfterEach
@@ -123,7 +116,7 @@ class RuncIntegrationTest {
         }
         Mounts.unmountAll(netns);
         Mounts.unmountAll(netns.getParent());
-        FileOps.deleteTree(tmp);
+        HostFiles.deleteTree(tmp);
     }
 
     @Test
@@ -149,7 +142,7 @@ class RuncIntegrationTest {
         assertEquals(pid1, tasks1.start("c1", ""));
         System.out.printf("create+start of c1: %.1f ms%n", (System.nanoTime() - t0) / 1e6);
         assertEquals(TaskState.Status.RUNNING, tasks1.state("c1", "").status());
-        assertTrue(Mounts.isMountPoint(bundle("c1").resolve("rootfs")), "overlay rootfs mounted");
+        assertTrue(HostFiles.isMountPoint(bundle("c1").resolve("rootfs")), "overlay rootfs mounted");
         String spec = Files.readString(bundle("c1").resolve("config.json"));
         assertFalse(spec.contains("/proc/" + JVM + "/"), "no namespace of the host left in " + spec);
         assertTrue(spec.contains(netns.toString()));
@@ -183,7 +176,7 @@ class RuncIntegrationTest {
         String hello = read1.get(10, TimeUnit.SECONDS);
         assertTrue(hello.startsWith("hello-kuasar-pod pid="), hello);
         assertEquals(137, tasks.delete("c1", "").code());
-        assertFalse(Mounts.isMountPoint(bundle("c1").resolve("rootfs")), "rootfs unmounted at delete");
+        assertFalse(HostFiles.isMountPoint(bundle("c1").resolve("rootfs")), "rootfs unmounted at delete");
         assertEquals(SandboxException.Code.NOT_FOUND,
                 assertThrows(SandboxException.class, () -> tasks.state("c1", "")).code());
 
@@ -207,7 +200,7 @@ class RuncIntegrationTest {
         driver.shutdown("pod1"); // idempotent
         driver.close();
 
-        List<String> mounts = Mounts.mountPointsUnder(tmp);
+        List<String> mounts = HostFiles.mountPointsUnder(tmp);
         assertEquals(List.of(netns.getParent().toString(), netns.toString()), mounts, "only the test's own netns");
         Path run = paths.runDir("runc");
         assertEquals(List.of(), listTree(run.resolve("runc")), "no runc state");
@@ -278,7 +271,7 @@ class RuncIntegrationTest {
         assertEquals(SandboxException.Code.NOT_FOUND,
                 assertThrows(SandboxException.class, () -> again.state("c2", "")).code());
         assertFalse(Files.exists(paths.runDir("runc").resolve("runc/c2")), "no runc state of c2 left");
-        assertFalse(Mounts.isMountPoint(bundle("c2").resolve("rootfs")), "c2's rootfs unmounted");
+        assertFalse(HostFiles.isMountPoint(bundle("c2").resolve("rootfs")), "c2's rootfs unmounted");
         long pid2 = again.create(c2); // the replayed Create
         assertEquals(pid2, again.start("c2", ""));
         assertEquals(TaskState.Status.RUNNING, again.state("c2", "").status());

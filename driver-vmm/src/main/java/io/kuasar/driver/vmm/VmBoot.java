@@ -17,25 +17,13 @@ import java.time.Duration;
  * guest's identity (hostname, DNS, address). Failures name the step and carry the end of the guest's console and
  * QEMU's log, which is where a boot problem shows.
  */
-final class VmBoot {
+record VmBoot(Vmm vmm, VmmSettings settings, String accel, VmTemplate template) {
     private static final Logger LOG = System.getLogger(VmBoot.class.getName());
 
     /** Pod annotation: {@code cold} boots the VM even when a template is ready (benchmarks, debugging). */
     static final String BOOT_ANNOTATION = "io.kuasar.vmm.boot";
     /** A restored guest answers within milliseconds; one that does not is replaced by a cold boot. */
     private static final Duration RESTORED_TIMEOUT = Duration.ofSeconds(10);
-
-    private final Vmm vmm;
-    private final VmmSettings settings;
-    private final String accel;
-    private final VmTemplate template;
-
-    VmBoot(Vmm vmm, VmmSettings settings, String accel, VmTemplate template) {
-        this.vmm = vmm;
-        this.settings = settings;
-        this.accel = accel;
-        this.template = template;
-    }
 
     void boot(VmPod pod) throws SandboxException {
         for (Path p : new Path[] {settings.kernel(), settings.initrd()}) {

@@ -1,11 +1,13 @@
 package io.kuasar.driver.vmm;
 
 import io.kuasar.driver.kit.PodRecord;
+import io.kuasar.driver.kit.PodStore;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.Stdio;
 import io.kuasar.spi.TaskState;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -19,17 +21,11 @@ import java.util.concurrent.CompletableFuture;
  * snapshot is taken); {@link #lifecycle} serialises start, stop and shutdown.
  */
 final class VmPod extends PodRecord<VmContainer> {
-    final String namespace;
-    final String netnsPath;
-    final String hostname;
-    final Instant createdAt;
-    final Map<String, String> labels;
     final Path dir;
     /** Guest settings from the pod config (not persisted: only needed at start). */
     List<String> dnsServers = List.of();
     List<String> dnsSearches = List.of();
     List<String> dnsOptions = List.of();
-    long pid;
     String accel = "";
     int vcpus;
     int memoryMb;
@@ -48,13 +44,13 @@ final class VmPod extends PodRecord<VmContainer> {
 
     VmPod(String id, String namespace, String netnsPath, String hostname, Instant createdAt, Map<String, String> labels,
           Path dir) {
-        super(id);
-        this.namespace = namespace == null ? "" : namespace;
-        this.netnsPath = netnsPath == null ? "" : netnsPath;
-        this.hostname = hostname == null ? "" : hostname;
-        this.createdAt = createdAt;
-        this.labels = Map.copyOf(labels);
+        super(id, namespace, netnsPath, hostname, createdAt, labels);
         this.dir = dir;
+    }
+
+    /** The driver's VM pods on disk, one JSON file each under {@code dir}. */
+    static PodStore<VmPod, PersistedVmPod> store(Path dir) throws IOException {
+        return new PodStore<>(dir, PersistedVmPod.class, PersistedVmPod::id, VmPod::persisted);
     }
 
     static VmPod of(SandboxSpec spec, Path dir, Instant now) {

@@ -1,6 +1,8 @@
 package io.kuasar.driver.vmm;
 
 import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.PodStore;
+import io.kuasar.driver.kit.PodTasks;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.ExecSpec;
@@ -10,7 +12,6 @@ import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskEvent;
 import io.kuasar.spi.TaskEvents;
-import io.kuasar.spi.TaskService;
 import io.kuasar.spi.TaskSpec;
 import io.kuasar.spi.TaskState;
 import io.kuasar.spi.TypedData;
@@ -32,7 +33,7 @@ import java.util.concurrent.TimeUnit;
  * Pids are guest pids. Output travels from the agent's pipes to containerd's FIFOs through {@link OutputPumps};
  * exits come from the agent's Wait and are published once the output has been delivered.
  */
-final class VmTasks implements TaskService {
+final class VmTasks extends PodTasks<VmPod, VmContainer> {
     private static final String REFUSER = "the vmm sandboxer";
     /** How long a task call waits for a recovered pod's agent connection. */
     private static final long REATTACH_WAIT_SECONDS = 60;
@@ -40,14 +41,11 @@ final class VmTasks implements TaskService {
     /** How long a Kill waits for a Start of the same exec in flight: an agent call may take that long. */
     private static final Duration START_WAIT = Duration.ofSeconds(70);
 
-    private final VmPod pod;
-    private final VmPodStore store;
     private final TaskEvents events;
     private final OutputPumps pumps;
 
-    VmTasks(VmPod pod, VmPodStore store, TaskEvents events, OutputPumps pumps) {
-        this.pod = pod;
-        this.store = store;
+    VmTasks(VmPod pod, PodStore<VmPod, PersistedVmPod> store, TaskEvents events, OutputPumps pumps) {
+        super(pod, store);
         this.events = events;
         this.pumps = pumps;
     }
@@ -77,10 +75,10 @@ final class VmTasks implements TaskService {
 
     @Override
     public long create(TaskSpec spec) throws SandboxException {
-        String id = Identifiers.validate("container", spec.id());
-        TaskSpecs.refuseCheckpoint(spec, "a VM container");
-        StdioRedirects.of(spec.stdio(), REFUSER); // refuses terminals and logging plugins before anything changes
-        Path bundle = TaskSpecs.bundle(spec);
+        // refuses terminals and logging plugins before anything changes
+        TaskSpecs.Checked checked = TaskSpecs.check(spec, "a VM container", REFUSER);
+        String id = checked.id();
+        Path bundle = checked.bundle();
         VmContainer c = new VmContainer(id, bundle, spec.rootfs(), new VmProcess("", spec.stdio()));
         long replayed = pod.addOrReplay(c);
         if (replayed > 0) {
@@ -103,8 +101,8 @@ final class VmTasks implements TaskService {
             events.publish(new TaskEvent.Created(pod.id, id, bundle.toString(), spec.rootfs(), spec.stdio(), "", pid));
             return pid;
         } catch (SandboxException | IOException | RuntimeException e) {
-            discard(c);
-            throw e instanceof SandboxException se ? se : SandboxException.internal("cannot create container " + id, e);
+            // the share goes, or Shutdown removes the whole share again
+            throw createFailed(c, e, () -> HostFiles.unmountAndDelete(ctrShare(c.id)));
         } finally {
             c.ops.unlock();
         }
@@ -128,20 +126,6 @@ final class VmTasks implements TaskService {
                     + " but was never recorded (a Create cut off by a crash, replayed): making it again");
             agent().delete(id, "");
             return agent().create(id, GuestBundle.guestDir(id), stdout, stderr);
-        }
-    }
-
-    private void discard(VmContainer c) {
-        try {
-            HostFiles.unmountAndDelete(ctrShare(c.id));
-        } catch (IOException ignored) {
-            // Shutdown removes the whole share again
-        }
-        pod.removeContainer(c.id);
-        try {
-            store.save(pod);
-        } catch (SandboxException ignored) {
-            // the next save records the container's absence
         }
     }
 
@@ -293,13 +277,7 @@ final class VmTasks implements TaskService {
                 }
             }
         }
-        try {
-            HostFiles.unmountAndDelete(ctrShare(c.id));
-        } catch (IOException io) {
-            throw SandboxException.internal("cannot clean up container " + c.id, io);
-        }
-        pod.removeContainer(c.id);
-        store.save(pod);
+        removeDeleted(c, () -> HostFiles.unmountAndDelete(ctrShare(c.id)));
     }
 
     @Override
@@ -314,10 +292,7 @@ final class VmTasks implements TaskService {
 
     @Override
     public TypedData stats(String id) throws SandboxException {
-        VmContainer c = container(id);
-        if (c.init.exit() != null) {
-            throw SandboxException.notFound("running container", id + " in sandbox " + pod.id);
-        }
+        runningContainer(id);
         return GuestStats.metrics(agent().stats(id));
     }
 
@@ -338,19 +313,5 @@ final class VmTasks implements TaskService {
     public void closeIO(String id, String execId, boolean stdin) throws SandboxException {
         container(id).proc(execId);
         agent().closeStdin(id, execId == null ? "" : execId);
-    }
-
-    @Override
-    public CompletionStage<ExitStatus> waitFor(String id, String execId) throws SandboxException {
-        return container(id).proc(execId).waitFor();
-    }
-
-    @Override
-    public TaskState state(String id, String execId) throws SandboxException {
-        return container(id).state(execId);
-    }
-
-    VmContainer container(String id) throws SandboxException {
-        return pod.requireContainer(id);
     }
 }

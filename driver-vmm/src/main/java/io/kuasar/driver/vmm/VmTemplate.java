@@ -25,22 +25,12 @@ import java.util.HexFormat;
  * <p>One template per guest image, accelerator and VM size (the defaults), under {@code stateDir/template/KEY}:
  * {@code ram}, {@code state}, {@code ready}. It survives restarts of the node; a changed image gives a new key.
  */
-final class VmTemplate {
+record VmTemplate(Vmm vmm, VmmSettings settings, Path root) {
     private static final Logger LOG = System.getLogger(VmTemplate.class.getName());
     private static final Duration SAVE_TIMEOUT = Duration.ofSeconds(60);
 
     /** A template that can be restored. */
     record Ready(Path ram, Path state) {
-    }
-
-    private final Vmm vmm;
-    private final VmmSettings settings;
-    private final Path root;
-
-    VmTemplate(Vmm vmm, VmmSettings settings, Path root) {
-        this.vmm = vmm;
-        this.settings = settings;
-        this.root = root;
     }
 
     private Path dirFor(String accel, int vcpus, int memoryMb) throws IOException {

@@ -1,7 +1,7 @@
 package io.kuasar.driver.vmm;
 
 import io.kuasar.driver.kit.HostFiles;
-import io.kuasar.driver.kit.PodTable;
+import io.kuasar.driver.kit.PodDriver;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.SandboxDriver;
@@ -22,7 +22,6 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -37,7 +36,7 @@ import org.osgi.service.metatype.annotations.Designate;
  */
 @Component(service = SandboxDriver.class, property = SandboxDriver.SANDBOXER + "=" + VmmDriver.SANDBOXER)
 @Designate(ocd = VmmConfig.class)
-public class VmmDriver implements SandboxDriver {
+public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
     static final String SANDBOXER = "vmm";
     private static final Logger LOG = System.getLogger(VmmDriver.class.getName());
     /** Pod dirs are named by this many leading characters of the id: sockets must fit sun_path (108 bytes). */
@@ -47,13 +46,11 @@ public class VmmDriver implements SandboxDriver {
 
     private final VmmSettings settings;
     private final TaskEvents events;
-    private final VmPodStore store;
     private final Path runRoot;
     private final Vmm vmm;
     private final OutputPumps pumps = new OutputPumps();
     private final CompletableFuture<String> accel;
     private final VmTemplate template;
-    private final PodTable<VmPod> pods;
     private final Map<String, VmTasks> tasks = new ConcurrentHashMap<>();
     /** Set when this instance is deactivated: its watchers must leave the pods to its successor. */
     private volatile boolean retired;
@@ -64,11 +61,10 @@ public class VmmDriver implements SandboxDriver {
     }
 
     VmmDriver(TaskEvents events, HostPaths paths, VmmSettings settings, Vmm vmm) throws IOException {
+        super(VmPod.store(paths.stateDir(SANDBOXER).resolve("pods")), settings.stopTimeout());
         this.settings = settings;
         this.events = events;
         this.vmm = vmm;
-        this.store = new VmPodStore(paths.stateDir(SANDBOXER).resolve("pods"));
-        this.pods = new PodTable<>(store);
         this.runRoot = Files.createDirectories(paths.runDir(SANDBOXER));
         Path probeCache = paths.stateDir(SANDBOXER).resolve("accel");
         // in the background: activation stays quick, and a first start waits for the answer only if it must
@@ -101,50 +97,40 @@ public class VmmDriver implements SandboxDriver {
     }
 
     @Override
-    public SandboxStatus create(SandboxSpec spec) throws SandboxException {
-        return pods.create(spec.id(), id -> {
-            Map<String, String> annotations = PodOptions.annotations(spec);
-            int vcpus = settings.vcpus(annotations);
-            int memoryMb = settings.memoryMb(annotations);
-            Path dir = runRoot.resolve(id.length() > DIR_ID_CHARS ? id.substring(0, DIR_ID_CHARS) : id);
-            if (dir.resolve("agent.sock").toString().length() > 100) {
-                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                        "run dir " + runRoot + " is too long for the VM's sockets");
+    protected VmPod newPod(String id, SandboxSpec spec) throws SandboxException {
+        Map<String, String> annotations = PodOptions.annotations(spec);
+        int vcpus = settings.vcpus(annotations);
+        int memoryMb = settings.memoryMb(annotations);
+        Path dir = runRoot.resolve(id.length() > DIR_ID_CHARS ? id.substring(0, DIR_ID_CHARS) : id);
+        if (dir.resolve("agent.sock").toString().length() > 100) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                    "run dir " + runRoot + " is too long for the VM's sockets");
+        }
+        VmPod pod = VmPod.of(spec, dir, Instant.now());
+        pod.coldBoot = "cold".equals(annotations.get(VmBoot.BOOT_ANNOTATION));
+        pod.vcpus = vcpus;
+        pod.memoryMb = memoryMb;
+        pod.cgroup = PodCgroup.path(spec.pod() == null ? "" : spec.pod().cgroupParent(), id);
+        for (VmPod other : pods.pods()) {
+            if (other.dir.equals(dir)) {
+                throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "sandbox " + id
+                        + " shares its first " + DIR_ID_CHARS + " characters with sandbox " + other.id);
             }
-            VmPod pod = VmPod.of(spec, dir, Instant.now());
-            pod.coldBoot = "cold".equals(annotations.get(VmBoot.BOOT_ANNOTATION));
-            pod.vcpus = vcpus;
-            pod.memoryMb = memoryMb;
-            pod.cgroup = PodCgroup.path(spec.pod() == null ? "" : spec.pod().cgroupParent(), id);
-            for (VmPod other : pods.pods()) {
-                if (other.dir.equals(dir)) {
-                    throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "sandbox " + id
-                            + " shares its first " + DIR_ID_CHARS + " characters with sandbox " + other.id);
-                }
-            }
-            return pod;
-        });
+        }
+        return pod;
     }
 
     @Override
-    public SandboxStarted start(String sandboxId) throws SandboxException {
-        return pods.start(sandboxId, pod -> {
-            synchronized (pod) {
-                if (pod.state == SandboxStatus.State.READY) {
-                    return SandboxStarted.servedByHost(pod.pid, pod.createdAt);
-                }
-            }
-            try {
-                new VmBoot(vmm, settings, accel.join(), template).boot(pod);
-            } catch (SandboxException | RuntimeException e) {
-                LOG.log(Level.WARNING, "vmm: sandbox " + pod.id + " did not start: " + e.getMessage());
-                pods.forgetFailed(pod, this::teardown);
-                throw e;
-            }
-            store.save(pod);
-            watchVm(pod);
-            return SandboxStarted.servedByHost(pod.pid, pod.createdAt);
-        });
+    protected SandboxStarted startPod(VmPod pod) throws SandboxException {
+        try {
+            new VmBoot(vmm, settings, accel.join(), template).boot(pod);
+        } catch (SandboxException | RuntimeException e) {
+            LOG.log(Level.WARNING, "vmm: sandbox " + pod.id + " did not start: " + e.getMessage());
+            throw e;
+        }
+        store.save(pod);
+        watchVm(pod);
+        return started(pod);
     }
 
     /** A VM that ends by itself (crash, kill) takes its containers with it: they are recorded as exited. */
@@ -206,16 +192,17 @@ public class VmmDriver implements SandboxDriver {
         }
     }
 
-    /**
-     * The pod is recorded stopped first, so that the VM's end during the stop is not read as a crash
-     * ({@link #vmGone}); its containers are recorded killed once the VM is gone.
-     */
+    /** The VM's end during a stop is expected, not a crash ({@link #vmGone}). */
     @Override
-    public void stop(String sandboxId, Duration timeout) throws SandboxException {
-        pods.stop(sandboxId, timeout, settings.stopTimeout(), true, (pod, grace) -> {
-            stopVm(pod, grace);
-            endContainers(pod, 128 + 9);
-        });
+    protected boolean marksStoppedFirst() {
+        return true;
+    }
+
+    /** Its containers are recorded killed once the VM is gone. */
+    @Override
+    protected void stopPod(VmPod pod, Duration grace) {
+        stopVm(pod, grace);
+        endContainers(pod, 128 + 9);
     }
 
     private void stopVm(VmPod pod, Duration grace) {
@@ -230,8 +217,17 @@ public class VmmDriver implements SandboxDriver {
         }
     }
 
-    /** Everything a pod made on the host: VM, mounts, tap, cgroup, files. */
-    private void teardown(VmPod pod) throws SandboxException {
+    /**
+     * Everything a pod made on the host: VM, mounts, tap, cgroup, files. A READY pod is recorded stopped first: its
+     * VM's end is expected now.
+     */
+    @Override
+    protected void removePod(VmPod pod) throws SandboxException {
+        synchronized (pod) {
+            if (pod.state == SandboxStatus.State.READY) {
+                pod.state = SandboxStatus.State.NOTREADY;
+            }
+        }
         stopVm(pod, Duration.ofSeconds(1));
         PodNetwork.detach(pod.netnsPath);
         List<String> left = PodCgroup.remove(pod.cgroup);
@@ -247,34 +243,13 @@ public class VmmDriver implements SandboxDriver {
     }
 
     @Override
-    public CompletionStage<ExitStatus> exit(String sandboxId) throws SandboxException {
-        return pods.exit(sandboxId);
-    }
-
-    @Override
-    public SandboxStatus status(String sandboxId, boolean verbose) throws SandboxException {
-        return pods.status(sandboxId, verbose);
-    }
-
-    @Override
-    public void shutdown(String sandboxId) throws SandboxException {
-        pods.shutdown(sandboxId, pod -> {
-            synchronized (pod) {
-                pod.state = SandboxStatus.State.NOTREADY; // first: the VM's end is expected now
-            }
-            teardown(pod);
-        });
-    }
-
-    @Override
-    public TaskService tasks(String sandboxId) throws SandboxException {
-        VmPod pod = pods.get(sandboxId);
+    protected TaskService tasksOf(VmPod pod) {
         return tasks.computeIfAbsent(pod.id, k -> new VmTasks(pod, store, events, pumps));
     }
 
     @Override
     public Collection<SandboxStatus> recover() {
-        return pods.recover(store.loadAll(), PersistedVmPod::id, VmPod::restore, pod -> {
+        return recover(p -> true, VmPod::restore, pod -> {
             if (pod.state == SandboxStatus.State.READY) {
                 reattach(pod);
             }

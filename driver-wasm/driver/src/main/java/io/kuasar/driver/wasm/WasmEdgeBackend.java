@@ -5,7 +5,6 @@ import io.kuasar.driver.kit.ExitFiles;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.kit.StdioRedirects;
-import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.OrphanExits;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
@@ -25,21 +24,14 @@ import java.util.concurrent.CompletionStage;
  * to the container's work dir by whichever driver instance's Process object sees it, so an upgraded driver learns
  * it; after a node JVM crash the process is the keeper's, whose record the host's {@link OrphanExits} reads.
  */
-final class WasmEdgeBackend implements WasmBackend {
+record WasmEdgeBackend(WasmEdgeInstall install, Path workRoot, OrphanExits orphans) implements WasmBackend {
     static final String SANDBOXER = "wasmedge";
     static final String EXIT_FILE = "exit";
     private static final Duration RECORD_WAIT = Duration.ofSeconds(3);
     private static final String JOIN_AND_EXEC =
             "for f in $KUASAR_CGROUP_PROCS; do echo $$ > \"$f\" || exit 125; done; exec \"$@\"";
 
-    private final WasmEdgeInstall install;
-    private final Path workRoot;
-    private final OrphanExits orphans;
-
-    WasmEdgeBackend(WasmEdgeInstall install, Path workRoot, OrphanExits orphans) {
-        this.install = install;
-        this.workRoot = workRoot;
-        this.orphans = orphans;
+    WasmEdgeBackend {
         ExitFiles.class.getName(); // loaded now: exit callbacks may run after this bundle was updated (see ExitFiles)
     }
 

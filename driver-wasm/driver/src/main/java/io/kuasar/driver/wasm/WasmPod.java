@@ -1,9 +1,12 @@
 package io.kuasar.driver.wasm;
 
 import io.kuasar.driver.kit.PodRecord;
+import io.kuasar.driver.kit.PodStore;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStatus;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,20 +20,16 @@ import java.util.Map;
  */
 final class WasmPod extends PodRecord<WasmContainer> {
     final String sandboxer;
-    final String namespace;
-    final String netnsPath;
-    final Instant createdAt;
-    final Map<String, String> labels;
-    long pid;
 
     WasmPod(String id, String sandboxer, String namespace, String netnsPath, Instant createdAt,
             Map<String, String> labels) {
-        super(id);
+        super(id, namespace, netnsPath, "", createdAt, labels);
         this.sandboxer = sandboxer;
-        this.namespace = namespace == null ? "" : namespace;
-        this.netnsPath = netnsPath == null ? "" : netnsPath;
-        this.createdAt = createdAt;
-        this.labels = Map.copyOf(labels);
+    }
+
+    /** The driver's pods on disk, one JSON file each under {@code dir}. */
+    static PodStore<WasmPod, PersistedPod> store(Path dir) throws IOException {
+        return new PodStore<>(dir, PersistedPod.class, PersistedPod::id, WasmPod::persisted);
     }
 
     static WasmPod of(SandboxSpec spec, String sandboxer, Instant now) {

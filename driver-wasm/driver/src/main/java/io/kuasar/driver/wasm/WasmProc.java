@@ -8,8 +8,4 @@ final class WasmProc extends ProcessRecord {
     WasmProc(Stdio stdio) {
         super("", stdio);
     }
-
-    boolean started() {
-        return status() != io.kuasar.spi.TaskState.Status.CREATED;
-    }
 }

@@ -1,16 +1,13 @@
 package io.kuasar.driver.wasm;
 
 import io.kuasar.driver.kit.HostFiles;
-import io.kuasar.driver.kit.PodTable;
-import io.kuasar.spi.ExitStatus;
+import io.kuasar.driver.kit.PodDriver;
 import io.kuasar.spi.HostPaths;
-import io.kuasar.spi.SandboxDriver;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskEvents;
-import io.kuasar.spi.TaskService;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
@@ -21,7 +18,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -32,26 +28,21 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Shutdown removes them. State under {@code stateDir(sandboxer)}, mounts and work files under
  * {@code runDir(sandboxer)}.
  */
-abstract class WasmSandboxDriver implements SandboxDriver {
+abstract class WasmSandboxDriver extends PodDriver<WasmPod, PersistedPod> {
     private static final Logger LOG = System.getLogger(WasmSandboxDriver.class.getName());
     private static final long KILL_WAIT_SECONDS = 10;
 
     private final WasmBackend backend;
-    private final PodStore store;
     private final TaskEvents events;
     private final Path workRoot;
-    private final Duration stopTimeout;
     private final AtomicBoolean closed = new AtomicBoolean();
-    private final PodTable<WasmPod> pods;
     private final Map<String, WasmTasks> tasks = new ConcurrentHashMap<>();
 
     WasmSandboxDriver(WasmBackend backend, TaskEvents events, HostPaths paths, Duration stopTimeout) throws IOException {
+        super(WasmPod.store(paths.stateDir(backend.sandboxer())), stopTimeout);
         this.backend = backend;
         this.events = events;
-        this.store = new PodStore(paths.stateDir(backend.sandboxer()));
-        this.pods = new PodTable<>(store);
         this.workRoot = HostFiles.privateDir(paths.runDir(backend.sandboxer()).resolve("containers"));
-        this.stopTimeout = stopTimeout;
     }
 
     /** Deactivation: stop reacting; running modules and processes stay for the next instance. */
@@ -60,37 +51,30 @@ abstract class WasmSandboxDriver implements SandboxDriver {
         backend.close();
     }
 
-    private WasmTasks tasksOf(WasmPod pod) {
+    @Override
+    protected WasmTasks tasksOf(WasmPod pod) {
         return tasks.computeIfAbsent(pod.id, k -> new WasmTasks(pod, backend, store, events, workRoot, closed::get));
     }
 
     @Override
-    public SandboxStatus create(SandboxSpec spec) throws SandboxException {
-        return pods.create(spec.id(), id -> WasmPod.of(spec, backend.sandboxer(), Instant.now()));
+    protected WasmPod newPod(String id, SandboxSpec spec) {
+        return WasmPod.of(spec, backend.sandboxer(), Instant.now());
     }
 
     /** Marks the pod ready: there is nothing to run until its containers start. */
     @Override
-    public SandboxStarted start(String sandboxId) throws SandboxException {
-        return pods.start(sandboxId, pod -> {
-            synchronized (pod) {
-                if (pod.state == SandboxStatus.State.CREATED) {
-                    pod.state = SandboxStatus.State.READY;
-                    pod.pid = ProcessHandle.current().pid();
-                }
-            }
-            store.save(pod);
-            return SandboxStarted.servedByHost(pod.pid, pod.createdAt);
-        });
-    }
-
-    @Override
-    public void stop(String sandboxId, Duration timeout) throws SandboxException {
-        pods.stop(sandboxId, timeout, stopTimeout, this::endAll);
+    protected SandboxStarted startPod(WasmPod pod) throws SandboxException {
+        synchronized (pod) {
+            pod.state = SandboxStatus.State.READY;
+            pod.pid = ProcessHandle.current().pid();
+        }
+        store.save(pod);
+        return started(pod);
     }
 
     /** SIGTERM to every running container, SIGKILL to those still running after {@code grace}. */
-    private void endAll(WasmPod pod, Duration grace) {
+    @Override
+    protected void stopPod(WasmPod pod, Duration grace) {
         WasmTasks t = tasksOf(pod);
         List<WasmContainer> running = new ArrayList<>();
         for (WasmContainer c : pod.containerList()) {
@@ -133,24 +117,10 @@ abstract class WasmSandboxDriver implements SandboxDriver {
         }
     }
 
-    @Override
-    public CompletionStage<ExitStatus> exit(String sandboxId) throws SandboxException {
-        return pods.exit(sandboxId);
-    }
-
-    @Override
-    public SandboxStatus status(String sandboxId, boolean verbose) throws SandboxException {
-        return pods.status(sandboxId, verbose);
-    }
-
-    @Override
-    public void shutdown(String sandboxId) throws SandboxException {
-        pods.shutdown(sandboxId, this::removeAll);
-    }
-
     /** Ends and removes the pod's containers and its work files. */
-    private void removeAll(WasmPod pod) throws SandboxException {
-        endAll(pod, Duration.ZERO);
+    @Override
+    protected void removePod(WasmPod pod) throws SandboxException {
+        stopPod(pod, Duration.ZERO);
         WasmTasks t = tasksOf(pod);
         for (WasmContainer c : pod.containerList()) {
             c.ops.lock();
@@ -169,15 +139,8 @@ abstract class WasmSandboxDriver implements SandboxDriver {
     }
 
     @Override
-    public TaskService tasks(String sandboxId) throws SandboxException {
-        return tasksOf(pods.get(sandboxId));
-    }
-
-    @Override
     public Collection<SandboxStatus> recover() {
-        List<PersistedPod> ours = store.loadAll().stream()
-                .filter(p -> backend.sandboxer().equals(p.sandboxer())).toList();
-        return pods.recover(ours, PersistedPod::id, WasmPod::restore, this::resume);
+        return recover(p -> backend.sandboxer().equals(p.sandboxer()), WasmPod::restore, this::resume);
     }
 
     /** Drops what a Create cut short left, and watches again the modules and processes still running. */

@@ -1,15 +1,14 @@
 package io.kuasar.driver.wasm;
 
 import io.kuasar.driver.kit.HostFiles;
-import io.kuasar.driver.kit.StdioRedirects;
+import io.kuasar.driver.kit.PodStore;
+import io.kuasar.driver.kit.PodTasks;
 import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;
-import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.TaskEvent;
 import io.kuasar.spi.TaskEvents;
-import io.kuasar.spi.TaskService;
 import io.kuasar.spi.TaskSpec;
 import io.kuasar.spi.TaskState;
 import io.kuasar.spi.TypedData;
@@ -30,22 +29,19 @@ import java.util.function.BooleanSupplier;
  * containerd's Task API for the wasm containers of one pod, served by the node. A wasm container has exactly one
  * process, its module: Exec is refused, Kill ends the module, Wait/State/Delete follow containerd's rules.
  */
-final class WasmTasks implements TaskService {
+final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
     private static final Logger LOG = System.getLogger(WasmTasks.class.getName());
 
-    private final WasmPod pod;
     private final WasmBackend backend;
-    private final PodStore store;
     private final TaskEvents events;
     private final Path workRoot;
     /** True once the driver instance that made this object was deactivated: a newer instance handles exits. */
     private final BooleanSupplier closed;
 
-    WasmTasks(WasmPod pod, WasmBackend backend, PodStore store, TaskEvents events, Path workRoot,
+    WasmTasks(WasmPod pod, WasmBackend backend, PodStore<WasmPod, PersistedPod> store, TaskEvents events, Path workRoot,
               BooleanSupplier closed) {
-        this.pod = pod;
+        super(pod, store);
         this.backend = backend;
-        this.store = store;
         this.events = events;
         this.workRoot = workRoot;
         this.closed = closed;
@@ -61,10 +57,10 @@ final class WasmTasks implements TaskService {
 
     @Override
     public long create(TaskSpec spec) throws SandboxException {
-        String id = Identifiers.validate("container", spec.id());
-        TaskSpecs.refuseCheckpoint(spec, "a wasm container");
-        StdioRedirects.of(spec.stdio(), refusedBy()); // terminals and logging plugins: refused before anything is made
-        Path bundle = TaskSpecs.bundle(spec);
+        // terminals and logging plugins: refused before anything is made
+        TaskSpecs.Checked checked = TaskSpecs.check(spec, "a wasm container", refusedBy());
+        String id = checked.id();
+        Path bundle = checked.bundle();
         WasmContainer c = new WasmContainer(id, bundle, spec.rootfs(), new WasmProc(spec.stdio()));
         synchronized (pod) {
             WasmContainer existing = pod.containers.get(id);
@@ -91,8 +87,7 @@ final class WasmTasks implements TaskService {
                     spec.checkpoint(), pid));
             return pid;
         } catch (SandboxException | IOException | RuntimeException e) {
-            discard(c);
-            throw e instanceof SandboxException se ? se : SandboxException.internal("cannot create container " + id, e);
+            throw createFailed(c, e, () -> removeLeftovers(c));
         } finally {
             c.ops.unlock();
         }
@@ -126,31 +121,13 @@ final class WasmTasks implements TaskService {
         }
     }
 
-    private void discard(WasmContainer c) {
-        try {
-            removeLeftovers(c);
-        } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot clean up the failed container " + c.id, e);
-        }
-        pod.removeContainer(c.id);
-        try {
-            store.save(pod);
-        } catch (SandboxException ignored) {
-            // the next save records the container's absence
-        }
-    }
-
     /** Unmounts the read-only views and the rootfs, removes the work files. */
     void removeLeftovers(WasmContainer c) throws IOException {
         Path work = workDir(c.id);
         if (Files.exists(work)) {
             HostFiles.unmountAll(work);
         }
-        if (c.rootfsMounted) {
-            HostFiles.unmountAll(c.rootfsDir());
-            c.rootfsMounted = false;
-        }
-        HostFiles.deleteTree(work);
+        c.removeFiles(work, HostFiles::unmountAll);
     }
 
     @Override
@@ -235,10 +212,7 @@ final class WasmTasks implements TaskService {
         }
         c.ops.lock();
         try {
-            if (c.init.exit() == null && c.init.started()) {
-                throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                        "container " + id + " is still running: kill it first");
-            }
+            c.requireEnded();
             ExitStatus e = destroy(c);
             events.publish(new TaskEvent.Deleted(pod.id, id, "", e));
             return e;
@@ -251,13 +225,7 @@ final class WasmTasks implements TaskService {
     ExitStatus destroy(WasmContainer c) throws SandboxException {
         backend.release(pod, c);
         ExitStatus e = c.init.exit() != null ? c.init.exit() : new ExitStatus(c.init.pid(), 0, Instant.now());
-        try {
-            removeLeftovers(c);
-        } catch (IOException io) {
-            throw SandboxException.internal("cannot clean up container " + c.id, io);
-        }
-        pod.removeContainer(c.id);
-        store.save(pod);
+        removeDeleted(c, () -> removeLeftovers(c));
         return e;
     }
 
@@ -321,7 +289,4 @@ final class WasmTasks implements TaskService {
         return c.init;
     }
 
-    WasmContainer container(String id) throws SandboxException {
-        return pod.requireContainer(id);
-    }
 }

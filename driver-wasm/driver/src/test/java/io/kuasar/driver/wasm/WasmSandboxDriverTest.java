@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.ExecSpec;
+import io.kuasar.driver.kit.testing.TempHostPaths;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxSpec;
@@ -62,10 +63,7 @@ class WasmSandboxDriverTest {
     }
 
     WasmSandboxDriver driver() throws IOException {
-        HostPaths paths = new HostPaths() {
-            @Override public Path stateDir(String driver) { return dir.resolve("state").resolve(driver); }
-            @Override public Path runDir(String driver) { return dir.resolve("run").resolve(driver); }
-        };
+        HostPaths paths = new TempHostPaths(dir);
         return new WasmSandboxDriver(backend, events::add, paths, Duration.ofSeconds(1)) { };
     }
 

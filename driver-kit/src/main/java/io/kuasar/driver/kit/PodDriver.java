@@ -1,0 +1,125 @@
+package io.kuasar.driver.kit;
+
+import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.SandboxDriver;
+import io.kuasar.spi.SandboxException;
+import io.kuasar.spi.SandboxSpec;
+import io.kuasar.spi.SandboxStarted;
+import io.kuasar.spi.SandboxStatus;
+import io.kuasar.spi.TaskService;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import java.util.function.Predicate;
+
+/**
+ * A {@link SandboxDriver} whose pods live in a {@link PodTable} persisted by a {@link PodStore}: the Controller calls
+ * go to the table, which keeps containerd's rules, and the table calls the driver's own steps below with the pod's
+ * lifecycle lock held. A driver adds {@code recover()} (which pods are its own, how one re-attaches) and whatever else
+ * its technology offers.
+ *
+ * @param <P> the driver's pod
+ * @param <R> the pod's persisted form
+ * @since 1.8
+ */
+public abstract class PodDriver<P extends PodRecord<?>, R> implements SandboxDriver {
+    protected final PodStore<P, R> store;
+    protected final PodTable<P> pods;
+    private final Duration stopTimeout;
+
+    /** {@code stopTimeout}: the grace between SIGTERM and SIGKILL when Stop gives none. */
+    protected PodDriver(PodStore<P, R> store, Duration stopTimeout) {
+        this.store = store;
+        this.pods = new PodTable<>(store);
+        this.stopTimeout = stopTimeout;
+    }
+
+    /** The pod a Create makes, for an id already validated; may refuse it. */
+    protected abstract P newPod(String id, SandboxSpec spec) throws SandboxException;
+
+    /**
+     * What Start answers for a pod that is READY: a replayed Start gets the first one's answer. By default a pod
+     * whose Task API the host serves, standing for it its {@link PodRecord#pid}.
+     */
+    protected SandboxStarted started(P pod) {
+        synchronized (pod) {
+            return SandboxStarted.servedByHost(pod.pid, pod.createdAt);
+        }
+    }
+
+    /** Starts a CREATED pod. If it fails, the pod is removed ({@link #removePod}) and forgotten. */
+    protected abstract SandboxStarted startPod(P pod) throws SandboxException;
+
+    /** Ends the pod's processes, SIGKILL after {@code grace}; its files stay. */
+    protected abstract void stopPod(P pod, Duration grace) throws SandboxException;
+
+    /** Removes everything the pod made (Shutdown, or a Start that failed). */
+    protected abstract void removePod(P pod) throws SandboxException;
+
+    /** The Task API of the pod. */
+    protected abstract TaskService tasksOf(P pod) throws SandboxException;
+
+    /**
+     * True when a Stop must record the pod stopped before {@link #stopPod} runs, for a driver that watches the pod's
+     * own process and must read its end during the stop as expected rather than as a crash.
+     */
+    protected boolean marksStoppedFirst() {
+        return false;
+    }
+
+    /**
+     * Recover for the persisted pods {@code ours} accepts (a driver whose sandboxers share a store keeps its own):
+     * each is restored, made live and resumed ({@link PodTable#recover}).
+     */
+    protected List<SandboxStatus> recover(Predicate<R> ours, Function<R, P> restore, PodTable.Step<P> resume) {
+        return pods.recover(store.loadAll().stream().filter(ours).toList(), store::idOf, restore, resume);
+    }
+
+    @Override
+    public SandboxStatus create(SandboxSpec spec) throws SandboxException {
+        return pods.create(spec.id(), id -> newPod(id, spec));
+    }
+
+    @Override
+    public SandboxStarted start(String sandboxId) throws SandboxException {
+        return pods.start(sandboxId, pod -> {
+            synchronized (pod) {
+                if (pod.state == SandboxStatus.State.READY) {
+                    return started(pod);
+                }
+            }
+            try {
+                return startPod(pod);
+            } catch (SandboxException | RuntimeException e) {
+                pods.forgetFailed(pod, this::removePod);
+                throw e;
+            }
+        });
+    }
+
+    @Override
+    public void stop(String sandboxId, Duration timeout) throws SandboxException {
+        pods.stop(sandboxId, timeout, stopTimeout, marksStoppedFirst(), this::stopPod);
+    }
+
+    @Override
+    public CompletionStage<ExitStatus> exit(String sandboxId) throws SandboxException {
+        return pods.exit(sandboxId);
+    }
+
+    @Override
+    public SandboxStatus status(String sandboxId, boolean verbose) throws SandboxException {
+        return pods.status(sandboxId, verbose);
+    }
+
+    @Override
+    public void shutdown(String sandboxId) throws SandboxException {
+        pods.shutdown(sandboxId, this::removePod);
+    }
+
+    @Override
+    public TaskService tasks(String sandboxId) throws SandboxException {
+        return tasksOf(pods.get(sandboxId));
+    }
+}
