@@ -1,4 +1,4 @@
-/* kuasar-keeper: what the supervisor (kuasar-keeper.c) and the relay (relay.c) share. */
+/* kuasar-keeper: what the supervisor (kuasar-keeper.c), the relay (relay.c) and the control socket (control.c) share. */
 #ifndef KUASAR_KEEPER_H
 #define KUASAR_KEEPER_H
 
@@ -42,6 +42,11 @@ void relay_close_all(void);
 void relay_list(struct buf *out);              /* "L <public> <backend>\n" per listener */
 void relay_event(struct ev *e, uint32_t events);
 int relay_tick(int64_t now);                   /* retries due backends; ms until the next retry, or -1 */
+
+struct control_client;
+void control_accept(int listen_fd);           /* takes every pending connection of the control socket */
+int control_client_event(struct control_client *c, uint32_t events);
+void control_close_all(void);
 
 int exit_records_prune(const char *exits_dir, long ttl_hours); /* records removed; rate-limited to hourly */
 
