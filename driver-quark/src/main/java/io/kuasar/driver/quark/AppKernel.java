@@ -26,6 +26,10 @@ interface AppKernel extends AutoCloseable {
     /** The Task API when the host serves it; backends whose kernel serves its own refuse. */
     TaskService tasks(Pod pod) throws SandboxException;
 
+    /** Before {@link #reattach} of each recovered pod: what a recovery does once for all of them. */
+    default void beforeRecovery() {
+    }
+
     /** After a driver restart, re-attaches to a pod recorded READY; false when its sandbox is gone. */
     boolean reattach(Pod pod);
 

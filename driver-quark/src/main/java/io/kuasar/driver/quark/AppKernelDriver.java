@@ -66,6 +66,7 @@ abstract class AppKernelDriver extends PodDriver<Pod, PersistedPod> {
 
     @Override
     public Collection<SandboxStatus> recover() {
+        kernel.beforeRecovery();
         return recover(p -> kernel.sandboxer().equals(p.sandboxer()), Pod::restore, this::reattach);
     }
 

@@ -1,10 +1,12 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.AtomicFiles;
 import io.kuasar.driver.kit.Commands;
 import io.kuasar.driver.kit.HostFiles;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -21,6 +23,52 @@ final class PlatformProbe {
     private static final long TIMEOUT_SECONDS = 15;
 
     private PlatformProbe() {
+    }
+
+    /**
+     * The platform chosen before for this very runsc binary (same path, size and modification time), kept in
+     * {@code scratch}: a driver upgrade or restart does not probe again (a quarter of a second of sandbox boot, on
+     * the CPUs the successor recovers with); else {@link #choose}, remembered.
+     */
+    static String remembered(String runsc, Path scratch) {
+        Path file = scratch.resolve("platform");
+        String key = binaryKey(runsc);
+        try {
+            String[] kept = Files.readString(file).strip().split("\t");
+            if (kept.length == 2 && kept[1].equals(key) && CANDIDATES.contains(kept[0])) {
+                LOG.log(Level.DEBUG, "gVisor platform: " + kept[0] + " (probed before)");
+                return kept[0];
+            }
+        } catch (IOException absent) {
+            // not probed yet
+        }
+        String chosen = choose(runsc, scratch);
+        try {
+            AtomicFiles.writeAtomically(file, (chosen + "\t" + key + "\n").getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "cannot remember the gVisor platform: " + e);
+        }
+        return chosen;
+    }
+
+    /** What identifies the runsc binary: its real path, size and modification time. */
+    private static String binaryKey(String runsc) {
+        try {
+            Path bin = Path.of(runsc).isAbsolute() ? Path.of(runsc).toRealPath() : resolveOnPath(runsc).toRealPath();
+            return bin + " " + Files.size(bin) + " " + Files.getLastModifiedTime(bin).toMillis();
+        } catch (IOException | RuntimeException e) {
+            return runsc + " ?";
+        }
+    }
+
+    private static Path resolveOnPath(String name) {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+            Path p = Path.of(dir, name);
+            if (Files.isExecutable(p)) {
+                return p;
+            }
+        }
+        return Path.of(name);
     }
 
     /** The first platform on which a sandbox boots; ptrace when none does (the error then shows at pod start). */

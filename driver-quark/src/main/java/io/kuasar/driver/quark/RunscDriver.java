@@ -78,7 +78,7 @@ public class RunscDriver extends AppKernelDriver {
         if (!s.platform().isEmpty()) {
             return CompletableFuture.completedFuture(s.platform());
         }
-        return CompletableFuture.supplyAsync(() -> PlatformProbe.choose(s.binary(), scratch));
+        return CompletableFuture.supplyAsync(() -> PlatformProbe.remembered(s.binary(), scratch));
     }
 
     @Deactivate

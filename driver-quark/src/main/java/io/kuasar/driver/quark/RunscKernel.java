@@ -280,7 +280,6 @@ final class RunscKernel implements AppKernel {
         }
         reaper.readopt(pod.sessions);
         reaper.adopt(runsc.marker());
-        endStaleWaits(runsc);
         for (RunscContainer c : pod.containerList()) {
             if (c.init.exit() == null && c.init.started()) {
                 // A new runsc wait asks the sandbox, which keeps a container's exit status until it is deleted:
@@ -300,17 +299,20 @@ final class RunscKernel implements AppKernel {
      * Ends the {@code runsc wait} helpers a previous JVM left (after a kill -9 they were re-parented to the keeper
      * and would each hold about 7 MB PSS until their container ends, then die of SIGPIPE with no one reading their
      * answer). Their answer is not needed: the new waits get the same code from the sandbox. A driver restart in
-     * the same JVM ends its waits itself ({@link RunscExits#close}), and this JVM's own helpers are left alone.
+     * the same JVM ends its waits itself ({@link RunscExits#close}), and this JVM's own helpers are left alone. One
+     * pass over the processes for all pods: it was one per pod, most of a recovery's time with ten pods.
      */
-    private static void endStaleWaits(Runsc runsc) {
+    @Override
+    public void beforeRecovery() {
         long self = ProcessHandle.current().pid();
+        String ours = "--root=" + runRoot.resolve("pods") + "/";
         for (ProcStat s : ProcStat.all()) {
             if (s.ppid() == self) {
                 continue;
             }
             List<String> argv = List.of(Reaper.commandLine(s.pid()).split(" "));
             int wait = argv.indexOf("wait");
-            if (argv.contains(runsc.marker()) && wait > 0 && wait == argv.size() - 2) {
+            if (wait > 0 && wait == argv.size() - 2 && argv.stream().anyMatch(a -> a.startsWith(ours))) {
                 LOG.log(Level.INFO, "ending runsc wait " + s.pid() + " left by a previous node process: "
                         + argv.get(wait + 1));
                 ProcessHandle.of(s.pid()).ifPresent(ProcessHandle::destroyForcibly);
