@@ -1,5 +1,12 @@
 package io.kuasar.endpoint;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.google.protobuf.Any;
 import com.google.protobuf.ByteString;
@@ -12,25 +19,17 @@ import io.kuasar.api.containerd.services.sandbox.v1.ControllerUpdateRequest;
 import io.kuasar.api.containerd.task.v3.CreateTaskRequest;
 import io.kuasar.api.containerd.task.v3.ExecProcessRequest;
 import io.kuasar.api.containerd.task.v3.UpdateTaskRequest;
+import io.kuasar.host.fuzz.FuzzInput;
+import io.kuasar.host.fuzz.FuzzSeeds;
 import io.kuasar.spi.Mount;
 import io.kuasar.spi.PodConfig;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.TypedData;
-import io.kuasar.host.fuzz.FuzzInput;
-import io.kuasar.host.fuzz.FuzzSeeds;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
 
 /**
  * Fuzz target {@code proto-mapping}: containerd's requests, parsed from the input's bytes, through what the endpoint
@@ -203,13 +202,8 @@ class ProtoMappingFuzzTest {
         return false;
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource
-    void seeds(String name, byte[] data) {
-        requests(data);
-    }
-
-    static Stream<Arguments> seeds() {
-        return FuzzSeeds.of("proto-mapping");
+    @TestFactory
+    Stream<DynamicTest> seeds() {
+        return FuzzSeeds.replay("proto-mapping", this::requests);
     }
 }

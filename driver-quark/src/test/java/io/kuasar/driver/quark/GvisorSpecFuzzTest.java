@@ -1,24 +1,23 @@
 package io.kuasar.driver.quark;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.kuasar.host.fuzz.FuzzInput;
 import io.kuasar.host.fuzz.FuzzFiles;
+import io.kuasar.host.fuzz.FuzzInput;
 import io.kuasar.host.fuzz.FuzzSeeds;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
 
 /**
  * Fuzz target {@code quark-gvisor-spec}: an app container's {@code config.json} as containerd's client wrote it
@@ -68,13 +67,8 @@ class GvisorSpecFuzzTest {
         assertArrayEquals(after, Files.readAllBytes(config), "preparing twice changed the file");
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource
-    void seeds(String name, byte[] data) throws IOException, SandboxException {
-        configJson(data);
-    }
-
-    static Stream<Arguments> seeds() {
-        return FuzzSeeds.of("quark-gvisor-spec");
+    @TestFactory
+    Stream<DynamicTest> seeds() {
+        return FuzzSeeds.replay("quark-gvisor-spec", this::configJson);
     }
 }

@@ -1,13 +1,17 @@
 package io.kuasar.ttrpc;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.kuasar.host.fuzz.FuzzInput;
 import io.kuasar.host.fuzz.FuzzSeeds;
-import io.kuasar.ttrpc.fuzz.ReferenceFrames;
 import io.kuasar.ttrpc.fuzz.ReferenceFrames.Event;
 import io.kuasar.ttrpc.fuzz.ReferenceFrames.Kind;
+import io.kuasar.ttrpc.fuzz.ReferenceFrames;
 import io.kuasar.ttrpc.proto.KeyValue;
 import io.kuasar.ttrpc.proto.Request;
 import io.kuasar.ttrpc.proto.Response;
@@ -24,13 +28,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
 
 /**
  * Fuzz target {@code ttrpc-server-connection}: a hostile client's bytes through {@link FrameDecoder},
@@ -323,13 +322,8 @@ class ServerConnectionFuzzTest {
         return out.toByteArray();
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource
-    void seeds(String name, byte[] data) {
-        connection(data);
-    }
-
-    static Stream<Arguments> seeds() {
-        return FuzzSeeds.of("ttrpc-server-connection");
+    @TestFactory
+    Stream<DynamicTest> seeds() {
+        return FuzzSeeds.replay("ttrpc-server-connection", this::connection);
     }
 }

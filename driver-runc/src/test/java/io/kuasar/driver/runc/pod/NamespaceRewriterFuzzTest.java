@@ -1,10 +1,14 @@
 package io.kuasar.driver.runc.pod;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.kuasar.host.fuzz.FuzzInput;
 import io.kuasar.host.fuzz.FuzzFiles;
+import io.kuasar.host.fuzz.FuzzInput;
 import io.kuasar.host.fuzz.FuzzSeeds;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
@@ -14,13 +18,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
 
 /**
  * Fuzz target {@code runc-namespace-rewriter}: a container's {@code config.json} as containerd's client wrote it
@@ -84,13 +83,8 @@ class NamespaceRewriterFuzzTest {
         assertArrayEquals(after, Files.readAllBytes(config));
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource
-    void seeds(String name, byte[] data) throws IOException, SandboxException {
-        configJson(data);
-    }
-
-    static Stream<Arguments> seeds() {
-        return FuzzSeeds.of("runc-namespace-rewriter");
+    @TestFactory
+    Stream<DynamicTest> seeds() {
+        return FuzzSeeds.replay("runc-namespace-rewriter", this::configJson);
     }
 }

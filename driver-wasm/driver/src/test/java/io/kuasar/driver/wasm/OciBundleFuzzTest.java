@@ -1,5 +1,9 @@
 package io.kuasar.driver.wasm;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.kuasar.host.fuzz.FuzzFiles;
 import io.kuasar.host.fuzz.FuzzSeeds;
@@ -8,13 +12,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
 
 /**
  * Fuzz target {@code wasm-oci-bundle}: a wasm container's {@code config.json} as containerd's client wrote it
@@ -57,13 +56,8 @@ class OciBundleFuzzTest {
         }
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource
-    void seeds(String name, byte[] data) throws IOException {
-        configJson(data);
-    }
-
-    static Stream<Arguments> seeds() {
-        return FuzzSeeds.of("wasm-oci-bundle");
+    @TestFactory
+    Stream<DynamicTest> seeds() {
+        return FuzzSeeds.replay("wasm-oci-bundle", this::configJson);
     }
 }

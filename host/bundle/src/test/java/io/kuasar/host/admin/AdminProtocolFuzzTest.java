@@ -1,5 +1,10 @@
 package io.kuasar.host.admin;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.kuasar.host.fuzz.FuzzInput;
 import io.kuasar.host.fuzz.FuzzSeeds;
@@ -7,14 +12,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
 
 /**
  * Fuzz target {@code admin-protocol}: request lines as a root client may send them to the node's admin socket,
@@ -83,13 +82,8 @@ class AdminProtocolFuzzTest {
         assertTrue(s.indexOf('\n') < 0 && s.indexOf('\r') < 0, "a line break in " + s);
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource
-    void seeds(String name, byte[] data) {
-        lines(data);
-    }
-
-    static Stream<Arguments> seeds() {
-        return FuzzSeeds.of("admin-protocol");
+    @TestFactory
+    Stream<DynamicTest> seeds() {
+        return FuzzSeeds.replay("admin-protocol", this::lines);
     }
 }
