@@ -72,19 +72,24 @@ final class OutputPumps implements AutoCloseable {
         if (!isHolder(p.holderPid, marker)) {
             p.holderPid = startHolder(marker, targets);
         }
-        List<CompletableFuture<Void>> done = new ArrayList<>();
+        List<CompletableFuture<Boolean>> done = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
             if (targets[i] != null) {
                 int stream = i + 1;
                 String target = targets[i];
                 Path offset = offsetFile(offsets, containerId, p.execId, stream);
-                done.add(CompletableFuture.runAsync(() -> pump(agent, containerId, p.execId, stream, target, offset),
-                        threads));
+                done.add(CompletableFuture.supplyAsync(() -> pump(agent, containerId, p.execId, stream, target,
+                        offset), threads));
             }
         }
         CompletableFuture<Void> all = CompletableFuture.allOf(done.toArray(new CompletableFuture[0]));
         return all.whenComplete((v, t) -> {
-            if (!closing) { // a driver being stopped or upgraded leaves the streams open for its successor
+            boolean delivered = done.stream().allMatch(d -> Boolean.TRUE.equals(d.getNow(false)));
+            // Every stream reached EOF: containerd must see it, even from an instance being stopped (its successor
+            // does not pump an ended process again, so nothing else would end the holder: an ExecSync across an
+            // upgrade waited for EOF for ever). Else a driver being stopped or upgraded leaves the streams open for
+            // its successor.
+            if (delivered || !closing) {
                 endHolder(p.holderPid, marker);
             }
         });
@@ -145,11 +150,11 @@ final class OutputPumps implements AutoCloseable {
     }
 
     /**
-     * Delivers one stream. The offset file is written after each write to the FIFO and before the next request
-     * acknowledges it to the agent: a JVM killed between the two delivers that one chunk again (at least once,
-     * never lost); a JVM killed anywhere else delivers nothing twice.
+     * Delivers one stream; true once it reached EOF. The offset file is written after each write to the FIFO and
+     * before the next request acknowledges it to the agent: a JVM killed between the two delivers that one chunk
+     * again (at least once, never lost); a JVM killed anywhere else delivers nothing twice.
      */
-    private static void pump(AgentClient agent, String containerId, String execId, int stream, String target,
+    private static boolean pump(AgentClient agent, String containerId, String execId, int stream, String target,
                              Path offsetFile) {
         try (OutputStream out = new FileOutputStream(target, true);
              FileChannel offset = openOffset(offsetFile)) {
@@ -167,11 +172,12 @@ final class OutputPumps implements AutoCloseable {
                 next = r.getOffset() + r.getData().size();
                 offset.write(delivered.clear().putLong(next).flip(), 0); // one pwrite per chunk
                 if (r.getEof()) {
-                    return;
+                    return true;
                 }
             }
         } catch (IOException | RuntimeException e) {
             LOG.log(Level.DEBUG, "output " + stream + " of " + containerId + "/" + execId + " ended", e);
+            return false;
         }
     }
 

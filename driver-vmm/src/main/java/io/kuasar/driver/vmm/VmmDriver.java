@@ -257,6 +257,15 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
     }
 
     /**
+     * A process to watch again after a reconnect: one still running, or one whose exit is known but whose output
+     * was not all delivered yet (its streams' holder still runs: containerd waits for their EOF).
+     */
+    private static boolean watchAgain(VmContainer c, VmProcess p) {
+        return (p.exit() == null && p.status() == io.kuasar.spi.TaskState.Status.RUNNING)
+                || OutputPumps.isHolder(p.holderPid, OutputPumps.marker(c.id, p.execId));
+    }
+
+    /**
      * Reconnects to a running VM's agent and resumes watching its processes, in the background: at an upgrade the
      * host asks the new instance to recover before the old one has let go of its connection, and QEMU serves one
      * connection per socket, so the new one waits its turn (calls meanwhile are UNAVAILABLE). A VM that is gone,
@@ -276,11 +285,11 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
                 pod.agent = a;
                 VmTasks t = tasks.computeIfAbsent(pod.id, k -> new VmTasks(pod, store, events, pumps));
                 for (VmContainer c : pod.containerList()) {
-                    if (c.init.exit() == null && c.init.status() == io.kuasar.spi.TaskState.Status.RUNNING) {
+                    if (watchAgain(c, c.init)) {
                         t.watch(c, c.init);
                     }
                     for (VmProcess x : c.execs.values()) {
-                        if (x.exit() == null && x.status() == io.kuasar.spi.TaskState.Status.RUNNING) {
+                        if (watchAgain(c, x)) {
                             t.watch(c, x);
                         }
                     }
