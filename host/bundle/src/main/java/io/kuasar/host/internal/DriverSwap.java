@@ -103,7 +103,7 @@ final class DriverSwap {
     }
 
     /** {@link Bundle#update}: the cold path, for a jar that cannot be installed beside. */
-    void updateInPlace(Bundle b, Path jar) throws IOException, BundleException {
+    private void updateInPlace(Bundle b, Path jar) throws IOException, BundleException {
         try (InputStream in = Files.newInputStream(jar)) {
             b.update(in);
         } catch (BundleException e) {

@@ -110,15 +110,13 @@ final class DriverTable {
     }
 
     /**
-     * Removes a departed driver: the gate hands out none of its sandboxers' calls to it from now on, and nobody
-     * takes them over until {@link #doneLeaving}. Returns the sandboxers it served.
+     * Removes a departed driver's claim: the gate hands out none of its sandboxers' calls to it from now on, and
+     * nobody takes them over until {@link #doneLeaving}. Returns the sandboxers it served.
      */
-    synchronized List<String> remove(SandboxDriver driver) {
-        Claim gone = claimOf(driver);
-        if (gone == null) {
+    synchronized List<String> remove(Claim gone) {
+        if (!claims.remove(gone)) {
             return List.of();
         }
-        claims.remove(gone);
         List<String> served = new ArrayList<>();
         for (String name : gone.sandboxers()) {
             if (serving.get(name) == gone) {

@@ -53,8 +53,4 @@ final class InstanceCalls {
         }
         return false;
     }
-
-    boolean closed() {
-        return closed;
-    }
 }

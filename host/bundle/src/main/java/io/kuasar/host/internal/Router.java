@@ -130,23 +130,21 @@ public class Router implements SandboxRouter {
      */
     void unbindDriver(SandboxDriver driver, Map<String, Object> properties) {
         DriverTable.Claim gone = drivers.claimOf(driver);
-        List<String> left = drivers.remove(driver);
+        if (gone == null) {
+            return; // never bound (SCR unbinds only what it bound): nothing was asked of it
+        }
         // from here calls wait at the gate: the log's "left" to "serves" is the time they cannot be served
+        List<String> left = drivers.remove(gone);
         LOG.log(Level.INFO, "driver for sandboxer(s) {0} left; its sandboxes keep running and wait for it",
                 DriverTable.sandboxers(properties));
-        if (gone != null) {
-            long t0 = System.nanoTime();
-            if (gone.calls().closeAndDrain(drain, describe(gone))) {
-                LOG.log(Level.DEBUG, "calls on {0} drained in {1} ms", describe(gone),
-                        (System.nanoTime() - t0) / 1_000_000);
-            }
+        long t0 = System.nanoTime();
+        if (gone.calls().closeAndDrain(drain, describe(gone))) {
+            LOG.log(Level.DEBUG, "calls on {0} drained in {1} ms", describe(gone), (System.nanoTime() - t0) / 1_000_000);
         }
         pending.driverLeft(driver);
-        if (gone != null) {
-            // a newcomer that arrived meanwhile stood by until now; its recovery waits for the leaving instance's
-            // deactivation too (Handover)
-            handover.after(gone.bundleId(), () -> drivers.doneLeaving(left).forEach(this::takeOver));
-        }
+        // a newcomer that arrived meanwhile stood by until now; its recovery waits for the leaving instance's
+        // deactivation too (Handover)
+        handover.after(gone.bundleId(), () -> drivers.doneLeaving(left).forEach(this::takeOver));
     }
 
     /** Recovers {@code claim}'s sandboxes, opens the gate of {@code names} to it, and re-asks pending stages. */

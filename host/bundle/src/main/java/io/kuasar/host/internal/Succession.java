@@ -62,17 +62,12 @@ final class Succession implements BundleListener {
         outranked.sandboxers().forEach(s -> retired.computeIfAbsent(s, k -> ConcurrentHashMap.newKeySet())
                 .add(old.getBundleId()));
         worker.execute(() -> {
-            if (old.getState() == Bundle.UNINSTALLED) {
-                return; // an upgrade swapped it out already (DriverSwap)
-            }
             LOG.log(Level.INFO, "driver {0} {1} outranked by {2} {3}: stopping the older bundle (kept installed"
                     + " for rollback)", old.getSymbolicName(), old.getVersion(),
                     newer == null ? "?" : newer.getSymbolicName(), newer == null ? "?" : newer.getVersion());
             try {
                 old.stop(Bundle.STOP_TRANSIENT);
-            } catch (IllegalStateException e) {
-                LOG.log(Level.DEBUG, "outranked driver bundle {0} was uninstalled meanwhile", old.getBundleId());
-            } catch (BundleException e) {
+            } catch (BundleException | IllegalStateException e) {
                 LOG.log(Level.WARNING, "cannot stop outranked driver bundle " + old.getBundleId(), e);
             }
         });
