@@ -14,8 +14,10 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.annotations.Out;
 
@@ -48,6 +50,7 @@ final class Reaper implements AutoCloseable {
     private final long self = ProcessHandle.current().pid();
     /** This JVM's session, never tracked: runsc helpers the JVM spawns itself (wait, exec) share it. */
     private final long ownSession = ProcStat.of(self).session();
+    private final AtomicBoolean sweepQueued = new AtomicBoolean();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "kuasar-runsc-reaper");
         t.setDaemon(true);
@@ -127,15 +130,31 @@ final class Reaper implements AutoCloseable {
         return List.of(leader);
     }
 
-    /** Tracks sessions recorded before a driver restart that still have processes. */
+    /**
+     * Tracks sessions recorded before a driver restart; the next sweep, soon, forgets those no process carries any
+     * more. No pass over /proc here: a recovery calls this for every pod (it was one pass per pod, most of a
+     * recovery's time with ten pods).
+     */
     void readopt(Collection<Long> recorded) {
-        Set<Long> live = new HashSet<>();
-        for (ProcStat s : ProcStat.all()) {
-            live.add(s.session());
-        }
-        for (long sid : recorded) {
-            if (live.contains(sid)) {
-                sessions.add(sid);
+        recorded.stream().filter(sid -> sid != ownSession).forEach(sessions::add);
+        sweepSoon();
+    }
+
+    /** {@link #adopt} without its pass over /proc: the sweep that follows soon learns the sessions, for all pods at once. */
+    void adoptSoon(String marker) {
+        markers.add(marker);
+        sweepSoon();
+    }
+
+    private void sweepSoon() {
+        if (sweepQueued.compareAndSet(false, true)) {
+            try {
+                timer.execute(() -> {
+                    sweepQueued.set(false);
+                    sweep();
+                });
+            } catch (RejectedExecutionException e) {
+                sweepQueued.set(false); // closed: this instance is going, the next one adopts again
             }
         }
     }

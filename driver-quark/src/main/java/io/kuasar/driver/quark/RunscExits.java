@@ -78,11 +78,21 @@ final class RunscExits {
                 });
     }
 
-    /** Starts the container's runsc wait; when it ends, its JSON carries the init's exit code. */
+    /**
+     * Starts the container's runsc wait; when it ends, its JSON carries the init's exit code. Nothing when this
+     * instance is closing, or the container is gone or known to have ended meanwhile (a recovery starts its waits
+     * in the background).
+     */
     void watchInit(RunscContainer c) {
+        if (closing || c.deleted || c.init.exit() != null) {
+            return;
+        }
         try {
             Process w = runsc.startWait(c.id);
             c.init.helper = w;
+            if (closing) {
+                w.destroy(); // close() ran meanwhile and may not have seen this helper (both fields are volatile)
+            }
             w.onExit().thenAccept(p -> {
                 String out;
                 try {

@@ -24,6 +24,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -45,6 +47,16 @@ final class RunscKernel implements AppKernel {
     private final OrphanExits orphans;
     private final CompletableFuture<String> platform;
     private final Map<String, RunscTasks> tasks = new ConcurrentHashMap<>();
+    /**
+     * Starts the recovered containers' runsc wait helpers after recover() has returned: spawning one is a fork and
+     * a Go runtime start, about 30 ms each under load, and calls wait for the recovery (an upgrade's gap). A wait
+     * started late still gets the exit: the sandbox keeps a container's status until it is deleted.
+     */
+    private final ExecutorService rewatch = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "kuasar-runsc-rewatch");
+        t.setDaemon(true);
+        return t;
+    });
 
     RunscKernel(RunscSettings settings, Path runRoot, PodStore<Pod, PersistedPod> store, TaskEvents events,
                 OrphanExits orphans, Reaper reaper, CompletableFuture<String> platform) {
@@ -279,12 +291,12 @@ final class RunscKernel implements AppKernel {
             return false;
         }
         reaper.readopt(pod.sessions);
-        reaper.adopt(runsc.marker());
+        reaper.adoptSoon(runsc.marker());
         for (RunscContainer c : pod.containerList()) {
             if (c.init.exit() == null && c.init.started()) {
                 // A new runsc wait asks the sandbox, which keeps a container's exit status until it is deleted:
                 // it also answers for a container that ended while no driver (or no JVM) watched.
-                t.exits().watchInit(c);
+                rewatch.execute(() -> t.exits().watchInit(c));
             }
             for (GProc x : c.execs.values()) {
                 if (x.exit() == null && x.started()) {
@@ -342,5 +354,6 @@ final class RunscKernel implements AppKernel {
             t.close();
         }
         tasks.clear();
+        rewatch.shutdownNow(); // a wait not started yet is the next instance's to start
     }
 }
