@@ -4,14 +4,17 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * The calls one driver instance is serving. When the instance leaves (its bundle is stopped for an upgrade, a
- * rollback or a removal), the host lets no new call in and waits, bounded, for the calls already in it, before the
- * instance is deactivated and its successor recovers: no call is cut in half, whatever the driver. A call that finds
- * the instance closed has done nothing, and the gate hands it to the successor.
+ * rollback or a removal), it first serves on until a moment with no call inside and closes then, so that no call
+ * waits for another to end ({@link #closeWhenQuiet}); failing that, the host lets no new call in and waits, bounded,
+ * for the calls already in it ({@link #closeAndDrain}). Either way no call is cut in half, whatever the driver, and
+ * the instance is deactivated and its successor recovers only after. A call that finds the instance closed has done
+ * nothing, and the gate hands it to the successor.
  */
 final class InstanceCalls {
     private static final Logger LOG = System.getLogger(InstanceCalls.class.getName());
@@ -21,6 +24,9 @@ final class InstanceCalls {
         @Override
         void close();
     }
+
+    /** How often a leaving instance looks for a moment with no call inside: short next to a call's latency. */
+    private static final long QUIET_POLL_NANOS = 200_000;
 
     private final ReadWriteLock lock = new ReentrantReadWriteLock();
     private volatile boolean closed;
@@ -33,6 +39,27 @@ final class InstanceCalls {
             return null;
         }
         return () -> lock.readLock().unlock();
+    }
+
+    /**
+     * Closes the instance at a moment no call is inside it, while it goes on letting calls in, trying for up to
+     * {@code bound} (once when zero). True when it closed so; the caller then has nothing to drain. A leaving
+     * instance's calls would otherwise hold up every new call for as long as the longest of them runs (a gVisor or
+     * VM sandbox Start: half a second to seconds), which is most of an upgrade's gap.
+     */
+    boolean closeWhenQuiet(Duration bound) {
+        long deadline = System.nanoTime() + bound.toNanos();
+        while (true) {
+            if (lock.writeLock().tryLock()) { // succeeds only with no call inside; calls coming meanwhile get in
+                closed = true;
+                lock.writeLock().unlock();
+                return true;
+            }
+            if (System.nanoTime() >= deadline) {
+                return false;
+            }
+            LockSupport.parkNanos(QUIET_POLL_NANOS);
+        }
     }
 
     /**

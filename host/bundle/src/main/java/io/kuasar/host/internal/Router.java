@@ -54,6 +54,12 @@ public class Router implements SandboxRouter {
     static final String DRAIN_PROPERTY = "kuasar.driver.drain.ms";
     /** A vmm sandbox Start boots a VM: tens of seconds without KVM. */
     static final long DEFAULT_DRAIN_MS = 60_000;
+    static final String QUIET_PROPERTY = "kuasar.driver.quiet.ms";
+    /**
+     * How long a leaving instance serves on, waiting for a moment with no call inside, before the gate closes and
+     * drains it. Long next to any call but a VM boot; short next to containerd's and kubelet's own timeouts.
+     */
+    static final long DEFAULT_QUIET_MS = 5000;
 
     private final DriverTable drivers = new DriverTable();
     private final List<SandboxListener> listeners = new CopyOnWriteArrayList<>();
@@ -61,6 +67,7 @@ public class Router implements SandboxRouter {
     private final EventHub events;
     private final CallGate gate;
     private final Duration drain;
+    private final Duration quiet;
     /** Bundles a command is replacing ({@link DriverSwap}): it removes them itself, once their successor is whole. */
     private final Set<Long> swapping = ConcurrentHashMap.newKeySet();
     private final BiConsumer<DriverTable.Claim, DriverTable.Claim> retire;
@@ -73,16 +80,18 @@ public class Router implements SandboxRouter {
         this.gate = new CallGate(drivers, pending, Duration.ofMillis(millis(context.getProperty(WAIT_PROPERTY),
                 WAIT_PROPERTY, DEFAULT_WAIT_MS)));
         this.drain = Duration.ofMillis(millis(context.getProperty(DRAIN_PROPERTY), DRAIN_PROPERTY, DEFAULT_DRAIN_MS));
+        this.quiet = Duration.ofMillis(millis(context.getProperty(QUIET_PROPERTY), QUIET_PROPERTY, DEFAULT_QUIET_MS));
         this.succession = new Succession(context, name -> !claimsOf(name).isEmpty());
         this.retire = succession::retire;
         this.handover = new Handover(context);
     }
 
     /** Without OSGi (tests): {@code retire} is told which serving claim a newcomer outranks. */
-    Router(EventHub events, Duration driverWait, Duration drain,
+    Router(EventHub events, Duration driverWait, Duration quiet, Duration drain,
            BiConsumer<DriverTable.Claim, DriverTable.Claim> retire) {
         this.events = events;
         this.gate = new CallGate(drivers, pending, driverWait);
+        this.quiet = quiet;
         this.drain = drain;
         this.retire = retire;
         this.succession = null;
@@ -112,7 +121,7 @@ public class Router implements SandboxRouter {
         List<String> free = drivers.add(claim);
         LOG.log(Level.INFO, "driver for sandboxer(s) {0} arrived ({1})", claim.sandboxers(), describe(claim));
         if (!free.isEmpty()) {
-            takeOver(claim, free);
+            takeOver(claim, free, null);
         }
         for (DriverTable.Claim older : drivers.outrankedBy(claim)) {
             LOG.log(Level.INFO, "driver {0} outranks the serving {1}; it takes over when that one leaves",
@@ -124,31 +133,55 @@ public class Router implements SandboxRouter {
     }
 
     /**
-     * A driver service is going (SCR calls this before the instance's deactivation): its sandboxers' new calls wait
-     * at the gate, the calls already inside it finish (bounded by {@value #DRAIN_PROPERTY}), and only then a
-     * standby, if any (or one that arrived meanwhile), recovers and serves.
+     * A driver service is going (SCR calls this before the instance's deactivation). It serves on until a moment
+     * with no call inside it (bounded by {@value #QUIET_PROPERTY}); else its sandboxers' new calls wait at the gate
+     * while the calls already inside it finish (bounded by {@value #DRAIN_PROPERTY}). Only then a standby, if any
+     * (or one that arrived meanwhile), recovers and serves.
      */
     void unbindDriver(SandboxDriver driver, Map<String, Object> properties) {
         DriverTable.Claim gone = drivers.claimOf(driver);
         if (gone == null) {
             return; // never bound (SCR unbinds only what it bound): nothing was asked of it
         }
+        long servedOn = System.nanoTime();
+        boolean quietly = gone.calls().closeWhenQuiet(quiet);
         // from here calls wait at the gate: the log's "left" to "serves" is the time they cannot be served
         List<String> left = drivers.remove(gone);
-        LOG.log(Level.INFO, "driver for sandboxer(s) {0} left; its sandboxes keep running and wait for it",
-                DriverTable.sandboxers(properties));
-        long t0 = System.nanoTime();
-        if (gone.calls().closeAndDrain(drain, describe(gone))) {
-            LOG.log(Level.DEBUG, "calls on {0} drained in {1} ms", describe(gone), (System.nanoTime() - t0) / 1_000_000);
+        long leftAt = System.nanoTime();
+        LOG.log(Level.INFO, "driver for sandboxer(s) {0} left (it served on {1} ms {2}); its sandboxes keep running"
+                + " and wait for it", DriverTable.sandboxers(properties), (leftAt - servedOn) / 1_000_000,
+                quietly ? "until no call was inside" : "and found no moment without a call: its calls drain");
+        if (!quietly) {
+            gone.calls().closeAndDrain(drain, describe(gone));
         }
+        long drainedAt = System.nanoTime();
         pending.driverLeft(driver);
         // a newcomer that arrived meanwhile stood by until now; its recovery waits for the leaving instance's
         // deactivation too (Handover)
-        handover.after(gone.bundleId(), () -> drivers.doneLeaving(left).forEach(this::takeOver));
+        handover.after(gone.bundleId(), () -> drivers.doneLeaving(left)
+                .forEach((claim, names) -> takeOver(claim, names, new Gap(leftAt, drainedAt, System.nanoTime()))));
     }
 
-    /** Recovers {@code claim}'s sandboxes, opens the gate of {@code names} to it, and re-asks pending stages. */
-    private void takeOver(DriverTable.Claim claim, List<String> names) {
+    /**
+     * Where the time went between a driver instance leaving and its successor serving, for the log (operators and
+     * bench/driver-upgrade.sh read it): the drain of its calls, the wait for its deactivation, the recovery.
+     */
+    private record Gap(long leftAt, long drainedAt, long stoppedAt) {
+        String describe(long servingAt) {
+            return String.format(" after a gap of %d ms (drain %d, deactivation %d, recovery %d)",
+                    ms(servingAt - leftAt), ms(drainedAt - leftAt), ms(stoppedAt - drainedAt), ms(servingAt - stoppedAt));
+        }
+
+        private static long ms(long nanos) {
+            return nanos / 1_000_000;
+        }
+    }
+
+    /**
+     * Recovers {@code claim}'s sandboxes, opens the gate of {@code names} to it, and re-asks pending stages;
+     * {@code gap} is null for a driver that arrived while nobody served its sandboxers.
+     */
+    private void takeOver(DriverTable.Claim claim, List<String> names, Gap gap) {
         Collection<SandboxStatus> recovered;
         try {
             recovered = claim.driver().recover();
@@ -165,8 +198,8 @@ public class Router implements SandboxRouter {
         for (String name : names) {
             reasked += pending.driverServes(name, claim.driver());
         }
-        LOG.log(Level.INFO, "driver {0} serves {1}: recovered {2} sandbox(es), re-asked {3} pending wait(s)",
-                describe(claim), names, recovered.size(), reasked);
+        LOG.log(Level.INFO, "driver {0} serves {1}: recovered {2} sandbox(es), re-asked {3} pending wait(s){4}",
+                describe(claim), names, recovered.size(), reasked, gap == null ? "" : gap.describe(System.nanoTime()));
         listeners.forEach(l -> l.recovered(recovered));
     }
 

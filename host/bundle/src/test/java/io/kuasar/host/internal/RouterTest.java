@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 
 class RouterTest {
     private final List<String> retired = new ArrayList<>();
-    private final Router router = new Router(new EventHub(), Duration.ofMillis(300), Duration.ofMillis(300),
+    private final Router router = new Router(new EventHub(), Duration.ofMillis(300), Duration.ZERO, Duration.ofMillis(300),
             (old, by) -> retired.add(old.serviceId() + " by " + by.serviceId()));
     private final RecordingDriver runc = new RecordingDriver("runc");
 
@@ -132,7 +132,7 @@ class RouterTest {
     /** A driver that records the calls it gets; a fake for this one class's test. */
     static final class RecordingDriver implements SandboxDriver {
         final List<String> calls = new ArrayList<>();
-        final List<String> taskCalls = new ArrayList<>();
+        final List<String> taskCalls = new java.util.concurrent.CopyOnWriteArrayList<>();
         final List<String> persisted = new ArrayList<>();
         /** When set, Kill runs this first (a call that takes its time). */
         volatile Runnable beforeKill;
