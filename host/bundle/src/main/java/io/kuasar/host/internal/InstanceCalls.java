@@ -5,7 +5,6 @@ import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
-import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -28,7 +27,7 @@ final class InstanceCalls {
     /** How often a leaving instance looks for a moment with no call inside: short next to a call's latency. */
     private static final long QUIET_POLL_NANOS = 200_000;
 
-    private final ReadWriteLock lock = new ReentrantReadWriteLock();
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private volatile boolean closed;
 
     /** Lets a call in; null once the instance is closed (the call must go elsewhere). */
@@ -60,6 +59,11 @@ final class InstanceCalls {
             }
             LockSupport.parkNanos(QUIET_POLL_NANOS);
         }
+    }
+
+    /** How many calls are inside now, for the log. */
+    int inside() {
+        return lock.getReadLockCount();
     }
 
     /**

@@ -150,7 +150,8 @@ public class Router implements SandboxRouter {
         long leftAt = System.nanoTime();
         LOG.log(Level.INFO, "driver for sandboxer(s) {0} left (it served on {1} ms {2}); its sandboxes keep running"
                 + " and wait for it", DriverTable.sandboxers(properties), (leftAt - servedOn) / 1_000_000,
-                quietly ? "until no call was inside" : "and found no moment without a call: its calls drain");
+                quietly ? "until no call was inside"
+                        : "and found no moment without a call: the " + gone.calls().inside() + " inside drain");
         if (!quietly) {
             gone.calls().closeAndDrain(drain, describe(gone));
         }
