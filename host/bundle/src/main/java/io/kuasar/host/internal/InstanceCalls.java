@@ -3,8 +3,8 @@ package io.kuasar.host.internal;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -24,11 +24,11 @@ final class InstanceCalls {
         void close();
     }
 
-    /** How often a leaving instance looks for a moment with no call inside: short next to a call's latency. */
-    private static final long QUIET_POLL_NANOS = 200_000;
-
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private volatile boolean closed;
+    /** Set when the instance leaves: the last call out then closes it ({@link #closeWhenQuiet}). */
+    private volatile boolean leaving;
+    private final CountDownLatch quiet = new CountDownLatch(1);
 
     /** Lets a call in; null once the instance is closed (the call must go elsewhere). */
     Entry enter() {
@@ -37,27 +37,44 @@ final class InstanceCalls {
             lock.readLock().unlock();
             return null;
         }
-        return () -> lock.readLock().unlock();
+        return this::exit;
+    }
+
+    private void exit() {
+        lock.readLock().unlock();
+        if (leaving && !closed) {
+            closeIfQuiet(); // the last call out of a leaving instance closes it, before another gets in
+        }
+    }
+
+    /** Closes the instance if no call is inside it now. */
+    private boolean closeIfQuiet() {
+        if (!lock.writeLock().tryLock()) {
+            return false;
+        }
+        closed = true;
+        lock.writeLock().unlock();
+        quiet.countDown();
+        return true;
     }
 
     /**
-     * Closes the instance at a moment no call is inside it, while it goes on letting calls in, trying for up to
-     * {@code bound} (once when zero). True when it closed so; the caller then has nothing to drain. A leaving
+     * Closes the instance at the first moment no call is inside it, while it goes on letting calls in, waiting up
+     * to {@code bound} for that moment. True when it closed so; the caller then has nothing to drain. A leaving
      * instance's calls would otherwise hold up every new call for as long as the longest of them runs (a gVisor or
-     * VM sandbox Start: half a second to seconds), which is most of an upgrade's gap.
+     * VM sandbox Start: half a second to seconds), which is most of an upgrade's gap. The moment is caught by the
+     * call that leaves last, however short it is.
      */
     boolean closeWhenQuiet(Duration bound) {
-        long deadline = System.nanoTime() + bound.toNanos();
-        while (true) {
-            if (lock.writeLock().tryLock()) { // succeeds only with no call inside; calls coming meanwhile get in
-                closed = true;
-                lock.writeLock().unlock();
-                return true;
-            }
-            if (System.nanoTime() >= deadline) {
-                return false;
-            }
-            LockSupport.parkNanos(QUIET_POLL_NANOS);
+        leaving = true;
+        if (closeIfQuiet()) {
+            return true;
+        }
+        try {
+            return quiet.await(bound.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 

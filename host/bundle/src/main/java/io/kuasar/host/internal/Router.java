@@ -57,9 +57,10 @@ public class Router implements SandboxRouter {
     static final String QUIET_PROPERTY = "kuasar.driver.quiet.ms";
     /**
      * How long a leaving instance serves on, waiting for a moment with no call inside, before the gate closes and
-     * drains it. Long next to any call but a VM boot; short next to containerd's and kubelet's own timeouts.
+     * drains it. Nobody waits meanwhile but the command that replaces the driver; a node under steady load of
+     * long calls (VM boots without KVM) may have no such moment for seconds.
      */
-    static final long DEFAULT_QUIET_MS = 5000;
+    static final long DEFAULT_QUIET_MS = 10_000;
 
     private final DriverTable drivers = new DriverTable();
     private final List<SandboxListener> listeners = new CopyOnWriteArrayList<>();
