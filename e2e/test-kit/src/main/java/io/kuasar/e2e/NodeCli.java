@@ -51,7 +51,12 @@ public final class NodeCli {
      * finds it through {@code KUASAR_NODE_DIR} (set to this node's; {@code KUASAR_ADMIN_SOCKET} removed).
      */
     public Result discovering(String... args) throws IOException, InterruptedException {
-        return run(List.of(), List.of(args), Map.of("KUASAR_NODE_DIR", env.nodeDir().toString()));
+        return discoveringFrom(env.nodeDir(), args);
+    }
+
+    /** As {@link #discovering}, with {@code KUASAR_NODE_DIR} set to {@code nodeDir}. */
+    public Result discoveringFrom(Path nodeDir, String... args) throws IOException, InterruptedException {
+        return run(List.of(), List.of(args), Map.of("KUASAR_NODE_DIR", nodeDir.toString()));
     }
 
     /** Runs {@code java JVM-OPTIONS -jar kuasar.jar ARGS}: with no admin command, that starts a node. */
