@@ -32,12 +32,17 @@ public final class NodeDiscovery {
 
     /** The socket named by settings or environment, else the first place a node answers on. */
     public static Found find(Map<String, String> properties, Map<String, String> environment, int selfUid) {
+        return find(properties, environment, selfUid, Path.of(UNIT_SOCKET));
+    }
+
+    /** As above, with the unit's socket elsewhere (tests: a host may run the unit). */
+    static Found find(Map<String, String> properties, Map<String, String> environment, int selfUid, Path unitSocket) {
         String named = named(properties, environment);
         if (named != null) {
             return new Found(Path.of(named), null);
         }
         Map<Path, String> looked = new LinkedHashMap<>();
-        for (Path candidate : candidates(environment)) {
+        for (Path candidate : candidates(environment, unitSocket)) {
             String why = whyNot(candidate, selfUid);
             if (why == null) {
                 return new Found(candidate, null);
@@ -66,10 +71,10 @@ public final class NodeDiscovery {
     }
 
     /** The scripts' node first (a developer's host may also run the unit), then the unit's. */
-    static List<Path> candidates(Map<String, String> environment) {
+    static List<Path> candidates(Map<String, String> environment, Path unitSocket) {
         String nodeDir = environment.get("KUASAR_NODE_DIR");
         nodeDir = nodeDir == null || nodeDir.isBlank() ? SCRIPTS_NODE_DIR : nodeDir;
-        List<Path> all = new ArrayList<>(List.of(Path.of(nodeDir, "kuasar", "run", "admin.sock"), Path.of(UNIT_SOCKET)));
+        List<Path> all = new ArrayList<>(List.of(Path.of(nodeDir, "kuasar", "run", "admin.sock"), unitSocket));
         return all.stream().distinct().toList();
     }
 
