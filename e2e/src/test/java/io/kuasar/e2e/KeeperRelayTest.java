@@ -175,7 +175,7 @@ class KeeperRelayTest {
     @Order(4)
     void pendingAndNewRequestsAreReplayedWhenTheBackendReturns() throws Exception {
         CountDownLatch hangSeen = new CountDownLatch(1);
-        long replayedBefore = stat("replayed_requests");
+        long replayedBefore = KeeperNode.stat(dir, "replayed_requests");
         backend.close();
         backend = backend("A", hangSeen); // this one never answers Hang
         try (TtrpcClient client = TtrpcClient.connect(pub)) {
@@ -197,14 +197,7 @@ class KeeperRelayTest {
             assertEquals("B:k8s.io:abc:after", echo(client, "Echo", "after").join());
         }
         assertTrue(Files.readString(log).contains("3 requests replayed"), "log says what was replayed");
-        assertEquals(replayedBefore + 3, stat("replayed_requests"), "the stats file the node reads counts them");
-    }
-
-    /** A count of the keeper's stats file (DIR/stats, read by the node for its metrics and `kuasar status`). */
-    private long stat(String key) throws IOException {
-        return Files.readAllLines(dir.resolve("stats")).stream().map(l -> l.split(" "))
-                .filter(f -> f.length == 2 && f[0].equals(key)).mapToLong(f -> Long.parseLong(f[1])).findFirst()
-                .orElseThrow(() -> new AssertionError("no " + key + " in " + dir.resolve("stats")));
+        assertEquals(replayedBefore + 3, KeeperNode.stat(dir, "replayed_requests"), "counted in the stats file");
     }
 
     @Test
@@ -294,7 +287,7 @@ class KeeperRelayTest {
     @Order(9)
     void supervisedCommandIsRestartedAfterKill9() throws Exception {
         long first = lastCommandPid();
-        long starts = stat("jvm_starts");
+        long starts = KeeperNode.stat(dir, "jvm_starts");
         ProcessHandle.of(first).orElseThrow().destroyForcibly(); // SIGKILL
         await("a restarted command", () -> lastCommandPid() != first);
         long second = lastCommandPid();
@@ -302,7 +295,8 @@ class KeeperRelayTest {
         await("the killed one reaped", () -> ProcessHandle.of(first).isEmpty());
         String text = Files.readString(log);
         assertTrue(text.contains("killed by signal 9") && text.contains("JVM restarted: pid " + second), text);
-        await("the stats file counting the restart", () -> stat("jvm_starts") == starts + 1); // written just after the log line
+        // the stats file is written just after the log line
+        await("the restart counted in the stats file", () -> KeeperNode.stat(dir, "jvm_starts") == starts + 1);
     }
 
     @Test

@@ -33,16 +33,17 @@ class NodeStatusCliTest extends CriTestBase {
 
         NodeCli.Result status = cli().discovering("status");
         assertEquals(0, status.code(), status::toString);
-        long jvm = ProcessHandle.allProcesses().filter(p -> cmdline(p).contains("-Dkuasar.listen=" + env.sandboxerSock())
-                && cmdline(p).contains("java")).filter(p -> !cmdline(p).contains("kuasar-keeper")).findFirst()
+        String listen = "-Dkuasar.listen=" + env.sandboxerSock();
+        long jvm = ProcessHandle.allProcesses().filter(p -> cmdline(p).contains(listen) && cmdline(p).contains("java"))
+                .filter(p -> !cmdline(p).contains("kuasar-keeper")).findFirst()
                 .orElseThrow(() -> new AssertionError("no node JVM")).pid();
         assertTrue(line(status, "node: ").startsWith("node: io.kuasar.host 0.1.0"), status::toString);
         assertTrue(line(status, "node: ").contains(", pid " + jvm + ", up "), status::toString);
 
         long pidFile = Long.parseLong(Files.readString(env.nodeDir().resolve("kuasar.pid")).trim());
         boolean keeper = cmdline(ProcessHandle.of(pidFile).orElseThrow()).contains("kuasar-keeper");
-        assertTrue(line(status, "keeper: ").startsWith(keeper ? "keeper: running, pid " + pidFile + "," : "keeper: none"),
-                status::toString);
+        String expected = keeper ? "keeper: running, pid " + pidFile + "," : "keeper: none";
+        assertTrue(line(status, "keeper: ").startsWith(expected), status::toString);
 
         NodeCli.Result sandboxes = cli().admin("sandboxes");
         long runc = sandboxes.out().lines().filter(l -> l.contains(" runc ")).count();
