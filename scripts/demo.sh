@@ -24,8 +24,8 @@ cat <<EOF
 
 The node is still running: containerd on $CONTAINERD_SOCK (log $CONTAINERD_LOG),
 the Kuasar host on $KUASAR_SANDBOXER_SOCK (log $KUASAR_NODE_DIR/kuasar.log).
-Ask the node about its drivers and pods (the node's CLI, on its admin socket):
-  java -jar $KUASAR_REPO/host/target/kuasar.jar --admin-socket $KUASAR_NODE_DIR/kuasar/run/admin.sock drivers
+Ask the node how it is, its drivers and pods (the node's CLI finds its admin socket; \`doctor\` checks the host):
+  $( [[ $KUASAR_NODE_DIR == /tmp/kuasar-node ]] || printf 'KUASAR_NODE_DIR=%s ' "$KUASAR_NODE_DIR")java -jar $KUASAR_REPO/host/target/kuasar.jar status
 Run the demo again with: scripts/demo.sh [kuasar-runc|runc|kuasar-runsc|kuasar-vmm]
 Stop everything with:    scripts/kuasar-down.sh && scripts/containerd-down.sh
 EOF

@@ -127,6 +127,7 @@ setsid nohup "${KEEPER_CMD[@]}" "$JAVA" ${KUASAR_JAVA_OPTS:-$DEFAULT_JAVA_OPTS} 
   -Dgosh.args=--nointeractive \
   -Dkuasar.drivers.dir="$KUASAR_NODE_DIR/kuasar/drivers" \
   -Dkuasar.config.dir="$KUASAR_NODE_DIR/kuasar/config" \
+  -Dkuasar.metrics.listen="$KUASAR_METRICS_LISTEN" \
   "${UNSIGNED_ARG[@]}" \
   "${HALT_ARG[@]}" \
   "-Djava.util.logging.SimpleFormatter.format=%1\$tFT%1\$tT.%1\$tLZ %4\$s %3\$s: %5\$s%6\$s%n" \

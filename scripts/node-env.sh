@@ -26,6 +26,10 @@ KUASAR_CNI_SUBNET="${KUASAR_CNI_SUBNET:-10.88.77.0/24}"
 # Where containerd dials our sandboxer (proxy plugin 'runc'); dialed lazily, may not exist yet.
 KUASAR_SANDBOXER_SOCK="${KUASAR_SANDBOXER_SOCK:-$KUASAR_NODE_DIR/kuasar.sock}"
 
+# The node's Prometheus metrics (kuasar.metrics.listen): a free loopback port by default, so that nodes side by side
+# never take each other's; `java -jar host/target/kuasar.jar status` says which (line "metrics:").
+KUASAR_METRICS_LISTEN="${KUASAR_METRICS_LISTEN:-127.0.0.1:0}"
+
 # Our containerd/shim/ctr first, so containerd finds its own containerd-shim-runc-v2;
 # runc stays bookworm's (/usr/sbin/runc: sid's needs a newer glibc).
 case ":$PATH:" in
@@ -48,7 +52,7 @@ KUASAR_IMAGE_DIR="${KUASAR_IMAGE_DIR:-$KUASAR_CACHE/images}"
 
 export KUASAR_REPO KUASAR_CACHE KUASAR_CONTAINERD_PREFIX KUASAR_NODE_DIR CONTAINERD_ROOT CONTAINERD_STATE
 export CONTAINERD_SOCK CONTAINERD_CONFIG CONTAINERD_LOG CONTAINERD_PID_FILE CONTAINERD_BIN CTR PATH
-export KUASAR_CNI_CONF_DIR KUASAR_CNI_BIN_DIR KUASAR_CNI_BRIDGE KUASAR_CNI_SUBNET KUASAR_SANDBOXER_SOCK
+export KUASAR_METRICS_LISTEN KUASAR_CNI_CONF_DIR KUASAR_CNI_BIN_DIR KUASAR_CNI_BRIDGE KUASAR_CNI_SUBNET KUASAR_SANDBOXER_SOCK
 export KUASAR_RUNC_BIN KUASAR_RUNC_ROOT KUASAR_CGROUP_PARENT KUASAR_BUSYBOX_IMAGE KUASAR_PAUSE_IMAGE KUASAR_IMAGE_DIR
 
 # StrictModes for a directory the node trusts: it and every parent must be owned by root or by us and not be

@@ -48,6 +48,8 @@ void control_accept(int listen_fd);           /* takes every pending connection 
 int control_client_event(struct control_client *c, uint32_t events);
 void control_close_all(void);
 
+void stats_replayed(size_t requests);         /* counts requests resent to a restarted JVM, in DIR/stats */
+
 int exit_records_prune(const char *exits_dir, long ttl_hours); /* records removed; rate-limited to hourly */
 
 #endif

@@ -34,6 +34,7 @@ static int epfd = -1, log_fd = STDERR_FILENO;
 static const char *dir;
 static char **cmd;
 static int restart_delay_ms = 500, jvm_starts, stopping;
+static unsigned long long replayed_requests; /* requests resent to a restarted JVM (relay.c), for DIR/stats */
 static long record_ttl_hours = 168; /* exit records older than this are pruned (exit_records.c) */
 static pid_t jvm_pid;           /* 0 while the JVM is not running */
 static int64_t restart_at = -1; /* when to start the JVM again; -1: not scheduled */
@@ -136,6 +137,19 @@ static int atomic_write(const char *dirpath, const char *name, const char *data,
 
 /* ---- supervising the JVM and reaping ---- */
 
+/* DIR/stats, what the node reports (its metrics, `kuasar status`): rewritten whole whenever a count changes. */
+static void write_stats(void) {
+    char text[128];
+    int n = snprintf(text, sizeof text, "jvm_starts %d\nreplayed_requests %llu\n", jvm_starts, replayed_requests);
+    if (atomic_write(dir, "stats", text, (size_t)n) < 0) klog("cannot write %s/stats: %s", dir, strerror(errno));
+}
+
+void stats_replayed(size_t requests) {
+    if (requests == 0) return;
+    replayed_requests += requests;
+    write_stats();
+}
+
 static void start_jvm(void) {
     pid_t pid = fork();
     if (pid == 0) { /* undo what only the keeper wants: blocked signals, ignored SIGPIPE */
@@ -160,6 +174,7 @@ static void start_jvm(void) {
     jvm_pid = pid;
     restart_at = -1;
     klog("JVM %s: pid %d (%s)", jvm_starts++ ? "restarted" : "started", (int)pid, cmd[0]);
+    write_stats();
 }
 
 static void jvm_exited(const siginfo_t *si) {

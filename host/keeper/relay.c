@@ -138,9 +138,11 @@ static int backend_connect(struct pair *p) {
     }
     p->back.fd = fd;
     ev_ctl(EPOLL_CTL_ADD, &p->back, p->back_mask = EPOLLIN);
-    if (p->was_up)
+    if (p->was_up) {
         klog("backend %s restored for connection %d on %s; %zu requests replayed", p->lst->backend_path,
              p->id, p->lst->public_path, p->kept_count);
+        stats_replayed(p->kept_count);
+    }
     p->was_up = 1;
     return 0;
 }

@@ -175,6 +175,7 @@ class KeeperRelayTest {
     @Order(4)
     void pendingAndNewRequestsAreReplayedWhenTheBackendReturns() throws Exception {
         CountDownLatch hangSeen = new CountDownLatch(1);
+        long replayedBefore = KeeperNode.stat(dir, "replayed_requests");
         backend.close();
         backend = backend("A", hangSeen); // this one never answers Hang
         try (TtrpcClient client = TtrpcClient.connect(pub)) {
@@ -196,6 +197,7 @@ class KeeperRelayTest {
             assertEquals("B:k8s.io:abc:after", echo(client, "Echo", "after").join());
         }
         assertTrue(Files.readString(log).contains("3 requests replayed"), "log says what was replayed");
+        assertEquals(replayedBefore + 3, KeeperNode.stat(dir, "replayed_requests"), "counted in the stats file");
     }
 
     @Test
@@ -285,6 +287,7 @@ class KeeperRelayTest {
     @Order(9)
     void supervisedCommandIsRestartedAfterKill9() throws Exception {
         long first = lastCommandPid();
+        long starts = KeeperNode.stat(dir, "jvm_starts");
         ProcessHandle.of(first).orElseThrow().destroyForcibly(); // SIGKILL
         await("a restarted command", () -> lastCommandPid() != first);
         long second = lastCommandPid();
@@ -292,6 +295,8 @@ class KeeperRelayTest {
         await("the killed one reaped", () -> ProcessHandle.of(first).isEmpty());
         String text = Files.readString(log);
         assertTrue(text.contains("killed by signal 9") && text.contains("JVM restarted: pid " + second), text);
+        // the stats file is written just after the log line
+        await("the restart counted in the stats file", () -> KeeperNode.stat(dir, "jvm_starts") == starts + 1);
     }
 
     @Test

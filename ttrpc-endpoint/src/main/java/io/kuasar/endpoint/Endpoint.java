@@ -3,6 +3,7 @@ package io.kuasar.endpoint;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.NettyServerBuilder;
+import io.kuasar.host.ContainerdObserver;
 import io.kuasar.host.SandboxRouter;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.ttrpc.ConnectionCap;
@@ -85,17 +86,19 @@ public class Endpoint {
     private final OrphanSandboxes orphans;
     /** Test-only crash points (off unless the e2e tests arm them). */
     private final HaltPoints halts = HaltPoints.fromSystemProperties();
+    private final ContainerdObserver observer;
 
     @Activate
-    public Endpoint(@Reference SandboxRouter router, @Reference HostPaths paths, BundleContext context)
-            throws IOException {
+    public Endpoint(@Reference SandboxRouter router, @Reference HostPaths paths, @Reference ContainerdObserver observer,
+                    BundleContext context) throws IOException {
         this.router = router;
+        this.observer = observer;
         this.listen = Path.of(property(context, "kuasar.listen", "/run/kuasar/kuasar.sock"));
         this.ttrpc = new TtrpcServer(workers);
         this.keeper = keeper(context);
         this.sockets = keeper == null ? new TaskSockets(paths.runDir("task"), ttrpc)
                 : new TaskSockets(paths.runDir("task"), paths.runDir("task-backend"), keeper, ttrpc);
-        new TaskApi(router, sockets, halts).registerOn(ttrpc);
+        new TaskApi(router, sockets, halts, observer).registerOn(ttrpc);
         router.addListener(sockets);
         sockets.recovered(router.sandboxes());
         this.orphans = new OrphanSandboxes(router, containerdSocket(context), grpcLoop);
@@ -141,7 +144,8 @@ public class Endpoint {
                 .maxConcurrentCallsPerConnection(256)
                 .addService(ServerInterceptors.intercept(new ControllerService(router, sockets, waits, halts),
                         new RequestCheckInterceptor(),
-                        new NamespaceInterceptor()))
+                        new NamespaceInterceptor(),
+                        new CallMetricsInterceptor(observer))) // last: outermost, sees every call's status
                 .build().start();
     }
 

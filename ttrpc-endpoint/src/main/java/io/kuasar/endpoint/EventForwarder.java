@@ -8,6 +8,7 @@ import com.google.protobuf.Message;
 import io.kuasar.api.containerd.events.*;
 import io.kuasar.api.containerd.services.events.ttrpc.v1.ForwardRequest;
 import io.kuasar.api.containerd.types.Envelope;
+import io.kuasar.host.ContainerdObserver;
 import io.kuasar.host.EventSubscriber;
 import io.kuasar.spi.TaskEvent;
 import io.kuasar.ttrpc.TtrpcClient;
@@ -25,6 +26,9 @@ import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 
 /**
  * Sends task events to containerd's ttrpc events service ({@code Forward}) at {@code kuasar.containerd.ttrpc}
@@ -44,6 +48,9 @@ public final class EventForwarder implements EventSubscriber, AutoCloseable {
     private final EventLoopGroup loop = TtrpcEventLoops.newGroup(1, "kuasar-events");
     private volatile boolean closed;
     private TtrpcClient client;
+    /** Told of each attempt (kuasar status, metrics); optional so that events flow whatever else is there. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile ContainerdObserver observer;
 
     @Activate
     public EventForwarder(BundleContext context) {
@@ -78,6 +85,7 @@ public final class EventForwarder implements EventSubscriber, AutoCloseable {
                 }
                 client.call(SERVICE, "Forward", ForwardRequest.newBuilder().setEnvelope(next).build(), Map.of(),
                         Duration.ofSeconds(10)).get();
+                observed(null);
                 next = null;
                 backoffMillis = 100;
             } catch (InterruptedException e) {
@@ -85,10 +93,18 @@ public final class EventForwarder implements EventSubscriber, AutoCloseable {
             } catch (Exception e) {
                 LOG.log(Level.WARNING, "cannot forward {0} to containerd at {1}, will retry: {2}",
                         next == null ? "event" : next.getTopic(), address, e.getMessage());
+                observed(String.valueOf(e.getMessage()));
                 closeClient();
                 sleep(backoffMillis);
                 backoffMillis = Math.min(backoffMillis * 2, 5000);
             }
+        }
+    }
+
+    private void observed(String problem) {
+        ContainerdObserver o = observer;
+        if (o != null) {
+            o.forwarded(address.toString(), problem);
         }
     }
 

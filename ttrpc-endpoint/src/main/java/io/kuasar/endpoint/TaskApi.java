@@ -9,6 +9,7 @@ import com.google.protobuf.Parser;
 import io.kuasar.api.containerd.task.v3.*;
 import io.kuasar.api.containerd.v1.types.ProcessInfo;
 import io.kuasar.api.containerd.v1.types.Status;
+import io.kuasar.host.ContainerdObserver;
 import io.kuasar.host.SandboxRouter;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;
@@ -19,6 +20,7 @@ import io.kuasar.spi.TaskSpec;
 import io.kuasar.spi.TaskState;
 import io.kuasar.ttrpc.MethodHandler;
 import io.kuasar.ttrpc.RequestContext;
+import io.kuasar.ttrpc.TtrpcException;
 import io.kuasar.ttrpc.TtrpcServer;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -36,8 +38,14 @@ final class TaskApi {
     private final TaskSockets sockets;
     private final ExecStarts execStarts = new ExecStarts();
     private final HaltPoints halts;
+    private final ContainerdObserver observer;
 
     TaskApi(SandboxRouter router, TaskSockets sockets, HaltPoints halts) {
+        this(router, sockets, halts, CallMetricsInterceptor.NOT_OBSERVED);
+    }
+
+    TaskApi(SandboxRouter router, TaskSockets sockets, HaltPoints halts, ContainerdObserver observer) {
+        this.observer = observer;
         this.router = router;
         this.sockets = sockets;
         this.halts = halts;
@@ -53,19 +61,23 @@ final class TaskApi {
         MessageLite call(TaskService tasks, RequestContext ctx, Q request) throws SandboxException;
     }
 
+    /** Every Task call passes here once: its answer's status code and time go to the observer (metrics). */
     private <Q> void on(TtrpcServer server, String name, Parser<Q> parser, Method<Q> method) {
         for (String service : SERVICES) {
             server.register(service, name, MethodHandler.of(parser, (RequestContext ctx, Q request) -> {
+                long start = System.nanoTime();
                 try {
                     RequestFields.requireNoNul((com.google.protobuf.MessageOrBuilder) request);
                     String sandboxId = sockets.sandboxOf(ctx.socket());
                     halts.reached("Task." + name + ":before");
                     return method.call(sandboxId, ctx, request).handle((value, failure) -> {
                         halts.reached("Task." + name + ":after");
-                        return answer(value, failure);
+                        return answer(name, start, value, failure);
                     });
                 } catch (Exception e) {
-                    throw Statuses.ttrpc(e);
+                    TtrpcException failure = Statuses.ttrpc(e);
+                    observer.answered(ContainerdObserver.Api.TASK, name, failure.code().name(), System.nanoTime() - start);
+                    throw failure;
                 }
             }));
         }
@@ -76,11 +88,14 @@ final class TaskApi {
                 router.task(sandboxId, tasks -> method.call(tasks, ctx, q))));
     }
 
-    /** Passes an answer on, or turns a driver's failure into the ttrpc status containerd sees. */
-    private static <A> A answer(A value, Throwable failure) {
+    /** Passes an answer on, or turns a driver's failure into the ttrpc status containerd sees; either is observed. */
+    private <A> A answer(String name, long start, A value, Throwable failure) {
         if (failure != null) {
-            throw new java.util.concurrent.CompletionException(Statuses.ttrpc(failure));
+            TtrpcException status = Statuses.ttrpc(failure);
+            observer.answered(ContainerdObserver.Api.TASK, name, status.code().name(), System.nanoTime() - start);
+            throw new java.util.concurrent.CompletionException(status);
         }
+        observer.answered(ContainerdObserver.Api.TASK, name, "OK", System.nanoTime() - start);
         return value;
     }
 

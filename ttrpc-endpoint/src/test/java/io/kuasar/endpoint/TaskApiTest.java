@@ -46,12 +46,24 @@ class TaskApiTest {
     private TtrpcServer server;
     private TaskSockets sockets;
     private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
+    /** What the observer (the node's metrics) was told: "TASK Create OK". */
+    private final java.util.List<String> observed = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     @BeforeEach
     void serve() throws Exception {
         server = new TtrpcServer(Executors.newCachedThreadPool());
         sockets = new TaskSockets(dir, server);
-        new TaskApi(new OneSandboxRouter(), sockets, new HaltPoints(null)).registerOn(server);
+        new TaskApi(new OneSandboxRouter(), sockets, new HaltPoints(null), new io.kuasar.host.ContainerdObserver() {
+            @Override
+            public void answered(Api api, String method, String code, long nanos) {
+                assertTrue(nanos >= 0, "elapsed " + nanos);
+                observed.add(api + " " + method + " " + code);
+            }
+
+            @Override
+            public void forwarded(String address, String problem) {
+            }
+        }).registerOn(server);
     }
 
     @AfterEach
@@ -86,6 +98,22 @@ class TaskApiTest {
             assertEquals(TtrpcCode.NOT_FOUND, t.code());
             assertTrue(t.getMessage().contains("container ghost not found"), t.getMessage());
         }
+        assertEquals(java.util.List.of("TASK Create NOT_FOUND"), observed, "each call observed once, with its code");
+    }
+
+    @Test
+    void eachAnsweredCallIsObservedOnceWithItsCode() throws Exception {
+        try (TtrpcClient c = connect("pod1")) {
+            c.call(TaskApi.SERVICES.get(0), "Create", CreateTaskRequest.newBuilder().setId("ctr").build(), Map.of(), T,
+                    CreateTaskResponse.parser()).get();
+            CompletableFuture<WaitResponse> wait = c.call(TaskApi.SERVICES.get(0), "Wait",
+                    WaitRequest.newBuilder().setId("ctr").build(), Map.of(), T, WaitResponse.parser());
+            Thread.sleep(100);
+            assertEquals(java.util.List.of("TASK Create OK"), observed, "a Wait still waiting is not answered yet");
+            exit.complete(new ExitStatus(4242, 3, Instant.now()));
+            wait.get();
+        }
+        assertEquals(java.util.List.of("TASK Create OK", "TASK Wait OK"), observed);
     }
 
     @Test

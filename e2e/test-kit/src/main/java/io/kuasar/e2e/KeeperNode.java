@@ -23,6 +23,13 @@ final class KeeperNode {
         this.within = within;
     }
 
+    /** A count of the keeper's {@code <dir>/stats}: {@code jvm_starts N}, {@code replayed_requests N}. */
+    static long stat(Path keeperDir, String key) throws IOException {
+        return Files.readAllLines(keeperDir.resolve("stats")).stream().map(l -> l.split(" "))
+                .filter(f -> f.length == 2 && f[0].equals(key)).mapToLong(f -> Long.parseLong(f[1])).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + key + " in " + keeperDir.resolve("stats")));
+    }
+
     /** The keeper's pid, from its pid file; fails when the node does not run under a keeper. */
     long keeper() throws IOException {
         Path pidFile = env.kuasarRunDir().resolve("keeper/keeper.pid");

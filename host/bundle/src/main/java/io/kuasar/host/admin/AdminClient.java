@@ -21,9 +21,9 @@ import java.util.Map;
  * {@link AdminProtocol} request to the node's admin socket, prints the text lines it answers, and returns 0 on
  * {@code OK}, 1 otherwise (the error on stderr). Plain Java, no OSGi; it never starts a framework.
  *
- * <p>The socket is {@code --admin-socket PATH}, else the system property {@code kuasar.admin.socket}, else the
- * environment variable {@code KUASAR_ADMIN_SOCKET}, else {@code <kuasar.run.dir>/admin.sock} (system property
- * {@code kuasar.run.dir}, default {@code /run/kuasar}): the same default as the node's.
+ * <p>The socket is {@code --admin-socket PATH}, else the one {@link NodeDiscovery} names or finds (the system
+ * property {@code kuasar.admin.socket}, {@code KUASAR_ADMIN_SOCKET}, {@code <kuasar.run.dir>/admin.sock}, else the
+ * first of the scripts' node and the systemd unit's that answers). {@code doctor} needs no node: {@link HostDoctor}.
  */
 public final class AdminClient {
     public static final String SOCKET_OPTION = "--admin-socket";
@@ -37,7 +37,7 @@ public final class AdminClient {
             return false;
         }
         String first = args[0];
-        return AdminProtocol.COMMANDS.contains(first) || first.equals(SOCKET_OPTION)
+        return AdminProtocol.COMMANDS.contains(first) || first.equals(HostDoctor.COMMAND) || first.equals(SOCKET_OPTION)
                 || first.startsWith(SOCKET_OPTION + "=") || first.equals("help") || first.equals("--help");
     }
 
@@ -67,6 +67,9 @@ public final class AdminClient {
             (words.isEmpty() ? err : out).println(usage());
             return words.isEmpty() ? 1 : 0;
         }
+        if (words.get(0).equals(HostDoctor.COMMAND)) {
+            return HostDoctor.run(words.subList(1, words.size()), socket, out, err, environment);
+        }
         AdminProtocol.Request request;
         try {
             request = absolutePaths(AdminProtocol.request(words));
@@ -74,7 +77,17 @@ public final class AdminClient {
             err.println("kuasar: " + e.getMessage());
             return 1;
         }
-        Path path = Path.of(socket != null ? socket : defaultSocket(environment));
+        Path path;
+        if (socket != null) {
+            path = Path.of(socket);
+        } else {
+            NodeDiscovery.Found found = NodeDiscovery.find(properties(), environment, NodeDirectories.selfUid());
+            if (found.socket() == null) {
+                err.println("kuasar: " + found.problem());
+                return 1;
+            }
+            path = found.socket();
+        }
         try {
             return exchange(path, request, out, err);
         } catch (IOException e) {
@@ -89,17 +102,10 @@ public final class AdminClient {
                 + "\n       java -jar kuasar.jar            (no command: starts the node)";
     }
 
-    static String defaultSocket(Map<String, String> environment) {
-        String p = System.getProperty("kuasar.admin.socket");
-        if (p != null && !p.isBlank()) {
-            return p;
-        }
-        String e = environment.get("KUASAR_ADMIN_SOCKET");
-        if (e != null && !e.isBlank()) {
-            return e;
-        }
-        String run = System.getProperty("kuasar.run.dir");
-        return Path.of(run == null || run.isBlank() ? "/run/kuasar" : run).resolve("admin.sock").toString();
+    static Map<String, String> properties() {
+        Map<String, String> p = new java.util.HashMap<>();
+        System.getProperties().forEach((k, v) -> p.put(String.valueOf(k), String.valueOf(v)));
+        return p;
     }
 
     /** The node does not share our working directory: file arguments are sent absolute. */

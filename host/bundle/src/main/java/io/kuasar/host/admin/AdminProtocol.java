@@ -15,7 +15,7 @@ import java.util.Set;
  * text line may hold anything (but no line break).
  *
  * <pre>
- * drivers | sandboxes | install PATH|URL [--force] | upgrade NAME PATH [--force] | rollback NAME
+ * status | drivers | sandboxes | install PATH|URL [--force] | upgrade NAME PATH [--force] | rollback NAME
  * remove NAME [--force] | trust list | trust add CERT [ALIAS] | trust remove ALIAS|FINGERPRINT | inspect PATH
  * shell GOGO-COMMAND-LINE
  * </pre>
@@ -31,10 +31,10 @@ public final class AdminProtocol {
     public static final int MAX_REQUEST = 8192;
     public static final String OK = "OK";
     public static final String ERR = "ERR";
-    public static final String USAGE = "drivers | sandboxes | install PATH|URL [--force] | upgrade NAME PATH [--force]"
+    public static final String USAGE = "status | doctor [--containerd-config FILE] | drivers | sandboxes | install PATH|URL [--force] | upgrade NAME PATH [--force]"
             + " | rollback NAME | remove NAME [--force] | trust list | trust add CERT [ALIAS]"
             + " | trust remove ALIAS|FINGERPRINT | inspect PATH | shell GOGO-COMMAND-LINE";
-    public static final Set<String> COMMANDS = Set.of("drivers", "sandboxes", "install", "upgrade", "rollback",
+    public static final Set<String> COMMANDS = Set.of("status", "drivers", "sandboxes", "install", "upgrade", "rollback",
             "remove", "trust", "inspect", "shell");
     public static final String FORCE = "--force";
 
@@ -76,7 +76,7 @@ public final class AdminProtocol {
         String command = words.get(0);
         List<String> args = words.subList(1, words.size());
         boolean ok = switch (command) {
-            case "drivers", "sandboxes" -> args.isEmpty();
+            case "status", "drivers", "sandboxes" -> args.isEmpty();
             case "rollback", "inspect" -> args.size() == 1 && !args.get(0).isEmpty();
             case "install" -> optionalForce(args, 1);
             case "upgrade" -> optionalForce(args, 2);

@@ -243,7 +243,7 @@ public final class AdminServer implements Closeable {
                 status = AdminProtocol.OK;
                 if (request.command().equals("shell")) { // the shell's output can be long: the line is enough
                     LOG.log(Level.INFO, "admin: {0}: {1} line(s) of output", request.toLine(), text.size());
-                } else if (!request.command().equals("drivers") && !request.command().equals("sandboxes")) {
+                } else if (!Set.of("status", "drivers", "sandboxes").contains(request.command())) {
                     LOG.log(Level.INFO, "admin: {0}: {1}", request.toLine(), String.join("; ", text));
                 }
             } catch (Exception e) {

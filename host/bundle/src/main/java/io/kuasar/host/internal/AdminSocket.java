@@ -28,13 +28,17 @@ public class AdminSocket {
     private final DriverBundles bundles;
     private final TrustCommands trust;
     private final AdminServer server;
+    private final NodeStatus status;
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile RemoteShell shell;
 
     @Activate
-    public AdminSocket(@Reference Router router, @Reference TrustedBundles trusted, BundleContext context)
-            throws IOException {
-        this.bundles = DriverCommands.driverBundles(router, trusted, context);
+    public AdminSocket(@Reference Router router, @Reference TrustedBundles trusted, @Reference NodeMetrics metrics,
+                       @Reference MetricsServer metricsServer, BundleContext context) throws IOException {
+        this.bundles = DriverCommands.driverBundles(router, trusted, metrics, context);
+        this.status = new NodeStatus(context.getBundle(), router, bundles, metrics, metricsServer,
+                KeeperStats.of(KeeperExitRecords.keeperDir(context.getProperty(KeeperExitRecords.KEEPER_DIR_PROPERTY),
+                        System.getenv(KeeperExitRecords.KEEPER_DIR_ENV))));
         this.trust = new TrustCommands(trusted);
         String runDir = context.getProperty("kuasar.run.dir");
         Path socket = Path.of(socketPath(context.getProperty("kuasar.admin.socket"), runDir));
@@ -58,6 +62,8 @@ public class AdminSocket {
                 return bundles.drivers();
             case "sandboxes":
                 return bundles.sandboxes();
+            case "status":
+                return status.lines();
             case "inspect":
                 return trust.inspect(r.arg(0));
             default:

@@ -40,8 +40,11 @@ public final class DriverBundles {
     private final TrustedBundles trusted;
     private final Path rollbackDir;
     private final DriverSwap swap;
+    private final NodeMetrics metrics;
 
-    public DriverBundles(BundleContext context, Router router, TrustedBundles trusted, Path rollbackDir) {
+    public DriverBundles(BundleContext context, Router router, TrustedBundles trusted, Path rollbackDir,
+                         NodeMetrics metrics) {
+        this.metrics = metrics;
         this.context = context;
         this.router = router;
         this.trusted = trusted;
@@ -112,6 +115,15 @@ public final class DriverBundles {
      * uninstalled again: a refused bundle changes nothing.
      */
     public Bundle install(String where, boolean force) throws IOException, BundleException, BundleRefusedException {
+        try {
+            return installChecked(where, force);
+        } catch (BundleRefusedException e) {
+            metrics.driverEvent(NodeMetrics.DriverEvent.REFUSED, "");
+            throw e;
+        }
+    }
+
+    private Bundle installChecked(String where, boolean force) throws IOException, BundleException, BundleRefusedException {
         // Not the file's URL: a plain Felix "update ID" would re-read it unchecked. Ours cannot be opened.
         String location = "kuasar:" + where;
         Bundle existing = context.getBundle(location);
@@ -135,6 +147,7 @@ public final class DriverBundles {
                         + " uninstalled again: " + explain(e), e);
             }
             LOG.log(Level.INFO, "installed {0} from {1}, signed by {2}", describe(b), where, checked.signerText());
+            metrics.driverEvent(NodeMetrics.DriverEvent.INSTALLED, String.join(",", checked.facts().sandboxers()));
             return b;
         }
     }
@@ -145,6 +158,18 @@ public final class DriverBundles {
      * signer. Nothing is changed when it does not.
      */
     public Bundle upgrade(String name, Path jar, boolean force) throws IOException, BundleException, BundleRefusedException {
+        try {
+            Bundle serving = upgradeChecked(name, jar, force);
+            metrics.driverEvent(NodeMetrics.DriverEvent.UPGRADED, name);
+            return serving;
+        } catch (BundleRefusedException e) {
+            metrics.driverEvent(NodeMetrics.DriverEvent.REFUSED, name);
+            throw e;
+        }
+    }
+
+    private Bundle upgradeChecked(String name, Path jar, boolean force) throws IOException, BundleException,
+            BundleRefusedException {
         Bundle b = servingBundle(name);
         try (BundleCheck.Checked checked = trusted.check().check(jar)) {
             if (!checked.facts().driver()) {
@@ -169,6 +194,17 @@ public final class DriverBundles {
 
     /** Swaps the kept previous version back in; the version it replaces becomes the one kept. */
     public Bundle rollback(String name) throws IOException, BundleException, BundleRefusedException {
+        try {
+            Bundle serving = rollbackChecked(name);
+            metrics.driverEvent(NodeMetrics.DriverEvent.ROLLED_BACK, name);
+            return serving;
+        } catch (BundleRefusedException e) {
+            metrics.driverEvent(NodeMetrics.DriverEvent.REFUSED, name);
+            throw e;
+        }
+    }
+
+    private Bundle rollbackChecked(String name) throws IOException, BundleException, BundleRefusedException {
         Path previous = rollbackDir.resolve(name + ".jar");
         if (!Files.isRegularFile(previous)) {
             throw new IOException("no previous version of driver " + name + " is kept (" + previous + ")");
@@ -207,6 +243,7 @@ public final class DriverBundles {
             b.uninstall();
         }
         router.forgetDriver(name);
+        metrics.driverEvent(NodeMetrics.DriverEvent.REMOVED, name);
         return "removed driver " + name + ": " + ids.size() + " sandbox(es) shut down, " + bundles.size()
                 + " bundle(s) uninstalled";
     }

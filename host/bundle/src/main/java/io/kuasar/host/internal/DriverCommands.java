@@ -23,16 +23,19 @@ public class DriverCommands {
     private final TrustCommands trust;
 
     @Activate
-    public DriverCommands(@Reference Router router, @Reference TrustedBundles trusted, BundleContext context) {
-        this.bundles = driverBundles(router, trusted, context);
+    public DriverCommands(@Reference Router router, @Reference TrustedBundles trusted, @Reference NodeMetrics metrics,
+                          BundleContext context) {
+        this.bundles = driverBundles(router, trusted, metrics, context);
         this.trust = new TrustCommands(trusted);
     }
 
     /** The operations over the node's rollback dir, {@code $kuasar.state.dir/host-rollback} (also for {@link AdminSocket}). */
-    static DriverBundles driverBundles(Router router, TrustedBundles trusted, BundleContext context) {
+    static DriverBundles driverBundles(Router router, TrustedBundles trusted, NodeMetrics metrics,
+                                       BundleContext context) {
         String stateRoot = context.getProperty("kuasar.state.dir");
         Path root = Path.of(stateRoot == null || stateRoot.isBlank() ? "/var/lib/kuasar" : stateRoot);
-        return new DriverBundles(context, router, trusted, DirectoryPaths.privateDir(root.resolve("host-rollback")));
+        return new DriverBundles(context, router, trusted, DirectoryPaths.privateDir(root.resolve("host-rollback")),
+                metrics);
     }
 
     public String drivers() {

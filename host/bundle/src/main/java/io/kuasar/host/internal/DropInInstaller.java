@@ -32,8 +32,10 @@ final class DropInInstaller implements ArtifactInstaller {
     private final Path folder;
     private final TrustedBundles trusted;
     private final BundleContext context;
+    private final NodeMetrics metrics;
 
-    DropInInstaller(Path folder, TrustedBundles trusted, BundleContext context) {
+    DropInInstaller(Path folder, TrustedBundles trusted, NodeMetrics metrics, BundleContext context) {
+        this.metrics = metrics;
         this.folder = folder;
         this.trusted = trusted;
         this.context = context;
@@ -86,6 +88,7 @@ final class DropInInstaller implements ArtifactInstaller {
                     }
                     LOG.log(Level.INFO, "drop-in: installed {0} from {1}, signed by {2}", DriverBundles.describe(b),
                             file, checked.signerText());
+                    metrics.driverEvent(NodeMetrics.DriverEvent.INSTALLED, drivers(checked));
                 } else {
                     existing.update(in);
                     if (existing.adapt(BundleRevisions.class).getRevisions().size() > 1) {
@@ -94,14 +97,20 @@ final class DropInInstaller implements ArtifactInstaller {
                     }
                     LOG.log(Level.INFO, "drop-in: updated {0} from {1}, signed by {2}",
                             DriverBundles.describe(existing), file, checked.signerText());
+                    metrics.driverEvent(NodeMetrics.DriverEvent.UPGRADED, drivers(checked));
                 }
             }
         } catch (BundleRefusedException e) {
             // The message names the file first ("X is unsigned", "no such file: X", ...).
             LOG.log(Level.WARNING, "drop-in: refused {0}", e.getMessage());
+            metrics.driverEvent(NodeMetrics.DriverEvent.REFUSED, "");
         } catch (BundleException | IOException | RuntimeException e) {
             LOG.log(Level.WARNING, "drop-in: {0} failed: {1}", file, DriverBundles.explain(e));
         }
+    }
+
+    private static String drivers(BundleCheck.Checked checked) {
+        return String.join(",", checked.facts().sandboxers());
     }
 
     private static String location(File artifact) {
