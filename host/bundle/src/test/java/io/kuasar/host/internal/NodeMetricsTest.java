@@ -19,7 +19,7 @@ class NodeMetricsTest {
     @TempDir
     Path keeperDir;
 
-    private final Router router = new Router(new EventHub(), Duration.ofMillis(100), Duration.ofMillis(100),
+    private final Router router = new Router(new EventHub(), Duration.ofMillis(100), Duration.ZERO, Duration.ofMillis(100),
             (a, b) -> { });
 
     private static String text(NodeMetrics m) throws IOException {
