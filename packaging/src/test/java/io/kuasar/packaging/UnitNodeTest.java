@@ -1,0 +1,131 @@
+package io.kuasar.packaging;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kuasar.api.cri.v1.ContainerConfig;
+import io.kuasar.api.cri.v1.ContainerState;
+import io.kuasar.api.cri.v1.LinuxPodSandboxConfig;
+import io.kuasar.api.cri.v1.LinuxSandboxSecurityContext;
+import io.kuasar.api.cri.v1.NamespaceMode;
+import io.kuasar.api.cri.v1.NamespaceOption;
+import io.kuasar.api.cri.v1.PodSandboxConfig;
+import io.kuasar.api.cri.v1.PodSandboxState;
+import io.kuasar.api.cri.v1.PodSandboxStatusRequest;
+import io.kuasar.e2e.CriClient;
+import io.kuasar.e2e.NodeEnv;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The package's node, started with exactly kuasar.service's command line ({@link UnitNode}), serves a pod through
+ * containerd 2.1 configured by the scripts (containerd-up.sh, its own node dir, proxy plugins at the unit's socket);
+ * `systemctl reload` (the unit's ExecReload) restarts the JVM and the pod keeps running; the package's prerm refuses
+ * removal while the pod runs, and with KUASAR_FORCE_REMOVE=1 stops it. Root and KUASAR_E2E=1 only, like e2e.
+ *
+ * <p>Its own containerd and node dir (the e2e node's plus "u"), so it neither needs nor disturbs the e2e node; the
+ * pod uses the host's network, so no second CNI bridge is made.
+ */
+class UnitNodeTest {
+    private static final Duration UP = Duration.ofSeconds(90);
+
+    @Test
+    void theUnitsCommandLineServesAPodThatOutlivesAReloadAndBlocksRemoval() throws Exception {
+        Assumptions.assumeTrue("1".equals(System.getenv("KUASAR_E2E")) || "1".equals(System.getProperty("KUASAR_E2E")),
+                "end-to-end: set KUASAR_E2E=1 (needs root and containerd, like the e2e module)");
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (runc, namespaces, cgroups)");
+        NodeEnv e2e = NodeEnv.fromEnvironment();
+        Path dir = Path.of(e2e.nodeDir() + "u");
+        Path root = dir.resolve("r");
+        Map<String, String> env = new HashMap<>();
+        env.put("KUASAR_REPO", e2e.repo().toString());
+        env.put("KUASAR_NODE_DIR", dir.toString());
+        env.put("KUASAR_SANDBOXER_SOCK", root + "/run/kuasar/kuasar.sock"); // where the unit's node listens
+        env.put("KUASAR_CNI_BRIDGE", (System.getenv().getOrDefault("KUASAR_CNI_BRIDGE", "kuasar0") + "u"));
+        env.put("KUASAR_CNI_SUBNET", "10.88.254.0/24"); // never set up: the pod uses the host's network
+        String[] down = {"bash", e2e.script("containerd-down.sh").toString()};
+        Run.of(env, null, down); // what a failed earlier run left
+        try {
+            Run.of(env, null, "bash", e2e.script("containerd-up.sh").toString()).ok();
+            DebPackage deb = DebPackage.built();
+            deb.unpack(root);
+            PathMap paths = new PathMap(root, dir.resolve("containerd.sock"));
+            try (UnitNode node = new UnitNode(root, paths, dir.resolve("node.log"));
+                 CriClient cri = new CriClient(dir.resolve("containerd.sock"))) {
+                node.start(UP);
+                servesPodThroughTheReloadAndGuardsRemoval(node, cri, e2e, deb, dir);
+            }
+        } finally {
+            Run.of(env, null, down);
+        }
+    }
+
+    private static void servesPodThroughTheReloadAndGuardsRemoval(UnitNode node, CriClient cri, NodeEnv e2e,
+                                                                  DebPackage deb, Path dir) throws Exception {
+        String tag = "deb-" + UUID.randomUUID().toString().substring(0, 8);
+        // What the kubelet sends for a hostNetwork pod.
+        NamespaceOption hostNetwork = CriClient.KUBELET_NAMESPACES.toBuilder().setNetwork(NamespaceMode.NODE).build();
+        PodSandboxConfig pod = CriClient.podConfig("unit-" + tag, "unit", dir.resolve("logs"), e2e.cgroupParent(), tag)
+                .toBuilder().setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent(e2e.cgroupParent())
+                        .setSecurityContext(LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(hostNetwork)))
+                .build();
+        Files.createDirectories(dir.resolve("logs"));
+        String podId = cri.runPod(pod, "kuasar-runc");
+        ContainerConfig plain = CriClient.containerConfig("sleeper", e2e.busyboxImage(), "sh", "-c",
+                "echo served by the unit; exec sleep 3600");
+        ContainerConfig sleeper = plain.toBuilder().setLinux(plain.getLinux().toBuilder().setSecurityContext(
+                plain.getLinux().getSecurityContext().toBuilder().setNamespaceOptions(hostNetwork))).build();
+        String c = cri.runContainer(podId, pod, sleeper);
+        cri.waitForLog(c, "served by the unit", Duration.ofSeconds(30));
+        assertTrue(node.cli("sandboxes").ok().contains(podId), "the packaged CLI lists the pod");
+        assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(c).getState(), "the container runs");
+
+        // systemctl reload: a new JVM under the same keeper; the pod and containerd's connections stay.
+        long jvm = node.jvm();
+        assertTrue(jvm > 0, "the keeper runs the node's JVM");
+        node.reload().ok();
+        long deadline = System.nanoTime() + UP.toNanos();
+        while ((node.jvm() == 0 || node.jvm() == jvm) && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertNotEquals(jvm, node.jvm(), "the reload started a new JVM");
+        node.awaitServing(UP);
+        assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(c).getState(), "the container ran on");
+        assertTrue(node.cli("sandboxes").ok().contains(podId), "the new JVM serves the pod");
+        String echoed = cri.runtime().execSync(io.kuasar.api.cri.v1.ExecSyncRequest.newBuilder().setContainerId(c)
+                .addCmd("echo").addCmd("still here").setTimeout(20).build()).getStdout().toStringUtf8();
+        assertEquals("still here\n", echoed, "exec after the reload");
+
+        // prerm remove: refused while the pod runs, naming the count; forced, it stops the pod.
+        Path control = deb.controlFiles(Files.createDirectories(dir.resolve("control")));
+        Run refused = node.maintainerScript(control.resolve("prerm"), Map.of(), "remove");
+        assertEquals(1, refused.exit(), "prerm refuses:\n" + refused.output());
+        assertTrue(refused.output().contains("the node serves 1 pod(s)"), refused.output());
+        assertTrue(refused.output().contains("KUASAR_FORCE_REMOVE=1"), "says how to force: " + refused.output());
+        assertEquals(PodSandboxState.SANDBOX_READY, podState(cri, podId), "the refusal changed nothing");
+        assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(c).getState());
+
+        Run forced = node.maintainerScript(control.resolve("prerm"), Map.of("KUASAR_FORCE_REMOVE", "1"), "remove");
+        assertEquals(0, forced.exit(), "forced prerm:\n" + forced.output());
+        cri.waitForState(c, ContainerState.CONTAINER_EXITED, Duration.ofSeconds(60));
+        assertEquals("0", node.cli("sandboxes").ok().lines().skip(1).filter(l -> !l.isBlank()).count() + "",
+                "the node serves no pod after a forced removal");
+        try {
+            cri.removePod(podId);
+        } catch (RuntimeException ignored) {
+            // its driver was removed with the pods; containerd-down.sh clears containerd's record
+        }
+    }
+
+    private static PodSandboxState podState(CriClient cri, String podId) {
+        return cri.runtime().podSandboxStatus(PodSandboxStatusRequest.newBuilder().setPodSandboxId(podId).build())
+                .getStatus().getState();
+    }
+}
