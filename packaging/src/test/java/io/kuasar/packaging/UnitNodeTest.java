@@ -97,6 +97,7 @@ class UnitNodeTest {
         }
         assertNotEquals(jvm, node.jvm(), "the reload started a new JVM");
         node.awaitServing(UP);
+        awaitContainerdRedials(cri, podId);
         assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(c).getState(), "the container ran on");
         assertTrue(node.cli("sandboxes").ok().contains(podId), "the new JVM serves the pod");
         String echoed = cri.runtime().execSync(io.kuasar.api.cri.v1.ExecSyncRequest.newBuilder().setContainerId(c)
@@ -121,6 +122,26 @@ class UnitNodeTest {
             cri.removePod(podId);
         } catch (RuntimeException ignored) {
             // its driver was removed with the pods; containerd-down.sh clears containerd's record
+        }
+    }
+
+    /**
+     * containerd's gRPC client to the sandbox Controller saw the old JVM's connection drop and redials with a growing
+     * back-off (from 1 s); until then its Controller calls fail UNAVAILABLE at once, and the kubelet retries them.
+     * So do we, for CRI's PodSandboxStatus, which reaches the Controller.
+     */
+    private static void awaitContainerdRedials(CriClient cri, String podId) throws InterruptedException {
+        long end = System.nanoTime() + UP.toNanos();
+        while (true) {
+            try {
+                podState(cri, podId);
+                return;
+            } catch (io.grpc.StatusRuntimeException e) {
+                if (e.getStatus().getCode() != io.grpc.Status.Code.UNAVAILABLE || System.nanoTime() > end) {
+                    throw e;
+                }
+                Thread.sleep(200);
+            }
         }
     }
 
