@@ -142,7 +142,7 @@ class DebPackageTest {
         String dropIn = Files.readString(root.resolve("etc/containerd/conf.d/kuasar.toml"));
         String scripts = Files.readString(REPO.resolve("scripts/containerd-up.sh"));
         assertTrue(dropIn.lines().anyMatch(l -> l.strip().equals("version = 3")),
-                "containerd reads an imported file without a version as version 1");
+                "the drop-in says which config version it is written in");
         String listen = Files.readAllLines(root.resolve("etc/kuasar/jvm.args")).stream()
                 .filter(a -> a.startsWith("-Dkuasar.listen=")).findFirst().orElseThrow().substring(16);
         Map<String, String> want = handlers(scripts);
