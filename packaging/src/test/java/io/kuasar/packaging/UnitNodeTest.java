@@ -50,8 +50,13 @@ class UnitNodeTest {
         env.put("KUASAR_SANDBOXER_SOCK", root + "/run/kuasar/kuasar.sock"); // where the unit's node listens
         env.put("KUASAR_CNI_BRIDGE", (System.getenv().getOrDefault("KUASAR_CNI_BRIDGE", "kuasar0") + "u"));
         env.put("KUASAR_CNI_SUBNET", "10.88.254.0/24"); // never set up: the pod uses the host's network
+        // Teardown, also of what a failed earlier run left: the containers of the node's runc driver (kuasar-down.sh
+        // kills those under the runc root it is given), then containerd, its mounts and the whole dir.
+        env.put("KUASAR_HOST_RUNC_ROOT", root + "/run/kuasar/runc/runc");
+        String[] leftovers = {"bash", e2e.script("kuasar-down.sh").toString()};
         String[] down = {"bash", e2e.script("containerd-down.sh").toString()};
-        Run.of(env, null, down); // what a failed earlier run left
+        Run.of(env, null, leftovers);
+        Run.of(env, null, down);
         try {
             Run.of(env, null, "bash", e2e.script("containerd-up.sh").toString()).ok();
             DebPackage deb = DebPackage.built();
@@ -63,6 +68,7 @@ class UnitNodeTest {
                 servesPodThroughTheReloadAndGuardsRemoval(node, cri, e2e, deb, dir);
             }
         } finally {
+            Run.of(env, null, leftovers);
             Run.of(env, null, down);
         }
     }
