@@ -80,6 +80,17 @@ class DebPackageTest {
         assertFalse(keeper.isBlank(), "the packaged keeper runs");
     }
 
+    /** /usr/bin/kuasar is the node's client: without arguments it prints the commands and starts no node. */
+    @Test
+    void theCliWithoutArgumentsPrintsItsUsage(@TempDir Path root) throws IOException {
+        deb.unpack(root);
+        Path cli = root.resolve("usr/bin/kuasar");
+        Files.writeString(cli, new PathMap(root, root.resolve("containerd.sock")).map(Files.readString(cli)));
+        Run run = Run.of(Map.of(), root, cli.toString());
+        assertEquals(0, run.exit(), run.output());
+        assertTrue(run.output().startsWith("usage: "), run.output());
+    }
+
     @Test
     void everyFileUnderEtcIsAConffileAndNothingElseIs() {
         Set<String> etcFiles = contents.entrySet().stream()
