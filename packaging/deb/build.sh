@@ -57,6 +57,7 @@ sed -e "s/@VERSION@/$VERSION/" -e "s/@SIZE@/$size/" "$HERE/debian/control" >"$RO
 chmod 644 "$ROOT/DEBIAN/md5sums"
 
 deb="$OUT/kuasar_${VERSION}_amd64.deb"
-# --root-owner-group: every file root:root without fakeroot; xz like Debian's own packages.
-dpkg-deb --root-owner-group -Zxz --build "$ROOT" "$deb" >/dev/null
+# --root-owner-group: every file root:root without fakeroot. gzip, not dpkg's default xz: the payload is mostly
+# compressed already (jars, the initramfs), so xz saves 5% and took 131 s against gzip's 5 s on a busy 2-CPU machine.
+dpkg-deb --root-owner-group -Zgzip --build "$ROOT" "$deb" >/dev/null
 echo "$deb"
