@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Assumptions;
@@ -50,6 +51,12 @@ class UnitNodeTest {
         env.put("KUASAR_SANDBOXER_SOCK", root + "/run/kuasar/kuasar.sock"); // where the unit's node listens
         env.put("KUASAR_CNI_BRIDGE", (System.getenv().getOrDefault("KUASAR_CNI_BRIDGE", "kuasar0") + "u"));
         env.put("KUASAR_CNI_SUBNET", "10.88.254.0/24"); // never set up: the pod uses the host's network
+        // scripts/test.sh exports what node-env.sh derived for the e2e node: empty, node-env.sh derives them anew
+        // from this node dir (it reads each as ${VAR:-default}). Else the scripts below would act on the e2e's.
+        for (String derived : List.of("CONTAINERD_ROOT", "CONTAINERD_STATE", "CONTAINERD_SOCK", "CONTAINERD_CONFIG",
+                "CONTAINERD_LOG", "CONTAINERD_PID_FILE", "KUASAR_CNI_CONF_DIR", "KUASAR_RUNC_ROOT", "CTR")) {
+            env.put(derived, "");
+        }
         // Teardown, also of what a failed earlier run left: the containers of the node's runc driver (kuasar-down.sh
         // kills those under the runc root it is given), then containerd, its mounts and the whole dir.
         env.put("KUASAR_HOST_RUNC_ROOT", root + "/run/kuasar/runc/runc");
@@ -64,7 +71,9 @@ class UnitNodeTest {
             PathMap paths = new PathMap(root, dir.resolve("containerd.sock"));
             try (UnitNode node = new UnitNode(root, paths, dir.resolve("node.log"));
                  CriClient cri = new CriClient(dir.resolve("containerd.sock"))) {
+                long started = System.nanoTime();
                 node.start(UP);
+                System.out.printf("UnitNodeTest: the unit's node served after %d ms%n", (System.nanoTime() - started) / 1_000_000);
                 servesPodThroughTheReloadAndGuardsRemoval(node, cri, e2e, deb, dir);
             }
         } finally {
@@ -96,6 +105,7 @@ class UnitNodeTest {
         // systemctl reload: a new JVM under the same keeper; the pod and containerd's connections stay.
         long jvm = node.jvm();
         assertTrue(jvm > 0, "the keeper runs the node's JVM");
+        long reloaded = System.nanoTime();
         node.reload().ok();
         long deadline = System.nanoTime() + UP.toNanos();
         while ((node.jvm() == 0 || node.jvm() == jvm) && System.nanoTime() < deadline) {
@@ -104,6 +114,8 @@ class UnitNodeTest {
         assertNotEquals(jvm, node.jvm(), "the reload started a new JVM");
         node.awaitServing(UP);
         awaitContainerdRedials(cri, podId);
+        System.out.printf("UnitNodeTest: reload to the pod served again through containerd: %d ms%n",
+                (System.nanoTime() - reloaded) / 1_000_000);
         assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(c).getState(), "the container ran on");
         assertTrue(node.cli("sandboxes").ok().contains(podId), "the new JVM serves the pod");
         String echoed = cri.runtime().execSync(io.kuasar.api.cri.v1.ExecSyncRequest.newBuilder().setContainerId(c)
