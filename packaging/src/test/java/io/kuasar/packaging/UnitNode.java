@@ -94,10 +94,12 @@ final class UnitNode implements AutoCloseable {
         return Run.of(cliEnv(env), null, command);
     }
 
+    /** The CLI on PATH, at this node's admin socket (the CLI's own override), then {@code more}. */
     private Map<String, String> cliEnv(Map<String, String> more) {
-        Map<String, String> env = new HashMap<>(more);
+        Map<String, String> env = new HashMap<>();
         env.put("PATH", root.resolve("usr/bin") + ":" + SYSTEMD_PATH);
-        env.put("KUASAR_ADMIN_SOCKET", paths.map("/run/kuasar/admin.sock")); // the CLI's own override
+        env.put("KUASAR_ADMIN_SOCKET", paths.map("/run/kuasar/admin.sock"));
+        env.putAll(more);
         return env;
     }
 

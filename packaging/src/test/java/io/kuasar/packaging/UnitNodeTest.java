@@ -131,6 +131,13 @@ class UnitNodeTest {
         assertEquals(PodSandboxState.SANDBOX_READY, podState(cri, podId), "the refusal changed nothing");
         assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(c).getState());
 
+        // A node that does not answer (here: the CLI sent to a socket nobody serves): the driver's records decide.
+        Run unanswered = node.maintainerScript(control.resolve("prerm"),
+                Map.of("KUASAR_ADMIN_SOCKET", dir.resolve("nobody.sock").toString()), "remove");
+        assertEquals(1, unanswered.exit(), "prerm refuses:\n" + unanswered.output());
+        assertTrue(unanswered.output().contains("the node does not answer and keeps 1 sandbox record(s)"),
+                unanswered.output());
+
         Run forced = node.maintainerScript(control.resolve("prerm"), Map.of("KUASAR_FORCE_REMOVE", "1"), "remove");
         assertEquals(0, forced.exit(), "forced prerm:\n" + forced.output());
         cri.waitForState(c, ContainerState.CONTAINER_EXITED, Duration.ofSeconds(60));
