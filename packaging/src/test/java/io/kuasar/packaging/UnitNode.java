@@ -135,6 +135,26 @@ final class UnitNode implements AutoCloseable {
             jvms.forEach(ProcessHandle::destroyForcibly);
             keeper.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         }
+        killLeftOverVms();
+    }
+
+    /**
+     * QEMU processes outlive the node by design (the vmm driver's VMs and its KVM probe, which a node stopped
+     * seconds after its start leaves booting): end those whose sockets are in this node's run dir, as
+     * kuasar-down.sh does for the scripts' node.
+     */
+    private void killLeftOverVms() {
+        String mark = "unix:" + paths.map("/run/kuasar/");
+        ProcessHandle.allProcesses().filter(p -> p.info().command().orElse("").contains("qemu-system"))
+                .filter(p -> cmdline(p.pid()).contains(mark)).forEach(ProcessHandle::destroyForcibly);
+    }
+
+    private static String cmdline(long pid) {
+        try {
+            return Files.readString(Path.of("/proc", Long.toString(pid), "cmdline")).replace('\0', ' ');
+        } catch (IOException | RuntimeException gone) {
+            return "";
+        }
     }
 
     private void mapInPlace(Path file) throws IOException {
