@@ -1,0 +1,274 @@
+package io.kuasar.wasm.engine.wasmtime.internal;
+
+import io.github.kawamuray.wasmtime.Engine;
+import io.github.kawamuray.wasmtime.Extern;
+import io.github.kawamuray.wasmtime.Func;
+import io.github.kawamuray.wasmtime.ImportType;
+import io.github.kawamuray.wasmtime.Instance;
+import io.github.kawamuray.wasmtime.Linker;
+import io.github.kawamuray.wasmtime.Memory;
+import io.github.kawamuray.wasmtime.Module;
+import io.github.kawamuray.wasmtime.Store;
+import io.github.kawamuray.wasmtime.Trap;
+import io.github.kawamuray.wasmtime.WasmFunctionError;
+import io.github.kawamuray.wasmtime.wasi.WasiCtx;
+import io.github.kawamuray.wasmtime.wasi.WasiCtxBuilder;
+import io.kuasar.wasm.engine.LaunchSpec;
+import io.kuasar.wasm.engine.RunOutcome;
+import io.kuasar.wasm.engine.WasmRun;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One module running on its own thread, in a Store of an Engine of its own. Whatever it does, the run ends in a
+ * {@link RunOutcome}: proc_exit, a kill (the engine's epoch is bumped past the store's deadline of 1: Wasmtime
+ * traps at the next function entry or loop back-edge), a trap, a stack overflow or an engine failure.
+ * <p>
+ * A kill cannot reach a module blocked inside a WASI call (a sleep in poll_oneoff, a read): Wasmtime checks the
+ * epoch in wasm code only. Such a run is reported killed after {@link #KILL_GRACE} and its thread left to end by
+ * itself when the call returns into wasm code, where the epoch ends it.
+ */
+final class WasmtimeRun implements WasmRun, Runnable {
+    static final int SIGKILL = 9;
+    static final Duration KILL_GRACE = Duration.ofSeconds(2);
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
+    private final LaunchSpec spec;
+    private final CompiledModules modules;
+    private final CompiledModules.Checked checked;
+    private final Runnable onEnd;
+    private final CompletableFuture<RunOutcome> outcome = new CompletableFuture<>();
+    private final Instant startedAt = Instant.now();
+    private final long capPages;
+    private volatile Thread thread;
+    private volatile int killSignal;
+    private volatile Engine engine;
+    private volatile Store<Void> store;
+    private volatile Memory memory;
+    private volatile boolean threadEnded;
+    private volatile long finalCpuNanos = -1;
+    private volatile long peakBytes;
+    /** Held while the memory is read from another thread, and while the run frees the store: no read after free. */
+    private final Object memoryLock = new Object();
+
+    WasmtimeRun(LaunchSpec spec, CompiledModules modules, CompiledModules.Checked checked, Runnable onEnd) {
+        this.spec = spec;
+        this.modules = modules;
+        this.checked = checked;
+        this.onEnd = onEnd;
+        this.capPages = spec.memoryLimitBytes() <= 0 ? 0
+                : Math.max(1, Math.min(65536, spec.memoryLimitBytes() / ModuleBinary.PAGE));
+    }
+
+    void bind(Thread t) {
+        this.thread = t;
+    }
+
+    @Override
+    public String key() {
+        return spec.key();
+    }
+
+    @Override
+    public Instant startedAt() {
+        return startedAt;
+    }
+
+    @Override
+    public CompletionStage<RunOutcome> outcome() {
+        return outcome.copy();
+    }
+
+    boolean ended() {
+        return outcome.isDone();
+    }
+
+    /** Reported ended by a kill while its thread still waits in a WASI call. */
+    boolean abandoned() {
+        return outcome.isDone() && !threadEnded;
+    }
+
+    @Override
+    public void kill(int signal) {
+        if (signal <= 0 || outcome.isDone()) {
+            return;
+        }
+        if (killSignal == 0) {
+            killSignal = signal;
+        }
+        Engine e = engine; // read after the flag: a run that has no engine yet sees the flag before it calls _start
+        if (e != null) {
+            e.incrementEpoch();
+        }
+        CompletableFuture.delayedExecutor(KILL_GRACE.toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
+            if (!threadEnded && outcome.complete(killed())) {
+                finalCpuNanos = cpuNanos();
+            }
+        });
+    }
+
+    @Override
+    public long cpuNanos() {
+        long f = finalCpuNanos;
+        if (f >= 0) {
+            return f;
+        }
+        Thread t = thread;
+        long v = t == null ? -1 : THREADS.getThreadCpuTime(t.getId());
+        return Math.max(0, v);
+    }
+
+    /**
+     * Read from another thread while the module runs: Memory.size reads the memory's current length, one word the
+     * running code updates on memory.grow; no call here changes the store.
+     */
+    @Override
+    public long memoryBytes() {
+        synchronized (memoryLock) {
+            Memory m = memory;
+            Store<Void> s = store;
+            if (m != null && s != null) {
+                peakBytes = Math.max(peakBytes, (long) m.size(s) * ModuleBinary.PAGE);
+            }
+            return peakBytes;
+        }
+    }
+
+    @Override
+    public void run() {
+        RunOutcome result;
+        try {
+            result = execute();
+        } catch (RuntimeException | Error failure) {
+            result = classify(failure);
+        }
+        finalCpuNanos = Math.max(0, THREADS.getThreadCpuTime(Thread.currentThread().getId()));
+        threadEnded = true;
+        if (!result.message().isEmpty() && !outcome.isDone()) {
+            note(result);
+        }
+        onEnd.run(); // frees the slot before waiters learn of the end, so a follow-up launch finds room
+        outcome.complete(result);
+    }
+
+    private RunOutcome execute() {
+        if (killSignal != 0) {
+            return killed();
+        }
+        WasiCtx wasi;
+        try (PreopenedDirs dirs = PreopenedDirs.open(PreopenedDirs.libc(), spec.preopens())) {
+            WasiCtxBuilder b = new WasiCtxBuilder().args(spec.args());
+            spec.env().forEach(b::env);
+            if (!spec.stdin().isEmpty()) {
+                b.stdin(Path.of(spec.stdin()));
+            }
+            if (!spec.stdout().isEmpty()) {
+                b.stdout(Path.of(spec.stdout()));
+            }
+            if (!spec.stderr().isEmpty()) {
+                b.stderr(Path.of(spec.stderr()));
+            }
+            dirs.forWasmtime().forEach((guest, host) -> b.preopenedDir(host, guest));
+            wasi = b.build(); // opens the stdio paths and the directories: the checked descriptors can go
+        } catch (IOException | RuntimeException e) {
+            return new RunOutcome(1, RunOutcome.Reason.FAILED,
+                    "the engine could not open the module's files or directories: " + e.getMessage(), Instant.now());
+        }
+        List<Runnable> disposals = new ArrayList<>();
+        Engine e = modules.newEngine();
+        disposals.add(e::dispose);
+        try {
+            Store<Void> s = new Store<>(null, e, wasi);
+            disposals.add(0, s::dispose);
+            s.setEpochDeadline(1);
+            Linker linker = new Linker(e);
+            disposals.add(0, linker::dispose);
+            WasiCtx.addToLinker(linker);
+            Module module = CompiledModules.compile(spec.module(), e, checked.binary().withMemoryCap(capPages));
+            disposals.add(0, module::dispose);
+            List<Extern> imports = new ArrayList<>();
+            for (ImportType im : module.imports()) {
+                imports.add(linker.get(s, im.module(), im.name()).orElseThrow(() -> new IllegalStateException(
+                        "WASI function " + im.module() + "." + im.name() + " is not provided by Wasmtime 0.19")));
+            }
+            Instance instance = new Instance(s, module, imports);
+            disposals.add(0, instance::dispose);
+            Func start = instance.getFunc(s, "_start").orElseThrow();
+            disposals.add(0, start::dispose);
+            memory = instance.getMemory(s, "memory").orElse(null);
+            store = s;
+            engine = e; // published after the deadline is set: a kill from now on bumps the epoch past it
+            if (killSignal != 0) {
+                return killed();
+            }
+            start.call(s);
+            return exited(0);
+        } catch (WasmFunctionError.I32ExitError exit) {
+            return exited(exit.exitCode());
+        } catch (Exception | Error failure) {
+            return classify(failure);
+        } finally {
+            synchronized (memoryLock) {
+                memoryBytes(); // the peak, read once more before the memory goes
+                memory = null;
+                store = null;
+            }
+            disposals.forEach(Runnable::run);
+        }
+    }
+
+    /** What ended the module; a requested kill wins over the INTERRUPT trap it caused. */
+    private RunOutcome classify(Throwable t) {
+        if (t instanceof WasmFunctionError.I32ExitError exit) {
+            return exited(exit.exitCode());
+        }
+        if (killSignal != 0) {
+            return killed();
+        }
+        if (t instanceof WasmFunctionError.TrapError trap) {
+            Trap kind = trap.trap();
+            String what = kind == Trap.STACK_OVERFLOW ? "call stack exhausted" : kind.name().toLowerCase();
+            return new RunOutcome(134, RunOutcome.Reason.TRAPPED, "trap: " + what, Instant.now());
+        }
+        if (t instanceof io.kuasar.wasm.engine.InvalidModuleException) {
+            return new RunOutcome(1, RunOutcome.Reason.FAILED, t.getMessage(), Instant.now());
+        }
+        return new RunOutcome(1, RunOutcome.Reason.FAILED, "the engine could not run the module: " + t, Instant.now());
+    }
+
+    private RunOutcome killed() {
+        int sig = killSignal == 0 ? SIGKILL : killSignal;
+        return new RunOutcome(128 + sig, RunOutcome.Reason.KILLED, "", Instant.now());
+    }
+
+    private static RunOutcome exited(int code) {
+        return new RunOutcome(code, RunOutcome.Reason.EXITED, "", Instant.now());
+    }
+
+    /**
+     * Tells the container's log why it ended when the module could not say so itself. Wasmtime has closed its own
+     * stderr by now; this appends to the same file or FIFO.
+     */
+    private void note(RunOutcome r) {
+        if (spec.stderr().isEmpty()) {
+            return;
+        }
+        try (OutputStream err = new FileOutputStream(spec.stderr(), true)) {
+            err.write(("kuasar-wasmtime: " + r.message() + "\n").getBytes(StandardCharsets.UTF_8));
+        } catch (IOException ignored) {
+            // the reader is gone: the outcome still carries the message
+        }
+    }
+}
