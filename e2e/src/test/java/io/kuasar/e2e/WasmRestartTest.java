@@ -19,31 +19,35 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.DisabledIfEnvironmentVariable;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * driver-wasm across an upgrade of its driver bundle and across a kill -9 of the node's JVM. Chicory modules run
- * inside the node: an upgrade must leave them running (they belong to the engine bundle), a crash ends them and
+ * driver-wasm across an upgrade of its driver bundle and across a kill -9 of the node's JVM. Chicory and Wasmtime
+ * modules run inside the node: an upgrade must leave them running (they belong to the engine bundles; Wasmtime's JNI
+ * library is never loaded again), a crash ends them and
  * they must be reported exited (137, with the reason in the node log), never left "running". WasmEdge processes
  * outlive the JVM (the keeper keeps containerd's connections and records exits).
  */
 class WasmRestartTest extends CriTestBase {
     private static final Duration BACK = Duration.ofSeconds(60);
 
-    @Test
-    void upgradingTheDriverLeavesChicoryModulesRunning() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"wasm", "wasmtime"})
+    void upgradingTheDriverLeavesInNodeModulesRunning(String sandboxer) throws Exception {
         Path jar = env.repo().resolve("driver-wasm/driver/target/kuasar-driver-wasm-driver-0.1.0-SNAPSHOT.jar");
         assertTrue(Files.isRegularFile(jar), "build driver-wasm first: " + jar);
         PodSandboxConfig pod = podConfig("w-upg");
-        String podId = runPod(pod, "kuasar-wasm");
+        String podId = runPod(pod, "kuasar-" + sandboxer);
         String sleeper = cri.runContainer(podId, pod, WasmPodTest.wasm("sleeper", "quiet", "sleep", "3600"));
         String looper = cri.runContainer(podId, pod, WasmPodTest.wasm("looper", "quiet", "loop"));
         cri.waitForLog(sleeper, "sleeping", WAIT);
         cri.waitForLog(looper, "looping", WAIT);
         long mark = nodeLogMark();
 
-        String answer = admin("upgrade wasm " + jar.toAbsolutePath());
+        String answer = admin("upgrade " + sandboxer + " " + jar.toAbsolutePath());
         assertTrue(answer.strip().endsWith("OK"), () -> "upgrade: " + answer);
-        waitForLog("serves [wasm]: recovered", mark);
+        waitForLog("serves [" + sandboxer + "]: recovered", mark);
 
         for (String c : List.of(sleeper, looper)) {
             assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(c).getState(), c + " after upgrade");

@@ -1,10 +1,14 @@
 package io.kuasar.wasm.engine.wasmtime.internal;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import jnr.ffi.LibraryLoader;
@@ -22,6 +26,13 @@ final class PreopenedDirs implements AutoCloseable {
     private static final int O_DIRECTORY = AARCH64 ? 040000 : 0200000;
     private static final int O_CLOEXEC = 02000000;
     private static final int O_PATH = 010000000;
+
+    private static final int ST_RDONLY = 1;
+    private static final int STATFS_FLAGS = 80;
+
+    /** A checked directory: where Wasmtime should open it, and whether its mount is read-only. */
+    record Dir(String guest, Path forWasmtime, boolean readOnly) {
+    }
 
     private final LibC libc;
     private final Map<String, Integer> fds = new LinkedHashMap<>();
@@ -69,11 +80,23 @@ final class PreopenedDirs implements AutoCloseable {
         return fd;
     }
 
-    /** Guest path to the path Wasmtime should open: the checked descriptor's /proc/self/fd/N. */
-    Map<String, Path> forWasmtime() {
-        Map<String, Path> m = new LinkedHashMap<>();
-        fds.forEach((guest, fd) -> m.put(guest, Path.of("/proc/self/fd/" + fd)));
-        return m;
+    /**
+     * The directories in order, each as the checked descriptor's /proc/self/fd/N. Read-only is the mount's flag:
+     * wasi-common 7 turns an EROFS into a trap rather than an errno, so a read-only directory is given to the module
+     * without write capabilities, and a write is refused as not permitted before it reaches the kernel.
+     */
+    List<Dir> dirs() throws IOException {
+        List<Dir> out = new ArrayList<>();
+        for (Map.Entry<String, Integer> e : fds.entrySet()) {
+            byte[] statfs = new byte[128];
+            if (libc.fstatfs(e.getValue(), statfs) != 0) {
+                throw new IOException("cannot statfs preopened directory " + e.getKey() + ": "
+                        + libc.strerror(Runtime.getRuntime(libc).getLastError()));
+            }
+            long flags = ByteBuffer.wrap(statfs).order(ByteOrder.nativeOrder()).getLong(STATFS_FLAGS);
+            out.add(new Dir(e.getKey(), Path.of("/proc/self/fd/" + e.getValue()), (flags & ST_RDONLY) != 0));
+        }
+        return out;
     }
 
     /** Once Wasmtime has opened its own descriptors (WasiCtx built), these are no longer needed. */

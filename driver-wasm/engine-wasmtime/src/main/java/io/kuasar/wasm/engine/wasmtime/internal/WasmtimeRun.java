@@ -11,6 +11,8 @@ import io.github.kawamuray.wasmtime.Module;
 import io.github.kawamuray.wasmtime.Store;
 import io.github.kawamuray.wasmtime.Trap;
 import io.github.kawamuray.wasmtime.WasmFunctionError;
+import io.github.kawamuray.wasmtime.wasi.DirCaps;
+import io.github.kawamuray.wasmtime.wasi.FileCaps;
 import io.github.kawamuray.wasmtime.wasi.WasiCtx;
 import io.github.kawamuray.wasmtime.wasi.WasiCtxBuilder;
 import io.kuasar.wasm.engine.LaunchSpec;
@@ -26,7 +28,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -44,6 +48,10 @@ final class WasmtimeRun implements WasmRun, Runnable {
     static final int SIGKILL = 9;
     static final Duration KILL_GRACE = Duration.ofSeconds(2);
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    private static final Set<DirCaps> READ_ONLY_DIR = EnumSet.of(DirCaps.OPEN, DirCaps.READDIR, DirCaps.READLINK,
+            DirCaps.PATH_FILESTAT_GET, DirCaps.FILESTAT_GET);
+    private static final Set<FileCaps> READ_ONLY_FILE = EnumSet.of(FileCaps.READ, FileCaps.SEEK, FileCaps.TELL,
+            FileCaps.FILESTAT_GET, FileCaps.POLL_READWRITE, FileCaps.ADVISE, FileCaps.FDSTAT_SET_FLAGS);
 
     private final LaunchSpec spec;
     private final CompiledModules modules;
@@ -55,13 +63,10 @@ final class WasmtimeRun implements WasmRun, Runnable {
     private volatile Thread thread;
     private volatile int killSignal;
     private volatile Engine engine;
-    private volatile Store<Void> store;
-    private volatile Memory memory;
+    private volatile LinearMemoryMapping mapping;
     private volatile boolean threadEnded;
     private volatile long finalCpuNanos = -1;
     private volatile long peakBytes;
-    /** Held while the memory is read from another thread, and while the run frees the store: no read after free. */
-    private final Object memoryLock = new Object();
 
     WasmtimeRun(LaunchSpec spec, CompiledModules modules, CompiledModules.Checked checked, Runnable onEnd) {
         this.spec = spec;
@@ -130,20 +135,18 @@ final class WasmtimeRun implements WasmRun, Runnable {
         return Math.max(0, v);
     }
 
-    /**
-     * Read from another thread while the module runs: Memory.size reads the memory's current length, one word the
-     * running code updates on memory.grow; no call here changes the store.
-     */
+    /** While the module runs: its accessible linear memory (the peak once ended, or when it cannot be read). */
     @Override
     public long memoryBytes() {
-        synchronized (memoryLock) {
-            Memory m = memory;
-            Store<Void> s = store;
-            if (m != null && s != null) {
-                peakBytes = Math.max(peakBytes, (long) m.size(s) * ModuleBinary.PAGE);
+        LinearMemoryMapping m = mapping;
+        if (m != null) {
+            long now = m.accessibleBytes();
+            if (mapping != null && now > 0) { // still mapped after the read: the figure is this run's
+                peakBytes = Math.max(peakBytes, now);
+                return now;
             }
-            return peakBytes;
         }
+        return peakBytes;
     }
 
     @Override
@@ -180,8 +183,12 @@ final class WasmtimeRun implements WasmRun, Runnable {
             if (!spec.stderr().isEmpty()) {
                 b.stderr(Path.of(spec.stderr()));
             }
-            dirs.forWasmtime().forEach((guest, host) -> b.preopenedDir(host, guest));
-            wasi = b.build(); // opens the stdio paths and the directories: the checked descriptors can go
+            wasi = b.build(); // opens the stdio paths
+            int fd = 3; // the preopens follow stdio, in order, as wasi-libc expects
+            for (PreopenedDirs.Dir d : dirs.dirs()) {
+                wasi.insertDir(fd++, d.forWasmtime(), d.readOnly() ? READ_ONLY_DIR : EnumSet.allOf(DirCaps.class),
+                        d.readOnly() ? READ_ONLY_FILE : EnumSet.allOf(FileCaps.class), Path.of(d.guest()));
+            } // Wasmtime has opened its own descriptors of the directories: the checked ones can go
         } catch (IOException | RuntimeException e) {
             return new RunOutcome(1, RunOutcome.Reason.FAILED,
                     "the engine could not open the module's files or directories: " + e.getMessage(), Instant.now());
@@ -207,8 +214,11 @@ final class WasmtimeRun implements WasmRun, Runnable {
             disposals.add(0, instance::dispose);
             Func start = instance.getFunc(s, "_start").orElseThrow();
             disposals.add(0, start::dispose);
-            memory = instance.getMemory(s, "memory").orElse(null);
-            store = s;
+            Memory memory = instance.getMemory(s, "memory").orElse(null);
+            if (memory != null) {
+                peakBytes = (long) memory.size(s) * ModuleBinary.PAGE;
+                mapping = LinearMemoryMapping.of(memory.buffer(s));
+            }
             engine = e; // published after the deadline is set: a kill from now on bumps the epoch past it
             if (killSignal != 0) {
                 return killed();
@@ -220,11 +230,8 @@ final class WasmtimeRun implements WasmRun, Runnable {
         } catch (Exception | Error failure) {
             return classify(failure);
         } finally {
-            synchronized (memoryLock) {
-                memoryBytes(); // the peak, read once more before the memory goes
-                memory = null;
-                store = null;
-            }
+            memoryBytes(); // the peak, read once more before the memory goes
+            mapping = null;
             disposals.forEach(Runnable::run);
         }
     }

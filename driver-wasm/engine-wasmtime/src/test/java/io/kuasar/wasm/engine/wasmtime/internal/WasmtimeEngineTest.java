@@ -107,9 +107,13 @@ class WasmtimeEngineTest {
     }
 
     @Test
-    void aKillOfAModuleInAWasiSleepIsReportedAfterTheGrace() throws Exception {
-        WasmRun sleep = engine.launch(spec("s", 0, Map.of(), "m", "quiet", "sleep", "3600"));
+    void aKillOfAModuleInAWasiSleepIsReportedAfterTheGraceAndItsMemoryIsReadWhileItRuns() throws Exception {
+        WasmRun sleep = engine.launch(spec("s", 0, Map.of(), "m", "quiet", "alloc", "4", "sleep", "3600"));
         waitForOutput("s", "sleeping");
+        long t0 = System.nanoTime();
+        long bytes = sleep.memoryBytes();
+        assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(1), "read without waiting for the module");
+        assertTrue(bytes >= 4L << 20 && bytes < 64L << 20, "linear memory of a module that allocated 4 MiB: " + bytes);
         sleep.kill(15);
         assertEquals(143, await(sleep).exitCode());
         assertTrue(engine.describe().contains("still in a WASI call"), engine.describe());
@@ -193,6 +197,29 @@ class WasmtimeEngineTest {
         assertEquals(first, one.find("one").orElseThrow());
         one.release("one");
         assertTrue(one.find("one").isEmpty());
+    }
+
+    @Test
+    void aReadOnlyMountIsReadButNotWritten() throws Exception {
+        Path ro = Files.createDirectories(dir.resolve("ro"));
+        Files.writeString(ro.resolve("input.txt"), "read-only content");
+        org.junit.jupiter.api.Assumptions.assumeTrue(sh("mount --bind " + ro + " " + ro) == 0,
+                "making a read-only bind mount needs root (CAP_SYS_ADMIN)");
+        try {
+            assertEquals(0, sh("mount -o remount,ro,bind " + ro), "remount read-only");
+            RunOutcome o = await(engine.launch(spec("ro", 0, Map.of("/mnt/ro", ro), "m", "quiet",
+                    "read", "/mnt/ro/input.txt", "write", "/mnt/ro/nope.txt", "x", "mkdir", "/mnt/ro/d")));
+            String out = out("ro");
+            assertEquals(0, o.exitCode(), () -> o + " " + out);
+            assertTrue(out.contains("read /mnt/ro/input.txt: read-only content"), out);
+            assertTrue(out.contains("write /mnt/ro/nope.txt: failed") && out.contains("mkdir /mnt/ro/d: failed"), out);
+        } finally {
+            sh("umount " + ro);
+        }
+    }
+
+    private static int sh(String command) throws Exception {
+        return new ProcessBuilder("/bin/sh", "-c", command + " 2>/dev/null").start().waitFor();
     }
 
     @Test
