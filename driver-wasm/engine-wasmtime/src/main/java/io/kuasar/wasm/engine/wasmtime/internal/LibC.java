@@ -12,6 +12,9 @@ public interface LibC {
 
     int close(int fd);
 
+    /** pipe2(2): fds[0] the read end, fds[1] the write end. */
+    int pipe2(@Out int[] fds, int flags);
+
     /** fstatfs(2), allowed on O_PATH descriptors: struct statfs is 120 bytes, f_flags at 80 (x86-64 and arm64). */
     int fstatfs(int fd, @Out byte[] buf);
 

@@ -47,6 +47,7 @@ import java.util.concurrent.TimeUnit;
 final class WasmtimeRun implements WasmRun, Runnable {
     static final int SIGKILL = 9;
     static final Duration KILL_GRACE = Duration.ofSeconds(2);
+    private static final Duration RELAY_DRAIN = Duration.ofSeconds(5);
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     private static final Set<DirCaps> READ_ONLY_DIR = EnumSet.of(DirCaps.OPEN, DirCaps.READDIR, DirCaps.READLINK,
             DirCaps.PATH_FILESTAT_GET, DirCaps.FILESTAT_GET);
@@ -67,6 +68,8 @@ final class WasmtimeRun implements WasmRun, Runnable {
     private volatile boolean threadEnded;
     private volatile long finalCpuNanos = -1;
     private volatile long peakBytes;
+    private volatile OutputRelay stdout;
+    private volatile OutputRelay stderr;
 
     WasmtimeRun(LaunchSpec spec, CompiledModules modules, CompiledModules.Checked checked, Runnable onEnd) {
         this.spec = spec;
@@ -118,8 +121,14 @@ final class WasmtimeRun implements WasmRun, Runnable {
             e.incrementEpoch();
         }
         CompletableFuture.delayedExecutor(KILL_GRACE.toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
-            if (!threadEnded && outcome.complete(killed())) {
+            if (!threadEnded && !outcome.isDone()) {
+                for (OutputRelay r : new OutputRelay[] {stdout, stderr}) {
+                    if (r != null) {
+                        r.abandon(); // containerd stops reading the container's FIFOs only once they are closed
+                    }
+                }
                 finalCpuNanos = cpuNanos();
+                outcome.complete(killed());
             }
         });
     }
@@ -159,6 +168,7 @@ final class WasmtimeRun implements WasmRun, Runnable {
         }
         finalCpuNanos = Math.max(0, THREADS.getThreadCpuTime(Thread.currentThread().getId()));
         threadEnded = true;
+        awaitRelays();
         if (!result.message().isEmpty() && !outcome.isDone()) {
             note(result);
         }
@@ -171,17 +181,20 @@ final class WasmtimeRun implements WasmRun, Runnable {
             return killed();
         }
         WasiCtx wasi;
-        try (PreopenedDirs dirs = PreopenedDirs.open(PreopenedDirs.libc(), spec.preopens())) {
+        LibC libc = PreopenedDirs.libc();
+        try (PreopenedDirs dirs = PreopenedDirs.open(libc, spec.preopens())) {
             WasiCtxBuilder b = new WasiCtxBuilder().args(spec.args());
             spec.env().forEach(b::env);
             if (!spec.stdin().isEmpty()) {
                 b.stdin(Path.of(spec.stdin()));
             }
             if (!spec.stdout().isEmpty()) {
-                b.stdout(Path.of(spec.stdout()));
+                stdout = OutputRelay.open(libc, spec.stdout(), "wasmtime-out-" + spec.key());
+                b.stdout(stdout.writeEnd());
             }
             if (!spec.stderr().isEmpty()) {
-                b.stderr(Path.of(spec.stderr()));
+                stderr = OutputRelay.open(libc, spec.stderr(), "wasmtime-err-" + spec.key());
+                b.stderr(stderr.writeEnd());
             }
             wasi = b.build(); // opens the stdio paths
             int fd = 3; // the preopens follow stdio, in order, as wasi-libc expects
@@ -190,9 +203,11 @@ final class WasmtimeRun implements WasmRun, Runnable {
                         d.readOnly() ? READ_ONLY_FILE : EnumSet.allOf(FileCaps.class), Path.of(d.guest()));
             } // Wasmtime has opened its own descriptors of the directories: the checked ones can go
         } catch (IOException | RuntimeException e) {
+            releaseWriteEnds();
             return new RunOutcome(1, RunOutcome.Reason.FAILED,
                     "the engine could not open the module's files or directories: " + e.getMessage(), Instant.now());
         }
+        releaseWriteEnds();
         List<Runnable> disposals = new ArrayList<>();
         Engine e = modules.newEngine();
         disposals.add(e::dispose);
@@ -233,6 +248,27 @@ final class WasmtimeRun implements WasmRun, Runnable {
             memoryBytes(); // the peak, read once more before the memory goes
             mapping = null;
             disposals.forEach(Runnable::run);
+        }
+    }
+
+    private void releaseWriteEnds() {
+        for (OutputRelay r : new OutputRelay[] {stdout, stderr}) {
+            if (r != null) {
+                r.releaseWriteEnd();
+            }
+        }
+    }
+
+    /** After the module's end: everything it wrote is copied (bounded: a FIFO nobody reads would hold it). */
+    private void awaitRelays() {
+        try {
+            for (OutputRelay r : new OutputRelay[] {stdout, stderr}) {
+                if (r != null && !r.awaitEnd(RELAY_DRAIN.toMillis())) {
+                    r.abandon();
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

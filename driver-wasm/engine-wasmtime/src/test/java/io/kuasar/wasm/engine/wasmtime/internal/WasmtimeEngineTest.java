@@ -119,6 +119,36 @@ class WasmtimeEngineTest {
         assertTrue(engine.describe().contains("still in a WASI call"), engine.describe());
     }
 
+    /** containerd reads a container's FIFO until its last writer closes it; a killed sleeper must not hold it. */
+    @Test
+    void aKilledModuleInAWasiSleepClosesItsOutputFifo() throws Exception {
+        Path fifo = dir.resolve("fifo.out");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        StringBuilder got = new StringBuilder();
+        Thread reader = new Thread(() -> {
+            try (InputStream in = Files.newInputStream(fifo)) {
+                for (int c; (c = in.read()) >= 0; ) {
+                    synchronized (got) {
+                        got.append((char) c);
+                    }
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        reader.start();
+        WasmRun run = engine.launch(new LaunchSpec("f", module, List.of("m", "quiet", "sleep", "3600"), Map.of(),
+                Map.of(), "", fifo.toString(), "", 0));
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!got.toString().contains("sleeping") && System.nanoTime() < end) {
+            Thread.sleep(20);
+        }
+        run.kill(9);
+        assertEquals(137, await(run).exitCode());
+        reader.join(3000);
+        assertFalse(reader.isAlive(), "the reader saw the end of the FIFO; it got: " + got);
+    }
+
     @Test
     void theMemoryLimitCapsLinearMemoryAndGrowthPastItIsRefused() throws Exception {
         WasmRun run = engine.launch(spec("cap", 16L << 20, Map.of(), "m", "quiet", "alloc", "64"));
