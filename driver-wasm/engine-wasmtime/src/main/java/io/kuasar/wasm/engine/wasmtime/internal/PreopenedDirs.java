@@ -41,7 +41,7 @@ final class PreopenedDirs implements AutoCloseable {
         this.libc = libc;
     }
 
-    /** Loaded per run: jnr caches the binding per class loader, so this costs a map lookup after the first. */
+    /** Binds libc; jnr generates a class for it each time, so an engine does it once and keeps it. */
     static LibC libc() {
         return LibraryLoader.create(LibC.class).load("c");
     }

@@ -41,6 +41,7 @@ public final class WasmtimeEngine implements WasmEngine {
     private final int maxRunning;
     private final long stackBytes;
     private final Semaphore slots;
+    private final LibC libc = PreopenedDirs.libc();
     private final Map<String, WasmtimeRun> runs = new ConcurrentHashMap<>();
 
     @Activate
@@ -79,7 +80,7 @@ public final class WasmtimeEngine implements WasmEngine {
         }
         WasmtimeRun run;
         try {
-            run = new WasmtimeRun(spec, modules, checked, slots::release);
+            run = new WasmtimeRun(spec, modules, checked, libc, slots::release);
             WasmtimeRun before = runs.putIfAbsent(spec.key(), run);
             if (before != null) {
                 throw new IllegalStateException("a module with key " + spec.key() + " was launched already");

@@ -57,6 +57,7 @@ final class WasmtimeRun implements WasmRun, Runnable {
     private final LaunchSpec spec;
     private final CompiledModules modules;
     private final CompiledModules.Checked checked;
+    private final LibC libc;
     private final Runnable onEnd;
     private final CompletableFuture<RunOutcome> outcome = new CompletableFuture<>();
     private final Instant startedAt = Instant.now();
@@ -71,8 +72,10 @@ final class WasmtimeRun implements WasmRun, Runnable {
     private volatile OutputRelay stdout;
     private volatile OutputRelay stderr;
 
-    WasmtimeRun(LaunchSpec spec, CompiledModules modules, CompiledModules.Checked checked, Runnable onEnd) {
+    WasmtimeRun(LaunchSpec spec, CompiledModules modules, CompiledModules.Checked checked, LibC libc,
+                Runnable onEnd) {
         this.spec = spec;
+        this.libc = libc;
         this.modules = modules;
         this.checked = checked;
         this.onEnd = onEnd;
@@ -181,7 +184,6 @@ final class WasmtimeRun implements WasmRun, Runnable {
             return killed();
         }
         WasiCtx wasi;
-        LibC libc = PreopenedDirs.libc();
         try (PreopenedDirs dirs = PreopenedDirs.open(libc, spec.preopens())) {
             WasiCtxBuilder b = new WasiCtxBuilder().args(spec.args());
             spec.env().forEach(b::env);
@@ -233,6 +235,8 @@ final class WasmtimeRun implements WasmRun, Runnable {
             if (memory != null) {
                 peakBytes = (long) memory.size(s) * ModuleBinary.PAGE;
                 mapping = LinearMemoryMapping.of(memory.buffer(s));
+                // on this thread, once the call has returned, Wasmtime itself answers (reading the maps is slower)
+                disposals.add(0, () -> peakBytes = Math.max(peakBytes, (long) memory.size(s) * ModuleBinary.PAGE));
             }
             engine = e; // published after the deadline is set: a kill from now on bumps the epoch past it
             if (killSignal != 0) {
@@ -245,8 +249,7 @@ final class WasmtimeRun implements WasmRun, Runnable {
         } catch (Exception | Error failure) {
             return classify(failure);
         } finally {
-            memoryBytes(); // the peak, read once more before the memory goes
-            mapping = null;
+            mapping = null; // the final size is the first of the disposals
             disposals.forEach(Runnable::run);
         }
     }
