@@ -183,7 +183,7 @@ final class WasmtimeRun implements WasmRun, Runnable {
         if (killSignal != 0) {
             return killed();
         }
-        WasiCtx wasi;
+        WasiCtx wasi = null;
         try (PreopenedDirs dirs = PreopenedDirs.open(libc, spec.preopens())) {
             WasiCtxBuilder b = new WasiCtxBuilder().args(spec.args());
             spec.env().forEach(b::env);
@@ -205,6 +205,9 @@ final class WasmtimeRun implements WasmRun, Runnable {
                         d.readOnly() ? READ_ONLY_FILE : EnumSet.allOf(FileCaps.class), Path.of(d.guest()));
             } // Wasmtime has opened its own descriptors of the directories: the checked ones can go
         } catch (IOException | RuntimeException e) {
+            if (wasi != null) {
+                wasi.dispose(); // its descriptors: the relays end when the last write end closes
+            }
             releaseWriteEnds();
             return new RunOutcome(1, RunOutcome.Reason.FAILED,
                     "the engine could not open the module's files or directories: " + e.getMessage(), Instant.now());
@@ -225,7 +228,7 @@ final class WasmtimeRun implements WasmRun, Runnable {
             List<Extern> imports = new ArrayList<>();
             for (ImportType im : module.imports()) {
                 imports.add(linker.get(s, im.module(), im.name()).orElseThrow(() -> new IllegalStateException(
-                        "WASI function " + im.module() + "." + im.name() + " is not provided by Wasmtime 0.19")));
+                        "WASI function " + im.module() + "." + im.name() + " is not provided by wasmtime-java's WASI")));
             }
             Instance instance = new Instance(s, module, imports);
             disposals.add(0, instance::dispose);
