@@ -61,17 +61,21 @@ class WasmRestartTest extends CriTestBase {
     @Test
     @DisabledIfEnvironmentVariable(named = "KUASAR_KEEPER", matches = "0", disabledReason = "KUASAR_KEEPER=0: no"
             + " keeper restarts the node's JVM after the kill -9 this test makes")
-    void aNodeCrashEndsChicoryModulesVisiblyAndWasmEdgeProcessesSurvive() throws Exception {
+    void aNodeCrashEndsInNodeModulesVisiblyAndWasmEdgeProcessesSurvive() throws Exception {
         KeeperNode node = new KeeperNode(env, BACK);
         long keeper = node.keeper();
         PodSandboxConfig cp = podConfig("w-crash");
         PodSandboxConfig ep = podConfig("e-crash");
+        PodSandboxConfig tp = podConfig("t-crash");
         String chicoryPod = runPod(cp, "kuasar-wasm");
+        String wasmtimePod = runPod(tp, "kuasar-wasmtime");
+        String inWasmtime = cri.runContainer(wasmtimePod, tp, WasmPodTest.wasm("intime", "quiet", "sleep", "3600"));
         String edgePod = runPod(ep, "kuasar-wasmedge");
         String inJvm = cri.runContainer(chicoryPod, cp, WasmPodTest.wasm("injvm", "quiet", "sleep", "3600"));
         String edgeSleeper = cri.runContainer(edgePod, ep, WasmPodTest.wasm("edge", "quiet", "sleep", "3600"));
         String edgeFive = cri.runContainer(edgePod, ep, WasmPodTest.wasm("five", "quiet", "sleep", "2", "exit", "5"));
         cri.waitForLog(inJvm, "sleeping", WAIT);
+        cri.waitForLog(inWasmtime, "sleeping", WAIT);
         cri.waitForLog(edgeSleeper, "sleeping", WAIT);
         cri.waitForLog(edgeFive, "sleeping", WAIT);
         long mark = nodeLogMark();
@@ -87,6 +91,11 @@ class WasmRestartTest extends CriTestBase {
         assertEquals(137, lost.getExitCode(), "a module that died with its JVM reads as SIGKILLed");
         // Only what this crash made the node log about this module counts (the log file holds earlier runs too).
         waitForLog("wasm container " + inJvm + " of sandbox " + chicoryPod
+                + " ended with 137: the node JVM that ran this wasm module stopped", mark);
+        node.awaitContainerdRedials(cri, wasmtimePod);
+        assertEquals(137, cri.waitForState(inWasmtime, ContainerState.CONTAINER_EXITED, BACK).getExitCode(),
+                "a Wasmtime module ends with its JVM too");
+        waitForLog("wasm container " + inWasmtime + " of sandbox " + wasmtimePod
                 + " ended with 137: the node JVM that ran this wasm module stopped", mark);
         assertEquals(5, cri.waitForState(edgeFive, ContainerState.CONTAINER_EXITED, BACK).getExitCode(),
                 "WasmEdge's exit while or after the JVM was down");
