@@ -31,14 +31,15 @@ bash "$repo/scripts/images.d/wasm.sh" >/dev/null
 [[ -f $BENCH_JAR ]] || { echo "bench/wasm.sh: $BENCH_JAR missing: build it (mvn -B install -DskipTests)" >&2; exit 1; }
 
 # 1 + 2: engines alone. The engine classes, Chicory and Wasmtime come from the engine bundles (unpacked, with their
-# embedded jars), jnr-ffi and jffi from the driver kit, as in the node.
+# embedded jars; Wasmtime's JNI library from the bundle's native code), jnr-ffi and jffi from the driver kit.
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 (cd "$tmp" && mkdir engine && cd engine && unzip -q "$ENGINE_JAR")
 (cd "$tmp" && mkdir wasmtime && cd wasmtime && unzip -q "$WASMTIME_JAR")
 cp_engine="$tmp/engine:$(ls "$tmp"/engine/lib/*.jar | tr '\n' ':')$tmp/wasmtime:$(ls "$tmp"/wasmtime/lib/*.jar | tr '\n' ':')$KIT_JAR"
 "$WASMEDGE" compile "$MODULE" "$tmp/wasm-test-aot.wasm" >/dev/null 2>&1
 echo "# bench/wasm.sh $(date -u +%FT%TZ) pods=$PODS runs=$RUNS rounds=$ROUNDS" >"$raw"
-java -XX:+UseSerialGC -cp "$cp_engine" "$repo/bench/wasm/WasmEngineBench.java" \
+java -XX:+UseSerialGC -Djava.library.path="$tmp/wasmtime/native/linux-$(uname -m)" -cp "$cp_engine" \
+  "$repo/bench/wasm/WasmEngineBench.java" \
   "$MODULE" "$WASMEDGE" "$RUNS" "$ROUNDS" "$tmp/wasm-test-aot.wasm" | tee -a "$raw"
 
 # 3: through CRI, on the private containerd and node (the wasm bundles are dropped in when the node lacks them).
