@@ -270,8 +270,18 @@ class WasmtimeEngineTest {
     @Test
     void anotherClassLoaderLoadsItsOwnCopyOfTheJniLibrary() throws Exception {
         new io.github.kawamuray.wasmtime.Engine().dispose(); // this loader's copy first
-        java.net.URL[] jars = {location(io.github.kawamuray.wasmtime.Engine.class),
-                location(org.slf4j.LoggerFactory.class), location(org.slf4j.impl.StaticLoggerBinder.class)};
+        // wasmtime-java's own jar (its classes are also in target/classes, bnd's output, without the library)
+        java.net.URL wasmtimeJar = java.util.Arrays.stream(System.getProperty("java.class.path")
+                .split(java.io.File.pathSeparator)).filter(p -> p.contains("wasmtime-java")).findFirst()
+                .map(p -> {
+                    try {
+                        return Path.of(p).toUri().toURL();
+                    } catch (java.net.MalformedURLException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }).orElseThrow();
+        java.net.URL[] jars = {wasmtimeJar, location(org.slf4j.LoggerFactory.class),
+                location(org.slf4j.impl.StaticLoggerBinder.class)};
         for (int i = 0; i < 2; i++) {
             try (java.net.URLClassLoader loader = new java.net.URLClassLoader(jars,
                     ClassLoader.getPlatformClassLoader())) {
