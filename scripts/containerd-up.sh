@@ -99,8 +99,13 @@ disabled_plugins = ['io.containerd.nri.v1.nri']
   type = 'sandbox'
   address = '$KUASAR_SANDBOXER_SOCK'
 
-# driver-wasm's two engines (Chicory inside the node, WasmEdge as a process) and driver-vmm's QEMU micro-VMs.
+# driver-wasm's three engines (Chicory and Wasmtime inside the node, WasmEdge as a process) and driver-vmm's QEMU
+# micro-VMs.
 [proxy_plugins.wasm]
+  type = 'sandbox'
+  address = '$KUASAR_SANDBOXER_SOCK'
+
+[proxy_plugins.wasmtime]
   type = 'sandbox'
   address = '$KUASAR_SANDBOXER_SOCK'
 
@@ -147,6 +152,9 @@ disabled_plugins = ['io.containerd.nri.v1.nri']
     [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.kuasar-wasm]
       runtime_type = 'io.containerd.runc.v2'   # informational: Chicory runs the modules inside the node
       sandboxer = 'wasm'
+    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.kuasar-wasmtime]
+      runtime_type = 'io.containerd.runc.v2'   # informational: Wasmtime (JNI) runs the modules inside the node
+      sandboxer = 'wasmtime'
     [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.kuasar-wasmedge]
       runtime_type = 'io.containerd.runc.v2'   # informational: a WasmEdge process per container
       sandboxer = 'wasmedge'

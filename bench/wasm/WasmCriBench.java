@@ -14,8 +14,8 @@ import java.util.Map;
 /**
  * bench/wasm.sh's CRI figures, through the private containerd: serial pod start (RunPodSandbox + CreateContainer +
  * StartContainer) of stock `runc` busybox `sleep` pods and `kuasar-wasm` pods (the test module sleeping),
- * alternating pod by pod, then `kuasar-wasmedge` pods; and the host memory each running container adds: growth of
- * the node's PSS (keeper + JVM) per kuasar-wasm container, PSS of the shims and pause processes per stock pod, PSS
+ * alternating pod by pod, then `kuasar-wasmtime` pods, then `kuasar-wasmedge` pods; and the host memory each running
+ * container adds: growth of the node's PSS (keeper + JVM) per kuasar-wasm and per kuasar-wasmtime container, PSS of the shims and pause processes per stock pod, PSS
  * of the WasmEdge processes per kuasar-wasmedge container. All pods stay running until the end, then are removed.
  * Usage: java -cp E2E_CLASSPATH WasmCriBench.java PODS WASM_IMAGE
  */
@@ -29,7 +29,7 @@ public class WasmCriBench {
         Map<String, List<Double>> ms = new LinkedHashMap<>();
         List<String> created = new ArrayList<>();
         try (CriClient cri = new CriClient(env.containerdSock())) {
-            for (String h : List.of("runc", "kuasar-wasm", "kuasar-wasmedge")) { // warm-up: images, classes, JIT
+            for (String h : List.of("runc", "kuasar-wasm", "kuasar-wasmtime", "kuasar-wasmedge")) { // warm-up: images, classes, JIT
                 String id = start(cri, env, logs, h, wasmImage, "warm-" + h, ms, created);
                 cri.removePod(id);
                 created.remove(id);
@@ -45,6 +45,11 @@ public class WasmCriBench {
             long nodeAfterWasm = nodePss(node);
             long shimsAfter = pss(Processes.allShims()) + pss(Processes.allPauses());
             for (int i = 0; i < pods; i++) {
+                start(cri, env, logs, "kuasar-wasmtime", wasmImage, "wasmtime" + i, ms, created);
+            }
+            Thread.sleep(1000);
+            long nodeAfterWasmtime = nodePss(node);
+            for (int i = 0; i < pods; i++) {
                 start(cri, env, logs, "kuasar-wasmedge", wasmImage, "edge" + i, ms, created);
             }
             Thread.sleep(1000);
@@ -59,8 +64,10 @@ public class WasmCriBench {
             System.out.printf("runc memory_per_pod_kb %d (shims + pause PSS)%n", (shimsAfter - shimsBefore) / pods);
             System.out.printf("kuasar-wasm memory_per_container_kb %d (node PSS growth)%n",
                     (nodeAfterWasm - nodeBefore) / pods);
+            System.out.printf("kuasar-wasmtime memory_per_container_kb %d (node PSS growth)%n",
+                    (nodeAfterWasmtime - nodeAfterWasm) / pods);
             System.out.printf("kuasar-wasmedge memory_per_container_kb %d (WasmEdge process PSS; node grew %d kB)%n",
-                    edgeProcs / pods, (nodeAfterEdge - nodeAfterWasm) / pods);
+                    edgeProcs / pods, (nodeAfterEdge - nodeAfterWasmtime) / pods);
         } finally {
             try (CriClient cri = new CriClient(env.containerdSock())) {
                 for (String id : created) {

@@ -1,7 +1,9 @@
 import io.kuasar.wasm.engine.LaunchSpec;
 import io.kuasar.wasm.engine.RunOutcome;
+import io.kuasar.wasm.engine.WasmEngine;
 import io.kuasar.wasm.engine.WasmRun;
 import io.kuasar.wasm.engine.internal.ChicoryEngine;
+import io.kuasar.wasm.engine.wasmtime.internal.WasmtimeEngine;
 import java.io.FileInputStream;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -14,9 +16,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * bench/wasm.sh's engine figures, outside containerd: start-to-first-output of the test module's "hello" and the
- * run time of its "compute N" on Chicory (compiled and interpreted, inside this JVM, as the node runs them) and on
- * WasmEdge (a process per run, as the wasmedge sandboxer runs it). First output is the first byte read from a FIFO
- * the module's stdout goes to, timed from the launch call (Chicory) or the spawn (WasmEdge).
+ * run time of its "compute N" on Chicory (compiled and interpreted) and Wasmtime (JNI), inside this JVM as the node
+ * runs them, and on WasmEdge (a process per run, as the wasmedge sandboxer runs it). First output is the first byte
+ * read from a FIFO the module's stdout goes to, timed from the launch call (in-JVM engines) or the spawn (WasmEdge).
  * WasmEdge runs the module as is (its interpreter) and, when AOT_MODULE is given, its ahead-of-time compiled copy
  * (made with `wasmedge compile`).
  * Usage: java -cp ENGINE_CLASSPATH WasmEngineBench.java MODULE WASMEDGE_WRAPPER RUNS COMPUTE_ROUNDS [AOT_MODULE]
@@ -28,21 +30,23 @@ public class WasmEngineBench {
         int runs = Integer.parseInt(a[2]);
         long rounds = Long.parseLong(a[3]);
         Path tmp = Files.createTempDirectory("wasm-bench");
-        for (boolean compiled : new boolean[] {true, false}) {
-            ChicoryEngine engine = new ChicoryEngine(compiled, 8, 4, 4 << 20);
+        for (String mode : List.of("chicory-compiled", "chicory-interpreted", "wasmtime")) {
+            boolean compiled = !mode.equals("chicory-interpreted");
+            WasmEngine engine = mode.equals("wasmtime")
+                    ? new WasmtimeEngine(Files.createTempDirectory("wasmtime-cache"), 8, 4, 8 << 20)
+                    : new ChicoryEngine(compiled, 8, 4, 4 << 20);
             long t0 = System.nanoTime();
             engine.prepare(module);
             double prepareMs = (System.nanoTime() - t0) / 1e6;
             List<Double> first = new ArrayList<>();
             for (int i = 0; i < runs; i++) {
-                first.add(chicoryFirstOutput(engine, module, tmp, "h" + compiled + i));
+                first.add(chicoryFirstOutput(engine, module, tmp, "h" + mode + i));
             }
-            String mode = compiled ? "chicory-compiled" : "chicory-interpreted";
             System.out.printf("%s prepare_ms %.1f%n", mode, prepareMs);
             System.out.printf("%s first_run_ms %.2f%n", mode, first.get(0));
             report(mode + " hello_first_output_ms", first.subList(Math.min(5, runs - 1), runs));
             long c0 = System.nanoTime();
-            RunOutcome o = engine.launch(spec("c" + compiled, module, tmp.resolve("c.out").toString(),
+            RunOutcome o = engine.launch(spec("c" + mode, module, tmp.resolve("c.out").toString(),
                     "m", "quiet", "compute", Long.toString(compiled ? rounds : rounds / 10))).outcome()
                     .toCompletableFuture().get(10, TimeUnit.MINUTES);
             double ms = (System.nanoTime() - c0) / 1e6;
@@ -75,7 +79,7 @@ public class WasmEngineBench {
         return new LaunchSpec(key, module, List.of(args), Map.of(), Map.of(), "", out, "", 0);
     }
 
-    static double chicoryFirstOutput(ChicoryEngine engine, Path module, Path tmp, String key) throws Exception {
+    static double chicoryFirstOutput(WasmEngine engine, Path module, Path tmp, String key) throws Exception {
         Path fifo = tmp.resolve(key + ".fifo");
         new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor();
         long[] firstByteAt = new long[1];

@@ -19,31 +19,35 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.DisabledIfEnvironmentVariable;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * driver-wasm across an upgrade of its driver bundle and across a kill -9 of the node's JVM. Chicory modules run
- * inside the node: an upgrade must leave them running (they belong to the engine bundle), a crash ends them and
+ * driver-wasm across an upgrade of its driver bundle and across a kill -9 of the node's JVM. Chicory and Wasmtime
+ * modules run inside the node: an upgrade must leave them running (they belong to the engine bundles; Wasmtime's JNI
+ * library is never loaded again), a crash ends them and
  * they must be reported exited (137, with the reason in the node log), never left "running". WasmEdge processes
  * outlive the JVM (the keeper keeps containerd's connections and records exits).
  */
 class WasmRestartTest extends CriTestBase {
     private static final Duration BACK = Duration.ofSeconds(60);
 
-    @Test
-    void upgradingTheDriverLeavesChicoryModulesRunning() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"wasm", "wasmtime"})
+    void upgradingTheDriverLeavesInNodeModulesRunning(String sandboxer) throws Exception {
         Path jar = env.repo().resolve("driver-wasm/driver/target/kuasar-driver-wasm-driver-0.1.0-SNAPSHOT.jar");
         assertTrue(Files.isRegularFile(jar), "build driver-wasm first: " + jar);
         PodSandboxConfig pod = podConfig("w-upg");
-        String podId = runPod(pod, "kuasar-wasm");
+        String podId = runPod(pod, "kuasar-" + sandboxer);
         String sleeper = cri.runContainer(podId, pod, WasmPodTest.wasm("sleeper", "quiet", "sleep", "3600"));
         String looper = cri.runContainer(podId, pod, WasmPodTest.wasm("looper", "quiet", "loop"));
         cri.waitForLog(sleeper, "sleeping", WAIT);
         cri.waitForLog(looper, "looping", WAIT);
         long mark = nodeLogMark();
 
-        String answer = admin("upgrade wasm " + jar.toAbsolutePath());
+        String answer = admin("upgrade " + sandboxer + " " + jar.toAbsolutePath());
         assertTrue(answer.strip().endsWith("OK"), () -> "upgrade: " + answer);
-        waitForLog("serves [wasm]: recovered", mark);
+        waitForLog("serves [" + sandboxer + "]: recovered", mark);
 
         for (String c : List.of(sleeper, looper)) {
             assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(c).getState(), c + " after upgrade");
@@ -57,17 +61,21 @@ class WasmRestartTest extends CriTestBase {
     @Test
     @DisabledIfEnvironmentVariable(named = "KUASAR_KEEPER", matches = "0", disabledReason = "KUASAR_KEEPER=0: no"
             + " keeper restarts the node's JVM after the kill -9 this test makes")
-    void aNodeCrashEndsChicoryModulesVisiblyAndWasmEdgeProcessesSurvive() throws Exception {
+    void aNodeCrashEndsInNodeModulesVisiblyAndWasmEdgeProcessesSurvive() throws Exception {
         KeeperNode node = new KeeperNode(env, BACK);
         long keeper = node.keeper();
         PodSandboxConfig cp = podConfig("w-crash");
         PodSandboxConfig ep = podConfig("e-crash");
+        PodSandboxConfig tp = podConfig("t-crash");
         String chicoryPod = runPod(cp, "kuasar-wasm");
+        String wasmtimePod = runPod(tp, "kuasar-wasmtime");
+        String inWasmtime = cri.runContainer(wasmtimePod, tp, WasmPodTest.wasm("intime", "quiet", "sleep", "3600"));
         String edgePod = runPod(ep, "kuasar-wasmedge");
         String inJvm = cri.runContainer(chicoryPod, cp, WasmPodTest.wasm("injvm", "quiet", "sleep", "3600"));
         String edgeSleeper = cri.runContainer(edgePod, ep, WasmPodTest.wasm("edge", "quiet", "sleep", "3600"));
         String edgeFive = cri.runContainer(edgePod, ep, WasmPodTest.wasm("five", "quiet", "sleep", "2", "exit", "5"));
         cri.waitForLog(inJvm, "sleeping", WAIT);
+        cri.waitForLog(inWasmtime, "sleeping", WAIT);
         cri.waitForLog(edgeSleeper, "sleeping", WAIT);
         cri.waitForLog(edgeFive, "sleeping", WAIT);
         long mark = nodeLogMark();
@@ -83,6 +91,11 @@ class WasmRestartTest extends CriTestBase {
         assertEquals(137, lost.getExitCode(), "a module that died with its JVM reads as SIGKILLed");
         // Only what this crash made the node log about this module counts (the log file holds earlier runs too).
         waitForLog("wasm container " + inJvm + " of sandbox " + chicoryPod
+                + " ended with 137: the node JVM that ran this wasm module stopped", mark);
+        node.awaitContainerdRedials(cri, wasmtimePod);
+        assertEquals(137, cri.waitForState(inWasmtime, ContainerState.CONTAINER_EXITED, BACK).getExitCode(),
+                "a Wasmtime module ends with its JVM too");
+        waitForLog("wasm container " + inWasmtime + " of sandbox " + wasmtimePod
                 + " ended with 137: the node JVM that ran this wasm module stopped", mark);
         assertEquals(5, cri.waitForState(edgeFive, ContainerState.CONTAINER_EXITED, BACK).getExitCode(),
                 "WasmEdge's exit while or after the JVM was down");

@@ -23,7 +23,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * The sandbox lifecycle both wasm sandboxers share. A wasm pod has no process and no namespaces of its own: Start
+ * The sandbox lifecycle the wasm sandboxers share. A wasm pod has no process and no namespaces of its own: Start
  * only marks it ready (the node serves its Task API; the pid it reports is the node's), Stop ends its containers,
  * Shutdown removes them. State under {@code stateDir(sandboxer)}, mounts and work files under
  * {@code runDir(sandboxer)}.

@@ -16,7 +16,8 @@ import java.util.Map;
  * @param stdin            file or FIFO to read stdin from; empty: none
  * @param stdout           file or FIFO stdout is appended to; empty: discarded
  * @param stderr           same for stderr
- * @param memoryLimitBytes cap on the module's linear memory; growing past it traps and ends the run as OOM; 0: none
+ * @param memoryLimitBytes cap on the module's linear memory, 0: none. Growing past it: on Chicory a trap that ends
+ *                         the run as OOM; on Wasmtime memory.grow returns -1 (the cap is the memory's maximum)
  */
 public record LaunchSpec(String key, Path module, List<String> args, Map<String, String> env,
                          Map<String, Path> preopens, String stdin, String stdout, String stderr,

@@ -18,25 +18,26 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
 
 /**
- * Sandboxer {@code wasm}: modules run inside the node on the engine bundle's Chicory (see io.kuasar.wasm.engine),
- * which keeps them, not this driver: an upgraded driver finds each running container's run by its key
- * {@code sandbox/container}. A run the engine does not know ran in a JVM that is gone (kill -9, crash, node
- * restart): it is reported as killed with that reason, never left running.
+ * Sandboxers {@code wasm} and {@code wasmtime}: modules run inside the node on an engine bundle's engine (Chicory;
+ * Wasmtime through JNI; see io.kuasar.wasm.engine), which keeps them, not this driver: an upgraded driver finds each
+ * running container's run by its key {@code sandbox/container}. A run the engine does not know ran in a JVM that is
+ * gone (kill -9, crash, node restart): it is reported as killed with that reason, never left running.
  */
-final class ChicoryBackend implements WasmBackend {
-    static final String SANDBOXER = "wasm";
+final class InNodeBackend implements WasmBackend {
     /** The exit status of a module whose JVM died under it: as if killed with SIGKILL, which is what happened. */
     static final int LOST_CODE = 137;
 
+    private final String sandboxer;
     private final WasmEngine engine;
 
-    ChicoryBackend(WasmEngine engine) {
+    InNodeBackend(String sandboxer, WasmEngine engine) {
+        this.sandboxer = sandboxer;
         this.engine = engine;
     }
 
     @Override
     public String sandboxer() {
-        return SANDBOXER;
+        return sandboxer;
     }
 
     static String key(WasmPod pod, WasmContainer c) {
@@ -59,7 +60,7 @@ final class ChicoryBackend implements WasmBackend {
         LaunchPlan p = c.plan;
         Map<String, Path> preopens = new LinkedHashMap<>();
         p.preopens().forEach((guest, host) -> preopens.put(guest, Path.of(host)));
-        String refusedBy = "the " + SANDBOXER + " sandboxer";
+        String refusedBy = "the " + sandboxer + " sandboxer";
         String in = StdioRedirects.path(c.init.stdio.stdin(), "stdin", refusedBy);
         String out = StdioRedirects.path(c.init.stdio.stdout(), "stdout", refusedBy);
         String err = StdioRedirects.path(c.init.stdio.stderr(), "stderr", refusedBy);
@@ -76,7 +77,7 @@ final class ChicoryBackend implements WasmBackend {
         } catch (IOException | RuntimeException e) {
             throw SandboxException.internal("cannot start the wasm module of " + c.id, e);
         }
-        return new Started(ProcessHandle.current().pid(), run.outcome().thenApply(ChicoryBackend::ending));
+        return new Started(ProcessHandle.current().pid(), run.outcome().thenApply(InNodeBackend::ending));
     }
 
     /**
@@ -117,7 +118,7 @@ final class ChicoryBackend implements WasmBackend {
     public CompletionStage<Ending> reattach(WasmPod pod, WasmContainer c) {
         Optional<WasmRun> run = engine.find(key(pod, c));
         if (run.isPresent()) {
-            return run.get().outcome().thenApply(ChicoryBackend::ending);
+            return run.get().outcome().thenApply(InNodeBackend::ending);
         }
         return CompletableFuture.completedFuture(new Ending(LOST_CODE, Instant.now(),
                 "the node JVM that ran this wasm module stopped (crash, kill -9 or restart): the module ended with it",
