@@ -34,7 +34,8 @@ class ContainerdDropInTest {
         String dump = dump(containerd, dir, "with.toml", imports);
         Map<String, String> handlers = runtimes(dump);
         assertEquals(Map.of("kuasar-runc", "runc", "kuasar-runsc", "runsc", "kuasar-quark", "quark",
-                "kuasar-wasm", "wasm", "kuasar-wasmedge", "wasmedge", "kuasar-vmm", "vmm"), handlers, dump);
+                "kuasar-wasm", "wasm", "kuasar-wasmedge", "wasmedge", "kuasar-wasmtime", "wasmtime",
+                "kuasar-vmm", "vmm"), handlers, dump);
         for (String sandboxer : handlers.values()) {
             assertTrue(Pattern.compile("\\[proxy_plugins\\." + sandboxer + "]\\s+type = 'sandbox'\\s+"
                     + "address = '/run/kuasar/kuasar.sock'").matcher(dump).find(), "proxy plugin " + sandboxer);

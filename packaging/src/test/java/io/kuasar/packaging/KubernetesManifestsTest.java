@@ -52,9 +52,7 @@ class KubernetesManifestsTest {
                 "kuasar-wasmtime", "kuasar-vmm")), handlers);
         String dropIn = Files.readString(REPO.resolve("packaging/deb/files/containerd-kuasar.toml"));
         for (String h : handlers) {
-            if (!h.equals("kuasar-wasmtime")) { // added to the drop-in with its driver
-                assertTrue(dropIn.contains("runtimes." + h + "]"), "the containerd drop-in offers " + h);
-            }
+            assertTrue(dropIn.contains("runtimes." + h + "]"), "the containerd drop-in offers " + h);
         }
     }
 
