@@ -312,10 +312,15 @@ final class RunscKernel implements AppKernel {
      * and would each hold about 7 MB PSS until their container ends, then die of SIGPIPE with no one reading their
      * answer). Their answer is not needed: the new waits get the same code from the sandbox. A driver restart in
      * the same JVM ends its waits itself ({@link RunscExits#close}), and this JVM's own helpers are left alone. One
-     * pass over the processes for all pods: it was one per pod, most of a recovery's time with ten pods.
+     * pass over the processes for all pods, in the background: nothing the recovery answers depends on it, and it
+     * reads every process's command line (10-40 ms of an upgrade's gap).
      */
     @Override
     public void beforeRecovery() {
+        rewatch.execute(this::endOrphanWaits);
+    }
+
+    private void endOrphanWaits() {
         long self = ProcessHandle.current().pid();
         String ours = "--root=" + runRoot.resolve("pods") + "/";
         for (ProcStat s : ProcStat.all()) {
