@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 import static java.lang.System.Logger.Level.DEBUG;
@@ -56,9 +57,20 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
     private static final int MAX_STRAY_ANSWERS = 1024;
     private final IntObjectMap<PendingCall> pending = new IntObjectHashMap<>();
     private int strayAnswers;
-    private long nextStreamId = 1;
+    private long nextStreamId = firstStreamId();
     private boolean inactive;
     private ChannelHandlerContext ctx;
+
+    /**
+     * Where a connection's stream ids start: a random odd number below 2^31, leaving over 10^9 calls before they run
+     * out. On a channel that outlives its connections (a VM's virtio-serial port, whose far end may miss a quick
+     * reconnect), the peer may still answer calls of the previous connection; from 1 on, those answers went to this
+     * connection's calls of the same numbers (a guest agent's answer to an old exec's Wait completed a new Wait of
+     * another process: a container reported exited while it ran).
+     */
+    static long firstStreamId() {
+        return 1 + 2L * ThreadLocalRandom.current().nextInt(1 << 30);
+    }
 
     ClientConnectionHandler(Path socket) {
         this.socket = socket;
