@@ -314,8 +314,11 @@ void procs_wait(uint32_t stream, pb_reader *r)
     if (p->waiters_gen != chan_generation())
         p->nwaiters = 0;
     if (p->nwaiters == MAX_WAITERS) {
-        reply_err(stream, ST_PRECONDITION, "too many waiters on %s/%s", p->cid, p->eid);
-        return;
+        /* The oldest goes unanswered: when the agent misses a quick reconnect (no hangup seen), the calls parked
+         * for the previous connection stay in this generation, and a host that reconnects often must not find
+         * its new Wait refused because of them. A host holds one or two per process. */
+        memmove(p->waiters, p->waiters + 1, (MAX_WAITERS - 1) * sizeof(p->waiters[0]));
+        p->nwaiters--;
     }
     p->waiters_gen = chan_generation();
     p->waiters[p->nwaiters++] = stream;
