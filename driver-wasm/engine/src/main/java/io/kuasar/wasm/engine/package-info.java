@@ -6,7 +6,7 @@
  * {@link io.kuasar.wasm.engine.WasmEngine#find}. Only java.* types cross this API, so the driver's class loader can
  * come and go.
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package io.kuasar.wasm.engine;
 

@@ -2,6 +2,7 @@ package io.kuasar.wasm.engine.internal;
 
 import io.kuasar.wasm.engine.InvalidModuleException;
 import io.kuasar.wasm.engine.LaunchSpec;
+import io.kuasar.wasm.engine.ModuleRuns;
 import io.kuasar.wasm.engine.WasmEngine;
 import io.kuasar.wasm.engine.WasmRun;
 import io.kuasar.wasm.engine.internal.fs.Resolution;
@@ -11,11 +12,7 @@ import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.Semaphore;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -38,12 +35,9 @@ public final class ChicoryEngine implements WasmEngine {
     private static final Logger LOG = System.getLogger(ChicoryEngine.class.getName());
 
     private final ModuleCache modules;
-    private final int maxRunning;
-    private final long stackBytes;
-    private final Semaphore slots;
     private final HeapBudget budget;
     private final Resolution resolution;
-    private final Map<String, ChicoryRun> runs = new ConcurrentHashMap<>();
+    private final ModuleRuns<ChicoryRun> runs;
 
     @Activate
     public ChicoryEngine(BundleContext context) {
@@ -74,9 +68,7 @@ public final class ChicoryEngine implements WasmEngine {
         this.budget = budget;
         this.resolution = resolution;
         this.modules = new ModuleCache(compile, cachedModules, 1);
-        this.maxRunning = Math.max(1, maxRunning);
-        this.stackBytes = stackBytes;
-        this.slots = new Semaphore(this.maxRunning);
+        this.runs = new ModuleRuns<>(maxRunning, stackBytes, "wasm-", "kuasar.wasm.max.running");
     }
 
     private static String prop(BundleContext context, String key, String fallback) {
@@ -92,50 +84,27 @@ public final class ChicoryEngine implements WasmEngine {
     @Override
     public WasmRun launch(LaunchSpec spec) throws InvalidModuleException, IOException {
         PreparedModule prepared = modules.prepare(spec.module());
-        if (!slots.tryAcquire()) {
-            throw new RejectedExecutionException("the wasm engine already runs " + maxRunning
-                    + " modules (kuasar.wasm.max.running)");
-        }
-        ChicoryRun run;
-        try {
-            run = new ChicoryRun(spec, prepared, budget, resolution, slots::release);
-            ChicoryRun before = runs.putIfAbsent(spec.key(), run);
-            if (before != null) {
-                throw new IllegalStateException("a module with key " + spec.key() + " was launched already");
-            }
-        } catch (RuntimeException e) {
-            slots.release();
-            throw e;
-        }
-        Thread t = new Thread(null, run, "wasm-" + spec.key(), stackBytes);
-        t.setDaemon(true);
-        run.bind(t);
-        t.start();
-        return run;
+        return runs.launch(spec.key(), "wasm", onEnd -> new ChicoryRun(spec, prepared, budget, resolution, onEnd));
     }
 
     @Override
     public Optional<WasmRun> find(String key) {
-        return Optional.ofNullable(runs.get(key));
+        return runs.find(key);
     }
 
     @Override
     public Collection<WasmRun> runs() {
-        return new ArrayList<>(runs.values());
+        return new ArrayList<>(runs.all());
     }
 
     @Override
     public void release(String key) {
-        ChicoryRun r = runs.remove(key);
-        if (r != null && !r.ended()) {
-            r.kill(ChicoryRun.SIGKILL);
-        }
+        runs.release(key);
     }
 
     @Override
     public String describe() {
-        long running = runs.values().stream().filter(r -> !r.ended()).count();
-        return (modules.compiles() ? "compiled" : "interpreted") + ", " + running + "/" + maxRunning
+        return (modules.compiles() ? "compiled" : "interpreted") + ", " + runs.running() + "/" + runs.maxRunning()
                 + " modules running, " + modules.size() + " prepared, linear memory " + (budget.usedBytes() >> 20)
                 + "/" + (budget.limitBytes() >> 20) + " MiB of the heap";
     }
@@ -143,8 +112,8 @@ public final class ChicoryEngine implements WasmEngine {
     /** Only when the engine bundle itself stops (node shutdown): its modules cannot outlive their threads' owner. */
     @Deactivate
     public void deactivate() {
-        for (ChicoryRun r : runs.values()) {
-            r.kill(ChicoryRun.SIGKILL);
+        for (ChicoryRun r : runs.all()) {
+            r.kill(ModuleRuns.SIGKILL);
         }
     }
 }

@@ -9,6 +9,7 @@ import com.dylibso.chicory.wasi.WasiOptions;
 import com.dylibso.chicory.wasi.WasiPreview1;
 import com.dylibso.chicory.wasm.types.MemoryLimits;
 import io.kuasar.wasm.engine.LaunchSpec;
+import io.kuasar.wasm.engine.ModuleRuns;
 import io.kuasar.wasm.engine.RunOutcome;
 import io.kuasar.wasm.engine.WasmRun;
 import io.kuasar.wasm.engine.internal.fs.ConfinedPreopens;
@@ -31,8 +32,8 @@ import java.util.concurrent.CompletionStage;
  * a kill (interrupt flag, checked by Chicory's interpreter and compiled code at calls and loop back-edges), the
  * memory cap, a trap, a stack overflow or an engine failure; nothing it throws leaves this thread.
  */
-final class ChicoryRun implements WasmRun, Runnable {
-    static final int SIGKILL = 9;
+final class ChicoryRun implements ModuleRuns.Run {
+    static final int SIGKILL = ModuleRuns.SIGKILL;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private final LaunchSpec spec;
@@ -60,7 +61,8 @@ final class ChicoryRun implements WasmRun, Runnable {
                 Math.min(65536, spec.memoryLimitBytes() / com.dylibso.chicory.runtime.Memory.PAGE_SIZE));
     }
 
-    void bind(Thread t) {
+    @Override
+    public void bind(Thread t) {
         this.thread = t;
     }
 
@@ -79,7 +81,8 @@ final class ChicoryRun implements WasmRun, Runnable {
         return outcome.copy();
     }
 
-    boolean ended() {
+    @Override
+    public boolean ended() {
         return outcome.isDone();
     }
 

@@ -6,76 +6,35 @@ import com.dylibso.chicory.wasm.WasmModule;
 import com.dylibso.chicory.wasm.types.ExternalType;
 import com.dylibso.chicory.wasm.types.Import;
 import io.kuasar.wasm.engine.InvalidModuleException;
+import io.kuasar.wasm.engine.PreparedModules;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.concurrent.Semaphore;
 
 /**
- * Modules prepared once per content digest and kept for the next container of the same image (most recently used
- * first, at most {@code capacity}). Compilation is CPU- and memory-hungry, so at most {@code parallel} modules are
- * compiled at a time; everything else waits.
+ * Chicory's modules, parsed, checked and (when {@code compile}) compiled once per content digest
+ * ({@link PreparedModules}).
  */
 final class ModuleCache {
     static final String WASI_MODULE = "wasi_snapshot_preview1";
 
     private final boolean compile;
-    private final int capacity;
-    private final Semaphore compilers;
-    private final Map<String, PreparedModule> byDigest = new LinkedHashMap<>(16, 0.75f, true);
+    private final PreparedModules<PreparedModule> byDigest;
 
     ModuleCache(boolean compile, int capacity, int parallel) {
         this.compile = compile;
-        this.capacity = Math.max(1, capacity);
-        this.compilers = new Semaphore(Math.max(1, parallel));
+        this.byDigest = new PreparedModules<>(capacity, parallel);
     }
 
     boolean compiles() {
         return compile;
     }
 
-    synchronized int size() {
+    int size() {
         return byDigest.size();
     }
 
     PreparedModule prepare(Path file) throws IOException, InvalidModuleException {
-        byte[] bytes = Files.readAllBytes(file);
-        String digest = digest(bytes);
-        synchronized (this) {
-            PreparedModule p = byDigest.get(digest);
-            if (p != null) {
-                return p;
-            }
-        }
-        try {
-            compilers.acquire();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while waiting to compile " + file, e);
-        }
-        try {
-            synchronized (this) { // another caller may have compiled it while this one waited
-                PreparedModule p = byDigest.get(digest);
-                if (p != null) {
-                    return p;
-                }
-            }
-            PreparedModule p = build(file, bytes, digest);
-            synchronized (this) {
-                byDigest.put(digest, p);
-                while (byDigest.size() > capacity) {
-                    byDigest.remove(byDigest.keySet().iterator().next());
-                }
-            }
-            return p;
-        } finally {
-            compilers.release();
-        }
+        return byDigest.prepare(file, this::build);
     }
 
     private PreparedModule build(Path file, byte[] bytes, String digest) throws InvalidModuleException {
@@ -113,14 +72,6 @@ final class ModuleCache {
                 throw new InvalidModuleException(file + " imports " + im.module() + "." + im.name()
                         + ", which this engine does not provide (only " + WASI_MODULE + " functions)", null);
             }
-        }
-    }
-
-    static String digest(byte[] bytes) {
-        try {
-            return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("no SHA-256 in this JVM", e);
         }
     }
 }

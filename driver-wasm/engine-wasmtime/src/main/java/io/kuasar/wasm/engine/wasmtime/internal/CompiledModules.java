@@ -5,15 +5,10 @@ import io.github.kawamuray.wasmtime.Engine;
 import io.github.kawamuray.wasmtime.ImportType;
 import io.github.kawamuray.wasmtime.Module;
 import io.kuasar.wasm.engine.InvalidModuleException;
+import io.kuasar.wasm.engine.PreparedModules;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.concurrent.Semaphore;
 
 /**
  * Modules checked and compiled once per content digest (and memory cap), kept for the next container of the same
@@ -32,9 +27,7 @@ final class CompiledModules {
     }
 
     private final Path cacheConfig;
-    private final int capacity;
-    private final Semaphore compilers = new Semaphore(1);
-    private final Map<String, Checked> byDigest = new LinkedHashMap<>(16, 0.75f, true);
+    private final PreparedModules<Checked> byDigest;
 
     /** {@code cacheDir}: where Wasmtime keeps compiled code; made when missing. */
     CompiledModules(Path cacheDir, int capacity) throws IOException {
@@ -43,7 +36,7 @@ final class CompiledModules {
         String dir = cacheDir.resolve("compiled").toAbsolutePath().toString()
                 .replace("\\", "\\\\").replace("\"", "\\\"");
         Files.writeString(cacheConfig, "[cache]\nenabled = true\ndirectory = \"" + dir + "\"\n");
-        this.capacity = Math.max(1, capacity);
+        this.byDigest = new PreparedModules<>(capacity, 1);
     }
 
     /** An engine for one run (or one check): epoch interruption on, the shared compilation cache. */
@@ -52,43 +45,12 @@ final class CompiledModules {
         return new Engine(config);
     }
 
-    synchronized int size() {
+    int size() {
         return byDigest.size();
     }
 
     Checked prepare(Path file) throws IOException, InvalidModuleException {
-        byte[] bytes = Files.readAllBytes(file);
-        String digest = digest(bytes);
-        synchronized (this) {
-            Checked c = byDigest.get(digest);
-            if (c != null) {
-                return c;
-            }
-        }
-        try {
-            compilers.acquire();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while waiting to compile " + file, e);
-        }
-        try {
-            synchronized (this) { // another caller may have compiled it while this one waited
-                Checked c = byDigest.get(digest);
-                if (c != null) {
-                    return c;
-                }
-            }
-            Checked c = check(file, bytes, digest);
-            synchronized (this) {
-                byDigest.put(digest, c);
-                while (byDigest.size() > capacity) {
-                    byDigest.remove(byDigest.keySet().iterator().next());
-                }
-            }
-            return c;
-        } finally {
-            compilers.release();
-        }
+        return byDigest.prepare(file, this::check);
     }
 
     /** A WASI command (exports _start, imports only WASI preview 1 functions) that Wasmtime compiles. */
@@ -128,14 +90,6 @@ final class CompiledModules {
             return Module.fromBinary(engine, bytes);
         } catch (RuntimeException e) {
             throw new InvalidModuleException("Wasmtime cannot compile " + file + ": " + e.getMessage(), e);
-        }
-    }
-
-    static String digest(byte[] bytes) {
-        try {
-            return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("no SHA-256 in this JVM", e);
         }
     }
 }

@@ -2,6 +2,7 @@ package io.kuasar.wasm.engine.wasmtime.internal;
 
 import io.kuasar.wasm.engine.InvalidModuleException;
 import io.kuasar.wasm.engine.LaunchSpec;
+import io.kuasar.wasm.engine.ModuleRuns;
 import io.kuasar.wasm.engine.WasmEngine;
 import io.kuasar.wasm.engine.WasmRun;
 import java.io.IOException;
@@ -10,11 +11,7 @@ import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.Semaphore;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -38,11 +35,8 @@ public final class WasmtimeEngine implements WasmEngine {
     private static final Logger LOG = System.getLogger(WasmtimeEngine.class.getName());
 
     private final CompiledModules modules;
-    private final int maxRunning;
-    private final long stackBytes;
-    private final Semaphore slots;
+    private final ModuleRuns<WasmtimeRun> runs;
     private final LibC libc = PreopenedDirs.libc();
-    private final Map<String, WasmtimeRun> runs = new ConcurrentHashMap<>();
 
     @Activate
     public WasmtimeEngine(BundleContext context) throws IOException {
@@ -56,9 +50,7 @@ public final class WasmtimeEngine implements WasmEngine {
     /** For tests and the benchmark, without OSGi: {@code cacheDir} holds Wasmtime's compiled code. */
     public WasmtimeEngine(Path cacheDir, int maxRunning, int cachedModules, long stackBytes) throws IOException {
         this.modules = new CompiledModules(cacheDir, cachedModules);
-        this.maxRunning = Math.max(1, maxRunning);
-        this.stackBytes = stackBytes;
-        this.slots = new Semaphore(this.maxRunning);
+        this.runs = new ModuleRuns<>(maxRunning, stackBytes, "wasmtime-", "kuasar.wasmtime.max.running");
     }
 
     private static String prop(BundleContext context, String key, String fallback) {
@@ -74,51 +66,28 @@ public final class WasmtimeEngine implements WasmEngine {
     @Override
     public WasmRun launch(LaunchSpec spec) throws InvalidModuleException, IOException {
         CompiledModules.Checked checked = modules.prepare(spec.module());
-        if (!slots.tryAcquire()) {
-            throw new RejectedExecutionException("the wasmtime engine already runs " + maxRunning
-                    + " modules (kuasar.wasmtime.max.running)");
-        }
-        WasmtimeRun run;
-        try {
-            run = new WasmtimeRun(spec, modules, checked, libc, slots::release);
-            WasmtimeRun before = runs.putIfAbsent(spec.key(), run);
-            if (before != null) {
-                throw new IllegalStateException("a module with key " + spec.key() + " was launched already");
-            }
-        } catch (RuntimeException e) {
-            slots.release();
-            throw e;
-        }
-        Thread t = new Thread(null, run, "wasmtime-" + spec.key(), stackBytes);
-        t.setDaemon(true);
-        run.bind(t);
-        t.start();
-        return run;
+        return runs.launch(spec.key(), "wasmtime", onEnd -> new WasmtimeRun(spec, modules, checked, libc, onEnd));
     }
 
     @Override
     public Optional<WasmRun> find(String key) {
-        return Optional.ofNullable(runs.get(key));
+        return runs.find(key);
     }
 
     @Override
     public Collection<WasmRun> runs() {
-        return new ArrayList<>(runs.values());
+        return new ArrayList<>(runs.all());
     }
 
     @Override
     public void release(String key) {
-        WasmtimeRun r = runs.remove(key);
-        if (r != null && !r.ended()) {
-            r.kill(WasmtimeRun.SIGKILL);
-        }
+        runs.release(key);
     }
 
     @Override
     public String describe() {
-        long running = runs.values().stream().filter(r -> !r.ended()).count();
-        long abandoned = runs.values().stream().filter(WasmtimeRun::abandoned).count();
-        return "Wasmtime (wasmtime-java JNI), " + running + "/" + maxRunning + " modules running"
+        long abandoned = runs.all().stream().filter(WasmtimeRun::abandoned).count();
+        return "Wasmtime (wasmtime-java JNI), " + runs.running() + "/" + runs.maxRunning() + " modules running"
                 + (abandoned == 0 ? "" : ", " + abandoned + " killed but still in a WASI call") + ", "
                 + modules.size() + " prepared";
     }
@@ -126,8 +95,8 @@ public final class WasmtimeEngine implements WasmEngine {
     /** Only when this bundle itself stops (node shutdown): its modules cannot outlive their threads' owner. */
     @Deactivate
     public void deactivate() {
-        for (WasmtimeRun r : runs.values()) {
-            r.kill(WasmtimeRun.SIGKILL);
+        for (WasmtimeRun r : runs.all()) {
+            r.kill(ModuleRuns.SIGKILL);
         }
     }
 }

@@ -16,6 +16,7 @@ import io.github.kawamuray.wasmtime.wasi.FileCaps;
 import io.github.kawamuray.wasmtime.wasi.WasiCtx;
 import io.github.kawamuray.wasmtime.wasi.WasiCtxBuilder;
 import io.kuasar.wasm.engine.LaunchSpec;
+import io.kuasar.wasm.engine.ModuleRuns;
 import io.kuasar.wasm.engine.RunOutcome;
 import io.kuasar.wasm.engine.WasmRun;
 import java.io.FileOutputStream;
@@ -44,8 +45,8 @@ import java.util.concurrent.TimeUnit;
  * epoch in wasm code only. Such a run is reported killed after {@link #KILL_GRACE} and its thread left to end by
  * itself when the call returns into wasm code, where the epoch ends it.
  */
-final class WasmtimeRun implements WasmRun, Runnable {
-    static final int SIGKILL = 9;
+final class WasmtimeRun implements ModuleRuns.Run {
+    static final int SIGKILL = ModuleRuns.SIGKILL;
     static final Duration KILL_GRACE = Duration.ofSeconds(2);
     private static final Duration RELAY_DRAIN = Duration.ofSeconds(5);
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
@@ -83,7 +84,8 @@ final class WasmtimeRun implements WasmRun, Runnable {
                 : Math.max(1, Math.min(65536, spec.memoryLimitBytes() / ModuleBinary.PAGE));
     }
 
-    void bind(Thread t) {
+    @Override
+    public void bind(Thread t) {
         this.thread = t;
     }
 
@@ -102,7 +104,8 @@ final class WasmtimeRun implements WasmRun, Runnable {
         return outcome.copy();
     }
 
-    boolean ended() {
+    @Override
+    public boolean ended() {
         return outcome.isDone();
     }
 
