@@ -123,4 +123,18 @@ public abstract class PodTasks<P extends PodRecord<C>, C extends ContainerRecord
     public TaskState state(String id, String execId) throws SandboxException {
         return container(id).state(execId);
     }
+
+    /**
+     * CloseIO of a process whose stdin is containerd's FIFO itself, read by the process or by a copier of this JVM
+     * (a terminal's, which passes end-of-file on): containerd closes its write end before it asks, so the reader
+     * sees end-of-file once no writer is left, and nothing remains to do but check the process exists. The kit
+     * never holds a stdin FIFO open ({@link FifoHold} holds output only). A driver whose processes get their stdin
+     * another way (a guest agent's pipe) overrides this.
+     *
+     * @since 1.9
+     */
+    @Override
+    public void closeIO(String id, String execId, boolean stdin) throws SandboxException {
+        container(id).proc(execId);
+    }
 }

@@ -314,15 +314,6 @@ public final class RuncTasks extends PodTasks<Sandbox, Container> {
         console.resize(width, height);
     }
 
-    /**
-     * Nothing to do beyond checking the process exists: its stdin is containerd's FIFO itself (or, with a terminal,
-     * read by a {@link Console} that passes end-of-file on), and containerd closes its write end before asking.
-     */
-    @Override
-    public void closeIO(String id, String execId, boolean stdin) throws SandboxException {
-        container(id).proc(execId);
-    }
-
     @Override
     public void kill(String id, String execId, int signal, boolean all) throws SandboxException {
         Container c = container(id);
