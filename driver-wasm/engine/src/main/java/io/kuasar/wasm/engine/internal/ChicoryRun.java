@@ -9,9 +9,9 @@ import com.dylibso.chicory.wasi.WasiOptions;
 import com.dylibso.chicory.wasi.WasiPreview1;
 import com.dylibso.chicory.wasm.types.MemoryLimits;
 import io.kuasar.wasm.engine.LaunchSpec;
+import io.kuasar.wasm.engine.ModuleRun;
 import io.kuasar.wasm.engine.ModuleRuns;
 import io.kuasar.wasm.engine.RunOutcome;
-import io.kuasar.wasm.engine.WasmRun;
 import io.kuasar.wasm.engine.internal.fs.ConfinedPreopens;
 import io.kuasar.wasm.engine.internal.fs.Resolution;
 import java.io.FileInputStream;
@@ -19,32 +19,21 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 
 /**
  * One module running on its own thread. Whatever the module does, the run ends in a {@link RunOutcome}: proc_exit,
  * a kill (interrupt flag, checked by Chicory's interpreter and compiled code at calls and loop back-edges), the
  * memory cap, a trap, a stack overflow or an engine failure; nothing it throws leaves this thread.
  */
-final class ChicoryRun implements ModuleRuns.Run {
+final class ChicoryRun extends ModuleRun {
     static final int SIGKILL = ModuleRuns.SIGKILL;
-    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
-    private final LaunchSpec spec;
     private final PreparedModule prepared;
     private final Runnable onEnd;
-    private final CompletableFuture<RunOutcome> outcome = new CompletableFuture<>();
-    private final Instant startedAt = Instant.now();
-    private volatile Thread thread;
-    private volatile int killSignal;
     private volatile CappedMemory memory;
-    private volatile long finalCpuNanos = -1;
     /** The container's memory limit in 64 KiB pages, 0 for none. */
     private final int capPages;
 
@@ -52,9 +41,9 @@ final class ChicoryRun implements ModuleRuns.Run {
     private final Resolution resolution;
 
     ChicoryRun(LaunchSpec spec, PreparedModule prepared, HeapBudget budget, Resolution resolution, Runnable onEnd) {
+        super(spec);
         this.budget = budget;
         this.resolution = resolution;
-        this.spec = spec;
         this.prepared = prepared;
         this.onEnd = onEnd;
         this.capPages = spec.memoryLimitBytes() <= 0 ? 0 : (int) Math.max(1,
@@ -62,53 +51,14 @@ final class ChicoryRun implements ModuleRuns.Run {
     }
 
     @Override
-    public void bind(Thread t) {
-        this.thread = t;
-    }
-
-    @Override
-    public String key() {
-        return spec.key();
-    }
-
-    @Override
-    public Instant startedAt() {
-        return startedAt;
-    }
-
-    @Override
-    public CompletionStage<RunOutcome> outcome() {
-        return outcome.copy();
-    }
-
-    @Override
-    public boolean ended() {
-        return outcome.isDone();
-    }
-
-    @Override
     public void kill(int signal) {
-        if (signal <= 0 || outcome.isDone()) {
+        if (!recordKill(signal)) {
             return;
-        }
-        if (killSignal == 0) {
-            killSignal = signal;
         }
         Thread t = thread;
         if (t != null) {
             t.interrupt();
         }
-    }
-
-    @Override
-    public long cpuNanos() {
-        long f = finalCpuNanos;
-        if (f >= 0) {
-            return f;
-        }
-        Thread t = thread;
-        long v = t == null ? -1 : THREADS.getThreadCpuTime(t.getId());
-        return Math.max(0, v);
     }
 
     @Override
@@ -139,7 +89,7 @@ final class ChicoryRun implements ModuleRuns.Run {
             if (m != null) {
                 m.free();
             }
-            finalCpuNanos = Math.max(0, THREADS.getThreadCpuTime(Thread.currentThread().getId()));
+            recordCpu();
         }
         onEnd.run(); // frees the slot before waiters learn of the end, so a follow-up launch finds room
         // A kill's interrupt has done its work; cleared so the waiters' callbacks, which run on this thread, can

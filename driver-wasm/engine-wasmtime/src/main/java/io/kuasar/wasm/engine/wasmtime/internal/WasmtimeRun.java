@@ -16,14 +16,12 @@ import io.github.kawamuray.wasmtime.wasi.FileCaps;
 import io.github.kawamuray.wasmtime.wasi.WasiCtx;
 import io.github.kawamuray.wasmtime.wasi.WasiCtxBuilder;
 import io.kuasar.wasm.engine.LaunchSpec;
+import io.kuasar.wasm.engine.ModuleRun;
 import io.kuasar.wasm.engine.ModuleRuns;
 import io.kuasar.wasm.engine.RunOutcome;
-import io.kuasar.wasm.engine.WasmRun;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,7 +31,6 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -45,68 +42,36 @@ import java.util.concurrent.TimeUnit;
  * epoch in wasm code only. Such a run is reported killed after {@link #KILL_GRACE} and its thread left to end by
  * itself when the call returns into wasm code, where the epoch ends it.
  */
-final class WasmtimeRun implements ModuleRuns.Run {
+final class WasmtimeRun extends ModuleRun {
     static final int SIGKILL = ModuleRuns.SIGKILL;
     static final Duration KILL_GRACE = Duration.ofSeconds(2);
     private static final Duration RELAY_DRAIN = Duration.ofSeconds(5);
-    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     private static final Set<DirCaps> READ_ONLY_DIR = EnumSet.of(DirCaps.OPEN, DirCaps.READDIR, DirCaps.READLINK,
             DirCaps.PATH_FILESTAT_GET, DirCaps.FILESTAT_GET);
     private static final Set<FileCaps> READ_ONLY_FILE = EnumSet.of(FileCaps.READ, FileCaps.SEEK, FileCaps.TELL,
             FileCaps.FILESTAT_GET, FileCaps.POLL_READWRITE, FileCaps.ADVISE, FileCaps.FDSTAT_SET_FLAGS);
 
-    private final LaunchSpec spec;
     private final CompiledModules modules;
     private final CompiledModules.Checked checked;
     private final LibC libc;
     private final Runnable onEnd;
-    private final CompletableFuture<RunOutcome> outcome = new CompletableFuture<>();
-    private final Instant startedAt = Instant.now();
     private final long capPages;
-    private volatile Thread thread;
-    private volatile int killSignal;
     private volatile Engine engine;
     private volatile LinearMemoryMapping mapping;
     private volatile boolean threadEnded;
-    private volatile long finalCpuNanos = -1;
     private volatile long peakBytes;
     private volatile OutputRelay stdout;
     private volatile OutputRelay stderr;
 
     WasmtimeRun(LaunchSpec spec, CompiledModules modules, CompiledModules.Checked checked, LibC libc,
                 Runnable onEnd) {
-        this.spec = spec;
+        super(spec);
         this.libc = libc;
         this.modules = modules;
         this.checked = checked;
         this.onEnd = onEnd;
         this.capPages = spec.memoryLimitBytes() <= 0 ? 0
                 : Math.max(1, Math.min(65536, spec.memoryLimitBytes() / ModuleBinary.PAGE));
-    }
-
-    @Override
-    public void bind(Thread t) {
-        this.thread = t;
-    }
-
-    @Override
-    public String key() {
-        return spec.key();
-    }
-
-    @Override
-    public Instant startedAt() {
-        return startedAt;
-    }
-
-    @Override
-    public CompletionStage<RunOutcome> outcome() {
-        return outcome.copy();
-    }
-
-    @Override
-    public boolean ended() {
-        return outcome.isDone();
     }
 
     /** Reported ended by a kill while its thread still waits in a WASI call. */
@@ -116,11 +81,8 @@ final class WasmtimeRun implements ModuleRuns.Run {
 
     @Override
     public void kill(int signal) {
-        if (signal <= 0 || outcome.isDone()) {
+        if (!recordKill(signal)) {
             return;
-        }
-        if (killSignal == 0) {
-            killSignal = signal;
         }
         Engine e = engine; // read after the flag: a run that has no engine yet sees the flag before it calls _start
         if (e != null) {
@@ -137,17 +99,6 @@ final class WasmtimeRun implements ModuleRuns.Run {
                 outcome.complete(killed());
             }
         });
-    }
-
-    @Override
-    public long cpuNanos() {
-        long f = finalCpuNanos;
-        if (f >= 0) {
-            return f;
-        }
-        Thread t = thread;
-        long v = t == null ? -1 : THREADS.getThreadCpuTime(t.getId());
-        return Math.max(0, v);
     }
 
     /** While the module runs: its accessible linear memory (the peak once ended, or when it cannot be read). */
@@ -172,7 +123,7 @@ final class WasmtimeRun implements ModuleRuns.Run {
         } catch (RuntimeException | Error failure) {
             result = classify(failure);
         }
-        finalCpuNanos = Math.max(0, THREADS.getThreadCpuTime(Thread.currentThread().getId()));
+        recordCpu();
         threadEnded = true;
         awaitRelays();
         if (!result.message().isEmpty() && !outcome.isDone()) {
