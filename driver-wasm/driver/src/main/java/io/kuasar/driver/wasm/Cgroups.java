@@ -3,18 +3,22 @@ package io.kuasar.driver.wasm;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.LockSupport;
 
 /**
- * A WasmEdge container's cgroup (v1, cgroupfs: what this kind of host has) in the memory, cpuacct and pids
- * hierarchies, at the path CRI wrote into the spec ({@code linux.cgroupsPath}, under the pod's cgroup parent).
+ * A WasmEdge container's cgroup (v1, cgroupfs: what this kind of host has) in the memory, cpuacct, pids and freezer
+ * hierarchies (the last for Pause and Resume), at the path CRI wrote into the spec ({@code linux.cgroupsPath}, under the pod's cgroup parent).
  * The memory limit is set before the process joins, so it holds from its first instruction; OOM kills are read
  * from {@code memory.oom_control}'s {@code oom_kill} counter.
  */
 final class Cgroups {
     static final Path ROOT = Path.of("/sys/fs/cgroup");
-    private static final List<String> CONTROLLERS = List.of("memory", "cpuacct", "pids");
+    private static final List<String> CONTROLLERS = List.of("memory", "cpuacct", "pids", "freezer");
+    /** How long the kernel may take to stop every task of the cgroup (FREEZING until then). */
+    private static final Duration FREEZE_WAIT = Duration.ofSeconds(5);
 
     private final Path root;
     private final String path;
@@ -84,6 +88,27 @@ final class Cgroups {
             return Long.parseLong(Files.readString(dir(controller).resolve(file)).trim());
         } catch (IOException | RuntimeException e) {
             return 0;
+        }
+    }
+
+    /**
+     * Stops (FROZEN) or lets run again (THAWED) every process of the cgroup, through v1's freezer; returns once the
+     * kernel reports that state. IOException when the host has no freezer hierarchy, or the cgroup does not freeze.
+     */
+    void freeze(boolean frozen) throws IOException {
+        Path state = dir("freezer").resolve("freezer.state");
+        if (!Files.isRegularFile(state)) {
+            throw new IOException("no freezer cgroup at " + state.getParent()
+                    + " (this host mounts no v1 freezer hierarchy, or the container started before it was used)");
+        }
+        String want = frozen ? "FROZEN" : "THAWED";
+        Files.writeString(state, want);
+        long deadline = System.nanoTime() + FREEZE_WAIT.toNanos();
+        while (!Files.readString(state).trim().equals(want)) {
+            if (System.nanoTime() > deadline) {
+                throw new IOException(state + " did not reach " + want + " within " + FREEZE_WAIT.toSeconds() + " s");
+            }
+            LockSupport.parkNanos(1_000_000);
         }
     }
 

@@ -98,6 +98,19 @@ final class InNodeBackend implements WasmBackend {
         return new Ending(o.exitCode(), o.exitedAt(), o.message(), false);
     }
 
+    /**
+     * Refused: the module runs on a thread of the node, and neither engine can stop one at an arbitrary point and
+     * let it go on later (Chicory checks only for an interrupt, which ends the module; Wasmtime's epoch deadline
+     * traps, and a trap cannot be resumed), while the JVM cannot freeze one thread of its own.
+     */
+    @Override
+    public void pause(WasmPod pod, WasmContainer c, boolean paused) throws SandboxException {
+        throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, (paused ? "pause" : "resume")
+                + " of container " + c.id + " is not possible with the " + sandboxer + " sandboxer: its engine runs "
+                + "the module on a thread of the node, which can be ended but not suspended (kuasar-wasmedge, a "
+                + "process per container, can be paused)");
+    }
+
     @Override
     public void kill(WasmPod pod, WasmContainer c, int signal) throws SandboxException {
         run(pod, c).kill(signal);

@@ -20,6 +20,9 @@ interface WasmBackend {
 
     Usage usage(WasmPod pod, WasmContainer c) throws SandboxException;
 
+    /** Stops ({@code paused}) or continues every process of a started, running container. */
+    void pause(WasmPod pod, WasmContainer c, boolean paused) throws SandboxException;
+
     /**
      * After a driver restart or upgrade: how the container recorded as running ends (at once when it ended while no
      * driver watched, or with the JVM that ran it).

@@ -130,6 +130,16 @@ record WasmEdgeBackend(WasmEdgeInstall install, Path workRoot, OrphanExits orpha
     }
 
     @Override
+    public void pause(WasmPod pod, WasmContainer c, boolean paused) throws SandboxException {
+        try {
+            cgroup(pod, c).freeze(paused);
+        } catch (IOException e) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "cannot "
+                    + (paused ? "pause" : "resume") + " WasmEdge container " + c.id + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
     public Usage usage(WasmPod pod, WasmContainer c) {
         Cgroups cg = cgroup(pod, c);
         return new Usage(cg.cpuNanos(), cg.memoryBytes(), cg.peakMemoryBytes());

@@ -247,6 +247,23 @@ final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
     }
 
     @Override
+    public void pause(String id) throws SandboxException {
+        freeze(id, true);
+    }
+
+    @Override
+    public void resume(String id) throws SandboxException {
+        freeze(id, false);
+    }
+
+    private void freeze(String id, boolean paused) throws SandboxException {
+        WasmContainer c = runningContainer(id);
+        backend.pause(pod, c, paused);
+        c.paused = paused;
+        events.publish(paused ? new TaskEvent.Paused(pod.id, id) : new TaskEvent.Resumed(pod.id, id));
+    }
+
+    @Override
     public void kill(String id, String execId, int signal, boolean all) throws SandboxException {
         WasmContainer c = container(id);
         if (execId != null && !execId.isEmpty()) {
@@ -267,6 +284,11 @@ final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
             return;
         }
         backend.kill(pod, c, signal);
+        if (c.paused) {
+            // a frozen process takes no signal: it ends once thawed (as runc does for a paused container)
+            backend.pause(pod, c, false);
+            c.paused = false;
+        }
     }
 
     @Override

@@ -54,6 +54,7 @@ class WasmSandboxDriverTest {
             running.get(c.id).complete(new Ending(128 + signal, Instant.now(), "Killed", false));
         }
         @Override public Usage usage(WasmPod pod, WasmContainer c) { return new Usage(10, 20, 30); }
+        @Override public void pause(WasmPod pod, WasmContainer c, boolean paused) { kills.add(c.id + ":pause=" + paused); }
         @Override public CompletionStage<Ending> reattach(WasmPod pod, WasmContainer c) {
             return knowsRunsAfterRestart ? running.computeIfAbsent(c.id, k -> new CompletableFuture<>())
                     : CompletableFuture.completedFuture(new Ending(137, Instant.now(), "lost with its JVM", false));
