@@ -294,6 +294,30 @@ void procs_signal(uint32_t stream, pb_reader *r)
     reply_ok(stream, NULL);
 }
 
+/* Pause (runc pause: the container's cgroup frozen) or Resume of a running container; not of an exec. */
+void procs_pause(uint32_t stream, pb_reader *r, int pause)
+{
+    struct ref ref;
+    char err[512];
+    struct proc *p;
+    if (parse_ref(stream, r, &ref) < 0 || !(p = lookup(stream, &ref)))
+        return;
+    if (*p->eid) {
+        reply_err(stream, ST_INVALID, "%s applies to a container, not to exec %s", pause ? "pause" : "resume", p->eid);
+        return;
+    }
+    if (p->exited) {
+        reply_err(stream, ST_NOT_FOUND, "container %s has already exited", p->cid);
+        return;
+    }
+    char *argv[] = { RUNC, "--root", "/run/runc", pause ? "pause" : "resume", p->cid, NULL };
+    if (run_runc(argv, NULL, err, sizeof(err)) < 0) {
+        reply_err(stream, ST_INTERNAL, "runc %s %s: %s", argv[3], p->cid, err);
+        return;
+    }
+    reply_ok(stream, NULL);
+}
+
 static void answer_waiters(struct proc *p)
 {
     pb_buf b = {0};

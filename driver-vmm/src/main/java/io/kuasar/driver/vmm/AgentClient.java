@@ -143,6 +143,11 @@ final class AgentClient implements AutoCloseable {
         sync("CloseStdin", ref(id, execId), Empty.parser());
     }
 
+    /** Freezes ({@code paused}) or thaws a container's processes in the guest (runc pause/resume there). */
+    void pause(String id, boolean paused) throws SandboxException {
+        sync(paused ? "Pause" : "Resume", ref(id, ""), Empty.parser());
+    }
+
     void delete(String id, String execId) throws SandboxException {
         sync("Delete", ref(id, execId), Empty.parser());
     }

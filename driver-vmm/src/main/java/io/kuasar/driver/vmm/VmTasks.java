@@ -307,6 +307,26 @@ final class VmTasks extends PodTasks<VmPod, VmContainer> {
             p.beforeSignal("exec " + p.execId + " of " + id, signal, START_WAIT);
         }
         agent().signal(id, p.execId, signal, all);
+        if (p.execId.isEmpty() && c.paused) {
+            // a frozen process takes no signal but SIGKILL: it ends once thawed (as runc does for a paused container)
+            freeze(c, false);
+        }
+    }
+
+    @Override
+    public void pause(String id) throws SandboxException {
+        freeze(runningContainer(id), true);
+    }
+
+    @Override
+    public void resume(String id) throws SandboxException {
+        freeze(runningContainer(id), false);
+    }
+
+    private void freeze(VmContainer c, boolean paused) throws SandboxException {
+        agent().pause(c.id, paused);
+        c.paused = paused;
+        events.publish(paused ? new TaskEvent.Paused(pod.id, c.id) : new TaskEvent.Resumed(pod.id, c.id));
     }
 
     @Override
