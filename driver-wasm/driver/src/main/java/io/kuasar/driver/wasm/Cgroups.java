@@ -57,6 +57,15 @@ final class Cgroups {
         return procs;
     }
 
+    /** Sets the memory limit of a running container's cgroup (v1 memory.limit_in_bytes). */
+    void limitMemory(long bytes) throws IOException {
+        Path memory = dir("memory");
+        if (!Files.isDirectory(memory)) {
+            throw new IOException("no memory cgroup at " + memory);
+        }
+        Files.writeString(memory.resolve("memory.limit_in_bytes"), Long.toString(bytes));
+    }
+
     long cpuNanos() {
         return read("cpuacct", "cpuacct.usage");
     }

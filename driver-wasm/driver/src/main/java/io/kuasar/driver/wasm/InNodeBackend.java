@@ -98,6 +98,14 @@ final class InNodeBackend implements WasmBackend {
         return new Ending(o.exitCode(), o.exitedAt(), o.message(), false);
     }
 
+    /** Refused: the engine caps a module's linear memory when it instantiates it (its memory type's maximum). */
+    @Override
+    public void limitMemory(WasmPod pod, WasmContainer c, long bytes) throws SandboxException {
+        throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "the memory limit of container " + c.id
+                + " cannot change while it runs with the " + sandboxer + " sandboxer: its engine fixed the module's "
+                + "memory cap when it started it (kuasar-wasmedge, a process per container, can change it)");
+    }
+
     /**
      * Refused: the module runs on a thread of the node, and neither engine can stop one at an arbitrary point and
      * let it go on later (Chicory checks only for an interrupt, which ends the module; Wasmtime's epoch deadline

@@ -20,6 +20,9 @@ interface WasmBackend {
 
     Usage usage(WasmPod pod, WasmContainer c) throws SandboxException;
 
+    /** Sets a started, running container's memory limit (bytes; 0 for none). */
+    void limitMemory(WasmPod pod, WasmContainer c, long bytes) throws SandboxException;
+
     /** Stops ({@code paused}) or continues every process of a started, running container. */
     void pause(WasmPod pod, WasmContainer c, boolean paused) throws SandboxException;
 

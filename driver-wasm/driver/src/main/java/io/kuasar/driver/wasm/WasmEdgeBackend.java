@@ -130,6 +130,16 @@ record WasmEdgeBackend(WasmEdgeInstall install, Path workRoot, OrphanExits orpha
     }
 
     @Override
+    public void limitMemory(WasmPod pod, WasmContainer c, long bytes) throws SandboxException {
+        try {
+            cgroup(pod, c).limitMemory(bytes > 0 ? bytes : -1); // -1: v1's "no limit"
+        } catch (IOException e) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "cannot set the memory limit of "
+                    + "WasmEdge container " + c.id + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
     public void pause(WasmPod pod, WasmContainer c, boolean paused) throws SandboxException {
         try {
             cgroup(pod, c).freeze(paused);

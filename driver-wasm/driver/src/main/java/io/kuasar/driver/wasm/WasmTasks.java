@@ -1,5 +1,7 @@
 package io.kuasar.driver.wasm;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.PodTasks;
@@ -30,6 +32,9 @@ import java.util.function.BooleanSupplier;
  * process, its module: Exec is refused, Kill ends the module, Wait/State/Delete follow containerd's rules.
  */
 final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
+    /** containerd's type URL of the OCI LinuxResources it sends to Update (JSON encoded), without its prefix. */
+    static final String LINUX_RESOURCES = "opencontainers/runtime-spec/1/LinuxResources";
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Logger LOG = System.getLogger(WasmTasks.class.getName());
 
     private final WasmBackend backend;
@@ -244,6 +249,33 @@ final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
         }
         WasmBackend.Usage u = backend.usage(pod, c);
         return ContainerMetrics.of(u.cpuNanos(), u.memoryBytes(), u.peakBytes(), c.plan.memoryLimit());
+    }
+
+    /**
+     * CRI's UpdateContainerResources: the memory limit of the OCI LinuxResources containerd sends (JSON), where the
+     * engine can change it (WasmEdge: its cgroup). The other fields have nothing to act on here (no cpu cgroup, and
+     * a module is one thread), so they are left as they are.
+     */
+    @Override
+    public void update(String id, TypedData resources, Map<String, String> annotations) throws SandboxException {
+        if (resources == null || resources.isEmpty() || !resources.typeUrl().endsWith(LINUX_RESOURCES)) {
+            throw SandboxException.invalid("update of " + id + ": resources must be " + LINUX_RESOURCES + ", not "
+                    + (resources == null || resources.isEmpty() ? "empty" : resources.typeUrl()));
+        }
+        JsonNode memory;
+        try {
+            JsonNode doc = JSON.readTree(resources.value());
+            if (doc == null || !doc.isObject()) {
+                throw SandboxException.invalid("update of " + id + ": resources are not a JSON object");
+            }
+            memory = doc.path("memory").path("limit");
+        } catch (IOException e) {
+            throw SandboxException.invalid("update of " + id + ": resources are not JSON: " + e.getMessage());
+        }
+        WasmContainer c = runningContainer(id);
+        if (!memory.isMissingNode() && !memory.isNull()) {
+            backend.limitMemory(pod, c, memory.asLong());
+        }
     }
 
     @Override

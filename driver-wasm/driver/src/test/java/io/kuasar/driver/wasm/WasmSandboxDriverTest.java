@@ -55,6 +55,7 @@ class WasmSandboxDriverTest {
         }
         @Override public Usage usage(WasmPod pod, WasmContainer c) { return new Usage(10, 20, 30); }
         @Override public void pause(WasmPod pod, WasmContainer c, boolean paused) { kills.add(c.id + ":pause=" + paused); }
+        @Override public void limitMemory(WasmPod pod, WasmContainer c, long bytes) { kills.add(c.id + ":limit=" + bytes); }
         @Override public CompletionStage<Ending> reattach(WasmPod pod, WasmContainer c) {
             return knowsRunsAfterRestart ? running.computeIfAbsent(c.id, k -> new CompletableFuture<>())
                     : CompletableFuture.completedFuture(new Ending(137, Instant.now(), "lost with its JVM", false));
