@@ -17,6 +17,7 @@ import io.kuasar.driver.vmm.agent.proto.ProcessRef;
 import io.kuasar.driver.vmm.agent.proto.SetupSandboxRequest;
 import io.kuasar.driver.vmm.agent.proto.SignalRequest;
 import io.kuasar.driver.vmm.agent.proto.StatsResponse;
+import io.kuasar.driver.vmm.agent.proto.UpdateRequest;
 import io.kuasar.driver.vmm.agent.proto.WaitResponse;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.ttrpc.TtrpcClient;
@@ -141,6 +142,12 @@ final class AgentClient implements AutoCloseable {
 
     void closeStdin(String id, String execId) throws SandboxException {
         sync("CloseStdin", ref(id, execId), Empty.parser());
+    }
+
+    /** New cgroup limits of a container in the guest: {@code resources} is OCI LinuxResources JSON. */
+    void update(String id, byte[] resources) throws SandboxException {
+        sync("Update", UpdateRequest.newBuilder().setId(id).setResources(ByteString.copyFrom(resources)).build(),
+                Empty.parser());
     }
 
     /** Freezes ({@code paused}) or thaws a container's processes in the guest (runc pause/resume there). */

@@ -56,8 +56,7 @@ final class GuestBundle {
         linux.remove("mountLabel");
         linux.put("cgroupsPath", "/kuasar/" + containerId);
         if (linux.path("resources").isObject()) {
-            // controllers the guest's cgroup2 tree does not enable
-            ((ObjectNode) linux.get("resources")).remove(java.util.List.of("hugepageLimits", "blockIO", "rdma", "unified"));
+            forGuest((ObjectNode) linux.get("resources"));
         }
         ArrayNode namespaces = JSON.createArrayNode();
         for (JsonNode ns : linux.path("namespaces")) {
@@ -69,6 +68,15 @@ final class GuestBundle {
         linux.set("namespaces", namespaces);
         spec.set("mounts", guestMounts(spec.path("mounts"), ctrShare, containerId));
         AtomicFiles.writeAtomically(ctrShare.resolve("config.json"), JSON.writeValueAsBytes(spec));
+    }
+
+    /**
+     * A container's LinuxResources as the guest can apply them: without the controllers its cgroup2 tree does not
+     * enable (runc would fail on them). At create, and for each Update.
+     */
+    static ObjectNode forGuest(ObjectNode resources) {
+        resources.remove(java.util.List.of("hugepageLimits", "blockIO", "rdma", "unified"));
+        return resources;
     }
 
     private static ArrayNode guestMounts(JsonNode mounts, Path ctrShare, String containerId) throws IOException {

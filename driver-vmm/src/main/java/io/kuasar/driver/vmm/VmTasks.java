@@ -1,6 +1,10 @@
 package io.kuasar.driver.vmm;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.LinuxResources;
 import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.PodTasks;
 import io.kuasar.driver.kit.StdioRedirects;
@@ -24,6 +28,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -34,6 +39,7 @@ import java.util.concurrent.TimeUnit;
  * exits come from the agent's Wait and are published once the output has been delivered.
  */
 final class VmTasks extends PodTasks<VmPod, VmContainer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String REFUSER = "the vmm sandboxer";
     /** How long a task call waits for a recovered pod's agent connection. */
     private static final long REATTACH_WAIT_SECONDS = 60;
@@ -311,6 +317,19 @@ final class VmTasks extends PodTasks<VmPod, VmContainer> {
             // a frozen process takes no signal but SIGKILL: it ends once thawed (as runc does for a paused container)
             freeze(c, false);
         }
+    }
+
+    /** New cgroup limits of a running container, applied in the guest (runc update there). */
+    @Override
+    public void update(String id, TypedData resources, Map<String, String> annotations) throws SandboxException {
+        JsonNode doc = LinuxResources.parse(id, resources);
+        byte[] guest;
+        try {
+            guest = JSON.writeValueAsBytes(GuestBundle.forGuest((ObjectNode) doc));
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot encode the resources of " + id, e);
+        }
+        agent().update(runningContainer(id).id, guest);
     }
 
     @Override

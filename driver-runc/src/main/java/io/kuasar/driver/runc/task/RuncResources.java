@@ -1,8 +1,7 @@
 package io.kuasar.driver.runc.task;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kuasar.driver.kit.AtomicFiles;
+import io.kuasar.driver.kit.LinuxResources;
 import io.kuasar.driver.runc.process.Runc;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.TaskState;
@@ -24,9 +23,6 @@ import java.nio.file.Path;
  * the next exit of one of the container's processes rather than at once.
  */
 final class RuncResources {
-    private static final ObjectMapper JSON = new ObjectMapper();
-    /** containerd's type URL of the OCI LinuxResources it sends to Update (JSON encoded), without its prefix. */
-    static final String LINUX_RESOURCES = "opencontainers/runtime-spec/1/LinuxResources";
 
     private final Runc runc;
 
@@ -50,22 +46,7 @@ final class RuncResources {
      * checked first: a wrong type or a value that is not a JSON object is INVALID_ARGUMENT and nothing changes.
      */
     void update(Container c, TypedData resources, Path workDir) throws SandboxException {
-        if (resources == null || resources.isEmpty()) {
-            throw SandboxException.invalid("update of " + c.id + " carries no resources");
-        }
-        if (!resources.typeUrl().endsWith(LINUX_RESOURCES)) {
-            throw SandboxException.invalid("update of " + c.id + ": resources of type " + resources.typeUrl()
-                    + " are not " + LINUX_RESOURCES);
-        }
-        JsonNode doc;
-        try {
-            doc = JSON.readTree(resources.value());
-        } catch (IOException e) {
-            throw SandboxException.invalid("update of " + c.id + ": resources are not JSON: " + e.getMessage());
-        }
-        if (doc == null || !doc.isObject()) {
-            throw SandboxException.invalid("update of " + c.id + ": resources are not a JSON object");
-        }
+        LinuxResources.parse(c.id, resources);
         if (c.init.status() != TaskState.Status.RUNNING && c.init.status() != TaskState.Status.PAUSED) {
             throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
                     "container " + c.id + " is not running");

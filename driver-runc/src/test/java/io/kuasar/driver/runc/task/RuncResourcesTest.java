@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Update's checks and what reaches runc, with a stand-in runc that records its arguments and resources file. */
 class RuncResourcesTest {
-    private static final String TYPE = "types.containerd.io/" + RuncResources.LINUX_RESOURCES;
+    private static final String TYPE = "types.containerd.io/" + io.kuasar.driver.kit.LinuxResources.TYPE;
 
     @TempDir
     Path tmp;

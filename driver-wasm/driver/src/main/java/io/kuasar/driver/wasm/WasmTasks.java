@@ -1,8 +1,8 @@
 package io.kuasar.driver.wasm;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.LinuxResources;
 import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.PodTasks;
 import io.kuasar.driver.kit.TaskSpecs;
@@ -32,9 +32,6 @@ import java.util.function.BooleanSupplier;
  * process, its module: Exec is refused, Kill ends the module, Wait/State/Delete follow containerd's rules.
  */
 final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
-    /** containerd's type URL of the OCI LinuxResources it sends to Update (JSON encoded), without its prefix. */
-    static final String LINUX_RESOURCES = "opencontainers/runtime-spec/1/LinuxResources";
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Logger LOG = System.getLogger(WasmTasks.class.getName());
 
     private final WasmBackend backend;
@@ -258,20 +255,7 @@ final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
      */
     @Override
     public void update(String id, TypedData resources, Map<String, String> annotations) throws SandboxException {
-        if (resources == null || resources.isEmpty() || !resources.typeUrl().endsWith(LINUX_RESOURCES)) {
-            throw SandboxException.invalid("update of " + id + ": resources must be " + LINUX_RESOURCES + ", not "
-                    + (resources == null || resources.isEmpty() ? "empty" : resources.typeUrl()));
-        }
-        JsonNode memory;
-        try {
-            JsonNode doc = JSON.readTree(resources.value());
-            if (doc == null || !doc.isObject()) {
-                throw SandboxException.invalid("update of " + id + ": resources are not a JSON object");
-            }
-            memory = doc.path("memory").path("limit");
-        } catch (IOException e) {
-            throw SandboxException.invalid("update of " + id + ": resources are not JSON: " + e.getMessage());
-        }
+        JsonNode memory = LinuxResources.parse(id, resources).path("memory").path("limit");
         WasmContainer c = runningContainer(id);
         if (!memory.isMissingNode() && !memory.isNull()) {
             backend.limitMemory(pod, c, memory.asLong());

@@ -6,17 +6,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kuasar.api.cri.v1.ContainerState;
 import io.kuasar.api.cri.v1.ContainerStatsRequest;
+import io.kuasar.api.cri.v1.LinuxContainerResources;
 import io.kuasar.api.cri.v1.PodSandboxConfig;
 import io.kuasar.api.cri.v1.StopContainerRequest;
+import io.kuasar.api.cri.v1.UpdateContainerResourcesRequest;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * Pause and Resume (ctr: CRI has no call for them) of a container in a VM pod: the guest agent freezes the
  * container's cgroup in the guest (runc pause there), so a busy loop uses no CPU while paused and runs on once
- * resumed.
+ * resumed. And Update: new limits reach the container's cgroup in the guest (runc update there).
  */
-class VmmPauseTest extends RuncFeatureBase {
+class VmmContainerControlTest extends RuncFeatureBase {
     @BeforeAll
     static void qemuAndTheGuestImageAreThere() {
         HostTools.requireHandler(VmmPodTest.VMM_HANDLER);
@@ -44,6 +46,22 @@ class VmmPauseTest extends RuncFeatureBase {
         ctr("tasks", "pause", busy); // Stop of a paused container: its signals land once it is thawed
         cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(busy).setTimeout(2).build());
         cri.waitForState(busy, ContainerState.CONTAINER_EXITED, VmmPodTest.VM_WAIT);
+    }
+
+    /** UpdateContainerResources reaches the container's cgroup in the guest (runc update there). */
+    @Test
+    void newLimitsReachTheContainersCgroupInTheGuest() {
+        PodSandboxConfig pod = podConfig("vm-update");
+        String podId = runPod(pod, VmmPodTest.VMM_HANDLER);
+        String c = cri.runContainer(podId, pod, containerConfig("sleeper", busybox(), "sleep", "3600"));
+        cri.waitForState(c, ContainerState.CONTAINER_RUNNING, VmmPodTest.VM_WAIT);
+        cri.runtime().updateContainerResources(UpdateContainerResourcesRequest.newBuilder().setContainerId(c)
+                .setLinux(LinuxContainerResources.newBuilder().setCpuQuota(50_000).setCpuPeriod(100_000)
+                        .setMemoryLimitInBytes(64L << 20)).build());
+        // no cgroup namespace in the guest: the container sees the guest's tree, its own cgroup at /kuasar/ID
+        var r = execSync(c, "sh", "-c", "cd /sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup) && cat cpu.max memory.max");
+        assertEquals("50000 100000\n" + (64L << 20) + "\n", r.getStdout().toStringUtf8(),
+                () -> "the container's cgroup in the guest: " + r.getStderr().toStringUtf8());
     }
 
     private long cpuNanos(String c) {
