@@ -1,4 +1,4 @@
-/* What procs.c and output.c share: the process table. */
+/* What procs.c, output.c and control.c share: the process table, and running runc. */
 #ifndef KUASAR_PROCS_H
 #define KUASAR_PROCS_H
 #include "agent.h"
@@ -28,4 +28,8 @@ extern struct proc procs[MAX_PROCS];
 struct ref { char cid[ID_MAX], eid[ID_MAX]; uint64_t n3, n4; pb_field bytes3; int b4, b5; };
 int parse_ref(uint32_t stream, pb_reader *r, struct ref *ref);
 struct proc *lookup(uint32_t stream, const struct ref *ref);
+
+#define RUNC "/bin/runc"
+/* Runs runc with argv (p, when given, gets the output pipes); on failure runc's complaint is in err. */
+int run_runc(char *const argv[], struct proc *p, char *err, size_t errcap);
 #endif
