@@ -112,12 +112,16 @@ class CriExecLifecycleTest extends CriParityTestBase {
         assertEquals(3, s.getExitCode());
     }
 
-    /** While StopContainer waits for a container that handles SIGTERM slowly, new execs still run. */
+    /**
+     * While StopContainer waits for a container that handles SIGTERM slowly, new execs still run. The trap's 8 s
+     * must hold two ExecSyncs (the poll that sees it began, then the exec under test): up to about 2 s each in a VM
+     * without KVM on a busy host. With 3 s, kuasar-vmm's exec was once killed by the container's end (137).
+     */
     @OnExecHandlers
     void execStartedWhileItsContainerIsStoppingRuns(String handler) throws Exception {
         Pod p = podOn(handler, "stopping");
         String c = started(handler, p, container("stopping", "sh", "-c",
-                "trap 'touch /tmp/stopping; sleep 3; exit 4' TERM; touch /tmp/trapped; while :; do sleep 0.1; done"));
+                "trap 'touch /tmp/stopping; sleep 8; exit 4' TERM; touch /tmp/trapped; while :; do sleep 0.1; done"));
         awaitFile(c, "/tmp/trapped");
         CompletableFuture<Void> stop = CompletableFuture.runAsync(() -> cri.runtime(Duration.ofSeconds(90))
                 .stopContainer(StopContainerRequest.newBuilder().setContainerId(c).setTimeout(30).build()));
