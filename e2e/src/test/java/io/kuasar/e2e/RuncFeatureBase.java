@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.kuasar.api.cri.v1.ContainerConfig;
 import io.kuasar.api.cri.v1.ContainerState;
+import io.kuasar.api.cri.v1.ContainerStatsRequest;
 import io.kuasar.api.cri.v1.ContainerStatusRequest;
 import io.kuasar.api.cri.v1.PodSandboxConfig;
 import java.io.IOException;
@@ -103,6 +104,12 @@ abstract class RuncFeatureBase extends CriTestBase {
         } finally {
             Files.deleteIfExists(out);
         }
+    }
+
+    /** The container's CPU time so far (CRI ContainerStats), nanoseconds. */
+    long cpuNanos(String containerId) {
+        return cri.runtime().containerStats(ContainerStatsRequest.newBuilder().setContainerId(containerId).build())
+                .getStats().getCpu().getUsageCoreNanoSeconds().getValue();
     }
 
     /** The STATUS column of {@code ctr tasks ls} for the container's task. */

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kuasar.api.cri.v1.ContainerState;
-import io.kuasar.api.cri.v1.ContainerStatsRequest;
 import io.kuasar.api.cri.v1.LinuxContainerResources;
 import io.kuasar.api.cri.v1.PodSandboxConfig;
 import io.kuasar.api.cri.v1.StopContainerRequest;
@@ -62,10 +61,5 @@ class VmmContainerControlTest extends RuncFeatureBase {
         var r = execSync(c, "sh", "-c", "cd /sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup) && cat cpu.max memory.max");
         assertEquals("50000 100000\n" + (64L << 20) + "\n", r.getStdout().toStringUtf8(),
                 () -> "the container's cgroup in the guest: " + r.getStderr().toStringUtf8());
-    }
-
-    private long cpuNanos(String c) {
-        return cri.runtime().containerStats(ContainerStatsRequest.newBuilder().setContainerId(c).build()).getStats()
-                .getCpu().getUsageCoreNanoSeconds().getValue();
     }
 }

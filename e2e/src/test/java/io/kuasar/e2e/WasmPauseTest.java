@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kuasar.api.cri.v1.ContainerState;
-import io.kuasar.api.cri.v1.ContainerStatsRequest;
 import io.kuasar.api.cri.v1.PodSandboxConfig;
 import io.kuasar.api.cri.v1.StopContainerRequest;
 import org.junit.jupiter.api.Test;
@@ -58,10 +57,5 @@ class WasmPauseTest extends RuncFeatureBase {
         cri.waitForState(c, ContainerState.CONTAINER_RUNNING, WAIT);
         cri.waitForLog(c, "looping", WAIT);
         return c;
-    }
-
-    private long cpuNanos(String c) {
-        return cri.runtime().containerStats(ContainerStatsRequest.newBuilder().setContainerId(c).build()).getStats()
-                .getCpu().getUsageCoreNanoSeconds().getValue();
     }
 }

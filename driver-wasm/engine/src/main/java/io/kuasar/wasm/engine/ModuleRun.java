@@ -64,6 +64,17 @@ public abstract class ModuleRun implements ModuleRuns.Run {
         return true;
     }
 
+    /** The outcome of a run a kill ended: 128 + the first kill's signal (SIGKILL when none was recorded). */
+    protected final RunOutcome killed() {
+        int sig = killSignal == 0 ? ModuleRuns.SIGKILL : killSignal;
+        return new RunOutcome(128 + sig, RunOutcome.Reason.KILLED, "", Instant.now());
+    }
+
+    /** The outcome of a module that exited with {@code code} (proc_exit, or returning from _start: 0). */
+    protected static RunOutcome exited(int code) {
+        return new RunOutcome(code, RunOutcome.Reason.EXITED, "", Instant.now());
+    }
+
     /** CPU time of the run's thread so far, or in total once recorded at its end. */
     @Override
     public long cpuNanos() {

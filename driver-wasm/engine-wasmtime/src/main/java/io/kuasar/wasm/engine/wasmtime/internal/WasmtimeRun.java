@@ -251,15 +251,6 @@ final class WasmtimeRun extends ModuleRun {
         return new RunOutcome(1, RunOutcome.Reason.FAILED, "the engine could not run the module: " + t, Instant.now());
     }
 
-    private RunOutcome killed() {
-        int sig = killSignal == 0 ? SIGKILL : killSignal;
-        return new RunOutcome(128 + sig, RunOutcome.Reason.KILLED, "", Instant.now());
-    }
-
-    private static RunOutcome exited(int code) {
-        return new RunOutcome(code, RunOutcome.Reason.EXITED, "", Instant.now());
-    }
-
     /**
      * Tells the container's log why it ended when the module could not say so itself. Wasmtime has closed its own
      * stderr by now; this appends to the same file or FIFO.
