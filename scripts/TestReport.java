@@ -171,7 +171,7 @@ public class TestReport {
         }
         Set<String> annotations = new TreeSet<>(List.of("Test", "ParameterizedTest", "RepeatedTest", "TestFactory",
                 "TestTemplate"));
-        for (Path p : files) { // annotations declared in the module that are themselves tests (@OnBothHandlers)
+        for (Path p : files) { // annotations declared in the module that are themselves tests (@OnParityHandlers)
             Matcher m = META_ANNOTATION.matcher(Files.readString(p));
             while (m.find()) {
                 annotations.add(m.group(1));

@@ -15,7 +15,7 @@ import io.kuasar.api.cri.v1.KeyValue;
  */
 class CriContainerProcessTest extends CriParityTestBase {
 
-    @OnBothHandlers
+    @OnParityHandlers
     void environmentVariablesReachTheProcessBesideTheImagesOwn(String handler) {
         Pod p = pod("env", handler);
         ContainerConfig c = container("env").toBuilder()
@@ -27,13 +27,13 @@ class CriContainerProcessTest extends CriParityTestBase {
                 "echo \"$GREETING|$WITH_SPACES|${EMPTY+set}|$PATH\""));
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void workingDirIsTheProcessesDirectoryAndIsCreatedWhenTheImageLacksIt(String handler) {
         Pod p = pod("workdir", handler);
         assertEquals("/srv/app\n", p.output(container("workdir").toBuilder().setWorkingDir("/srv/app").build(), "pwd"));
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void commandAndArgsReplaceTheImagesEntrypointAndCmd(String handler) {
         Pod p = pod("cmdargs", handler);
         ContainerConfig c = container("cmdargs", "echo", "from-command").toBuilder().addArgs("arg-1").addArgs("arg 2").build();
@@ -42,7 +42,7 @@ class CriContainerProcessTest extends CriParityTestBase {
         assertEquals("from-command arg-1 arg 2\n", cri.waitForLog(id, "from-command", WAIT));
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void argsAloneReplaceTheImagesCmd(String handler) {
         Pod p = pod("args", handler);
         ContainerConfig c = container("args").toBuilder().addArgs("echo").addArgs("args-only").build();
@@ -51,7 +51,7 @@ class CriContainerProcessTest extends CriParityTestBase {
         assertEquals("args-only\n", cri.waitForLog(id, "args-only", WAIT));
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void withNeitherCommandNorArgsTheImagesCmdRuns(String handler) {
         // The image's Cmd is a bare "sh": with stdin closed it reads end of file and exits 0 at once.
         Pod p = pod("imagecmd", handler);
@@ -63,7 +63,7 @@ class CriContainerProcessTest extends CriParityTestBase {
         assertEquals("Completed", s.getReason());
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void commandThatDoesNotExistFailsTheStartNamingIt(String handler) {
         Pod p = pod("nocmd", handler);
         String id = cri.createContainer(p.id, p.config, container("nocmd", "/no/such/binary"));

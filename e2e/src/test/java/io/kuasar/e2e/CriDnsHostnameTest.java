@@ -16,7 +16,7 @@ import java.util.List;
  */
 class CriDnsHostnameTest extends CriParityTestBase {
 
-    @OnBothHandlers
+    @OnParityHandlers
     void dnsConfigOfThePodIsWrittenToResolvConf(String handler) {
         PodSandboxConfig config = podConfig("dns").toBuilder().setDnsConfig(DNSConfig.newBuilder()
                 .addServers("10.0.0.10").addServers("10.0.0.11").addSearches("svc.example.test")
@@ -28,14 +28,14 @@ class CriDnsHostnameTest extends CriParityTestBase {
                 "options ndots:5 timeout:2"), lines);
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void withoutDnsConfigThePodGetsTheHostsResolvConf(String handler) throws IOException {
         Pod p = pod("hostdns", handler);
         String inside = p.output(container("hostdns"), "cat /etc/resolv.conf");
         assertEquals(Files.readString(Path.of("/etc/resolv.conf")), inside);
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void hostnameOfThePodIsTheContainersHostnameAndEtcHostname(String handler) {
         PodSandboxConfig config = podConfig("named").toBuilder().setHostname("pod-host-" + handler).build();
         Pod p = pod(config, handler);
@@ -47,7 +47,7 @@ class CriDnsHostnameTest extends CriParityTestBase {
         assertNotEquals(hostNamespace("uts"), namespaceInside(second, "uts"));
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void etcHostsIsTheNodesHostsFile(String handler) throws IOException {
         // containerd copies the node's /etc/hosts for the pod (the kubelet would manage it otherwise).
         Pod p = pod("hosts", handler);

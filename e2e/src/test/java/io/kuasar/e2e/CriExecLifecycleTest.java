@@ -29,8 +29,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  * no call may hang.
  */
 class CriExecLifecycleTest extends CriParityTestBase {
-    static final String RUNSC = "kuasar-runsc";
-    static final String VMM = "kuasar-vmm";
     /** A VM boots (or restores its template) in seconds under TCG, more on a busy 2-CPU host. */
     private static final Duration VM_WAIT = Duration.ofSeconds(90);
     /** Matches only the exec's own command line, never the shell that looks for it. */

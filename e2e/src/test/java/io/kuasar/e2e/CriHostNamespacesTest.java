@@ -20,7 +20,7 @@ import java.nio.file.Path;
  */
 class CriHostNamespacesTest extends CriParityTestBase {
 
-    @OnBothHandlers
+    @OnParityHandlers
     void containersOfAPodShareItsNetworkIpcAndUtsButEachHasItsOwnPidNamespace(String handler) {
         Pod p = pod("own-ns", handler);
         String one = p.running(sleeper("one"));
@@ -37,7 +37,7 @@ class CriHostNamespacesTest extends CriParityTestBase {
                 "the container's own process is its pid 1");
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void hostNetworkPodUsesTheHostsNetworkAndUtsNamespaces(String handler) throws IOException {
         NamespaceOption host = NamespaceOption.newBuilder().setNetwork(NamespaceMode.NODE)
                 .setPid(NamespaceMode.CONTAINER).setIpc(NamespaceMode.POD).build();
@@ -51,7 +51,7 @@ class CriHostNamespacesTest extends CriParityTestBase {
         assertNotEquals(hostNamespace("ipc"), namespaceInside(id, "ipc"), "IPC stays the pod's");
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void hostPidPodSeesTheHostsProcesses(String handler) {
         NamespaceOption host = NamespaceOption.newBuilder().setNetwork(NamespaceMode.POD)
                 .setPid(NamespaceMode.NODE).setIpc(NamespaceMode.POD).build();
@@ -63,7 +63,7 @@ class CriHostNamespacesTest extends CriParityTestBase {
                 "the test JVM (pid " + me + ") is visible from the container");
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void hostIpcPodUsesTheHostsIpcNamespaceAndDevShm(String handler) throws IOException {
         NamespaceOption host = NamespaceOption.newBuilder().setNetwork(NamespaceMode.POD)
                 .setPid(NamespaceMode.CONTAINER).setIpc(NamespaceMode.NODE).build();
@@ -79,7 +79,7 @@ class CriHostNamespacesTest extends CriParityTestBase {
         }
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void podSharingItsProcessNamespaceLetsContainersSeeEachOther(String handler) {
         NamespaceOption shared = NamespaceOption.newBuilder().setNetwork(NamespaceMode.POD)
                 .setPid(NamespaceMode.POD).setIpc(NamespaceMode.POD).build();

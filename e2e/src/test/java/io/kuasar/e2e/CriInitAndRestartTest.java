@@ -21,7 +21,7 @@ import java.util.stream.Collectors;
  */
 class CriInitAndRestartTest extends CriParityTestBase {
 
-    @OnBothHandlers
+    @OnParityHandlers
     void initContainersRunOneAfterAnotherBeforeTheAppContainer(String handler) {
         Path work = hostDir("work");
         Pod p = pod("init", handler);
@@ -44,7 +44,7 @@ class CriInitAndRestartTest extends CriParityTestBase {
                 "app", ContainerState.CONTAINER_RUNNING), states);
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void exitedContainerIsRestartedInThePodAsAttemptOneWithAFreshProcessAndLog(String handler) {
         Pod p = pod("restart", handler);
         ContainerConfig attempt0 = attempt(container("app", "sh", "-c", "echo run-0 $(readlink /proc/self/ns/net); exit 1"), 0);
@@ -69,7 +69,7 @@ class CriInitAndRestartTest extends CriParityTestBase {
         assertEquals(2, containersOf(p.id).size(), "both attempts are listed");
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void sameNameAndAttemptTwiceInOnePodIsRefused(String handler) {
         Pod p = pod("dupname", handler);
         cri.createContainer(p.id, p.config, attempt(sleeper("twin"), 0));

@@ -19,7 +19,7 @@ import java.util.List;
  */
 class CriLogsTest extends CriParityTestBase {
 
-    @OnBothHandlers
+    @OnParityHandlers
     void reopenContainerLogAfterRotationWritesNewLinesToTheNewFile(String handler) throws IOException {
         Pod p = pod("rotate", handler);
         String id = p.running(container("ticker", "sh", "-c", "i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.05; done"));
@@ -38,7 +38,7 @@ class CriLogsTest extends CriParityTestBase {
         assertTrue(firstNew > lastOld, () -> "new file starts at tick " + firstNew + ", old ended at " + lastOld);
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void reopenContainerLogOfAContainerThatIsNotRunningFails(String handler) {
         Pod p = pod("reopen-exited", handler);
         String id = cri.runContainer(p.id, p.config, container("gone", "true"));
@@ -48,7 +48,7 @@ class CriLogsTest extends CriParityTestBase {
         assertTrue(e.getMessage().contains("running"), e.getMessage());
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void streamsAreTaggedAndALineLongerThanTheLimitIsSplitIntoPartialEntries(String handler) throws IOException {
         Pod p = pod("longline", handler);
         // 20000 characters on one line: over containerd's 16 KiB max_container_log_line_size.

@@ -42,7 +42,7 @@ class CriMountsTest extends CriParityTestBase {
         }
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void readWriteBindMountIsSharedWithTheHost(String handler) throws IOException {
         Path dir = hostDir("rw");
         Files.writeString(dir.resolve("in"), "from-host\n");
@@ -52,7 +52,7 @@ class CriMountsTest extends CriParityTestBase {
         assertEquals("from-container\n", Files.readString(dir.resolve("out")));
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void readOnlyBindMountRefusesWrites(String handler) throws IOException {
         Path dir = hostDir("ro");
         Files.writeString(dir.resolve("in"), "read-only-content\n");
@@ -63,7 +63,7 @@ class CriMountsTest extends CriParityTestBase {
         assertTrue(Files.notExists(dir.resolve("out")));
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void hostFileIsMountedOverAPathInTheImage(String handler) throws IOException {
         Path file = hostDir("file").resolve("app.conf");
         Files.writeString(file, "key=value\n");
@@ -72,7 +72,7 @@ class CriMountsTest extends CriParityTestBase {
                 "cat /etc/app.conf; test -f /etc/app.conf && echo -"));
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void directoryMountedIntoTwoContainersOfThePodIsSharedLikeAnEmptyDir(String handler) {
         Path dir = hostDir("empty");
         Pod p = pod("emptydir", handler);
@@ -82,7 +82,7 @@ class CriMountsTest extends CriParityTestBase {
                 "cat /scratch/note"));
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void tmpfsBackedDirectoryIsMountedAsTmpfs(String handler) throws IOException {
         Path dir = hostDir("memory");
         host("mount", "-t", "tmpfs", "-o", "size=1m", "kuasar-e2e-tmpfs", dir.toString());
@@ -93,7 +93,7 @@ class CriMountsTest extends CriParityTestBase {
         assertEquals("in-memory\n", Files.readString(dir.resolve("f")));
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void privatePropagationHidesMountsTheHostMakesLater(String handler) throws IOException {
         Path dir = sharedHostDir("private");
         Pod p = pod("private", handler);
@@ -105,7 +105,7 @@ class CriMountsTest extends CriParityTestBase {
         assertEquals("", sh(id, "awk '$2==\"/data/sub\"' /proc/mounts; cat /data/sub/f 2>/dev/null; true"));
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void hostToContainerPropagationShowsMountsTheHostMakesLater(String handler) throws IOException {
         Path dir = sharedHostDir("h2c");
         Pod p = pod("h2c", handler);
@@ -118,7 +118,7 @@ class CriMountsTest extends CriParityTestBase {
         assertEquals("tmpfs\nlater\n", sh(id, "awk '$2==\"/data/sub\"{print $3}' /proc/mounts; cat /data/sub/f"));
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void bidirectionalPropagationShowsTheContainersMountsOnTheHost(String handler) throws IOException {
         Path dir = sharedHostDir("bidi");
         Files.createDirectories(dir.resolve("sub"));

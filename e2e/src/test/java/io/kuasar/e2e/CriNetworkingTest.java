@@ -15,7 +15,7 @@ class CriNetworkingTest extends CriParityTestBase {
     private static final String SERVER = "mkdir -p /www && echo served-by-$(hostname) > /www/index.html"
             + " && exec httpd -f -p 8080 -h /www";
 
-    @OnBothHandlers
+    @OnParityHandlers
     void podGetsAnAddressOnTheBridgeReportedInItsStatusWithLoopbackAndADefaultRoute(String handler) {
         Pod p = pod("addr", handler);
         String ip = podIp(p.id);
@@ -25,13 +25,13 @@ class CriNetworkingTest extends CriParityTestBase {
         assertTrue(sh(id, "ip route").contains("default via "), "default route");
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void podsOfTheSameHandlerReachEachOtherByAddress(String handler) {
         assertReaches(handler, handler);
     }
 
     /** The server runs on {@code handler}, the client on the other one: both kinds of pod share the bridge. */
-    @OnBothHandlers
+    @OnParityHandlers
     void podsOfTheOtherHandlerReachThisHandlersPod(String handler) {
         assertReaches(handler, handler.equals(NodeEnv.KUASAR_HANDLER) ? NodeEnv.STOCK_HANDLER : NodeEnv.KUASAR_HANDLER);
     }

@@ -17,29 +17,51 @@ import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
+import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.Consumer;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Ground of the CRI parity suite (issue 4): every test runs once on containerd's stock {@code runc} handler (shim
- * per pod, pause container) and once on {@code kuasar-runc} (this node, no shim, no pause), in the same containerd,
- * with the same assertions. A behaviour that holds on stock and not on ours fails only the kuasar-runc run.
+ * Ground of the CRI parity suite (issues 4 and 15): every test runs on containerd's stock {@code runc} handler (shim
+ * per pod, pause container) and on this node's {@code kuasar-runc}, {@code kuasar-runsc} and {@code kuasar-vmm}, in
+ * the same containerd, with the same assertions. A behaviour that holds on stock and not on ours fails only that
+ * handler's run. What a handler's isolation technology cannot do is skipped, with the reason, by
+ * {@link HandlerLimits}; nothing else may be skipped.
  *
  * <p>Observations are made from inside the containers (ExecSync output, the container's CRI log) or from CRI's
  * status; nothing sleeps for a fixed time, every wait polls against {@link #WAIT}.
  */
 abstract class CriParityTestBase extends CriTestBase {
 
+    static final String RUNSC = "kuasar-runsc";
+    static final String VMM = "kuasar-vmm";
+
     /** Runs the test method once per handler; the handler name is the method's String parameter and its label. */
     @Target(ElementType.METHOD)
     @Retention(RetentionPolicy.RUNTIME)
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {NodeEnv.STOCK_HANDLER, NodeEnv.KUASAR_HANDLER})
-    @interface OnBothHandlers {
+    @ValueSource(strings = {NodeEnv.STOCK_HANDLER, NodeEnv.KUASAR_HANDLER, RUNSC, VMM})
+    @interface OnParityHandlers {
+    }
+
+    /**
+     * Skips, with its reason, an {@link OnParityHandlers} test whose subject the handler's technology cannot do (the
+     * test's label is its handler).
+     */
+    @BeforeEach
+    void skipWhatTheTechnologyCannotDo(TestInfo test) {
+        Method method = test.getTestMethod().orElseThrow();
+        if (method.isAnnotationPresent(OnParityHandlers.class)) {
+            HandlerLimits.reason(test.getDisplayName(), method.getName())
+                    .ifPresent(reason -> Assumptions.abort(test.getDisplayName() + ": " + reason));
+        }
     }
 
     /** A container config running {@code command} in busybox, with kubelet's namespace options. */

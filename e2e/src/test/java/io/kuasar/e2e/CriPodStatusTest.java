@@ -29,7 +29,7 @@ import java.time.Instant;
  */
 class CriPodStatusTest extends CriParityTestBase {
 
-    @OnBothHandlers
+    @OnParityHandlers
     void podStatusReportsMetadataStateAddressHandlerAndCreationTime(String handler) {
         long before = nanos();
         Pod p = pod("status", handler);
@@ -54,7 +54,7 @@ class CriPodStatusTest extends CriParityTestBase {
         assertEquals(Status.Code.NOT_FOUND, failure(() -> podStatus(p.id)).getStatus().getCode());
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void containerStatusWalksCreatedRunningExitedWithTimestampsExitCodeAndReason(String handler) throws IOException {
         // The container exits when the test creates /ctl/go: no sleeping on either side of the check.
         Path ctl = hostDir("ctl");
@@ -89,7 +89,7 @@ class CriPodStatusTest extends CriParityTestBase {
         assertTrue(exited.getFinishedAt() >= exited.getStartedAt() && exited.getFinishedAt() <= nanos(), "finished_at");
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void containerExitingZeroIsReportedCompleted(String handler) {
         Pod p = pod("completed", handler);
         ContainerStatus s = p.exited(container("done", "true"));
@@ -97,7 +97,7 @@ class CriPodStatusTest extends CriParityTestBase {
         assertEquals("Completed", s.getReason());
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void stopContainerSendsTermSoAGracefulContainerEndsWithItsOwnCode(String handler) {
         Pod p = pod("graceful", handler);
         String id = p.running(container("graceful", "sh", "-c",
@@ -111,7 +111,7 @@ class CriPodStatusTest extends CriParityTestBase {
         cri.waitForLog(id, "got-term", WAIT);
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void stopContainerKillsAContainerIgnoringTermAfterTheGracePeriod(String handler) {
         Pod p = pod("stubborn", handler);
         String id = p.running(container("stubborn", "sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done"));
@@ -122,7 +122,7 @@ class CriPodStatusTest extends CriParityTestBase {
         assertEquals(137, s.getExitCode(), "128 + SIGKILL");
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void listContainersFiltersByPodStateAndLabel(String handler) {
         Pod p = pod("list", handler);
         String runner = p.running(sleeper("runner").toBuilder().putLabels("role", "runner").build());
@@ -140,7 +140,7 @@ class CriPodStatusTest extends CriParityTestBase {
                 .setPodSandboxId(p.id)));
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void stoppingThePodStopsItsContainersAndRemovingItRemovesThem(String handler) {
         Pod p = pod("stoppod", handler);
         String id = p.running(sleeper("sleeper"));

@@ -19,7 +19,7 @@ import java.util.stream.Stream;
  */
 class CriPodSysctlsAndShmTest extends CriParityTestBase {
 
-    @OnBothHandlers
+    @OnParityHandlers
     void namespacedSysctlsOfThePodAreSeenByItsContainersAndNotByTheHost(String handler) throws IOException {
         Path unprivPort = Path.of("/proc/sys/net/ipv4/ip_unprivileged_port_start");
         Path msgmax = Path.of("/proc/sys/kernel/msgmax");
@@ -55,7 +55,7 @@ class CriPodSysctlsAndShmTest extends CriParityTestBase {
     }
 
     /** A sysctl that is not namespaced would change the node: both handlers refuse the pod, naming it. */
-    @OnBothHandlers
+    @OnParityHandlers
     void sysctlThatIsNotNamespacedIsRefusedAtRunPodSandbox(String handler) throws IOException {
         PodSandboxConfig config = podConfig("badsysctl").toBuilder().setLinux(podConfig("badsysctl").getLinux()
                 .toBuilder().putSysctls("kernel.panic", "7")).build();
@@ -68,7 +68,7 @@ class CriPodSysctlsAndShmTest extends CriParityTestBase {
     }
 
     /** A network sysctl in a host-network pod would change the node's network: refused too. */
-    @OnBothHandlers
+    @OnParityHandlers
     void networkSysctlOfAHostNetworkPodIsRefused(String handler) throws IOException {
         PodSandboxConfig plain = podConfig("hostnetsysctl");
         PodSandboxConfig config = securedPod(plain.toBuilder().clearHostname().setLinux(plain.getLinux().toBuilder()
@@ -106,7 +106,7 @@ class CriPodSysctlsAndShmTest extends CriParityTestBase {
         }
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void devShmIsATmpfsSharedByThePodsContainersAndNotByOtherPods(String handler) {
         Pod p = pod("shm", handler);
         String writer = p.running(sleeper("writer"));

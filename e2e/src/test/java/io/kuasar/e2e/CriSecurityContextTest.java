@@ -28,7 +28,7 @@ class CriSecurityContextTest extends CriParityTestBase {
     private static final int CAP_NET_ADMIN = 12;
     private static final int CAP_NET_RAW = 13;
 
-    @OnBothHandlers
+    @OnParityHandlers
     void runAsUserRunAsGroupAndSupplementalGroupsSetTheProcessIds(String handler) {
         Pod p = pod("ids", handler);
         String id = p.running(secured(sleeper("ids"), s -> s.setRunAsUser(Int64Value.newBuilder().setValue(1234))
@@ -42,7 +42,7 @@ class CriSecurityContextTest extends CriParityTestBase {
         assertEquals(Set.of("5678", "1001", "1002"), Set.of(initStatus(id, "Groups").split("\\s+")));
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void runAsUserAloneTakesTheGroupOfThatUserFromTheImagesPasswd(String handler) {
         // busybox image's /etc/passwd: nobody is 65534:65534. Without runAsGroup the gid comes from there.
         Pod p = pod("nobody", handler);
@@ -50,14 +50,14 @@ class CriSecurityContextTest extends CriParityTestBase {
         assertEquals("65534\n65534\n", sh(id, "id -u; id -g"));
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void runAsUsernameIsResolvedInTheImagesPasswd(String handler) {
         Pod p = pod("username", handler);
         String id = p.running(secured(sleeper("username"), s -> s.setRunAsUsername("nobody")));
         assertEquals("65534\n65534\n", sh(id, "id -u; id -g"));
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void addedAndDroppedCapabilitiesShowInTheEffectiveSetAndGuardTheirOperations(String handler) throws IOException {
         long hostBounding = Long.parseUnsignedLong(hostStatus("CapBnd"), 16);
         org.junit.jupiter.api.Assumptions.assumeTrue(bit(hostBounding, CAP_NET_ADMIN), () -> "this host's bounding set"
@@ -83,7 +83,7 @@ class CriSecurityContextTest extends CriParityTestBase {
         assertEquals(0, execSync(changed, "ip", "link", "set", "lo", "mtu", "60000").getExitCode(), "mtu change with NET_ADMIN");
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void droppingAllCapabilitiesThenAddingOneLeavesExactlyThatOne(String handler) throws IOException {
         long hostBounding = Long.parseUnsignedLong(hostStatus("CapBnd"), 16);
         org.junit.jupiter.api.Assumptions.assumeTrue(bit(hostBounding, CAP_NET_BIND_SERVICE), () -> "this host's"
@@ -103,7 +103,7 @@ class CriSecurityContextTest extends CriParityTestBase {
      * it. Stock says only runc's "unable to apply caps: operation not permitted"; ours names the capability and why
      * (the node's bounding set lacks it). Skipped on a host whose bounding set has every capability.
      */
-    @OnBothHandlers
+    @OnParityHandlers
     void addingACapabilityTheHostLacksFailsAndSaysSo(String handler) throws IOException {
         long hostBounding = Long.parseUnsignedLong(hostStatus("CapBnd"), 16);
         int last = Math.min(lastCap(), CAPABILITIES.size() - 1);
@@ -131,7 +131,7 @@ class CriSecurityContextTest extends CriParityTestBase {
         }
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void privilegedContainerGetsTheHostsBoundingSetAndItsDevices(String handler) throws IOException {
         // Read before the containers exist: what containerd's CRI copies into the privileged one at create.
         List<String> devices = hostOnlyCharDevices();
@@ -153,7 +153,7 @@ class CriSecurityContextTest extends CriParityTestBase {
         assertEquals("ro\n", sh(plain, "awk '$2==\"/sys\"{split($4,o,\",\"); print o[1]}' /proc/mounts"));
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void privilegedContainerIsRefusedInAPodThatIsNotPrivileged(String handler) {
         Pod p = pod("unpriv", handler);
         ContainerConfig c = secured(sleeper("priv"), s -> s.setPrivileged(true));
@@ -161,7 +161,7 @@ class CriSecurityContextTest extends CriParityTestBase {
         assertTrue(e.getMessage().contains("privileged"), e.getMessage());
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void seccompRuntimeDefaultFiltersAndUnconfinedDoesNot(String handler) throws IOException {
         Pod p = pod("seccomp", handler);
         String filtered = p.running(secured(sleeper("filtered"), s -> s.setSeccomp(SecurityProfile.newBuilder()
@@ -181,7 +181,7 @@ class CriSecurityContextTest extends CriParityTestBase {
         assertEquals(0, allowed.getExitCode(), () -> "unshare -U unconfined: " + allowed.getStderr().toStringUtf8());
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void noNewPrivsIsSetOnlyWhenAsked(String handler) {
         Pod p = pod("nnp", handler);
         String set = p.running(secured(sleeper("set"), s -> s.setNoNewPrivs(true)));
@@ -190,7 +190,7 @@ class CriSecurityContextTest extends CriParityTestBase {
         assertEquals("0", initStatus(unset, "NoNewPrivs"));
     }
 
-    @OnBothHandlers
+    @OnParityHandlers
     void readOnlyRootfsRefusesWritesButLeavesShmWritable(String handler) {
         Pod p = pod("rofs", handler);
         String out = p.output(secured(container("rofs"), s -> s.setReadonlyRootfs(true)),
