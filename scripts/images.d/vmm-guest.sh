@@ -59,7 +59,8 @@ modules $kdir ${MODULES[*]}
 SPEC
 sed -i '/^link lib64 lib$/d' "$work/spec"   # lib64 is a real directory holding the loader link
 mkdir -p "$OUT"
-java "$BUILDER" "$work/spec" "$OUT/initrd.img"
+# Each file is replaced by a rename, never rewritten in place: a worktree's .cache may hard-link another's.
+java "$BUILDER" "$work/spec" "$OUT/initrd.img.tmp" && mv "$OUT/initrd.img.tmp" "$OUT/initrd.img"
 cp "$work"/x/boot/vmlinuz-* "$OUT/vmlinuz.tmp" && mv "$OUT/vmlinuz.tmp" "$OUT/vmlinuz"
-echo "$inputs" >"$OUT/inputs"
+echo "$inputs" >"$OUT/inputs.tmp" && mv "$OUT/inputs.tmp" "$OUT/inputs"
 echo "images.d/vmm-guest: $(stat -c %s "$OUT/initrd.img") byte initramfs, agent $(stat -c %s "$work/kuasar-agent") bytes -> $OUT"
