@@ -1,7 +1,5 @@
 package io.kuasar.driver.vmm;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.LinuxResources;
@@ -38,7 +36,6 @@ import java.util.concurrent.TimeUnit;
  * exits come from the agent's Wait and are published once the output has been delivered.
  */
 final class VmTasks extends PodTasks<VmPod, VmContainer> {
-    private static final ObjectMapper JSON = new ObjectMapper();
     /** How long a task call waits for a recovered pod's agent connection. */
     private static final long REATTACH_WAIT_SECONDS = 60;
     private static final Logger LOG = System.getLogger(VmTasks.class.getName());
@@ -324,17 +321,12 @@ final class VmTasks extends PodTasks<VmPod, VmContainer> {
         }
     }
 
-    /** New cgroup limits of a running container, applied in the guest (runc update there). */
+    /** New cgroup limits of a running container, in the guest and in the VM's host cgroup ({@link VmUpdate}). */
     @Override
     public void update(String id, TypedData resources, Map<String, String> annotations) throws SandboxException {
-        JsonNode doc = LinuxResources.parse(id, resources);
-        byte[] guest;
-        try {
-            guest = JSON.writeValueAsBytes(GuestBundle.forGuest((ObjectNode) doc));
-        } catch (IOException e) {
-            throw SandboxException.internal("cannot encode the resources of " + id, e);
-        }
-        agent().update(runningContainer(id).id, guest);
+        ObjectNode guest = GuestBundle.forGuest((ObjectNode) LinuxResources.parse(id, resources));
+        VmContainer c = runningContainer(id);
+        new VmUpdate(pod).apply(c, guest, agent());
     }
 
     @Override
