@@ -94,6 +94,10 @@ final class InputPumps implements AutoCloseable {
         private void forward(ByteString data) throws SandboxException, InterruptedException {
             while (!data.isEmpty() && !stopped) {
                 long taken = agent.writeStdin(containerId, execId, data);
+                if (taken < 0 || taken > data.size()) { // the guest is untrusted: a count it cannot have taken
+                    throw new SandboxException(SandboxException.Code.INTERNAL, "the agent says it took " + taken
+                            + " of " + data.size() + " bytes of input");
+                }
                 data = data.substring((int) taken);
                 if (taken == 0) {
                     Thread.sleep(FULL_RETRY_MILLIS);
