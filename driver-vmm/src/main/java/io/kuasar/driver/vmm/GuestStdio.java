@@ -18,4 +18,13 @@ record GuestStdio(boolean stdout, boolean stderr, boolean terminal, boolean stdi
         String err = StdioRedirects.path(stdio.stderr(), "stderr", REFUSER);
         return new GuestStdio(out != null, err != null && !stdio.terminal(), stdio.terminal(), in != null);
     }
+
+    /** containerd's path of one stream ({@code which} names it), null if none: a stream refused at Create never runs. */
+    static String fifo(String stream, String which) {
+        try {
+            return StdioRedirects.path(stream, which, REFUSER);
+        } catch (SandboxException refusedAtCreate) {
+            return null;
+        }
+    }
 }

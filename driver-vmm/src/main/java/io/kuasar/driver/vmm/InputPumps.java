@@ -1,7 +1,6 @@
 package io.kuasar.driver.vmm;
 
 import com.google.protobuf.ByteString;
-import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.lang.System.Logger;
@@ -31,12 +30,7 @@ final class InputPumps implements AutoCloseable {
 
     /** Starts copying the stdin of {@code p}, if it has one; the copier is closed when the process ends. */
     AutoCloseable start(AgentClient agent, String containerId, VmProcess p) {
-        String fifo;
-        try {
-            fifo = StdioRedirects.path(p.stdio.stdin(), "stdin", "the vmm sandboxer");
-        } catch (SandboxException refusedAtCreate) {
-            fifo = null;
-        }
+        String fifo = GuestStdio.fifo(p.stdio.stdin(), "stdin");
         if (fifo == null || closing) {
             return () -> { };
         }

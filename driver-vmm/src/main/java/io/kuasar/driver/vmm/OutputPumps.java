@@ -1,9 +1,7 @@
 package io.kuasar.driver.vmm;
 
 import io.kuasar.driver.kit.Commands;
-import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.driver.vmm.agent.proto.OutputResponse;
-import io.kuasar.spi.SandboxException;
 import java.io.File;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -54,14 +52,8 @@ final class OutputPumps implements AutoCloseable {
      */
     CompletionStage<Void> start(AgentClient agent, String containerId, VmProcess p, Path offsets) {
         String[] targets = new String[2];
-        for (int i = 0; i < 2; i++) {
-            try {
-                targets[i] = StdioRedirects.path(i == 0 ? p.stdio.stdout() : p.stdio.stderr(),
-                        i == 0 ? "stdout" : "stderr", "the vmm sandboxer");
-            } catch (SandboxException refusedAtCreate) {
-                targets[i] = null;
-            }
-        }
+        targets[0] = GuestStdio.fifo(p.stdio.stdout(), "stdout");
+        targets[1] = GuestStdio.fifo(p.stdio.stderr(), "stderr");
         if (targets[0] == null && targets[1] == null) {
             return CompletableFuture.completedFuture(null);
         }
@@ -72,7 +64,7 @@ final class OutputPumps implements AutoCloseable {
             return CompletableFuture.completedFuture(null);
         }
         if (!isHolder(p.holderPid, marker)) {
-            p.holderPid = startHolder(marker, targets, stdinOf(p));
+            p.holderPid = startHolder(marker, targets, GuestStdio.fifo(p.stdio.stdin(), "stdin"));
         }
         List<CompletableFuture<Boolean>> done = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
@@ -95,14 +87,6 @@ final class OutputPumps implements AutoCloseable {
                 endHolder(p.holderPid, marker);
             }
         });
-    }
-
-    private static String stdinOf(VmProcess p) {
-        try {
-            return StdioRedirects.path(p.stdio.stdin(), "stdin", "the vmm sandboxer");
-        } catch (SandboxException refusedAtCreate) {
-            return null;
-        }
     }
 
     private static long startHolder(String marker, String[] targets, String stdin) {
