@@ -50,12 +50,17 @@ abstract class RuncFeatureBase extends CriTestBase {
 
     /** Runs a pod on {@code handler} with one container made from {@code config}, RUNNING when this returns. */
     Started start(String handler, String podName, ContainerConfig config) {
+        Started s = run(handler, podName, config);
+        cri.waitForState(s.containerId(), ContainerState.CONTAINER_RUNNING, waitOn(handler));
+        return s;
+    }
+
+    /** Runs a pod on {@code handler} with one container made from {@code config}, started (it may have ended). */
+    Started run(String handler, String podName, ContainerConfig config) {
         HostTools.requireHandler(handler); // skips, saying why, on a host without the handler's tools
         PodSandboxConfig pod = podConfig(podName);
         String podId = runPod(pod, handler);
-        String id = cri.runContainer(podId, pod, config);
-        cri.waitForState(id, ContainerState.CONTAINER_RUNNING, waitOn(handler));
-        return new Started(podId, pod, id);
+        return new Started(podId, pod, cri.runContainer(podId, pod, config));
     }
 
     /** This host's cgroup hierarchies (where the cgroupfs driver puts a container's cgroup). */

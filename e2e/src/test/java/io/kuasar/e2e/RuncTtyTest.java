@@ -24,7 +24,7 @@ class RuncTtyTest extends RuncFeatureBase {
     void terminalContainerWritesItsOutputToTheLogAndExits(String handler) {
         ContainerConfig config = containerConfig("tty", busybox(), "sh", "-c", "tty; echo on-a-terminal; exit 4")
                 .toBuilder().setTty(true).build();
-        Started s = start(handler, "ttylog", config);
+        Started s = run(handler, "ttylog", config); // it may end before a status shows it running
         ContainerStatus exited = cri.waitForState(s.containerId(), ContainerState.CONTAINER_EXITED, waitOn(handler));
         assertEquals(4, exited.getExitCode());
         String log = cri.waitForLog(s.containerId(), "on-a-terminal", waitOn(handler));
