@@ -11,13 +11,13 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * CRI Exec over containerd's streaming server (WebSocket, Kubernetes channel protocol, see {@link CriStreams}):
  * without a terminal (separate stdout and stderr, stdin from the client, exit code in the status) and with
- * one (a pty, window size, an interactive shell).
+ * one (a pty, window size, an interactive shell); on {@code kuasar-vmm} the guest agent's pipes and pty.
  */
 class RuncExecStreamTest extends RuncFeatureBase {
     static final Duration STREAM_WAIT = Duration.ofSeconds(20);
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("handlers")
+    @MethodSource("handlersAndVm")
     void execWithoutTerminalSeparatesStdoutAndStderrAndReportsTheExitCode(String handler) {
         Started s = start(handler, "exec", containerConfig("sleeper", busybox(), "sleep", "3600"));
         try (CriStreams.Session session = CriStreams.exec(cri.execUrl(s.containerId(), false, false,
@@ -31,7 +31,7 @@ class RuncExecStreamTest extends RuncFeatureBase {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("handlers")
+    @MethodSource("handlersAndVm")
     void execWithStdinPassesWhatTheClientSends(String handler) {
         Started s = start(handler, "execin", containerConfig("sleeper", busybox(), "sleep", "3600"));
         // containerd 2.1's streaming server negotiates v4, which cannot half-close stdin: the reader stops by itself.
@@ -47,7 +47,7 @@ class RuncExecStreamTest extends RuncFeatureBase {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("handlers")
+    @MethodSource("handlersAndVm")
     void execWithTerminalRunsAnInteractiveShellOnAPty(String handler) {
         Started s = start(handler, "exectty", containerConfig("sleeper", busybox(), "sleep", "3600"));
         try (CriStreams.Session session = CriStreams.exec(cri.execUrl(s.containerId(), true, true, "sh"))) {
