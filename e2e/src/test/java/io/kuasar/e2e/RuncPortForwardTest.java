@@ -4,15 +4,24 @@ import static io.kuasar.e2e.CriClient.containerConfig;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** CRI PortForward into the pod's network namespace, to a busybox httpd listening in a container of the pod. */
+/**
+ * CRI PortForward into the pod's network namespace, to a busybox httpd listening in a container of the pod. Also on
+ * {@code kuasar-runsc}: containerd forwards in the netns the sandboxer reported, where gVisor's sockets are the host
+ * stack's (runsc --network=host).
+ */
 class RuncPortForwardTest extends RuncFeatureBase {
     private static final int PORT = 8080;
 
+    static List<String> handlersAndGvisor() {
+        return List.of(NodeEnv.STOCK_HANDLER, NodeEnv.KUASAR_HANDLER, CriParityTestBase.RUNSC);
+    }
+
     @ParameterizedTest(name = "{0}")
-    @MethodSource("handlers")
+    @MethodSource("handlersAndGvisor")
     void portForwardReachesAServerInThePod(String handler) {
         Started s = start(handler, "portfwd", containerConfig("web", busybox(), "sh", "-c",
                 "mkdir -p /www && echo forwarded-ok > /www/index.html && httpd -f -p " + PORT + " -h /www"));
