@@ -30,6 +30,11 @@ abstract class RuncFeatureBase extends CriTestBase {
         return List.of(NodeEnv.STOCK_HANDLER, NodeEnv.KUASAR_HANDLER);
     }
 
+    /** Both handlers and {@code kuasar-runsc}, for a feature gVisor's pods have as well. */
+    static List<String> handlersAndGvisor() {
+        return List.of(NodeEnv.STOCK_HANDLER, NodeEnv.KUASAR_HANDLER, CriParityTestBase.RUNSC);
+    }
+
     private static final Pattern CGROUPS_PATH = Pattern.compile("\"cgroupsPath\"\\s*:\\s*\"([^\"]+)\"");
 
     /** A pod and its container. */

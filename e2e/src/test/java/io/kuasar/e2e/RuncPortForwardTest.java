@@ -4,7 +4,6 @@ import static io.kuasar.e2e.CriClient.containerConfig;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
-import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -15,10 +14,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class RuncPortForwardTest extends RuncFeatureBase {
     private static final int PORT = 8080;
-
-    static List<String> handlersAndGvisor() {
-        return List.of(NodeEnv.STOCK_HANDLER, NodeEnv.KUASAR_HANDLER, CriParityTestBase.RUNSC);
-    }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("handlersAndGvisor")
