@@ -59,9 +59,7 @@ class CriSecurityContextTest extends CriParityTestBase {
 
     @OnParityHandlers
     void addedAndDroppedCapabilitiesShowInTheEffectiveSetAndGuardTheirOperations(String handler) throws IOException {
-        long hostBounding = Long.parseUnsignedLong(hostStatus("CapBnd"), 16);
-        org.junit.jupiter.api.Assumptions.assumeTrue(bit(hostBounding, CAP_NET_ADMIN), () -> "this host's bounding set"
-                + " (CapBnd " + Long.toHexString(hostBounding) + ") lacks CAP_NET_ADMIN, which this test adds");
+        assumeHostBoundingSetHas(CAP_NET_ADMIN);
         Pod p = pod("caps", handler);
         String plain = p.running(sleeper("plain"));
         String changed = p.running(secured(sleeper("changed"), s -> s.setCapabilities(Capability.newBuilder()
@@ -83,9 +81,7 @@ class CriSecurityContextTest extends CriParityTestBase {
 
     @OnParityHandlers
     void addedNetAdminLetsTheContainerChangeALinkOfThePod(String handler) throws IOException {
-        long hostBounding = Long.parseUnsignedLong(hostStatus("CapBnd"), 16);
-        org.junit.jupiter.api.Assumptions.assumeTrue(bit(hostBounding, CAP_NET_ADMIN), () -> "this host's bounding set"
-                + " (CapBnd " + Long.toHexString(hostBounding) + ") lacks CAP_NET_ADMIN, which this test adds");
+        assumeHostBoundingSetHas(CAP_NET_ADMIN);
         Pod p = pod("netadmin", handler);
         String plain = p.running(sleeper("plain"));
         String admin = p.running(secured(sleeper("admin"), s -> s.setCapabilities(Capability.newBuilder()
@@ -96,9 +92,7 @@ class CriSecurityContextTest extends CriParityTestBase {
 
     @OnParityHandlers
     void droppingAllCapabilitiesThenAddingOneLeavesExactlyThatOne(String handler) throws IOException {
-        long hostBounding = Long.parseUnsignedLong(hostStatus("CapBnd"), 16);
-        org.junit.jupiter.api.Assumptions.assumeTrue(bit(hostBounding, CAP_NET_BIND_SERVICE), () -> "this host's"
-                + " bounding set (CapBnd " + Long.toHexString(hostBounding) + ") lacks CAP_NET_BIND_SERVICE");
+        assumeHostBoundingSetHas(CAP_NET_BIND_SERVICE);
         Pod p = pod("onecap", handler);
         String id = p.running(secured(sleeper("onecap"), s -> s.setCapabilities(Capability.newBuilder()
                 .addDropCapabilities("ALL").addAddCapabilities("NET_BIND_SERVICE"))));
@@ -299,6 +293,13 @@ class CriSecurityContextTest extends CriParityTestBase {
     private static long sysctl(String name, long absent) throws IOException {
         Path p = Path.of("/proc/sys", name);
         return Files.exists(p) ? Long.parseLong(HostTools.procLine(p)) : absent;
+    }
+
+    /** Skips, saying why, on a host whose bounding set lacks {@code cap}, which the test adds to a container. */
+    private static void assumeHostBoundingSetHas(int cap) throws IOException {
+        long hostBounding = Long.parseUnsignedLong(hostStatus("CapBnd"), 16);
+        org.junit.jupiter.api.Assumptions.assumeTrue(bit(hostBounding, cap), () -> "this host's bounding set (CapBnd "
+                + Long.toHexString(hostBounding) + ") lacks CAP_" + CAPABILITIES.get(cap) + ", which this test adds");
     }
 
     private static boolean bit(long caps, int cap) {
