@@ -42,6 +42,11 @@ abstract class RuncFeatureBase extends CriTestBase {
         return handler.equals(VmmPodTest.VMM_HANDLER) ? VmmPodTest.VM_WAIT : WAIT;
     }
 
+    /** Both handlers and {@code kuasar-runsc}, for a feature gVisor's pods have as well. */
+    static List<String> handlersAndGvisor() {
+        return List.of(NodeEnv.STOCK_HANDLER, NodeEnv.KUASAR_HANDLER, CriParityTestBase.RUNSC);
+    }
+
     private static final Pattern CGROUPS_PATH = Pattern.compile("\"cgroupsPath\"\\s*:\\s*\"([^\"]+)\"");
 
     /** A pod and its container. */

@@ -47,8 +47,11 @@ final class Runsc {
         if (!netnsPath.isEmpty()) {
             argv.addAll(List.of(settings.nsenter(), "--net=" + netnsPath, "--"));
         }
+        // --net-raw: CAP_NET_RAW stays in the capability sets CRI asks for (runsc drops it by default, unlike
+        // containerd's default set); --oci-seccomp: the spec's seccomp profile is enforced inside the sandbox, on
+        // the application's calls to gVisor's kernel (runsc ignores it by default)
         argv.addAll(List.of(settings.binary(), "--root=" + root, "--platform=" + platform,
-                "--network=" + settings.network()));
+                "--network=" + settings.network(), "--net-raw", "--oci-seccomp"));
         if (log != null) {
             argv.add("--log=" + log);
         }

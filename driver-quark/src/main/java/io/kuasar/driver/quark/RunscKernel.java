@@ -1,6 +1,8 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.PodFiles;
 import io.kuasar.driver.kit.PodStore;
+import io.kuasar.driver.kit.PodSysctls;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.kit.StdioRedirects;
@@ -74,6 +76,9 @@ final class RunscKernel implements AppKernel {
         return "runsc";
     }
 
+    /** The pod's own hostname, hosts and resolv.conf ({@link PodFiles}), under its pod dir. */
+    static final String FILES = "files";
+
     Path podDir(String podId) {
         return runRoot.resolve("pods").resolve(podId);
     }
@@ -84,6 +89,7 @@ final class RunscKernel implements AppKernel {
             throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
                     "network namespace " + pod.netnsPath + " of sandbox " + pod.id + " does not exist");
         }
+        Map<String, String> sysctls = GvisorLimits.checkPod(pod.id, pod.config, pod.netnsPath);
         String chosen = platform();
         Path dir = podDir(pod.id);
         Runsc runsc = new Runsc(settings, dir.resolve("root"), pod.netnsPath, chosen, reaper);
@@ -92,10 +98,16 @@ final class RunscKernel implements AppKernel {
             HostFiles.privateDir(dir.resolve("root"));
             Path bundle = HostFiles.privateDir(dir.resolve("bundle"));
             HostFiles.privateDir(dir.resolve("work"));
+            Path files = HostFiles.privateDir(dir.resolve(FILES));
+            PodFiles.write(files, pod.hostname, pod.config);
+            Files.createDirectories(files.resolve(GvisorSpec.SHM));
+            // gVisor's network stack is the host's (--network=host) in the pod's netns: its sysctls are set there
+            PodSysctls.apply(sysctls, null, pod.netnsPath, null);
             List<String> argv = new ArrayList<>(settings.pauseArgs());
             argv.set(0, "/" + argv.get(0));
-            Files.write(bundle.resolve("config.json"),
-                    GvisorSpec.bytes(GvisorSpec.sandboxSpec(pod.id, pod.hostname, pauseRootfs(), argv)));
+            Files.write(bundle.resolve("config.json"), GvisorSpec.bytes(GvisorSpec.sandboxSpec(pod.id,
+                    Files.readString(files.resolve(PodFiles.HOSTNAME)).strip(), pauseRootfs(), argv,
+                    files.resolve(GvisorSpec.SHM))));
             runsc.create(pod.id, bundle, dir.resolve("sandbox.pid"));
             created = true;
             long pid = Long.parseLong(Files.readString(dir.resolve("sandbox.pid")).trim());

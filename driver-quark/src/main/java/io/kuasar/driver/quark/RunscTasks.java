@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.PodFiles;
 import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.PodTasks;
 import io.kuasar.driver.kit.FifoHold;
@@ -23,6 +24,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * containerd's Task API for the containers of one gVisor sandbox, served by the host and carried out with runsc.
@@ -34,6 +36,9 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
     private static final Logger LOG = System.getLogger(RunscTasks.class.getName());
     /** Names this sandboxer in refusals of stdio it cannot serve (terminals need a console socket for runsc). */
     static final String RUNSC_SANDBOXER = "the runsc sandboxer";
+
+    /** The exit code recorded for an init whose runsc start failed (a shell's "cannot execute"). */
+    private static final int START_FAILED = 127;
 
     private final Runsc runsc;
     private final TaskEvents events;
@@ -88,7 +93,7 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
                     HostFiles.mount(m, c.rootfsDir());
                 }
             }
-            GvisorSpec.prepareContainer(bundle.resolve("config.json"), pod.id, pod.netnsPath);
+            GvisorSpec.prepareContainer(bundle.resolve("config.json"), pod.id, pod.netnsPath, podFiles());
             Path pidFile = work.resolve("init.pid");
             // runsc knows it, but no record was written: the JVM died inside an earlier Create of it, which the keeper
             // now replays. Never started (that Create was never answered): taken as it is when runsc finished making
@@ -127,6 +132,16 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
         } finally {
             c.ops.unlock();
         }
+    }
+
+    /** Container path to the pod's own file or directory there (see RunscKernel.start). */
+    private Map<String, String> podFiles() {
+        Path files = workRoot.resolveSibling(RunscKernel.FILES);
+        Map<String, String> paths = PodFiles.paths(files);
+        if (Files.isDirectory(files.resolve(GvisorSpec.SHM))) {
+            paths.put("/dev/shm", files.resolve(GvisorSpec.SHM).toString());
+        }
+        return paths;
     }
 
     /** Tracks the gofer runsc just left behind (and anything else of this pod) for reaping and for recovery. */
@@ -174,7 +189,14 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
                 // cannot block for ever opening them (its output is then lost, not its exit code)
                 c.outputHold = FifoHold.of(c.init.stdio);
             }
-            runsc.start(id, StdioRedirects.of(c.init.stdio, RUNSC_SANDBOXER));
+            try {
+                runsc.start(id, StdioRedirects.of(c.init.stdio, RUNSC_SANDBOXER));
+            } catch (SandboxException e) {
+                // the process never ran (its command is missing, say): an exit, as a runc init's failed exec is,
+                // so containerd may delete the container
+                exits.exited(c, c.init, START_FAILED);
+                throw e;
+            }
         }
         adoptGofer(c); // started by runsc start (runsc 2024), may be gone already
         c.init.running();
