@@ -1,4 +1,4 @@
-package io.kuasar.driver.runc.process;
+package io.kuasar.driver.kit.tty;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -29,17 +29,17 @@ class TerminalsTest {
     @Test
     void withoutATerminalThereIsNoConsoleSocket(@TempDir Path tmp) throws Exception {
         assertNull(new Terminals(tmp).open(Stdio.NONE));
-        assertNull(Terminals.attach(null, Stdio.NONE, "nothing", tmp.resolve("h"), null));
+        assertNull(Terminals.attach(null, Stdio.NONE, "nothing", tmp.resolve("h")));
     }
 
     @Test
-    void aConsoleSocketThatRuncNeverReachedFailsInsteadOfWaiting(@TempDir Path tmp) throws Exception {
+    void aConsoleSocketThatTheRuntimeNeverReachedFailsInsteadOfWaiting(@TempDir Path tmp) throws Exception {
         ConsoleSocket socket = new Terminals(tmp.resolve("tty")).open(new Stdio("", "", "", true));
         Path path = socket.path();
         assertTrue(Files.exists(path));
         try {
             IOException e = assertThrows(IOException.class, socket::receive);
-            assertTrue(e.getMessage().contains("runc sent no terminal"), e.getMessage());
+            assertTrue(e.getMessage().contains("the runtime sent no terminal"), e.getMessage());
         } finally {
             socket.close();
         }

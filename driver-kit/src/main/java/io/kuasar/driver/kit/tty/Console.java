@@ -1,4 +1,4 @@
-package io.kuasar.driver.runc.process;
+package io.kuasar.driver.kit.tty;
 
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
@@ -59,12 +59,12 @@ public final class Console {
      */
     void start(String stdout, String stdin) {
         retain();
-        Thread out = new Thread(null, () -> copyOut(stdout), "kuasar-runc-tty-out", 256 * 1024);
+        Thread out = new Thread(null, () -> copyOut(stdout), "kuasar-tty-out", 256 * 1024);
         out.setDaemon(true);
         out.start();
         if (stdin != null) {
             retain();
-            Thread in = new Thread(null, () -> copyIn(stdin), "kuasar-runc-tty-in", 256 * 1024);
+            Thread in = new Thread(null, () -> copyIn(stdin), "kuasar-tty-in", 256 * 1024);
             in.setDaemon(true);
             in.start();
         }
@@ -72,22 +72,22 @@ public final class Console {
     }
 
     private void copyOut(String stdout) {
-        Syscalls.Buffer buf = Syscalls.Buffer.allocate(BUFFER);
+        Native.Buffer buf = Native.Buffer.allocate(BUFFER);
         byte[] chunk = new byte[BUFFER];
         try (OutputStream sink = stdout == null ? OutputStream.nullOutputStream()
                 : Files.newOutputStream(Path.of(stdout), StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
-            Syscalls.Buffer pollFd = Syscalls.Buffer.allocate(8); // struct pollfd: int fd, short events, revents
+            Native.Buffer pollFd = Native.Buffer.allocate(8); // struct pollfd: int fd, short events, revents
             pollFd.buffer().putInt(0, master).putShort(4, POLLIN);
             while (true) {
-                int ready = Syscalls.libc().poll(pollFd.pointer(), 1, POLL_MILLIS);
+                int ready = Native.libc().poll(pollFd.pointer(), 1, POLL_MILLIS);
                 if (stopped) {
                     return;
                 }
                 if (ready <= 0) {
                     continue; // timeout or EINTR
                 }
-                long n = Syscalls.libc().read(master, buf.pointer(), BUFFER);
-                if (n < 0 && Syscalls.errno() == EINTR) {
+                long n = Native.libc().read(master, buf.pointer(), BUFFER);
+                if (n < 0 && Native.errno() == EINTR) {
                     continue;
                 }
                 if (n <= 0) {
@@ -128,12 +128,12 @@ public final class Console {
 
     /** Writes all of {@code data} to the terminal; false when the terminal is gone. */
     private boolean write(ByteBuffer data) {
-        Syscalls.Buffer buf = Syscalls.Buffer.allocate(data.remaining());
+        Native.Buffer buf = Native.Buffer.allocate(data.remaining());
         buf.buffer().put(0, data, data.position(), data.remaining());
         long off = 0;
         while (off < buf.size()) {
-            long n = Syscalls.libc().write(master, buf.pointer().slice(off), buf.size() - off);
-            if (n < 0 && (Syscalls.errno() == EINTR || Syscalls.errno() == EAGAIN)) {
+            long n = Native.libc().write(master, buf.pointer().slice(off), buf.size() - off);
+            if (n < 0 && (Native.errno() == EINTR || Native.errno() == EAGAIN)) {
                 continue;
             }
             if (n <= 0) {
@@ -153,11 +153,11 @@ public final class Console {
             throw SandboxException.notFound("terminal", "of " + what + " (closed)");
         }
         try {
-            Syscalls.Buffer ws = Syscalls.Buffer.allocate(8); // struct winsize: rows, cols, xpixel, ypixel
+            Native.Buffer ws = Native.Buffer.allocate(8); // struct winsize: rows, cols, xpixel, ypixel
             ws.buffer().putShort(0, (short) height).putShort(2, (short) width);
-            if (Syscalls.libc().ioctl(master, TIOCSWINSZ, ws.pointer()) != 0) {
+            if (Native.libc().ioctl(master, TIOCSWINSZ, ws.pointer()) != 0) {
                 throw SandboxException.internal("cannot resize the terminal of " + what,
-                        Syscalls.failure("ioctl(TIOCSWINSZ)"));
+                        Native.failure("ioctl(TIOCSWINSZ)"));
             }
         } finally {
             release();
@@ -200,7 +200,7 @@ public final class Console {
             last = refs > 0 && --refs == 0;
         }
         if (last) {
-            Syscalls.libc().close(master);
+            Native.libc().close(master);
         }
     }
 

@@ -1,4 +1,4 @@
-package io.kuasar.driver.runc.process;
+package io.kuasar.driver.kit.tty;
 
 import io.kuasar.driver.kit.ProcStat;
 import java.io.IOException;
@@ -62,11 +62,11 @@ final class PtyHolder {
         if (s == null || sleep == null) {
             return null;
         }
-        Syscalls.Buffer actions = Syscalls.Buffer.allocate(256);
-        Syscalls.Buffer attr = Syscalls.Buffer.allocate(512);
-        Syscalls.Buffer pid = Syscalls.Buffer.allocate(8);
-        Syscalls.Buffer argv = cStrings("kuasar-pty-holder", "infinity");
-        Syscalls.Buffer envp = cStrings();
+        Native.Buffer actions = Native.Buffer.allocate(256);
+        Native.Buffer attr = Native.Buffer.allocate(512);
+        Native.Buffer pid = Native.Buffer.allocate(8);
+        Native.Buffer argv = cStrings("kuasar-pty-holder", "infinity");
+        Native.Buffer envp = cStrings();
         s.posix_spawn_file_actions_init(actions.pointer());
         s.posix_spawnattr_init(attr.pointer());
         try {
@@ -118,8 +118,8 @@ final class PtyHolder {
     /** A new fd (close-on-exec) for the master {@code h} holds; -1 when it cannot be had. */
     static int reclaim(Held h) {
         SpawnLibC s = spawnLibC();
-        LibC libc = Syscalls.libc();
-        long pidfd = libc.syscall(Syscalls.SYS_PIDFD_OPEN, h.pid(), 0);
+        TtyLibC libc = Native.libc();
+        long pidfd = libc.syscall(Native.SYS_PIDFD_OPEN, h.pid(), 0);
         if (s == null || pidfd < 0) {
             return -1;
         }
@@ -129,7 +129,7 @@ final class PtyHolder {
             }
             long fd = s.syscall(SYS_PIDFD_GETFD, pidfd, HELD_FD, 0);
             if (fd < 0) {
-                LOG.log(Level.WARNING, "pidfd_getfd from pty holder " + h.pid() + " failed: errno " + Syscalls.errno());
+                LOG.log(Level.WARNING, "pidfd_getfd from pty holder " + h.pid() + " failed: errno " + Native.errno());
             }
             return (int) fd;
         } finally {
@@ -137,19 +137,42 @@ final class PtyHolder {
         }
     }
 
-    /** Ends the holder (the terminal's process is gone) and forgets it. */
+    /**
+     * Ends the holder (the terminal's process is gone) and forgets it. A holder this JVM spawned is reaped here,
+     * through a pidfd, so only that very process is waited for; one re-parented to the keeper (after a crash) is the
+     * keeper's to reap.
+     */
     static void release(Held h, Path record) {
-        if (h != null && ProcStat.same(h.pid(), h.startTime())) {
-            try {
-                Syscalls.kill(h.pid(), 9);
-            } catch (IOException e) {
-                LOG.log(Level.DEBUG, "pty holder " + h.pid() + " already gone", e);
-            }
+        if (h != null) {
+            end(h);
         }
         try {
             Files.deleteIfExists(record);
         } catch (IOException ignored) {
             // removed with the container's work dir
+        }
+    }
+
+    private static void end(Held h) {
+        TtyLibC libc = Native.libc();
+        long pidfd = libc.syscall(Native.SYS_PIDFD_OPEN, h.pid(), 0);
+        if (pidfd < 0) {
+            return; // gone and reaped already
+        }
+        try {
+            if (!ProcStat.same(h.pid(), h.startTime())) {
+                return; // the pidfd is of a process that reused the pid
+            }
+            if (libc.kill((int) h.pid(), 9) != 0) {
+                LOG.log(Level.DEBUG, "pty holder " + h.pid() + " already gone", Native.failure("kill"));
+            }
+            Native.Buffer info = Native.Buffer.allocate(Native.SIGINFO_SIZE);
+            while (libc.waitid(Native.P_PIDFD, (int) pidfd, info.pointer(), Native.WEXITED) != 0
+                    && Native.errno() == Native.EINTR) {
+                // ECHILD ends the loop: not this JVM's child
+            }
+        } finally {
+            libc.close((int) pidfd);
         }
     }
 
@@ -175,13 +198,13 @@ final class PtyHolder {
     }
 
     /** A NULL-terminated char*[] of {@code strings}, the strings in the same buffer after the pointers. */
-    private static Syscalls.Buffer cStrings(String... strings) {
+    private static Native.Buffer cStrings(String... strings) {
         int pointers = (strings.length + 1) * 8;
         int size = pointers;
         for (String s : strings) {
             size += s.getBytes(StandardCharsets.UTF_8).length + 1;
         }
-        Syscalls.Buffer b = Syscalls.Buffer.allocate(size);
+        Native.Buffer b = Native.Buffer.allocate(size);
         ByteBuffer buf = b.buffer();
         long base = b.pointer().address();
         int at = pointers;

@@ -1,4 +1,4 @@
-package io.kuasar.driver.runc.process;
+package io.kuasar.driver.kit.tty;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -7,10 +7,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The Unix socket runc's {@code --console-socket} connects to: runc (create, or exec --detach) allocates the
- * container's pty, connects here and sends the master end as SCM_RIGHTS ancillary data, then exits. runc has sent
- * it by the time it returns successfully, so {@link #receive()} does not wait: the listening socket is non-blocking
- * and an absent connection is an error, never a hang. Java cannot receive file descriptors, hence libc.
+ * The Unix socket an OCI runtime's {@code --console-socket} connects to: the runtime (runc create or exec --detach,
+ * runsc create) allocates the container's pty, connects here and sends the master end as SCM_RIGHTS ancillary data,
+ * then exits. It has sent it by the time it returns successfully, so {@link #receive()} does not wait: the listening
+ * socket is non-blocking and an absent connection is an error, never a hang. Java cannot receive file descriptors,
+ * hence libc.
  */
 public final class ConsoleSocket implements AutoCloseable {
     private static final int AF_UNIX = 1;
@@ -37,51 +38,51 @@ public final class ConsoleSocket implements AutoCloseable {
         if (name.length >= MAX_PATH) {
             throw new IOException("console socket path " + path + " is longer than " + (MAX_PATH - 1) + " bytes");
         }
-        LibC libc = Syscalls.libc();
+        TtyLibC libc = Native.libc();
         int fd = libc.socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
-            throw Syscalls.failure("socket(AF_UNIX)");
+            throw Native.failure("socket(AF_UNIX)");
         }
-        Syscalls.Buffer addr = Syscalls.Buffer.allocate(2 + MAX_PATH);
+        Native.Buffer addr = Native.Buffer.allocate(2 + MAX_PATH);
         addr.buffer().putShort(0, (short) AF_UNIX).put(2, name);
         if (libc.bind(fd, addr.pointer(), 2 + name.length + 1) != 0 || libc.listen(fd, 1) != 0) {
-            IOException e = Syscalls.failure("bind/listen " + path);
+            IOException e = Native.failure("bind/listen " + path);
             libc.close(fd);
             throw e;
         }
         return new ConsoleSocket(path, fd);
     }
 
-    Path path() {
+    public Path path() {
         return path;
     }
 
-    /** Accepts runc's connection and returns the file descriptor it sent (close-on-exec, owned by the caller). */
+    /** Accepts the runtime's connection and returns the file descriptor it sent (close-on-exec, owned by the caller). */
     int receive() throws IOException {
-        LibC libc = Syscalls.libc();
+        TtyLibC libc = Native.libc();
         int conn = libc.accept4(fd, null, null, SOCK_CLOEXEC);
         if (conn < 0) {
-            throw Syscalls.failure("runc sent no terminal to " + path + ": accept");
+            throw Native.failure("the runtime sent no terminal to " + path + ": accept");
         }
         try {
-            Syscalls.Buffer data = Syscalls.Buffer.allocate(4096);
-            Syscalls.Buffer control = Syscalls.Buffer.allocate(64);
-            Syscalls.Buffer iov = Syscalls.Buffer.allocate(16);
+            Native.Buffer data = Native.Buffer.allocate(4096);
+            Native.Buffer control = Native.Buffer.allocate(64);
+            Native.Buffer iov = Native.Buffer.allocate(16);
             iov.buffer().putLong(0, data.pointer().address()).putLong(8, data.size());
             // struct msghdr (LP64): name, namelen, iov, iovlen, control, controllen, flags
-            Syscalls.Buffer msg = Syscalls.Buffer.allocate(56);
+            Native.Buffer msg = Native.Buffer.allocate(56);
             ByteBuffer m = msg.buffer();
             m.putLong(16, iov.pointer().address()).putLong(24, 1).putLong(32, control.pointer().address())
                     .putLong(40, control.size());
             long n = libc.recvmsg(conn, msg.pointer(), MSG_CMSG_CLOEXEC);
             if (n < 0) {
-                throw Syscalls.failure("recvmsg on " + path);
+                throw Native.failure("recvmsg on " + path);
             }
             // struct cmsghdr: size_t len, int level, int type, then the fds
             ByteBuffer c = control.buffer();
             long controlLen = m.getLong(40);
             if (controlLen < 20 || c.getInt(8) != SOL_SOCKET || c.getInt(12) != SCM_RIGHTS) {
-                throw new IOException("runc's message on " + path + " carried no file descriptor");
+                throw new IOException("the message on " + path + " carried no file descriptor");
             }
             return c.getInt(16);
         } finally {
@@ -91,7 +92,7 @@ public final class ConsoleSocket implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        Syscalls.libc().close(fd);
+        Native.libc().close(fd);
         Files.deleteIfExists(path);
     }
 }

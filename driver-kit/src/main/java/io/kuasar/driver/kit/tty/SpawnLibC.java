@@ -1,4 +1,4 @@
-package io.kuasar.driver.runc.process;
+package io.kuasar.driver.kit.tty;
 
 import jnr.ffi.Pointer;
 import jnr.ffi.annotations.In;

@@ -1,4 +1,4 @@
-package io.kuasar.driver.runc.process;
+package io.kuasar.driver.kit.tty;
 
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.StdioRedirects;
@@ -9,9 +9,10 @@ import java.nio.file.Path;
 import java.util.UUID;
 
 /**
- * The stdio of a process runc starts. Without a terminal containerd's FIFOs are handed to runc and inherited by the
- * process (no byte passes through this JVM). With one, runc gets a console socket ({@link ConsoleSocket}) and this
- * JVM holds the pty master ({@link Console}), copying between it and the FIFOs.
+ * The stdio of a process an OCI runtime starts. Without a terminal containerd's FIFOs are handed to the runtime and
+ * inherited by the process (no byte passes through this JVM). With one, the runtime gets a console socket
+ * ({@link ConsoleSocket}), or the process a pty this JVM made ({@link #openPty}), and this JVM holds the pty master
+ * ({@link Console}), copying between it and the FIFOs; a {@link PtyHolder} keeps it across a restart of the node.
  */
 public final class Terminals {
     private final Path socketDir;
@@ -22,7 +23,7 @@ public final class Terminals {
     }
 
     /**
-     * The redirects runc gets. For a terminal only the FIFO paths are checked (they are opened by the copiers); a
+     * The redirects the runtime gets. For a terminal only the FIFO paths are checked (they are opened by the copiers); a
      * stderr FIFO containerd made anyway is left alone, as its runc shim does: a terminal has one output stream.
      */
     public static StdioRedirects redirects(Stdio stdio, String refusedBy) throws SandboxException {
@@ -32,7 +33,7 @@ public final class Terminals {
         StdioRedirects.path(stdio.stdin(), "stdin", refusedBy);
         StdioRedirects.path(stdio.stdout(), "stdout", refusedBy);
         StdioRedirects.path(stdio.stderr(), "stderr", refusedBy);
-        return StdioRedirects.NONE; // runc's own stdio: the terminal carries the process's streams
+        return StdioRedirects.NONE; // the runtime's own stdio: the terminal carries the process's streams
     }
 
     /** A console socket for a terminal process; null without a terminal. */
@@ -49,25 +50,43 @@ public final class Terminals {
     }
 
     /**
-     * After runc succeeded: takes the pty master runc sent to {@code socket}, parks a copy in a {@link PtyHolder}
-     * (recorded at {@code holderRecord}; reaped by {@code watcher} if it ends while this JVM is its parent) and
-     * starts copying; null without a terminal. The socket is closed either way.
+     * After the runtime succeeded: takes the pty master it sent to {@code socket}, parks a copy in a
+     * {@link PtyHolder} (recorded at {@code holderRecord}) and starts copying; null without a terminal. The socket is
+     * closed either way.
      */
-    public static Console attach(ConsoleSocket socket, Stdio stdio, String what, Path holderRecord, ExitWatcher watcher)
+    public static Console attach(ConsoleSocket socket, Stdio stdio, String what, Path holderRecord)
             throws SandboxException {
         if (socket == null) {
             return null;
         }
         try (socket) {
-            int master = socket.receive();
-            PtyHolder.Held held = PtyHolder.hold(master, StdioRedirects.path(stdio.stdout(), "stdout", what),
-                    StdioRedirects.path(stdio.stdin(), "stdin", what), holderRecord);
-            if (held != null) {
-                watcher.watch(held.pid(), code -> { });
-            }
-            return start(master, stdio, what, held, holderRecord);
+            return take(socket.receive(), stdio, what, holderRecord);
         } catch (IOException e) {
             throw SandboxException.internal("cannot take the terminal of " + what, e);
+        }
+    }
+
+    /**
+     * A new pty for a process this JVM starts itself (for a runtime that has no console socket for it): the process
+     * gets the replica as stdin, stdout and stderr; {@link Pty#take} then holds the master and starts copying.
+     */
+    public static Pty openPty(String what) throws SandboxException {
+        try {
+            return Pty.open();
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot make a terminal for " + what, e);
+        }
+    }
+
+    /** Holds {@code master} (owned from here on) in a {@link PtyHolder} and starts copying. */
+    static Console take(int master, Stdio stdio, String what, Path holderRecord) throws SandboxException {
+        try {
+            PtyHolder.Held held = PtyHolder.hold(master, StdioRedirects.path(stdio.stdout(), "stdout", what),
+                    StdioRedirects.path(stdio.stdin(), "stdin", what), holderRecord);
+            return start(master, stdio, what, held, holderRecord);
+        } catch (SandboxException | RuntimeException e) {
+            Native.libc().close(master);
+            throw e;
         }
     }
 
@@ -75,17 +94,16 @@ public final class Terminals {
      * After a restart of the driver: takes the master of a terminal process back from its holder and copies on;
      * null when there is no holder (the terminal was lost, e.g. with a holder that could not be made).
      */
-    public static Console reattach(Stdio stdio, String what, Path holderRecord, ExitWatcher watcher) {
+    public static Console reattach(Stdio stdio, String what, Path holderRecord) {
         PtyHolder.Held held = PtyHolder.find(holderRecord);
         int master = held == null ? -1 : PtyHolder.reclaim(held);
         if (master < 0) {
             return null;
         }
         try {
-            watcher.watch(held.pid(), code -> { }); // reaps it if it is still this JVM's child (driver upgrade)
             return start(master, stdio, what, held, holderRecord);
-        } catch (IOException | SandboxException e) {
-            Syscalls.libc().close(master);
+        } catch (SandboxException e) {
+            Native.libc().close(master);
             return null;
         }
     }
@@ -113,7 +131,7 @@ public final class Terminals {
         }
     }
 
-    /** Closes a console socket that runc did not use (runc failed). */
+    /** Closes a console socket that the runtime did not use (it failed). */
     public static void discard(ConsoleSocket socket) {
         if (socket != null) {
             try {
