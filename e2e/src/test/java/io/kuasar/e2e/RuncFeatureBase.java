@@ -47,6 +47,11 @@ abstract class RuncFeatureBase extends CriTestBase {
         return List.of(NodeEnv.STOCK_HANDLER, NodeEnv.KUASAR_HANDLER, CriParityTestBase.RUNSC);
     }
 
+    /** Every handler whose pods have terminals: both runc handlers, {@code kuasar-vmm} and {@code kuasar-runsc}. */
+    static List<String> terminalHandlers() {
+        return List.of(NodeEnv.STOCK_HANDLER, NodeEnv.KUASAR_HANDLER, VmmPodTest.VMM_HANDLER, CriParityTestBase.RUNSC);
+    }
+
     private static final Pattern CGROUPS_PATH = Pattern.compile("\"cgroupsPath\"\\s*:\\s*\"([^\"]+)\"");
 
     /** A pod and its container. */

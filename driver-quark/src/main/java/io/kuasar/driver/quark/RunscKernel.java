@@ -5,6 +5,7 @@ import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.PodSysctls;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.ProcStat;
+import io.kuasar.driver.kit.tty.Terminals;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.OrphanExits;
@@ -43,6 +44,8 @@ final class RunscKernel implements AppKernel {
 
     private final RunscSettings settings;
     private final Path runRoot;
+    /** Console sockets of every pod, in one short directory: a socket path has at most 107 bytes. */
+    private final Terminals terminals;
     private final PodStore<Pod, PersistedPod> store;
     private final TaskEvents events;
     private final Reaper reaper;
@@ -65,6 +68,7 @@ final class RunscKernel implements AppKernel {
         this.orphans = orphans;
         this.settings = settings;
         this.runRoot = runRoot;
+        this.terminals = new Terminals(runRoot.resolve("tty"));
         this.store = store;
         this.events = events;
         this.reaper = reaper;
@@ -119,7 +123,7 @@ final class RunscKernel implements AppKernel {
                 pod.sessions.addAll(helpers);
                 pod.state = SandboxStatus.State.READY;
             }
-            tasks.put(pod.id, new RunscTasks(pod, runsc, store, events, orphans, reaper, dir.resolve("work")));
+            tasks.put(pod.id, new RunscTasks(pod, runsc, store, events, orphans, reaper, dir.resolve("work"), terminals));
             store.save(pod);
             return SandboxStarted.servedByHost(pid, pod.createdAt);
         } catch (SandboxException | IOException | RuntimeException e) {
@@ -292,7 +296,8 @@ final class RunscKernel implements AppKernel {
         }
         Runsc runsc = new Runsc(settings, podDir(pod.id).resolve("root"), pod.netnsPath,
                 pod.platform.isEmpty() ? "ptrace" : pod.platform, reaper);
-        RunscTasks t = new RunscTasks(pod, runsc, store, events, orphans, reaper, podDir(pod.id).resolve("work"));
+        RunscTasks t = new RunscTasks(pod, runsc, store, events, orphans, reaper, podDir(pod.id).resolve("work"),
+                terminals);
         tasks.put(pod.id, t);
         if (pod.state != SandboxStatus.State.READY) {
             return true;
@@ -305,6 +310,9 @@ final class RunscKernel implements AppKernel {
         reaper.readopt(pod.sessions);
         reaper.adoptSoon(runsc.marker());
         for (RunscContainer c : pod.containerList()) {
+            t.reattachTerminal(c, c.init);
+            c.execs.values().stream().filter(x -> x.exit() == null && x.started())
+                    .forEach(x -> t.reattachTerminal(c, x));
             if (c.init.exit() == null && c.init.started()) {
                 // A new runsc wait asks the sandbox, which keeps a container's exit status until it is deleted:
                 // it also answers for a container that ended while no driver (or no JVM) watched.

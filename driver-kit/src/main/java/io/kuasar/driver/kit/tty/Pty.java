@@ -7,9 +7,10 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * A pty this JVM made for a process it starts itself, when the runtime takes the process's terminal as its own stdio
- * (runsc exec in the foreground): the master is an fd of this JVM, opened without becoming anyone's controlling
- * terminal; the process opens {@link #replica()} itself (this JVM must not: a session leader opening a tty would
- * make it its controlling terminal, and then be hung up with it).
+ * (runsc exec in the foreground). The process opens {@link #replica()} itself. Until it has, a master with no replica
+ * open reads as hung up (EIO), which would end the copying at once: so this JVM holds a replica fd of its own
+ * (O_NOCTTY: it never becomes this JVM's controlling terminal) until {@link #close()}, which the caller does once the
+ * process is gone.
  */
 public final class Pty implements AutoCloseable {
     private static final int O_RDWR = 2;
@@ -18,10 +19,12 @@ public final class Pty implements AutoCloseable {
 
     private final String replica;
     private int master;
+    private int replicaFd;
 
-    private Pty(int master, String replica) {
+    private Pty(int master, String replica, int replicaFd) {
         this.master = master;
         this.replica = replica;
+        this.replicaFd = replicaFd;
     }
 
     static Pty open() throws IOException {
@@ -42,7 +45,14 @@ public final class Pty implements AutoCloseable {
         while (len < bytes.length && bytes[len] != 0) {
             len++;
         }
-        return new Pty(fd, new String(bytes, 0, len, StandardCharsets.UTF_8));
+        String path = new String(bytes, 0, len, StandardCharsets.UTF_8);
+        int replicaFd = libc.open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (replicaFd < 0) {
+            IOException e = Native.failure("open " + path);
+            libc.close(fd);
+            throw e;
+        }
+        return new Pty(fd, path, replicaFd);
     }
 
     /** The replica's path ({@code /dev/pts/N}), for the process's stdin, stdout and stderr. */
@@ -69,12 +79,19 @@ public final class Pty implements AutoCloseable {
         return master;
     }
 
-    /** Closes the master unless it was taken (the process could not be started). */
+    /**
+     * Closes what this JVM still holds: its replica fd (the process is gone, or could not be started), and the master
+     * unless it was taken. Idempotent.
+     */
     @Override
     public synchronized void close() {
         if (master >= 0) {
             Native.libc().close(master);
             master = -1;
+        }
+        if (replicaFd >= 0) {
+            Native.libc().close(replicaFd);
+            replicaFd = -1;
         }
     }
 }

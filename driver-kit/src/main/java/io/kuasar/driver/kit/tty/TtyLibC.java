@@ -40,6 +40,8 @@ public interface TtyLibC {
 
     int waitid(int idtype, int id, @Out Pointer info, int options);
 
+    int open(String path, int flags);
+
     int posix_openpt(int flags);
 
     int grantpt(int fd);

@@ -25,15 +25,17 @@ class PtyTest {
         Files.writeString(out, "");
         Path in = tmp.resolve("in");
         assertEquals(0, new ProcessBuilder("mkfifo", in.toString()).start().waitFor());
-        Console console;
-        Process p;
-        try (Pty pty = Terminals.openPty("test")) {
-            assertTrue(pty.replica().startsWith("/dev/pts/"), pty.replica());
-            p = new ProcessBuilder("/bin/sh", "-c", "read go <\"$0\"; stty size <\"$0\"; echo on-the-pty >\"$0\"",
-                    pty.replica()).start();
-            console = pty.take(new Stdio(in.toString(), out.toString(), "", true), "test process", tmp.resolve("h.holder"));
-            assertThrows(IllegalStateException.class, () -> pty.take(Stdio.NONE, "again", tmp.resolve("x")));
-        }
+        Pty pty = Terminals.openPty("test");
+        assertTrue(pty.replica().startsWith("/dev/pts/"), pty.replica());
+        // taken before the process opened the replica: the Pty's own replica fd keeps the terminal from hanging up
+        Console console = pty.take(new Stdio(in.toString(), out.toString(), "", true), "test process",
+                tmp.resolve("h.holder"));
+        assertThrows(IllegalStateException.class, () -> pty.take(Stdio.NONE, "again", tmp.resolve("x")));
+        Thread.sleep(300);
+        assertTrue(console.isOpen(), "no process on the replica yet, and still open");
+        Process p = new ProcessBuilder("/bin/sh", "-c", "read go <\"$0\"; stty size <\"$0\"; echo on-the-pty >\"$0\"",
+                pty.replica()).start();
+        p.onExit().thenRun(pty::close);
         console.resize(77, 11);
         Files.writeString(in, "go\n"); // containerd's stdin FIFO: the shell reads its line from the terminal
         assertTrue(p.waitFor(20, TimeUnit.SECONDS));
