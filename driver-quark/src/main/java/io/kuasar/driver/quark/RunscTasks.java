@@ -325,6 +325,20 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
         console.resize(width, height);
     }
 
+    /**
+     * Refused, saying why: gVisor runs every container of the pod inside the one sandbox process, so a container has
+     * no host cgroup of its own to change; the sandbox itself runs in the node's cgroup here (its spec has no
+     * cgroupsPath yet), and runsc 0.0~20240729 has no {@code update} command. Nothing is changed.
+     */
+    @Override
+    public void update(String id, TypedData resources, Map<String, String> annotations) throws SandboxException {
+        container(id);
+        throw new SandboxException(SandboxException.Code.UNIMPLEMENTED, "updating the resources of container " + id
+                + " is not supported by " + RUNSC_SANDBOXER + " yet: gVisor runs all containers of sandbox " + pod.id
+                + " in one sandbox process, which has no cgroup of its own to resize (and runsc has no update"
+                + " command)");
+    }
+
     /** Copies a terminal again whose process runs on after a restart of the driver or of the node. */
     void reattachTerminal(RunscContainer c, GProc p) {
         if (p.stdio.terminal() && p.console == null && p.exit() == null) {

@@ -12,25 +12,34 @@ import io.kuasar.api.cri.v1.ContainerStatus;
 import io.kuasar.api.cri.v1.PodSandboxConfig;
 import io.kuasar.api.cri.v1.PodSandboxStatusRequest;
 import java.time.Duration;
-import org.junit.jupiter.api.Test;
+import java.util.List;
 import org.junit.jupiter.api.condition.DisabledIfEnvironmentVariable;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * A kill -9 of the node's JVM with a terminal container and a plain one running on {@code kuasar-runc} (the stock
- * shim has no such event, so this runs on ours only). The terminal's pty master was parked in a holder process, so
+ * A kill -9 of the node's JVM with a terminal container and a plain one running on {@code kuasar-runc} and on
+ * {@code kuasar-runsc} (the stock shim has no such event, so this runs on ours only). The terminal's pty master was parked in a holder process, so
  * the terminal is not hung up: the shell runs on, the restarted node copies its terminal again, attach and resize
  * work, and it ends with its own exit code. The plain container keeps running, with stats and exec streaming.
  */
 @DisabledIfEnvironmentVariable(named = "KUASAR_KEEPER", matches = "0",
         disabledReason = "KUASAR_KEEPER=0: no keeper restarts the node's JVM after the kill -9 this test makes")
-class RuncTtyNodeCrashTest extends RuncFeatureBase {
+class TtyNodeCrashTest extends RuncFeatureBase {
     private static final Duration BACK = Duration.ofSeconds(60);
     private static final Duration STREAM_WAIT = Duration.ofSeconds(20);
 
-    @Test
-    void terminalAndPlainContainersSurviveAKillDashNineOfTheNode() throws Exception {
+    /** Our handlers whose terminals are held across a restart of the node. */
+    static List<String> ourTerminalHandlers() {
+        return List.of(NodeEnv.KUASAR_HANDLER, RunscPodTest.RUNSC_HANDLER);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("ourTerminalHandlers")
+    void terminalAndPlainContainersSurviveAKillDashNineOfTheNode(String handler) throws Exception {
+        HostTools.requireHandler(handler);
         PodSandboxConfig pod = podConfig("ttycrash");
-        String podId = runPod(pod, NodeEnv.KUASAR_HANDLER);
+        String podId = runPod(pod, handler);
         String plain = cri.runContainer(podId, pod, containerConfig("plain", busybox(), "sleep", "3600"));
         ContainerConfig ttyConfig = containerConfig("tty", busybox(), "sh").toBuilder().setTty(true).setStdin(true)
                 .build();
