@@ -316,13 +316,7 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
      */
     @Override
     public void resizePty(String id, String execId, int width, int height) throws SandboxException {
-        GProc p = container(id).proc(execId);
-        Console console = p.console;
-        if (console == null) {
-            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "process " + id
-                    + (execId == null || execId.isEmpty() ? "" : " exec " + execId) + " has no terminal here");
-        }
-        console.resize(width, height);
+        Terminals.resize(container(id).proc(execId).console, id, execId, width, height);
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.kuasar.driver.kit.tty;
 
+import io.kuasar.driver.kit.NativeBuffer;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -72,11 +73,11 @@ public final class Console {
     }
 
     private void copyOut(String stdout) {
-        Native.Buffer buf = Native.Buffer.allocate(BUFFER);
+        NativeBuffer buf = NativeBuffer.allocate(BUFFER);
         byte[] chunk = new byte[BUFFER];
         try (OutputStream sink = stdout == null ? OutputStream.nullOutputStream()
                 : Files.newOutputStream(Path.of(stdout), StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
-            Native.Buffer pollFd = Native.Buffer.allocate(8); // struct pollfd: int fd, short events, revents
+            NativeBuffer pollFd = NativeBuffer.allocate(8); // struct pollfd: int fd, short events, revents
             pollFd.buffer().putInt(0, master).putShort(4, POLLIN);
             while (true) {
                 int ready = Native.libc().poll(pollFd.pointer(), 1, POLL_MILLIS);
@@ -128,7 +129,7 @@ public final class Console {
 
     /** Writes all of {@code data} to the terminal; false when the terminal is gone. */
     private boolean write(ByteBuffer data) {
-        Native.Buffer buf = Native.Buffer.allocate(data.remaining());
+        NativeBuffer buf = NativeBuffer.allocate(data.remaining());
         buf.buffer().put(0, data, data.position(), data.remaining());
         long off = 0;
         while (off < buf.size()) {
@@ -153,7 +154,7 @@ public final class Console {
             throw SandboxException.notFound("terminal", "of " + what + " (closed)");
         }
         try {
-            Native.Buffer ws = Native.Buffer.allocate(8); // struct winsize: rows, cols, xpixel, ypixel
+            NativeBuffer ws = NativeBuffer.allocate(8); // struct winsize: rows, cols, xpixel, ypixel
             ws.buffer().putShort(0, (short) height).putShort(2, (short) width);
             if (Native.libc().ioctl(master, TIOCSWINSZ, ws.pointer()) != 0) {
                 throw SandboxException.internal("cannot resize the terminal of " + what,

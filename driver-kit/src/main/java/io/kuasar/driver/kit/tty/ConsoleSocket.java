@@ -1,5 +1,6 @@
 package io.kuasar.driver.kit.tty;
 
+import io.kuasar.driver.kit.NativeBuffer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -43,7 +44,7 @@ public final class ConsoleSocket implements AutoCloseable {
         if (fd < 0) {
             throw Native.failure("socket(AF_UNIX)");
         }
-        Native.Buffer addr = Native.Buffer.allocate(2 + MAX_PATH);
+        NativeBuffer addr = NativeBuffer.allocate(2 + MAX_PATH);
         addr.buffer().putShort(0, (short) AF_UNIX).put(2, name);
         if (libc.bind(fd, addr.pointer(), 2 + name.length + 1) != 0 || libc.listen(fd, 1) != 0) {
             IOException e = Native.failure("bind/listen " + path);
@@ -65,12 +66,12 @@ public final class ConsoleSocket implements AutoCloseable {
             throw Native.failure("the runtime sent no terminal to " + path + ": accept");
         }
         try {
-            Native.Buffer data = Native.Buffer.allocate(4096);
-            Native.Buffer control = Native.Buffer.allocate(64);
-            Native.Buffer iov = Native.Buffer.allocate(16);
+            NativeBuffer data = NativeBuffer.allocate(4096);
+            NativeBuffer control = NativeBuffer.allocate(64);
+            NativeBuffer iov = NativeBuffer.allocate(16);
             iov.buffer().putLong(0, data.pointer().address()).putLong(8, data.size());
             // struct msghdr (LP64): name, namelen, iov, iovlen, control, controllen, flags
-            Native.Buffer msg = Native.Buffer.allocate(56);
+            NativeBuffer msg = NativeBuffer.allocate(56);
             ByteBuffer m = msg.buffer();
             m.putLong(16, iov.pointer().address()).putLong(24, 1).putLong(32, control.pointer().address())
                     .putLong(40, control.size());

@@ -1,10 +1,7 @@
 package io.kuasar.driver.kit.tty;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import jnr.ffi.LibraryLoader;
-import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 
 /**
@@ -48,41 +45,5 @@ final class Native {
     static IOException failure(String what) {
         int e = errno();
         return new IOException(what + ": " + libc().strerror(e) + " (errno " + e + ")");
-    }
-
-    /**
-     * Native memory of a direct ByteBuffer (native byte order), freed with it: keep the Buffer reachable while the
-     * pointer is in use. Not jnr's {@code Memory.allocateDirect}, whose per-thread magazines and finalizer thread
-     * would outlive the callers.
-     */
-    static final class Buffer {
-        private final ByteBuffer buffer;
-        private volatile Pointer pointer;
-
-        private Buffer(int size) {
-            this.buffer = ByteBuffer.allocateDirect(size).order(ByteOrder.nativeOrder());
-        }
-
-        static Buffer allocate(int size) {
-            return new Buffer(size);
-        }
-
-        ByteBuffer buffer() {
-            return buffer;
-        }
-
-        long size() {
-            return buffer.capacity();
-        }
-
-        Pointer pointer() {
-            Pointer p = pointer;
-            if (p == null) {
-                long address = com.kenai.jffi.MemoryIO.getInstance().getDirectBufferAddress(buffer);
-                p = Runtime.getRuntime(libc()).getMemoryManager().newPointer(address, buffer.capacity());
-                pointer = p;
-            }
-            return p;
-        }
     }
 }

@@ -1,5 +1,6 @@
 package io.kuasar.driver.kit.tty;
 
+import io.kuasar.driver.kit.NativeBuffer;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.Stdio;
 import java.io.IOException;
@@ -33,7 +34,7 @@ public final class Pty implements AutoCloseable {
         if (fd < 0) {
             throw Native.failure("posix_openpt");
         }
-        Native.Buffer name = Native.Buffer.allocate(64);
+        NativeBuffer name = NativeBuffer.allocate(64);
         if (libc.grantpt(fd) != 0 || libc.unlockpt(fd) != 0 || libc.ptsname_r(fd, name.pointer(), name.size()) != 0) {
             IOException e = Native.failure("grantpt/unlockpt/ptsname");
             libc.close(fd);

@@ -1,5 +1,6 @@
 package io.kuasar.driver.kit.tty;
 
+import io.kuasar.driver.kit.NativeBuffer;
 import io.kuasar.driver.kit.ProcStat;
 import java.io.IOException;
 import java.lang.System.Logger;
@@ -62,11 +63,11 @@ final class PtyHolder {
         if (s == null || sleep == null) {
             return null;
         }
-        Native.Buffer actions = Native.Buffer.allocate(256);
-        Native.Buffer attr = Native.Buffer.allocate(512);
-        Native.Buffer pid = Native.Buffer.allocate(8);
-        Native.Buffer argv = cStrings("kuasar-pty-holder", "infinity");
-        Native.Buffer envp = cStrings();
+        NativeBuffer actions = NativeBuffer.allocate(256);
+        NativeBuffer attr = NativeBuffer.allocate(512);
+        NativeBuffer pid = NativeBuffer.allocate(8);
+        NativeBuffer argv = cStrings("kuasar-pty-holder", "infinity");
+        NativeBuffer envp = cStrings();
         s.posix_spawn_file_actions_init(actions.pointer());
         s.posix_spawnattr_init(attr.pointer());
         try {
@@ -166,7 +167,7 @@ final class PtyHolder {
             if (libc.kill((int) h.pid(), 9) != 0) {
                 LOG.log(Level.DEBUG, "pty holder " + h.pid() + " already gone", Native.failure("kill"));
             }
-            Native.Buffer info = Native.Buffer.allocate(Native.SIGINFO_SIZE);
+            NativeBuffer info = NativeBuffer.allocate(Native.SIGINFO_SIZE);
             while (libc.waitid(Native.P_PIDFD, (int) pidfd, info.pointer(), Native.WEXITED) != 0
                     && Native.errno() == Native.EINTR) {
                 // ECHILD ends the loop: not this JVM's child
@@ -198,13 +199,13 @@ final class PtyHolder {
     }
 
     /** A NULL-terminated char*[] of {@code strings}, the strings in the same buffer after the pointers. */
-    private static Native.Buffer cStrings(String... strings) {
+    private static NativeBuffer cStrings(String... strings) {
         int pointers = (strings.length + 1) * 8;
         int size = pointers;
         for (String s : strings) {
             size += s.getBytes(StandardCharsets.UTF_8).length + 1;
         }
-        Native.Buffer b = Native.Buffer.allocate(size);
+        NativeBuffer b = NativeBuffer.allocate(size);
         ByteBuffer buf = b.buffer();
         long base = b.pointer().address();
         int at = pointers;

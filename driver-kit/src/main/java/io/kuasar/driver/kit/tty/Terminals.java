@@ -116,6 +116,19 @@ public final class Terminals {
         return console;
     }
 
+    /**
+     * The Task API's ResizePty of a process whose terminal is {@code console}: FAILED_PRECONDITION naming the process
+     * when it has none here (it asked for none, or it was lost across a restart).
+     */
+    public static void resize(Console console, String id, String execId, int width, int height)
+            throws SandboxException {
+        if (console == null) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "process " + id
+                    + (execId == null || execId.isEmpty() ? "" : " exec " + execId) + " has no terminal here");
+        }
+        console.resize(width, height);
+    }
+
     /** Where the holder of {@code execId}'s terminal (init: empty) is recorded in the container's work dir. */
     public static Path holderRecord(Path workDir, String execId) {
         return workDir.resolve(execId == null || execId.isEmpty() ? "tty-init.holder" : "tty-exec-" + execId + ".holder");
