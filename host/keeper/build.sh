@@ -4,7 +4,7 @@
 set -eu
 out=${1:?usage: build.sh OUT}
 src=$(cd "$(dirname "$0")" && pwd)
-sources="$src/kuasar-keeper.c $src/control.c $src/relay.c $src/handover.c $src/bufs.c $src/exit_records.c"
+sources="$src/kuasar-keeper.c $src/control.c $src/relay.c $src/handover.c $src/holder.c $src/bufs.c $src/exit_records.c"
 if [ -x "$out" ]; then
     stale=0
     for f in $sources "$src/keeper.h" "$src/relay.h" "$src/build.sh"; do

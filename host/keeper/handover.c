@@ -66,12 +66,7 @@ int handover_enabled(void) { return notify_path[0] != 0; }
 
 /* ---- taking over at start ---- */
 
-struct taken {
-    int fd;
-    char *name;
-};
-
-static int take_fd(struct taken *t, int n, const char *name) {
+static int take_fd(struct named_fd *t, int n, const char *name) {
     for (int i = 0; i < n; i++) {
         if (t[i].fd >= 0 && strcmp(t[i].name, name) == 0) {
             int fd = t[i].fd;
@@ -115,7 +110,7 @@ static void restore_pair(struct pair *p, const char *path, size_t kept, size_t i
     free(data);
 }
 
-static void restore(const char *dir, struct taken *t, int n) {
+static void restore(const char *dir, struct named_fd *t, int n) {
     char path[PATH_MAX], line[PATH_MAX * 2 + 128], name[256], pub[PATH_MAX], back[PATH_MAX];
     snprintf(path, sizeof path, "%s/handover", dir);
     FILE *f = fopen(path, "re");
@@ -167,16 +162,21 @@ void handover_take(const char *dir) {
     if (notify && strlen(notify) < sizeof notify_path) strcpy(notify_path, notify);
     int n = pid && fds && atol(pid) == (long)getpid() ? atoi(fds) : 0;
     if (n < 0 || n > MAX_TAKEN) n = 0;
-    struct taken *t = n ? calloc((size_t)n, sizeof *t) : NULL;
-    char *list = strdup(names ? names : ""), *save = NULL, *tok = strtok_r(list, ":", &save);
-    for (int i = 0; t && i < n; i++, tok = tok ? strtok_r(NULL, ":", &save) : NULL) {
-        t[i] = (struct taken){LISTEN_FDS_START + i, tok ? tok : "unknown"};
+    struct named_fd *t = n ? calloc((size_t)n, sizeof *t) : NULL;
+    if (!t) n = 0;
+    char *list = strdup(names ? names : ""), *save = NULL, *tok = list ? strtok_r(list, ":", &save) : NULL;
+    for (int i = 0; i < n; i++, tok = tok ? strtok_r(NULL, ":", &save) : NULL) {
+        t[i].fd = LISTEN_FDS_START + i;
+        snprintf(t[i].name, sizeof t[i].name, "%s", tok ? tok : "unknown");
         fcntl(t[i].fd, F_SETFD, FD_CLOEXEC); /* never to the JVM */
-        fcntl(t[i].fd, F_SETFL, fcntl(t[i].fd, F_GETFL) | O_NONBLOCK);
     }
-    restore(dir, t, t ? n : 0);
+    free(list);
+    int held = holder_take(dir, &t, &n); /* after a stop, systemd before 254 has nothing left: the holder has */
+    for (int i = 0; i < n; i++) fcntl(t[i].fd, F_SETFL, fcntl(t[i].fd, F_GETFL) | O_NONBLOCK);
+    if (n > 0) klog("handover: %d fds passed by systemd, %d more by the holder", n - held, held);
+    restore(dir, t, n);
     char sub[PATH_MAX], msg[300];
-    for (int i = 0; t && i < n; i++) {
+    for (int i = 0; i < n; i++) {
         if (t[i].fd >= 0) close(t[i].fd); /* named in no state: nobody to relay it for */
         /* Out of the store: the next handover stores what is then alive, under names of its own. */
         snprintf(msg, sizeof msg, "FDSTOREREMOVE=1\nFDNAME=%s", t[i].name);
@@ -186,7 +186,6 @@ void handover_take(const char *dir) {
     unlink(sub);
     clear_state_dir(dir, sub, sizeof sub);
     free(t);
-    free(list);
     unsetenv("LISTEN_PID");
     unsetenv("LISTEN_FDS");
     unsetenv("LISTEN_FDNAMES");
@@ -253,18 +252,31 @@ static int save_pair(const char *sub, const char *name, struct pair *p, struct b
     return rc;
 }
 
+/* Stores fd under name with systemd and adds it to what the holder will keep; -1 when systemd refused it. */
+static int hand(struct named_fd **handed, int *n, int fd, const char *name) {
+    char msg[64];
+    struct named_fd *grown = realloc(*handed, (size_t)(*n + 1) * sizeof **handed);
+    if (grown) {
+        *handed = grown;
+        grown[*n].fd = fd;
+        snprintf(grown[*n].name, sizeof grown[*n].name, "%s", name);
+        (*n)++;
+    }
+    snprintf(msg, sizeof msg, "FDSTORE=1\nFDNAME=%s", name);
+    return notify_send(msg, fd);
+}
+
 int handover_give(const char *dir) {
-    char sub[PATH_MAX], name[32], msg[64], line[PATH_MAX * 2 + 128];
+    char sub[PATH_MAX], name[32], line[PATH_MAX * 2 + 128];
     struct buf state = {0}, bytes = {0};
+    struct named_fd *handed = NULL;
     if (!handover_enabled() || clear_state_dir(dir, sub, sizeof sub) < 0) return -1;
-    int nl = 0, nc = 0, stored = 0, total = 0;
+    int nl = 0, nc = 0, refused = 0, n = 0;
     for (struct listener *l = listeners; l; l = l->next) {
         snprintf(name, sizeof name, "l%d", ++nl);
         snprintf(line, sizeof line, "L %s %s %s\n", name, l->public_path, l->backend_path);
         buf_append(&state, line, strlen(line));
-        snprintf(msg, sizeof msg, "FDSTORE=1\nFDNAME=%s", name);
-        total++;
-        stored += notify_send(msg, l->ev.fd) == 0;
+        refused += hand(&handed, &n, l->ev.fd, name) < 0;
         for (struct pair *p = l->pairs; p; p = p->next) {
             if (p->down.stream_left) { /* containerd has half an answer that can never be completed */
                 klog("handover: connection %d on %s is in the middle of an oversized answer: closed", p->id, l->public_path);
@@ -278,14 +290,14 @@ int handover_give(const char *dir) {
             snprintf(line, sizeof line, "C %s %s %zu %zu %zu %u\n", name, l->public_path, p->kept_bytes,
                      buf_pending(&p->up.in), buf_pending(&p->to_front), p->up.stream_left);
             buf_append(&state, line, strlen(line));
-            snprintf(msg, sizeof msg, "FDSTORE=1\nFDNAME=%s", name);
-            total++;
-            stored += notify_send(msg, p->front.fd) == 0;
+            refused += hand(&handed, &n, p->front.fd, name) < 0;
         }
     }
     int rc = atomic_write(dir, "handover", buf_pending(&state) ? state.data + state.off : "", buf_pending(&state));
     buf_free(&state);
-    klog("handover: %d of %d fds stored with systemd (%d listeners, %d connections)%s", stored, total, nl, nc,
+    klog("handover: %d listeners, %d connections; %d fds refused by systemd%s", nl, nc, refused,
          rc < 0 ? "; but the state could not be written" : "");
-    return rc < 0 || stored < total ? -1 : 0;
+    if (rc == 0) holder_start(dir, handed, n);
+    free(handed);
+    return rc;
 }

@@ -21,6 +21,7 @@ struct buf {
 };
 
 void klog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int klog_fd(void);
 int64_t now_ms(void);
 int atomic_write(const char *dirpath, const char *name, const char *data, size_t len); /* tmp, fsync, rename */
 void ev_ctl(int op, struct ev *e, uint32_t events);
@@ -56,6 +57,14 @@ int handover_settled(void);                   /* 1 once nothing is left to wait 
 int handover_give(const char *dir);           /* saves the state, stores the fds; -1 when there is no store */
 int handover_enabled(void);                   /* systemd gave a notify socket: a stop hands over */
 void notify_systemd(const char *state);       /* sd_notify(3) without libsystemd; nothing without NOTIFY_SOCKET */
+
+#define FDNAME_MAX 255
+struct named_fd { /* an fd handed over, and its FDNAME */
+    int fd;
+    char name[FDNAME_MAX + 1];
+};
+void holder_start(const char *dir, const struct named_fd *fds, int n); /* forks the holder (holder.c) */
+int holder_take(const char *dir, struct named_fd **fds, int *n);       /* adds a holder's fds; how many */
 
 void stats_replayed(size_t requests);         /* counts requests resent to a restarted JVM, in DIR/stats */
 

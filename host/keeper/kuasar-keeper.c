@@ -94,6 +94,8 @@ void klog(const char *fmt, ...) {
     if (write(log_fd, line, n) < 0) { /* nowhere left to complain */ }
 }
 
+int klog_fd(void) { return log_fd; }
+
 int64_t now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

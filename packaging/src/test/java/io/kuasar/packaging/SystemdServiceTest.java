@@ -48,6 +48,16 @@ class SystemdServiceTest {
                 assertServed(cri, pod, "after systemctl restart");
                 System.out.printf("SystemdServiceTest: restart to ExecSync answered again: %d ms%n",
                         (System.nanoTime() - restarted) / 1_000_000);
+
+                long stopped = System.nanoTime();
+                systemd.systemctl("stop", "kuasar.service").ok();
+                assertEquals("inactive", systemd.property("kuasar.service", "ActiveState"));
+                systemd.systemctl("start", "kuasar.service").ok();
+                node.awaitServing(UnitNodeSite.UP);
+                assertEquals(PodSandboxState.SANDBOX_READY, UnitNodeSite.awaitContainerdRedials(cri, pod.id()));
+                assertServed(cri, pod, "after systemctl stop and start");
+                System.out.printf("SystemdServiceTest: stop to ExecSync answered again: %d ms%n",
+                        (System.nanoTime() - stopped) / 1_000_000);
                 List<String> handover = Files.readAllLines(log).stream().filter(l -> l.contains("handover:")).toList();
                 handover.forEach(System.out::println);
                 assertTrue(handover.stream().anyMatch(l -> l.contains("took 1 listeners and 1 connections")),
