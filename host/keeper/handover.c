@@ -102,11 +102,16 @@ static void restore_pair(struct pair *p, const char *path, size_t kept, size_t i
         if (p->back.fd >= 0) buf_append(&p->to_back, h, len); /* already connected: queue it as a replay would */
         off += len;
     }
-    buf_append(&p->up.in, data + kept, in);
+    if (in) buf_append(&p->up.in, data + kept, in);
     p->up.stream_left = stream_left;
     p->up.dropping = stream_left > 0; /* the header went to a backend that is gone */
-    buf_append(&p->to_front, data + kept + in, out);
+    if (out) buf_append(&p->to_front, data + kept + in, out);
     p->was_up = 1; /* its first backend connection is a replay */
+    if (p->back.fd >= 0 && p->kept_count) { /* the backend was there at once: that replay happened above */
+        klog("handover: backend %s for connection %d on %s; %zu requests replayed", p->lst->backend_path, p->id,
+             p->lst->public_path, p->kept_count);
+        stats_replayed(p->kept_count);
+    }
     free(data);
 }
 
@@ -245,8 +250,8 @@ int handover_settled(void) {
 
 static int save_pair(const char *sub, const char *name, struct pair *p, struct buf *all) {
     for (struct kept *k = p->kept; k; k = k->next) buf_append(all, k->frame, k->len);
-    buf_append(all, p->up.in.data + p->up.in.off, buf_pending(&p->up.in));
-    buf_append(all, p->to_front.data + p->to_front.off, buf_pending(&p->to_front));
+    if (buf_pending(&p->up.in)) buf_append(all, p->up.in.data + p->up.in.off, buf_pending(&p->up.in));
+    if (buf_pending(&p->to_front)) buf_append(all, p->to_front.data + p->to_front.off, buf_pending(&p->to_front));
     int rc = atomic_write(sub, name, buf_pending(all) ? all->data + all->off : "", buf_pending(all));
     buf_free(all);
     return rc;

@@ -247,7 +247,8 @@ static void stop_jvm(void) {
 }
 
 /* Once the answers in flight are through (or their time is up), the connections go to systemd's store. */
-static void hand_over(void) {
+static void hand_over(int settled) {
+    klog("handing over %s", settled ? "once every answer in flight went out" : "at the end of the drain time");
     if (handover_give(dir) < 0) klog("handover incomplete: containerd may see some task connections close");
     relay_close_all();
     handover_at = -1;
@@ -341,7 +342,8 @@ static void setup(void) {
 
 /* Runs what is due; returns the epoll timeout until the next thing due (-1: none). */
 static int run_timers(void) {
-    if (handover_at >= 0 && (handover_settled() || now_ms() >= handover_at)) hand_over();
+    if (handover_at >= 0 && handover_settled()) hand_over(1);
+    else if (handover_at >= 0 && now_ms() >= handover_at) hand_over(0);
     int64_t now = now_ms(), next = relay_tick(now);
     if (restart_at >= 0 && now >= restart_at) start_jvm();
     if (kill_at >= 0 && now >= kill_at && jvm_pid > 0) {
