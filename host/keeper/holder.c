@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -76,6 +77,9 @@ void holder_start(const char *dir, const struct named_fd *fds, int n) {
     if (pid != 0) { /* the keeper */
         if (pid < 0) klog("handover: no holder (%s): a stop may close containerd's connections", strerror(errno));
         else klog("handover: holder pid %d keeps %d fds for the next keeper", (int)pid, n);
+        char text[32]; /* for the package's prerm, which ends a holder once the service is removed */
+        int len = snprintf(text, sizeof text, "%d\n", (int)pid);
+        if (pid > 0 && atomic_write(dir, "holder.pid", text, (size_t)len) < 0) klog("cannot write %s/holder.pid", dir);
         close(s);
         return;
     }
@@ -83,7 +87,10 @@ void holder_start(const char *dir, const struct named_fd *fds, int n) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGTERM, SIG_DFL);
+    prctl(PR_SET_NAME, "kuasar-holder"); /* told apart from a keeper in ps, and by the prerm */
     close_all_but(fds, n, s);
+    char pid_path[PATH_MAX];
+    snprintf(pid_path, sizeof pid_path, "%s/holder.pid", dir);
     for (;;) {
         int conn = accept4(s, NULL, NULL, SOCK_CLOEXEC);
         if (conn < 0 && errno == EINTR) continue;
@@ -92,6 +99,7 @@ void holder_start(const char *dir, const struct named_fd *fds, int n) {
         close(conn);
         if (given) { /* the next keeper has them */
             unlink(sa.sun_path);
+            unlink(pid_path);
             _exit(0);
         }
     }

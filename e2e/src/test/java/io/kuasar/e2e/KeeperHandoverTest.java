@@ -68,6 +68,8 @@ class KeeperHandoverTest {
         Matcher held = HOLDER.matcher(first);
         assertTrue(held.find() && held.group(2).equals("2"), "a holder keeps the listener and the connection:\n" + first);
         holder = Long.parseLong(held.group(1));
+        assertEquals(holder, Long.parseLong(Files.readString(dir.resolve("holder.pid")).trim()), "for the prerm");
+        assertEquals("kuasar-holder", Files.readString(Path.of("/proc/" + holder + "/comm")).trim());
         assertTrue(Files.exists(pub), "the pod's socket file stays for the next keeper");
         Thread.sleep(300);
         assertTrue(client.isOpen() && !waiting.isDone(), "containerd's connection stays open, the Wait pending");
@@ -90,7 +92,8 @@ class KeeperHandoverTest {
             Thread.sleep(50);
         }
         assertFalse(ProcessHandle.of(holder).map(ProcessHandle::isAlive).orElse(false), "the holder left once emptied");
-        assertFalse(Files.exists(dir.resolve("handover")), "the handed-over state is consumed");
+        assertFalse(Files.exists(dir.resolve("handover")) || Files.exists(dir.resolve("holder.pid")),
+                "the handed-over state is consumed");
     }
 
     /** A keeper under "systemd": NOTIFY_SOCKET set (to nothing), a drain time far above what the test needs. */
