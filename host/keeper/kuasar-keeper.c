@@ -366,7 +366,9 @@ int main(int argc, char **argv) {
     notify_systemd("READY=1");
     while (!stopping || jvm_pid > 0 || handover_at >= 0) {
         struct epoll_event events[64];
-        int n = epoll_wait(epfd, events, 64, run_timers());
+        int timeout = run_timers();
+        if (stopping && jvm_pid == 0 && handover_at < 0) break; /* a handover just done with no JVM to wait for */
+        int n = epoll_wait(epfd, events, 64, timeout);
         if (n < 0 && errno != EINTR) fail("epoll_wait");
         for (int i = 0; i < n; i++) {
             struct ev *e = events[i].data.ptr;

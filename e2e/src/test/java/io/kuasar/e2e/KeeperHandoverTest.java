@@ -48,7 +48,7 @@ class KeeperHandoverTest {
         Path pub = tmp.resolve("pub.sock"), back = tmp.resolve("back.sock");
         CountDownLatch waitSeen = new CountDownLatch(1), slowSeen = new CountDownLatch(1);
         backend = backend(back, "A", waitSeen, slowSeen);
-        keeper = start(bin, dir, log);
+        keeper = start(bin, dir, log, "sleep", "1000");
         try (KeeperControl control = new KeeperControl(dir.resolve("control.sock"))) {
             assertEquals(List.of("OK"), control.command("LISTEN " + pub + " " + back));
         }
@@ -76,7 +76,7 @@ class KeeperHandoverTest {
 
         backend.close(); // the JVM went with its keeper; the next keeper's JVM answers everything
         backend = backend(back, "B", null, new CountDownLatch(1));
-        keeper = start(bin, dir, log);
+        keeper = start(bin, dir, log, "sleep", "1000");
         assertEquals("B:k8s.io:abc:w", waiting.get(20, TimeUnit.SECONDS), "the Wait replayed to the new JVM");
         assertEquals("B:k8s.io:abc:after", KeeperControl.echo(client, "Echo", "after").get(10, TimeUnit.SECONDS));
         try (TtrpcClient another = TtrpcClient.connect(pub)) {
@@ -96,16 +96,35 @@ class KeeperHandoverTest {
                 "the handed-over state is consumed");
     }
 
+    @Test
+    void aStopWhileNoJvmRunsEndsTheKeeperAtOnce() throws Exception {
+        tmp = Files.createTempDirectory("kh");
+        Path dir = tmp.resolve("keeper"), log = tmp.resolve("keeper.log");
+        keeper = start(KeeperControl.binary(tmp), dir, log, "true"); // exits; the next start is a minute away
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!Files.readString(log).contains("JVM exited") && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        keeper.destroy();
+        assertTrue(keeper.waitFor(5, TimeUnit.SECONDS), "the keeper ended after its handover, with no JVM to wait for");
+    }
+
     /** A keeper under "systemd": NOTIFY_SOCKET set (to nothing), a drain time far above what the test needs. */
-    private static Process start(Path bin, Path dir, Path log) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(bin.toString(), "--dir", dir.toString(), "--handover-drain-ms", "8000",
-                "--log", log.toString(), "--", "sleep", "1000").redirectErrorStream(true)
+    private static Process start(Path bin, Path dir, Path log, String... jvm) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of(bin.toString(), "--dir", dir.toString(),
+                "--handover-drain-ms", "8000", "--restart-delay-ms", "60000", "--log", log.toString(), "--"));
+        command.addAll(List.of(jvm));
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD);
         pb.environment().put("NOTIFY_SOCKET", dir.getParent().resolve("no-systemd.sock").toString());
         Process p = pb.start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
         while (!Files.exists(dir.resolve("keeper.pid")) || Long.parseLong(Files.readString(dir.resolve("keeper.pid")).trim()) != p.pid()) {
-            assertTrue(p.isAlive() && System.nanoTime() < deadline, "the keeper starts; see " + log);
+            if (!p.isAlive() || System.nanoTime() > deadline) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                throw new AssertionError("the keeper did not start; see " + log);
+            }
             Thread.sleep(20);
         }
         return p;

@@ -88,7 +88,31 @@ final class SystemdUserManager implements AutoCloseable {
             manager.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
         for (Path h : List.of(NAMED_HIERARCHY, Path.of("/sys/fs/cgroup/unified"))) {
+            killAll(h.resolve(cgroup)); // what a stop leaves in a unit's cgroup: the keeper's holder (KillMode=process)
             removeTree(h.resolve(cgroup));
+        }
+    }
+
+    /** SIGKILL to every process left in a cgroup tree of ours (containers live in cgroups of their own). */
+    private static void killAll(Path cg) throws InterruptedException {
+        if (!Files.isDirectory(cg)) {
+            return;
+        }
+        try (Stream<Path> all = Files.walk(cg)) {
+            all.filter(p -> p.getFileName().toString().equals("cgroup.procs")).flatMap(SystemdUserManager::lines)
+                    .map(l -> ProcessHandle.of(Long.parseLong(l.trim()))).flatMap(Optional::stream)
+                    .forEach(ProcessHandle::destroyForcibly);
+        } catch (IOException | RuntimeException ignored) {
+            // removeTree leaves a cgroup that still holds a process
+        }
+        Thread.sleep(200); // the kernel empties a cgroup once the process is reaped
+    }
+
+    private static Stream<String> lines(Path file) {
+        try {
+            return Files.readAllLines(file).stream().filter(l -> !l.isBlank());
+        } catch (IOException gone) {
+            return Stream.empty();
         }
     }
 
