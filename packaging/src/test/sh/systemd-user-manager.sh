@@ -26,6 +26,23 @@ for e in "$old"/* "$old"/.[!.]*; do
   fi
 done
 mkdir -p /run/systemd/system
+# Beside cgroup v1 controllers systemd needs a name=systemd hierarchy. A host without one gets it in this namespace
+# only: /sys/fs/cgroup becomes a tmpfs of bind mounts of the host's hierarchies (as /run above), plus a mount of a
+# name=systemd hierarchy, which the kernel makes and which no other namespace sees.
+if [ "${KUASAR_TEST_OWN_NAMED_CGROUP:-0}" = 1 ] \
+    || ! grep -q ' /sys/fs/cgroup/systemd .* - cgroup .*name=systemd' /proc/self/mountinfo; then
+  oldcg=$runtime/.host-cgroup
+  mkdir -p "$oldcg"
+  mount --rbind /sys/fs/cgroup "$oldcg"
+  mount -t tmpfs -o mode=0755 tmpfs /sys/fs/cgroup
+  for e in "$oldcg"/*; do
+    name=$(basename "$e")
+    [ "$name" = systemd ] && continue
+    mkdir "/sys/fs/cgroup/$name" && mount --rbind "$e" "/sys/fs/cgroup/$name"
+  done
+  mkdir /sys/fs/cgroup/systemd
+  mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd
+fi
 for h in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
   if [ -d "$h" ]; then
     mkdir -p "$h/$cgroup"

@@ -33,8 +33,9 @@ final class SystemdUserManager implements AutoCloseable {
         if (!Files.isExecutable(Path.of(SYSTEMD))) {
             return Optional.of(SYSTEMD + " is not installed (package systemd; scripts/deps.d/package.sh installs it)");
         }
-        if (!Files.exists(NAMED_HIERARCHY.resolve("cgroup.procs"))) {
-            return Optional.of("no name=systemd cgroup hierarchy at " + NAMED_HIERARCHY + " for a systemd manager to live in");
+        if (!Files.exists(NAMED_HIERARCHY.resolve("cgroup.procs")) && !Files.isDirectory(Path.of("/sys/fs/cgroup/cpu"))) {
+            return Optional.of("neither a name=systemd cgroup hierarchy nor cgroup v1 (where the manager's namespace"
+                    + " mounts one) at /sys/fs/cgroup");
         }
         if (!Run.has("unshare") || !Run.has("nsenter") || !Run.has("systemctl")) {
             return Optional.of("unshare, nsenter or systemctl is missing (packages util-linux, systemd)");
@@ -87,20 +88,22 @@ final class SystemdUserManager implements AutoCloseable {
         if (!manager.waitFor(60, TimeUnit.SECONDS)) {
             manager.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
+        killLeftOvers(); // what a stop leaves in a unit's cgroup: the keeper's holder (KillMode=process)
         for (Path h : List.of(NAMED_HIERARCHY, Path.of("/sys/fs/cgroup/unified"))) {
-            killAll(h.resolve(cgroup)); // what a stop leaves in a unit's cgroup: the keeper's holder (KillMode=process)
             removeTree(h.resolve(cgroup));
         }
     }
 
-    /** SIGKILL to every process left in a cgroup tree of ours (containers live in cgroups of their own). */
-    private static void killAll(Path cg) throws InterruptedException {
-        if (!Files.isDirectory(cg)) {
-            return;
-        }
-        try (Stream<Path> all = Files.walk(cg)) {
-            all.filter(p -> p.getFileName().toString().equals("cgroup.procs")).flatMap(SystemdUserManager::lines)
-                    .map(l -> ProcessHandle.of(Long.parseLong(l.trim()))).flatMap(Optional::stream)
+    /**
+     * SIGKILL to every process left in our cgroup of the name=systemd hierarchy, found through /proc (that hierarchy
+     * may be mounted only in the manager's namespace); containers live in cgroups of their own.
+     */
+    private void killLeftOvers() throws InterruptedException {
+        String mine = ":name=systemd:/" + cgroup;
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            procs.filter(p -> p.getFileName().toString().matches("\\d+"))
+                    .filter(p -> lines(p.resolve("cgroup")).anyMatch(l -> l.endsWith(mine) || l.contains(mine + "/")))
+                    .map(p -> ProcessHandle.of(Long.parseLong(p.getFileName().toString()))).flatMap(Optional::stream)
                     .forEach(ProcessHandle::destroyForcibly);
         } catch (IOException | RuntimeException ignored) {
             // removeTree leaves a cgroup that still holds a process
@@ -110,8 +113,8 @@ final class SystemdUserManager implements AutoCloseable {
 
     private static Stream<String> lines(Path file) {
         try {
-            return Files.readAllLines(file).stream().filter(l -> !l.isBlank());
-        } catch (IOException gone) {
+            return Files.readAllLines(file).stream();
+        } catch (IOException | RuntimeException gone) {
             return Stream.empty();
         }
     }
