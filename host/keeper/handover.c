@@ -176,7 +176,7 @@ void handover_take(const char *dir) {
         fcntl(t[i].fd, F_SETFD, FD_CLOEXEC); /* never to the JVM */
     }
     free(list);
-    int held = holder_take(dir, &t, &n); /* after a stop, systemd before 254 has nothing left: the holder has */
+    int held = holder_take(dir, &t, &n); /* after a stop systemd has nothing left: the holder has */
     for (int i = 0; i < n; i++) fcntl(t[i].fd, F_SETFL, fcntl(t[i].fd, F_GETFL) | O_NONBLOCK);
     if (n > 0) klog("handover: %d fds passed by systemd, %d more by the holder", n - held, held);
     restore(dir, t, n);
