@@ -27,14 +27,15 @@ public final class TaskSpecs {
     /**
      * The checks of a Task Create, in the order every driver makes them: a valid container id, no restore from a
      * checkpoint ({@code what} names the container kind), stdio this driver can serve ({@code driver} names it in the
-     * refusal), an absolute bundle with a config.json.
+     * refusal), an absolute bundle with a config.json. A terminal passes when its FIFO paths do: whether the driver
+     * can give the container one is the driver's to say (since 1.10).
      *
      * @since 1.8
      */
     public static Checked check(TaskSpec spec, String what, String driver) throws SandboxException {
         String id = Identifiers.validate("container", spec.id());
         refuseCheckpoint(spec, what);
-        StdioRedirects.of(spec.stdio(), driver);
+        io.kuasar.driver.kit.tty.Terminals.redirects(spec.stdio(), driver);
         return new Checked(id, bundle(spec));
     }
 

@@ -55,6 +55,13 @@ final class InNodeBackend implements WasmBackend {
         }
     }
 
+    /** The module is a thread of the node: there is no process whose stdio a terminal could be. */
+    @Override
+    public String noTerminal() {
+        return "its module runs on a thread of the node, not in a process of its own that a terminal could be given"
+                + " to (WASI preview 1 has no terminal calls either); use the wasmedge sandboxer for a tty";
+    }
+
     @Override
     public Started start(WasmPod pod, WasmContainer c) throws SandboxException {
         LaunchPlan p = c.plan;

@@ -49,10 +49,6 @@ final class OciBundle {
     static Parsed read(Path bundle) throws SandboxException {
         JsonNode spec = TaskSpecs.readConfig(bundle.resolve("config.json"), JSON);
         JsonNode process = spec.path("process");
-        if (process.path("terminal").asBoolean(false)) {
-            throw new SandboxException(SandboxException.Code.UNIMPLEMENTED,
-                    "terminal (tty) wasm containers are not supported: WASI modules get plain stdio");
-        }
         List<String> args = strings(process.path("args"));
         if (args.isEmpty() || args.get(0).isBlank()) {
             throw SandboxException.invalid("config.json of " + bundle + " has no process.args: a wasm container's"

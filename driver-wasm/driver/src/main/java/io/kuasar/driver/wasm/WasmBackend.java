@@ -9,6 +9,12 @@ interface WasmBackend {
     /** The sandboxer this backend serves (containerd's proxy plugin name). */
     String sandboxer();
 
+    /**
+     * Why this engine cannot give a container a terminal (a CRI {@code tty: true} container), or null when it can.
+     * Asked at Task Create, before anything is made.
+     */
+    String noTerminal();
+
     /** At Task Create, with the plan made: refuse a module this engine cannot run (INVALID_ARGUMENT). */
     void prepare(WasmPod pod, WasmContainer c) throws SandboxException;
 

@@ -5,8 +5,11 @@ import io.kuasar.driver.kit.ExitFiles;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.kit.StdioRedirects;
+import io.kuasar.driver.kit.tty.Pty;
+import io.kuasar.driver.kit.tty.Terminals;
 import io.kuasar.spi.OrphanExits;
 import io.kuasar.spi.SandboxException;
+import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +25,9 @@ import java.util.concurrent.CompletionStage;
  * {@link WasmEdgeInstall}), in the pod's network namespace ({@code nsenter --net}) and the container's cgroup
  * (joined by a tiny shell before it execs, so the memory limit holds from the start). Its exit status is written
  * to the container's work dir by whichever driver instance's Process object sees it, so an upgraded driver learns
- * it; after a node JVM crash the process is the keeper's, whose record the host's {@link OrphanExits} reads.
+ * it; after a node JVM crash the process is the keeper's, whose record the host's {@link OrphanExits} reads. A tty
+ * container's process runs on a pty this JVM makes, its controlling terminal ({@code setsid -c}); the kit's holder
+ * keeps the master across driver upgrades and node restarts, as for runc's terminals.
  */
 record WasmEdgeBackend(WasmEdgeInstall install, Path workRoot, OrphanExits orphans) implements WasmBackend {
     static final String SANDBOXER = "wasmedge";
@@ -53,13 +58,25 @@ record WasmEdgeBackend(WasmEdgeInstall install, Path workRoot, OrphanExits orpha
     }
 
     @Override
+    public String noTerminal() {
+        return null;
+    }
+
+    @Override
     public void prepare(WasmPod pod, WasmContainer c) throws SandboxException {
         install.check();
     }
 
     /** The command: cgroup join, pod netns, WasmEdge with the preopens, environment, module and its arguments. */
-    List<String> command(WasmPod pod, LaunchPlan p) {
-        List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", JOIN_AND_EXEC, "kuasar-wasmedge"));
+    List<String> command(WasmPod pod, WasmContainer c) {
+        LaunchPlan p = c.plan;
+        List<String> argv = new ArrayList<>();
+        if (c.init.stdio.terminal()) {
+            // its own session with the pty as controlling terminal: ^C typed at an attach reaches it as SIGINT. The
+            // JVM's child leads no process group, so setsid execs in place (no fork): the pid stays WasmEdge's.
+            argv.addAll(List.of("setsid", "-c"));
+        }
+        argv.addAll(List.of("/bin/sh", "-c", JOIN_AND_EXEC, "kuasar-wasmedge"));
         if (!pod.netnsPath.isEmpty()) {
             argv.add("nsenter");
             argv.add("--net=" + pod.netnsPath);
@@ -80,21 +97,40 @@ record WasmEdgeBackend(WasmEdgeInstall install, Path workRoot, OrphanExits orpha
 
     @Override
     public Started start(WasmPod pod, WasmContainer c) throws SandboxException {
-        StdioRedirects stdio = StdioRedirects.of(c.init.stdio, "the " + SANDBOXER + " sandboxer");
+        StdioRedirects stdio = Terminals.redirects(c.init.stdio, "the " + SANDBOXER + " sandboxer");
+        String what = "WasmEdge container " + c.id;
+        Pty pty = c.init.stdio.terminal() ? Terminals.openPty(what) : null;
         Cgroups cg = cgroup(pod, c);
-        Process process;
+        Process process = null;
         try {
             List<String> procs = cg.create(c.plan.memoryLimit());
-            ProcessBuilder pb = new ProcessBuilder(command(pod, c.plan));
+            ProcessBuilder pb = new ProcessBuilder(command(pod, c));
             pb.environment().clear(); // the module gets only --env; WasmEdge itself needs nothing of the node's
             pb.environment().put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
             pb.environment().put("KUASAR_CGROUP_PROCS", String.join(" ", procs));
-            stdio.applyTo(pb);
+            if (pty != null) {
+                File tty = new File(pty.replica());
+                pb.redirectInput(ProcessBuilder.Redirect.from(tty)).redirectOutput(ProcessBuilder.Redirect.appendTo(tty))
+                        .redirectError(ProcessBuilder.Redirect.appendTo(tty));
+            } else {
+                stdio.applyTo(pb);
+            }
             Files.deleteIfExists(HostFiles.privateDir(workDir(pod, c)).resolve(EXIT_FILE));
             process = pb.start();
-        } catch (IOException e) {
+            if (pty != null) {
+                process.onExit().thenRun(pty::close); // the JVM's replica fd: the terminal reads as open till then
+                c.init.console = pty.take(c.init.stdio, what, Terminals.holderRecord(workDir(pod, c), ""));
+            }
+        } catch (IOException | SandboxException | RuntimeException e) {
+            if (process != null) {
+                process.destroyForcibly(); // started, but its terminal could not be held: nobody would see it
+            }
+            if (pty != null) {
+                pty.close();
+            }
             cg.remove();
-            throw SandboxException.internal("cannot start WasmEdge for container " + c.id, e);
+            throw e instanceof SandboxException se ? se
+                    : SandboxException.internal("cannot start WasmEdge for container " + c.id, e);
         }
         c.startTime = ProcStat.startTime(process.pid());
         Path exitFile = workDir(pod, c).resolve(EXIT_FILE);
@@ -158,12 +194,17 @@ record WasmEdgeBackend(WasmEdgeInstall install, Path workRoot, OrphanExits orpha
     @Override
     public CompletionStage<Ending> reattach(WasmPod pod, WasmContainer c) {
         Cgroups cg = cgroup(pod, c);
+        if (c.init.stdio.terminal() && c.init.console == null) {
+            c.init.console = Terminals.reattach(c.init.stdio, "WasmEdge container " + c.id,
+                    Terminals.holderRecord(workDir(pod, c), ""));
+        }
         return ExitFiles.collect(workDir(pod, c).resolve(EXIT_FILE), orphans, c.init.pid(), c.startTime, RECORD_WAIT,
                 "WasmEdge process of container " + c.id).thenApply(e -> ending(cg, e.code(), e.exitedAt()));
     }
 
     @Override
     public void release(WasmPod pod, WasmContainer c) {
+        Terminals.releaseHolders(workDir(pod, c));
         if (c.plan != null) {
             cgroup(pod, c).remove();
         }

@@ -48,6 +48,7 @@ abstract class WasmSandboxDriver extends PodDriver<WasmPod, PersistedPod> {
     /** Deactivation: stop reacting; running modules and processes stay for the next instance. */
     void close() {
         closed.set(true);
+        tasks.values().forEach(WasmTasks::stopConsoles);
         backend.close();
     }
 

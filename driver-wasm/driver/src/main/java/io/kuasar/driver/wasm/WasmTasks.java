@@ -63,6 +63,10 @@ final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
         TaskSpecs.Checked checked = TaskSpecs.check(spec, "a wasm container", refusedBy());
         String id = checked.id();
         Path bundle = checked.bundle();
+        if (spec.stdio().terminal() && backend.noTerminal() != null) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + id + " asks for a"
+                    + " terminal (tty), which " + refusedBy() + " cannot give: " + backend.noTerminal());
+        }
         WasmContainer c = new WasmContainer(id, bundle, spec.rootfs(), new WasmProc(spec.stdio()));
         synchronized (pod) {
             WasmContainer existing = pod.containers.get(id);
@@ -197,6 +201,26 @@ final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
             LOG.log(Level.INFO, "wasm container " + c.id + " of sandbox " + pod.id + " ended with " + code + ": "
                     + e.reason());
         }
+    }
+
+    /** Deactivation: this instance stops copying terminals; their holders keep them open for the next one. */
+    void stopConsoles() {
+        for (WasmContainer c : pod.containerList()) {
+            io.kuasar.driver.kit.tty.Console console = c.init.console;
+            if (console != null) {
+                console.stop();
+            }
+        }
+    }
+
+    /** Sets the window size of a WasmEdge container's terminal (a WASI module cannot ask for it; its process can). */
+    @Override
+    public void resizePty(String id, String execId, int width, int height) throws SandboxException {
+        WasmContainer c = container(id);
+        if (execId != null && !execId.isEmpty()) {
+            throw SandboxException.notFound("exec", execId + " of container " + id);
+        }
+        io.kuasar.driver.kit.tty.Terminals.resize(c.init.console, id, "", width, height);
     }
 
     @Override

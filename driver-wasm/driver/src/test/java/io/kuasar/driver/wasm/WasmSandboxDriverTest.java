@@ -45,6 +45,7 @@ class WasmSandboxDriverTest {
         boolean knowsRunsAfterRestart = true;
 
         @Override public String sandboxer() { return "wasm"; }
+        @Override public String noTerminal() { return "this fake engine has no terminals"; }
         @Override public void prepare(WasmPod pod, WasmContainer c) { }
         @Override public Started start(WasmPod pod, WasmContainer c) {
             return new Started(4242, running.computeIfAbsent(c.id, k -> new CompletableFuture<>()));
@@ -120,6 +121,22 @@ class WasmSandboxDriverTest {
         assertEquals(SandboxException.Code.NOT_FOUND, assertThrows(SandboxException.class, () -> t.state("bad", "")).code());
         assertTrue(events.isEmpty());
         assertFalse(Files.readString(dir.resolve("state/wasm/pod2.json")).contains("\"bad\""));
+    }
+
+    @Test
+    void aTerminalAnEngineCannotGiveIsRefusedSayingWhyBeforeAnythingIsMade() throws Exception {
+        WasmSandboxDriver d = driver();
+        d.create(new SandboxSpec("pod5", "k8s.io", "", List.of(), null, TypedData.EMPTY, Map.of(), Map.of()));
+        d.start("pod5");
+        TaskService t = d.tasks("pod5");
+        TaskSpec tty = new TaskSpec("tty", bundle("tty", "/app/m.wasm").toString(), List.of(),
+                new Stdio("", "", "", true), "", "", TypedData.EMPTY);
+        SandboxException e = assertThrows(SandboxException.class, () -> t.create(tty));
+        assertEquals(SandboxException.Code.FAILED_PRECONDITION, e.code());
+        assertTrue(e.getMessage().contains("the wasm sandboxer cannot give: this fake engine has no terminals"),
+                e.getMessage());
+        assertEquals(SandboxException.Code.NOT_FOUND, assertThrows(SandboxException.class,
+                () -> t.state("tty", "")).code(), "nothing recorded");
     }
 
     @Test
