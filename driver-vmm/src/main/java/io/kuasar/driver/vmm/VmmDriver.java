@@ -4,6 +4,7 @@ import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.PodDriver;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.HostPaths;
+import io.kuasar.spi.Platform;
 import io.kuasar.spi.SandboxDriver;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxSpec;
@@ -73,6 +74,13 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
         if (template != null) {
             accel.thenAcceptAsync(template::ensure);
         }
+    }
+
+    /** The guest kernel's platform ({@link GuestPlatform}), not the host's. */
+    @Override
+    public Platform platform(String sandboxId) throws SandboxException {
+        pods.get(sandboxId);
+        return GuestPlatform.of(settings.kernel());
     }
 
     @Deactivate
