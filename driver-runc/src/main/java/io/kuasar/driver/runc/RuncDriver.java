@@ -2,6 +2,7 @@ package io.kuasar.driver.runc;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.PodCgroup;
 import io.kuasar.driver.kit.PodDriver;
 import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.runc.pod.NamespaceRewriter;
@@ -14,7 +15,6 @@ import io.kuasar.driver.runc.process.ExitWatcher;
 import io.kuasar.driver.runc.process.Runc;
 import io.kuasar.driver.runc.process.Syscalls;
 import io.kuasar.driver.runc.task.Container;
-import io.kuasar.driver.runc.task.PodCgroup;
 import io.kuasar.driver.runc.task.Proc;
 import io.kuasar.driver.runc.task.RuncTasks;
 import io.kuasar.spi.HostPaths;

@@ -1,4 +1,4 @@
-package io.kuasar.driver.runc.task;
+package io.kuasar.driver.kit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kuasar.spi.SandboxException;
@@ -17,7 +17,7 @@ import java.util.Set;
  * containers ({@code PARENT/ID}); the Kubelet gives every pod its own ({@code kubepods/.../podUID}). Controller
  * Metrics read it as containerd's CRI reads a pod's cgroup for PodSandboxStats (cgroup metrics of the cgroup
  * parent), and a Controller Update writes the pod's {@code linux.resources} to it, which caps all its containers
- * together.
+ * together. For every driver whose pod processes live below CRI's cgroup parent (kit 1.10).
  */
 public final class PodCgroup {
     /** The keys of linux.resources a pod cgroup takes; any other one set is refused, naming it. */
@@ -129,7 +129,7 @@ public final class PodCgroup {
 
     private static SandboxException refused(String sandboxId, String name) {
         return new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "update of sandbox " + sandboxId
-                + ": linux.resources." + name + " is not applied to a pod's cgroup by the runc sandboxer (memory.limit, "
+                + ": linux.resources." + name + " is not applied to a pod's cgroup by this sandboxer (memory.limit, "
                 + "cpu.shares, cpu.quota, cpu.period and pids.limit are)");
     }
 
