@@ -13,7 +13,8 @@ import java.util.List;
  */
 final class PodCgroup {
     private static final Path ROOT = Path.of("/sys/fs/cgroup");
-    private static final List<String> CONTROLLERS = List.of("cpu", "memory", "pids");
+    /** cpuacct too: Controller Metrics read the CPU time QEMU used from it (a hierarchy of its own on some hosts). */
+    private static final List<String> CONTROLLERS = List.of("cpu", "cpuacct", "memory", "pids");
     /** QEMU's own memory beside the guest's RAM under TCG (translation cache, devices): measured about 160 MB. */
     static final long OVERHEAD_BYTES = 256L << 20;
 
