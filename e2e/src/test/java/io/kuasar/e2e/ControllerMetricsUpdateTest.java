@@ -21,6 +21,7 @@ import io.kuasar.api.containerd.services.sandbox.v1.ControllerUpdateRequest;
 import io.kuasar.api.containerd.types.Metric;
 import io.kuasar.api.containerd.types.Platform;
 import io.kuasar.api.containerd.types.Sandbox;
+import io.kuasar.api.cri.v1.ContainerStatsRequest;
 import io.kuasar.api.cri.v1.PodSandboxConfig;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -201,6 +202,35 @@ class ControllerMetricsUpdateTest extends CriTestBase {
                 .setSandboxer(sandboxer).build()).getPlatform();
         assertEquals("linux", platform.getOs());
         assertEquals(hostArch(), platform.getArchitecture(), "the guest kernel here is built for the host's arch");
+    }
+
+    /**
+     * wasm: the engines' own accounting of the pod's running modules (WasmEdge: each process's cgroup; Chicory and
+     * Wasmtime: CPU time and linear memory), summed; with one module, its figures. Update of pod resources: refused.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"kuasar-wasm, wasm", "kuasar-wasmtime, wasmtime", "kuasar-wasmedge, wasmedge"})
+    void wasmPodMetricsAreItsModulesAccounting(String handler, String sandboxer) throws Exception {
+        PodSandboxConfig pod = podConfig("ctl");
+        String podId = runPod(pod, handler);
+        String id = cri.runContainer(podId, pod, WasmPodTest.wasm("loop", "quiet", "loop"));
+        cri.waitForLog(id, "looping", WAIT);
+        long containerCpu = cri.runtime().containerStats(ContainerStatsRequest.newBuilder().setContainerId(id)
+                .build()).getStats().getCpu().getUsageCoreNanoSeconds().getValue();
+
+        Metric metric = controller().metrics(ControllerMetricsRequest.newBuilder().setSandboxId(podId)
+                .setSandboxer(sandboxer).build()).getMetrics();
+        assertEquals("io.containerd.cgroups.v1.Metrics", metric.getData().getTypeUrl());
+        UnknownFieldSet m = UnknownFieldSet.parseFrom(metric.getData().getValue());
+        long memory = number(message(message(m, 4), 33), 2);
+        long cpu = number(message(message(m, 3), 1), 1);
+        assertTrue(memory > 0, () -> handler + " pod memory " + memory);
+        assertTrue(cpu >= containerCpu && containerCpu > 0, () -> handler + " pod CPU " + cpu + " < its module's "
+                + containerCpu + " read before");
+
+        StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, () -> update(podId, sandboxer,
+                "{\"memory\":{\"limit\":" + LIMIT + "}}", "spec"));
+        assertEquals(Status.Code.FAILED_PRECONDITION, refused.getStatus().getCode(), refused::getMessage);
     }
 
     private void update(String podId, String sandboxer, String resources, String... fields) {
