@@ -183,12 +183,9 @@ class ControllerMetricsUpdateTest extends CriTestBase {
                 "head -c " + HELD + " /dev/zero > /dev/shm/held && echo ready; sleep 3600"));
         cri.waitForLog(id, "ready", Duration.ofSeconds(90));
 
-        Metric metric = controller().metrics(ControllerMetricsRequest.newBuilder().setSandboxId(podId)
-                .setSandboxer(sandboxer).build()).getMetrics();
-        assertEquals("io.containerd.cgroups.v1.Metrics", metric.getData().getTypeUrl());
-        UnknownFieldSet m = UnknownFieldSet.parseFrom(metric.getData().getValue());
-        long memory = number(message(message(m, 4), 33), 2);
-        long cpu = number(message(message(m, 3), 1), 1);
+        V1Figures f = v1Metrics(podId, sandboxer);
+        long memory = f.memory();
+        long cpu = f.cpu();
         assertTrue(memory >= HELD, () -> handler + " pod memory " + memory + " < the " + HELD + " its container holds");
         assertTrue(cpu > 0, () -> handler + " pod CPU time " + cpu);
 
@@ -218,12 +215,9 @@ class ControllerMetricsUpdateTest extends CriTestBase {
         long containerCpu = cri.runtime().containerStats(ContainerStatsRequest.newBuilder().setContainerId(id)
                 .build()).getStats().getCpu().getUsageCoreNanoSeconds().getValue();
 
-        Metric metric = controller().metrics(ControllerMetricsRequest.newBuilder().setSandboxId(podId)
-                .setSandboxer(sandboxer).build()).getMetrics();
-        assertEquals("io.containerd.cgroups.v1.Metrics", metric.getData().getTypeUrl());
-        UnknownFieldSet m = UnknownFieldSet.parseFrom(metric.getData().getValue());
-        long memory = number(message(message(m, 4), 33), 2);
-        long cpu = number(message(message(m, 3), 1), 1);
+        V1Figures f = v1Metrics(podId, sandboxer);
+        long memory = f.memory();
+        long cpu = f.cpu();
         assertTrue(memory > 0, () -> handler + " pod memory " + memory);
         assertTrue(cpu >= containerCpu && containerCpu > 0, () -> handler + " pod CPU " + cpu + " < its module's "
                 + containerCpu + " read before");
@@ -231,6 +225,19 @@ class ControllerMetricsUpdateTest extends CriTestBase {
         StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, () -> update(podId, sandboxer,
                 "{\"memory\":{\"limit\":" + LIMIT + "}}", "spec"));
         assertEquals(Status.Code.FAILED_PRECONDITION, refused.getStatus().getCode(), refused::getMessage);
+    }
+
+    /** Memory usage and CPU time of a pod's cgroups v1 Metrics, asked through containerd. */
+    record V1Figures(long memory, long cpu) {
+    }
+
+    private V1Figures v1Metrics(String podId, String sandboxer) throws Exception {
+        Metric metric = controller().metrics(ControllerMetricsRequest.newBuilder().setSandboxId(podId)
+                .setSandboxer(sandboxer).build()).getMetrics();
+        assertEquals(podId, metric.getId());
+        assertEquals("io.containerd.cgroups.v1.Metrics", metric.getData().getTypeUrl());
+        UnknownFieldSet m = UnknownFieldSet.parseFrom(metric.getData().getValue());
+        return new V1Figures(number(message(message(m, 4), 33), 2), number(message(message(m, 3), 1), 1));
     }
 
     private void update(String podId, String sandboxer, String resources, String... fields) {
