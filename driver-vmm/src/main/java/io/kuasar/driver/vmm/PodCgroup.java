@@ -8,7 +8,7 @@ import java.util.List;
 
 /**
  * Puts a pod's QEMU into the pod's cgroup, {@code CGROUP_PARENT/kuasar-vmm-ID}, in the cgroup v1 hierarchies this
- * host has (cpu, memory, pids), so the pod's whole cost (guest memory, vCPU threads, emulation) is accounted where
+ * host has (cpu, cpuacct, memory, pids), so the pod's whole cost (guest memory, vCPU threads, emulation) is accounted where
  * Kubernetes looks. The memory limit is the guest's memory plus QEMU's own overhead.
  */
 final class PodCgroup {
