@@ -157,9 +157,8 @@ final class ControllerService extends ControllerGrpc.ControllerImplBase {
     @Override
     public void update(ControllerUpdateRequest r, StreamObserver<ControllerUpdateResponse> out) {
         answer("Update", out, () -> {
-            SandboxSpec spec = new SandboxSpec(r.getSandboxId(), CALL_NAMESPACE.get(), "", null, null,
-                    io.kuasar.spi.TypedData.EMPTY, null, r.getSandbox().getLabelsMap());
-            router.update(r.getSandboxer(), spec, r.getFieldsList());
+            router.update(ProtoMapping.updateSandboxer(r), ProtoMapping.updatedSandbox(r, CALL_NAMESPACE.get()),
+                    r.getFieldsList());
             return ControllerUpdateResponse.getDefaultInstance();
         });
     }

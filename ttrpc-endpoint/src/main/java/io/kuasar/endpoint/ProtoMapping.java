@@ -4,15 +4,18 @@ import com.google.protobuf.Any;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Timestamp;
+import io.kuasar.api.containerd.services.sandbox.v1.ControllerUpdateRequest;
 import io.kuasar.api.cri.v1.NamespaceMode;
 import io.kuasar.api.cri.v1.NamespaceOption;
 import io.kuasar.api.cri.v1.PodSandboxConfig;
 import io.kuasar.spi.Mount;
 import io.kuasar.spi.PodConfig;
 import io.kuasar.spi.SandboxException;
+import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.TypedData;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 
 /** Conversions between containerd's protobuf types and the driver SPI's records, shared by gRPC and ttrpc. */
 final class ProtoMapping {
@@ -78,5 +81,32 @@ final class ProtoMapping {
             case TARGET -> PodConfig.NamespaceMode.TARGET;
             default -> PodConfig.NamespaceMode.POD;
         };
+    }
+
+    /**
+     * The sandboxer an Update is for. containerd 2.1's sandbox proxy leaves the request's {@code sandboxer} empty on
+     * Update (core/sandbox/proxy/controller.go sets only id, sandbox and fields), while the sandbox record it sends
+     * names its sandboxer: the request's when given, else the record's.
+     */
+    static String updateSandboxer(ControllerUpdateRequest r) {
+        return r.getSandboxer().isEmpty() ? r.getSandbox().getSandboxer() : r.getSandboxer();
+    }
+
+    /**
+     * containerd's sandbox record of an Update as the SPI's spec: its OCI spec (for CRI pods the pause container's;
+     * linux.resources, annotations) as the options, its labels. The record has no rootfs, netns or CRI pod config,
+     * which only Create carries: those stay empty. INVALID_ARGUMENT when the record is missing or names another id.
+     */
+    static SandboxSpec updatedSandbox(ControllerUpdateRequest r, String namespace) throws SandboxException {
+        if (!r.hasSandbox()) {
+            throw SandboxException.invalid("update of sandbox " + r.getSandboxId() + " carries no sandbox record");
+        }
+        String recordId = r.getSandbox().getSandboxId();
+        if (!recordId.isEmpty() && !recordId.equals(r.getSandboxId())) {
+            throw SandboxException.invalid("update of sandbox " + r.getSandboxId() + " carries the record of sandbox "
+                    + recordId);
+        }
+        return new SandboxSpec(r.getSandboxId(), namespace, "", List.of(), null, typed(r.getSandbox().getSpec()),
+                Map.of(), r.getSandbox().getLabelsMap());
     }
 }

@@ -1,5 +1,6 @@
 package io.kuasar.driver.kit;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxDriver;
 import io.kuasar.spi.SandboxException;
@@ -7,7 +8,9 @@ import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskService;
+import io.kuasar.spi.TypedData;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
@@ -116,6 +119,48 @@ public abstract class PodDriver<P extends PodRecord<?>, R> implements SandboxDri
     @Override
     public void shutdown(String sandboxId) throws SandboxException {
         pods.shutdown(sandboxId, this::removePod);
+    }
+
+    /**
+     * Controller Metrics: the pod's resource use as the typed message containerd's clients decode (for a pod with a
+     * host cgroup, containerd's cgroup metrics, as its CRI reads for pods itself). UNIMPLEMENTED by default.
+     *
+     * @since 1.10
+     */
+    protected TypedData metricsOf(P pod) throws SandboxException {
+        throw SandboxException.unimplemented("metrics");
+    }
+
+    /**
+     * Applies the OCI {@code linux.resources} of a Controller Update to a running pod, all or nothing. By default a
+     * FAILED_PRECONDITION: the driver has no pod-wide place to apply them.
+     *
+     * @since 1.10
+     */
+    protected void updateResources(P pod, JsonNode resources) throws SandboxException {
+        throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "update of sandbox " + pod.id
+                + ": this sandboxer applies no pod-wide linux.resources (set them per container)");
+    }
+
+    @Override
+    public TypedData metrics(String sandboxId) throws SandboxException {
+        return metricsOf(pods.get(sandboxId));
+    }
+
+    /** Checks the whole update first ({@link SandboxUpdate}), then applies the resources, if any, to the pod. */
+    @Override
+    public void update(SandboxSpec spec, Collection<String> fields) throws SandboxException {
+        P pod = pods.get(spec.id());
+        SandboxUpdate update = SandboxUpdate.of(spec, fields);
+        if (update.resources() != null) {
+            synchronized (pod) {
+                if (pod.state != SandboxStatus.State.READY) {
+                    throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                            "update of sandbox " + pod.id + ": it is " + pod.state + ", not READY");
+                }
+            }
+            updateResources(pod, update.resources());
+        }
     }
 
     @Override

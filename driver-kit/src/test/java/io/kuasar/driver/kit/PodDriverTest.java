@@ -4,11 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskService;
+import io.kuasar.spi.TypedData;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -78,6 +81,11 @@ class PodDriverTest {
         }
 
         @Override
+        protected void updateResources(Pod pod, JsonNode resources) {
+            steps.add("resources " + pod.id + " " + resources);
+        }
+
+        @Override
         public Collection<SandboxStatus> recover() {
             return List.of();
         }
@@ -112,5 +120,53 @@ class PodDriverTest {
         assertEquals(List.of("start bad", "remove bad"), d.steps);
         assertThrows(SandboxException.class, () -> d.status("bad", false));
         d.shutdown("bad"); // containerd may still ask: it succeeds
+    }
+
+    private static SandboxSpec withSpec(String id, String json) {
+        return new SandboxSpec(id, "k8s.io", "", List.of(), null, new TypedData("types.containerd.io/"
+                + SandboxUpdate.SPEC_TYPE, json.getBytes(StandardCharsets.UTF_8)), Map.of(), Map.of());
+    }
+
+    @Test
+    void anUpdateAppliesTheSpecsResourcesOnlyToAReadyPodAndOnlyWhenTheSpecChanged(@TempDir Path dir)
+            throws Exception {
+        Driver d = new Driver(dir);
+        d.create(spec("p1"));
+        String json = "{\"linux\":{\"resources\":{\"memory\":{\"limit\":1048576}}}}";
+        SandboxException created = assertThrows(SandboxException.class, () -> d.update(withSpec("p1", json),
+                List.of("spec")));
+        assertEquals(SandboxException.Code.FAILED_PRECONDITION, created.code());
+        d.start("p1");
+        d.update(withSpec("p1", json), List.of("labels.team", "extensions"));
+        d.update(withSpec("p1", json), List.of("spec"));
+        d.update(withSpec("p1", json), List.of());
+        d.update(withSpec("p1", "{\"annotations\":{\"a\":\"b\"}}"), List.of("spec"));
+        assertEquals(List.of("start p1", "resources p1 {\"memory\":{\"limit\":1048576}}",
+                "resources p1 {\"memory\":{\"limit\":1048576}}"), d.steps);
+    }
+
+    @Test
+    void anUpdateNamingABadFieldOrABadSpecChangesNothing(@TempDir Path dir) throws Exception {
+        Driver d = new Driver(dir);
+        d.create(spec("p1"));
+        d.start("p1");
+        String json = "{\"linux\":{\"resources\":{}}}";
+        assertRefused(d, withSpec("p1", json), List.of("spec", "runtime"), "field runtime cannot change");
+        assertRefused(d, withSpec("p1", json), List.of("spec", "color"), "unknown field color");
+        assertRefused(d, withSpec("p1", "[1]"), List.of("spec"), "not a JSON object");
+        assertRefused(d, withSpec("p1", "{\"linux\":{\"resources\":7}}"), List.of("spec"), "linux.resources");
+        assertRefused(d, new SandboxSpec("p1", "k8s.io", "", List.of(), null, new TypedData("x/Other", new byte[1]),
+                Map.of(), Map.of()), List.of("spec"), "x/Other is not");
+        assertEquals(List.of("start p1"), d.steps);
+        SandboxException missing = assertThrows(SandboxException.class, () -> d.update(spec("p9"), List.of()));
+        assertEquals(SandboxException.Code.NOT_FOUND, missing.code());
+        SandboxException metrics = assertThrows(SandboxException.class, () -> d.metrics("p1"));
+        assertEquals(SandboxException.Code.UNIMPLEMENTED, metrics.code());
+    }
+
+    private static void assertRefused(Driver d, SandboxSpec spec, List<String> fields, String says) {
+        SandboxException e = assertThrows(SandboxException.class, () -> d.update(spec, fields));
+        assertEquals(SandboxException.Code.INVALID_ARGUMENT, e.code());
+        assertTrue(e.getMessage().contains(says), e.getMessage());
     }
 }

@@ -3,6 +3,7 @@ package io.kuasar.driver.quark;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.TaskService;
+import io.kuasar.spi.TypedData;
 import java.time.Duration;
 
 /**
@@ -25,6 +26,11 @@ interface AppKernel extends AutoCloseable {
 
     /** The Task API when the host serves it; backends whose kernel serves its own refuse. */
     TaskService tasks(Pod pod) throws SandboxException;
+
+    /** Controller Metrics of the pod as its kernel accounts them; UNIMPLEMENTED where it has no such figures. */
+    default TypedData metrics(Pod pod) throws SandboxException {
+        throw SandboxException.unimplemented("metrics");
+    }
 
     /** Before {@link #reattach} of each recovered pod: what a recovery does once for all of them. */
     default void beforeRecovery() {

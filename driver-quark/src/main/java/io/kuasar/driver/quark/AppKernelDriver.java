@@ -8,6 +8,7 @@ import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskService;
+import io.kuasar.spi.TypedData;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
@@ -62,6 +63,11 @@ abstract class AppKernelDriver extends PodDriver<Pod, PersistedPod> {
     @Override
     protected TaskService tasksOf(Pod pod) throws SandboxException {
         return kernel.tasks(pod);
+    }
+
+    @Override
+    protected TypedData metricsOf(Pod pod) throws SandboxException {
+        return kernel.metrics(pod);
     }
 
     @Override

@@ -14,6 +14,7 @@ import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskEvents;
 import io.kuasar.spi.TaskService;
+import io.kuasar.spi.TypedData;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
@@ -287,6 +288,12 @@ final class RunscKernel implements AppKernel {
                     + " is not started");
         }
         return t;
+    }
+
+    /** gVisor's own accounting of the pod's containers, summed ({@link RunscPodMetrics}). */
+    @Override
+    public TypedData metrics(Pod pod) throws SandboxException {
+        return RunscPodMetrics.of(pod, ((RunscTasks) tasks(pod)).runsc());
     }
 
     @Override

@@ -1,6 +1,8 @@
 package io.kuasar.driver.runc;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.PodCgroup;
 import io.kuasar.driver.kit.PodDriver;
 import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.runc.pod.NamespaceRewriter;
@@ -17,6 +19,7 @@ import io.kuasar.driver.runc.task.Proc;
 import io.kuasar.driver.runc.task.RuncTasks;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.OrphanExits;
+import io.kuasar.spi.PodConfig;
 import io.kuasar.spi.SandboxDriver;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxSpec;
@@ -24,6 +27,7 @@ import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskEvents;
 import io.kuasar.spi.TaskService;
+import io.kuasar.spi.TypedData;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -195,6 +199,27 @@ public class RuncDriver extends PodDriver<Sandbox, PersistedState.Sandbox> {
     @Override
     protected TaskService tasksOf(Sandbox sb) {
         return sb.tasks;
+    }
+
+    /** The pod cgroup's metrics, as containerd's CRI reads a pod's cgroup parent ({@link PodCgroup}). */
+    @Override
+    protected TypedData metricsOf(Sandbox sb) throws SandboxException {
+        return PodCgroup.metrics(sb.id, podCgroup(sb));
+    }
+
+    /** The pod's resources, written to its cgroup: a cap on all its containers together. */
+    @Override
+    protected void updateResources(Sandbox sb, JsonNode resources) throws SandboxException {
+        PodCgroup.apply(sb.id, podCgroup(sb), resources);
+    }
+
+    private static String podCgroup(Sandbox sb) throws SandboxException {
+        PodConfig pod;
+        synchronized (sb) {
+            pod = sb.podConfig;
+        }
+        return PodCgroup.path(sb.id, pod == null ? "" : pod.cgroupParent(),
+                sb.containerList().stream().map(c -> c.bundle).toList());
     }
 
     @Override

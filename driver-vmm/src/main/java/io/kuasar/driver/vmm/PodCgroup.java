@@ -8,13 +8,14 @@ import java.util.List;
 
 /**
  * Puts a pod's QEMU into the pod's cgroup, {@code CGROUP_PARENT/kuasar-vmm-ID}, in the cgroup v1 hierarchies this
- * host has (cpu, memory, pids), so the pod's whole cost (guest memory, vCPU threads, emulation) is accounted where
- * Kubernetes looks. The memory limit is the guest's memory plus QEMU's own overhead; a container Update resizes it
- * and the CPU quota ({@link VmCgroupSize}).
+ * host has (cpu, cpuacct, memory, pids), so the pod's whole cost (guest memory, vCPU threads, emulation) is accounted
+ * where Kubernetes looks (and where Controller Metrics read it). The memory limit is the guest's memory plus QEMU's
+ * own overhead; a container Update resizes it and the CPU quota ({@link VmCgroupSize}).
  */
 final class PodCgroup {
     private static final Path ROOT = Path.of("/sys/fs/cgroup");
-    private static final List<String> CONTROLLERS = List.of("cpu", "memory", "pids");
+    /** cpuacct too: Controller Metrics read the CPU time QEMU used from it (a hierarchy of its own on some hosts). */
+    private static final List<String> CONTROLLERS = List.of("cpu", "cpuacct", "memory", "pids");
     /** QEMU's own memory beside the guest's RAM under TCG (translation cache, devices): measured about 160 MB. */
     static final long OVERHEAD_BYTES = 256L << 20;
 

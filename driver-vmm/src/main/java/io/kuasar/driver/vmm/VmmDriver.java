@@ -4,6 +4,7 @@ import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.PodDriver;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.HostPaths;
+import io.kuasar.spi.Platform;
 import io.kuasar.spi.SandboxDriver;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxSpec;
@@ -11,6 +12,7 @@ import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskEvents;
 import io.kuasar.spi.TaskService;
+import io.kuasar.spi.TypedData;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
@@ -74,6 +76,30 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
         if (template != null) {
             accel.thenAcceptAsync(template::ensure);
         }
+    }
+
+    /**
+     * The host's view of the pod: the cgroup metrics of its QEMU process's cgroup (guest RAM as QEMU touched it, vCPU
+     * and emulation time), which is what the node pays for the pod. The guest's own view is per container (Task Stats).
+     */
+    @Override
+    protected TypedData metricsOf(VmPod pod) throws SandboxException {
+        String cgroup;
+        synchronized (pod) {
+            cgroup = pod.cgroup;
+        }
+        if (cgroup.isEmpty()) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                    "sandbox " + pod.id + " has no QEMU cgroup (not started)");
+        }
+        return io.kuasar.driver.kit.PodCgroup.metrics(pod.id, cgroup);
+    }
+
+    /** The guest kernel's platform ({@link GuestPlatform}), not the host's. */
+    @Override
+    public Platform platform(String sandboxId) throws SandboxException {
+        pods.get(sandboxId);
+        return GuestPlatform.of(settings.kernel());
     }
 
     @Deactivate

@@ -1,5 +1,6 @@
 package io.kuasar.driver.runc.task;
 
+import io.kuasar.driver.kit.Cgroups;
 import io.kuasar.driver.kit.ContainerRecord;
 import io.kuasar.driver.runc.pod.PersistedState;
 import io.kuasar.spi.Mount;

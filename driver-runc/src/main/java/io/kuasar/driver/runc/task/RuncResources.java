@@ -1,6 +1,8 @@
 package io.kuasar.driver.runc.task;
 
 import io.kuasar.driver.kit.AtomicFiles;
+import io.kuasar.driver.kit.CgroupMetrics;
+import io.kuasar.driver.kit.Cgroups;
 import io.kuasar.driver.kit.LinuxResources;
 import io.kuasar.driver.runc.process.Runc;
 import io.kuasar.spi.SandboxException;

@@ -8,6 +8,7 @@ import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskEvents;
+import io.kuasar.spi.TypedData;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
@@ -55,6 +56,11 @@ abstract class WasmSandboxDriver extends PodDriver<WasmPod, PersistedPod> {
     @Override
     protected WasmTasks tasksOf(WasmPod pod) {
         return tasks.computeIfAbsent(pod.id, k -> new WasmTasks(pod, backend, store, events, workRoot, closed::get));
+    }
+
+    @Override
+    protected TypedData metricsOf(WasmPod pod) throws SandboxException {
+        return tasksOf(pod).podStats();
     }
 
     @Override

@@ -273,6 +273,28 @@ final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
     }
 
     /**
+     * Controller Metrics of the pod: its running containers' engine accounting summed (WasmEdge: each one's cgroup;
+     * Chicory and Wasmtime: the module's CPU time and linear memory), in the message a container's Stats uses. The
+     * limit is the sum of theirs, or none when one has none.
+     */
+    TypedData podStats() throws SandboxException {
+        long cpu = 0, memory = 0, peak = 0, limit = 0;
+        boolean unlimited = false;
+        for (WasmContainer c : pod.containerList()) {
+            if (!c.init.started() || c.init.exit() != null) {
+                continue;
+            }
+            WasmBackend.Usage u = backend.usage(pod, c);
+            cpu += u.cpuNanos();
+            memory += u.memoryBytes();
+            peak += Math.max(u.peakBytes(), u.memoryBytes());
+            unlimited |= c.plan.memoryLimit() <= 0;
+            limit += Math.max(0, c.plan.memoryLimit());
+        }
+        return ContainerMetrics.of(cpu, memory, peak, unlimited ? 0 : limit);
+    }
+
+    /**
      * CRI's UpdateContainerResources: the memory limit of the OCI LinuxResources containerd sends (JSON), where the
      * engine can change it (WasmEdge: its cgroup). The other fields have nothing to act on here (no cpu cgroup, and
      * a module is one thread), so they are left as they are.

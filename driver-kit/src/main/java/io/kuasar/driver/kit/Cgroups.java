@@ -1,4 +1,4 @@
-package io.kuasar.driver.runc.task;
+package io.kuasar.driver.kit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -19,13 +19,13 @@ import java.util.Map;
  * @param v1      mount point of each v1 controller by name ({@code cpu}, {@code cpuacct}, {@code memory}, ...)
  * @param unified mount point of the cgroup2 hierarchy, or null
  */
-record Cgroups(Map<String, Path> v1, Path unified) {
+public record Cgroups(Map<String, Path> v1, Path unified) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private static volatile Cgroups host;
 
     /** The host's layout, from /proc/self/mountinfo (read once: cgroup hierarchies are not remounted under us). */
-    static Cgroups host() throws IOException {
+    public static Cgroups host() throws IOException {
         Cgroups h = host;
         if (h == null) {
             h = fromMountInfo(Files.readAllLines(Path.of("/proc/self/mountinfo")));
@@ -60,18 +60,18 @@ record Cgroups(Map<String, Path> v1, Path unified) {
     }
 
     /** True when containers get v1 cgroups (any v1 controller mounted). */
-    boolean isV1() {
+    public boolean isV1() {
         return !v1.isEmpty();
     }
 
     /** The directory of {@code cgroupPath} under v1 controller {@code controller}, or null if it is not mounted. */
-    Path v1Dir(String controller, String cgroupPath) {
+    public Path v1Dir(String controller, String cgroupPath) {
         Path mount = v1.get(controller);
         return mount == null ? null : mount.resolve(relative(cgroupPath));
     }
 
     /** The directory of {@code cgroupPath} in the cgroup2 hierarchy. */
-    Path v2Dir(String cgroupPath) throws SandboxException {
+    public Path v2Dir(String cgroupPath) throws SandboxException {
         if (unified == null) {
             throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "no cgroup2 hierarchy is mounted");
         }
@@ -82,7 +82,7 @@ record Cgroups(Map<String, Path> v1, Path unified) {
      * How many processes the OOM killer killed in the container's memory cgroup so far (the {@code oom_kill} line
      * of v1 memory.oom_control, kernel 4.13+, or of v2 memory.events); 0 when the cgroup or the line is gone.
      */
-    long oomKills(String cgroupPath) {
+    public long oomKills(String cgroupPath) {
         Path file = isV1() ? dirOrNull(v1Dir("memory", cgroupPath), "memory.oom_control")
                 : unified == null ? null : unified.resolve(relative(cgroupPath)).resolve("memory.events");
         if (file == null) {
@@ -112,7 +112,7 @@ record Cgroups(Map<String, Path> v1, Path unified) {
      * none, or when it is in the systemd driver's {@code slice:prefix:name} form (this driver runs runc with
      * cgroupfs only).
      */
-    static String cgroupsPath(Path bundle) throws SandboxException {
+    public static String cgroupsPath(Path bundle) throws SandboxException {
         JsonNode spec;
         try {
             spec = JSON.readTree(bundle.resolve("config.json").toFile());

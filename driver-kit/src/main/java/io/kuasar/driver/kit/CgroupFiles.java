@@ -1,4 +1,4 @@
-package io.kuasar.driver.runc.task;
+package io.kuasar.driver.kit;
 
 import java.io.IOException;
 import java.nio.file.Files;

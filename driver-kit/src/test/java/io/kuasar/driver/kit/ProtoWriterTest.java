@@ -1,6 +1,5 @@
-package io.kuasar.driver.runc.task;
+package io.kuasar.driver.kit;
 
-import io.kuasar.driver.kit.ProtoWriter;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

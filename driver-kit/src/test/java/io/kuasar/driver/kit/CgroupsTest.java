@@ -1,4 +1,4 @@
-package io.kuasar.driver.runc.task;
+package io.kuasar.driver.kit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,6 +1,5 @@
-package io.kuasar.driver.runc.task;
+package io.kuasar.driver.kit;
 
-import io.kuasar.driver.kit.ProtoWriter;
 import io.kuasar.spi.TypedData;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,10 +12,10 @@ import java.util.Map;
  * process per Stats call, which the kubelet makes every few seconds for every container) and encoded as the message
  * containerd's CRI decodes: {@code io.containerd.cgroups.v1.Metrics} on a v1 or hybrid host,
  * {@code io.containerd.cgroups.v2.Metrics} on a unified one. Field numbers are those of containerd/cgroups'
- * metrics.proto files. CRI reads CPU {@code usage.total} (v1) / {@code usage_usec} (v2), memory usage, limit and
+ * metrics.proto files (kit 1.10; from driver-runc, for every driver whose processes have a host cgroup). CRI reads CPU {@code usage.total} (v1) / {@code usage_usec} (v2), memory usage, limit and
  * (total_)inactive_file for the working set, rss, page faults, and pids.
  */
-final class CgroupMetrics {
+public final class CgroupMetrics {
     static final String V1_TYPE = "io.containerd.cgroups.v1.Metrics";
     static final String V2_TYPE = "io.containerd.cgroups.v2.Metrics";
 
@@ -44,7 +43,7 @@ final class CgroupMetrics {
     }
 
     /** The metrics of {@code cgroupPath} in the layout's version; missing files count as 0. */
-    static TypedData read(Cgroups layout, String cgroupPath) throws IOException {
+    public static TypedData read(Cgroups layout, String cgroupPath) throws IOException {
         if (layout.isV1()) {
             return new TypedData(V1_TYPE, v1(layout, cgroupPath));
         }
