@@ -10,6 +10,7 @@
  *   compute N          N rounds of a integer mix over 64 KiB (CPU work for the benchmark), print the checksum
  * "quiet" as the first argument skips the argv/environment listing (the benchmark's hello run uses "quiet hello").
  *   hello              print "hello"
+ *   isatty             print "isatty 0=N 1=N" (1: the stream is a terminal, as WASI's fd_fdstat tells it)
  *   trap               execute wasm's unreachable (a trap, as a failed assertion in a compiled language ends)
  *   recurse            recurse without end (exhausts the engine's call stack)
  * and the file-system actions of wasm-test-fs.c (symlink, link, mkdir, rename, unlink, readlink, stat, ls, ...).
@@ -117,6 +118,8 @@ int main(int argc, char **argv) {
             printf("%ld\n", recurse(0));
         } else if (strcmp(act, "hello") == 0) {
             printf("hello\n");
+        } else if (strcmp(act, "isatty") == 0) {
+            printf("isatty 0=%d 1=%d\n", isatty(0), isatty(1));
         } else if (strcmp(act, "read") == 0 && i + 1 < argc) {
             read_file(argv[++i]);
         } else if (strcmp(act, "write") == 0 && i + 2 < argc) {

@@ -221,4 +221,31 @@ class WasmPodTest extends CriTestBase {
         String ok = cri.runContainer(podId, pod, wasm("ok", "quiet", "hello"));
         assertEquals(0, cri.waitForState(ok, ContainerState.CONTAINER_EXITED, WAIT).getExitCode());
     }
+
+    /**
+     * A tty container: on WasmEdge its module's stdin and stdout are a terminal (as WASI's fd_fdstat tells it), and
+     * the stdout of the same container without a tty is not; the in-node engines refuse a tty, saying why.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"kuasar-wasm", "kuasar-wasmtime", "kuasar-wasmedge"})
+    void aTerminalContainerRunsOnWasmEdgeAndIsRefusedInsideTheNode(String handler) {
+        PodSandboxConfig pod = podConfig("w-tty");
+        String podId = runPod(pod, handler);
+        ContainerConfig tty = wasm("tty", "quiet", "isatty").toBuilder().setTty(true).build();
+        if (!handler.equals("kuasar-wasmedge")) {
+            StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> cri.runContainer(podId, pod, tty));
+            assertTrue(e.getMessage().contains("terminal (tty)") && e.getMessage().contains("thread of the node"),
+                    e::getMessage);
+            return;
+        }
+        String c = cri.runContainer(podId, pod, tty);
+        assertEquals(0, cri.waitForState(c, ContainerState.CONTAINER_EXITED, WAIT).getExitCode());
+        String log = cri.waitForLog(c, "isatty", WAIT);
+        assertTrue(log.contains("isatty 0=1 1=1"), () -> "the module's stdin and stdout are a terminal: " + log);
+        String plain = cri.runContainer(podId, pod, wasm("plain", "quiet", "isatty"));
+        assertEquals(0, cri.waitForState(plain, ContainerState.CONTAINER_EXITED, WAIT).getExitCode());
+        String plainLog = cri.waitForLog(plain, "isatty", WAIT);
+        // its stdin is /dev/null, a character device too: only stdout (containerd's FIFO) tells
+        assertTrue(plainLog.contains(" 1=0"), () -> "without a tty, stdout is no terminal: " + plainLog);
+    }
 }
