@@ -40,7 +40,8 @@ final class GvisorSpec {
      * needs a root container to exist for as long as the sandbox does; CRI's pause image is not used (the driver
      * gets no rootfs for the sandbox), so the driver brings its own.
      */
-    static ObjectNode sandboxSpec(String podId, String hostname, Path rootfs, List<String> argv, Path shm) {
+    static ObjectNode sandboxSpec(String podId, String hostname, Path rootfs, List<String> argv, Path shm,
+                                  String cgroup) {
         ObjectNode spec = JSON.createObjectNode();
         spec.put("ociVersion", "1.0.2");
         ObjectNode process = spec.putObject("process");
@@ -63,7 +64,11 @@ final class GvisorSpec {
                 .put(SHM_HINT + "source", shm.toString()).put(SHM_HINT + "type", "tmpfs")
                 .put(SHM_HINT + "share", "pod");
         // No network entry: runsc starts inside the pod's netns (nsenter) and, with --network=host, stays there.
-        ArrayNode ns = spec.putObject("linux").putArray("namespaces");
+        ObjectNode linux = spec.putObject("linux");
+        if (!cgroup.isEmpty()) {
+            linux.put("cgroupsPath", cgroup); // runsc puts the sandbox and its gofers there (cgroup v1 and v2)
+        }
+        ArrayNode ns = linux.putArray("namespaces");
         for (String type : List.of("pid", "ipc", "uts", "mount")) {
             ns.addObject().put("type", type);
         }

@@ -12,16 +12,18 @@ import java.util.Map;
  * @param sessions   session ids of the host processes runsc left for the pod (sandbox, gofers; see Reaper), so
  *                   a restarted driver can still reap them
  * @param containers containers of a pod whose Task API the host serves (runsc); empty for Quark
+ * @param cgroup     the sandbox's host cgroup (runsc), absent in the records of pods started before it had one
  */
 record PersistedPod(int version, String id, String sandboxer, String namespace, String netnsPath, String hostname,
                     String state, long pid, String createdAt, String exitedAt, String taskAddress, String platform,
-                    Map<String, String> labels, List<Long> sessions, List<Container> containers) {
+                    Map<String, String> labels, List<Long> sessions, List<Container> containers, String cgroup) {
     static final int VERSION = 1;
 
     PersistedPod {
         labels = labels == null ? Map.of() : labels;
         sessions = sessions == null ? List.of() : sessions;
         containers = containers == null ? List.of() : containers;
+        cgroup = cgroup == null ? "" : cgroup;
     }
 
     /**

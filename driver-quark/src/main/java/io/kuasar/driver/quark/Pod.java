@@ -26,6 +26,8 @@ final class Pod extends PodRecord<RunscContainer> {
     final Set<Long> sessions = new LinkedHashSet<>();
     String taskAddress = "";
     String platform = "";
+    /** The sandbox's host cgroup (runsc: the sentry and its gofers), empty when it has none. */
+    String cgroup = "";
     /** CRI's pod config as Create passed it (DNS, sysctls); null for a pod restored from its state file. */
     PodConfig config;
 
@@ -65,7 +67,7 @@ final class Pod extends PodRecord<RunscContainer> {
         }
         return new PersistedPod(PersistedPod.VERSION, id, sandboxer, namespace, netnsPath, hostname, state.name(), pid,
                 createdAt.toString(), exitedAt == null ? null : exitedAt.toString(), taskAddress, platform, labels,
-                new ArrayList<>(sessions), cs);
+                new ArrayList<>(sessions), cs, cgroup);
     }
 
     static Pod restore(PersistedPod p) {
@@ -77,6 +79,7 @@ final class Pod extends PodRecord<RunscContainer> {
         pod.taskAddress = p.taskAddress() == null ? "" : p.taskAddress();
         pod.platform = p.platform() == null ? "" : p.platform();
         pod.sessions.addAll(p.sessions());
+        pod.cgroup = p.cgroup();
         for (PersistedPod.Container c : p.containers()) {
             pod.containers.put(c.id(), RunscContainer.restore(c));
         }

@@ -1,12 +1,13 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.PodFiles;
 import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.PodSysctls;
-import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.ProcStat;
-import io.kuasar.driver.kit.tty.Terminals;
+import io.kuasar.driver.kit.SandboxCgroup;
 import io.kuasar.driver.kit.StdioRedirects;
+import io.kuasar.driver.kit.tty.Terminals;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.OrphanExits;
 import io.kuasar.spi.SandboxException;
@@ -108,11 +109,12 @@ final class RunscKernel implements AppKernel {
             Files.createDirectories(files.resolve(GvisorSpec.SHM));
             // gVisor's network stack is the host's (--network=host) in the pod's netns: its sysctls are set there
             PodSysctls.apply(sysctls, null, pod.netnsPath, null);
+            pod.cgroup = SandboxCgroup.path("runsc", pod.config == null ? "" : pod.config.cgroupParent(), pod.id);
             List<String> argv = new ArrayList<>(settings.pauseArgs());
             argv.set(0, "/" + argv.get(0));
             Files.write(bundle.resolve("config.json"), GvisorSpec.bytes(GvisorSpec.sandboxSpec(pod.id,
                     Files.readString(files.resolve(PodFiles.HOSTNAME)).strip(), pauseRootfs(), argv,
-                    files.resolve(GvisorSpec.SHM))));
+                    files.resolve(GvisorSpec.SHM), pod.cgroup)));
             runsc.create(pod.id, bundle, dir.resolve("sandbox.pid"));
             created = true;
             long pid = Long.parseLong(Files.readString(dir.resolve("sandbox.pid")).trim());
@@ -275,6 +277,10 @@ final class RunscKernel implements AppKernel {
             Path dir = podDir(pod.id);
             HostFiles.unmountAll(dir);
             HostFiles.deleteTree(dir);
+            List<String> left = SandboxCgroup.remove(pod.cgroup); // runsc removes it itself; one it left goes
+            if (!left.isEmpty()) {
+                LOG.log(Level.WARNING, "the cgroup of gVisor sandbox {0} is still in use: {1}", pod.id, left);
+            }
         } catch (IOException e) {
             throw SandboxException.internal("cannot clean up gVisor sandbox " + pod.id, e);
         }

@@ -1,10 +1,12 @@
 package io.kuasar.driver.quark;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.kuasar.driver.kit.PodFiles;
 import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.PodTasks;
 import io.kuasar.driver.kit.FifoHold;
 import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.LinuxResources;
 import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.driver.kit.tty.Console;
 import io.kuasar.driver.kit.tty.ConsoleSocket;
@@ -320,17 +322,20 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
     }
 
     /**
-     * Refused, saying why: gVisor runs every container of the pod inside the one sandbox process, so a container has
-     * no host cgroup of its own to change; the sandbox itself runs in the node's cgroup here (its spec has no
-     * cgroupsPath yet), and runsc 0.0~20240729 has no {@code update} command. Nothing is changed.
+     * Sizes the sandbox's host cgroup to the pod's containers' limits ({@link RunscUpdate}): gVisor runs them all in
+     * one sandbox process, and runsc has no {@code update} command.
      */
     @Override
     public void update(String id, TypedData resources, Map<String, String> annotations) throws SandboxException {
-        container(id);
-        throw new SandboxException(SandboxException.Code.UNIMPLEMENTED, "updating the resources of container " + id
-                + " is not supported by " + RUNSC_SANDBOXER + " yet: gVisor runs all containers of sandbox " + pod.id
-                + " in one sandbox process, which has no cgroup of its own to resize (and runsc has no update"
-                + " command)");
+        RunscContainer c = container(id);
+        JsonNode parsed = LinuxResources.parse(id, resources);
+        c.ops.lock();
+        try {
+            c.requireRunning();
+            new RunscUpdate(pod).apply(c, parsed);
+        } finally {
+            c.ops.unlock();
+        }
     }
 
     /** Copies a terminal again whose process runs on after a restart of the driver or of the node. */

@@ -61,7 +61,8 @@ class GvisorSpecTest {
     @Test
     void sandboxContainerIsMarkedSandboxAndRunsThePauseProgramFromAReadOnlyRoot() {
         ObjectNode spec = GvisorSpec.sandboxSpec("pod1", "web-0", Path.of("/run/q/pause-rootfs"),
-                List.of("/sleep", "2147483647"), Path.of("/run/q/pods/pod1/files/shm"));
+                List.of("/sleep", "2147483647"), Path.of("/run/q/pods/pod1/files/shm"), "/kubepods/pod1/kuasar-runsc-pod1");
+        assertEquals("/kubepods/pod1/kuasar-runsc-pod1", spec.at("/linux/cgroupsPath").asText());
         assertEquals("sandbox", spec.at("/annotations/io.kubernetes.cri.container-type").asText());
         assertEquals("pod1", spec.at("/annotations/io.kubernetes.cri.sandbox-id").asText());
         assertEquals("/sleep", spec.at("/process/args/0").asText());

@@ -1,5 +1,6 @@
 package io.kuasar.driver.vmm;
 
+import io.kuasar.driver.kit.SandboxCgroup;
 import io.kuasar.driver.vmm.agent.proto.SetupSandboxRequest;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStatus;
@@ -71,7 +72,7 @@ record VmBoot(Vmm vmm, VmmSettings settings, String accel, VmTemplate template) 
             pod.accel = accel;
         }
         try {
-            PodCgroup.enter(pod.cgroup, vm.pid(), (long) pod.memoryMb << 20);
+            SandboxCgroup.enter(pod.cgroup, vm.pid(), ((long) pod.memoryMb << 20) + PodCgroup.OVERHEAD_BYTES);
         } catch (IOException e) {
             LOG.log(Level.WARNING, "vmm: cannot move QEMU " + vm.pid() + " into cgroup " + pod.cgroup + ": "
                     + e.getMessage());

@@ -1,5 +1,6 @@
 package io.kuasar.driver.vmm;
 
+import io.kuasar.driver.kit.SandboxCgroup;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -28,11 +29,11 @@ final class VmUpdate {
     /** Applies {@code resources} (OCI LinuxResources, fit for the guest) to running container {@code c}. */
     void apply(VmContainer c, ObjectNode resources, AgentClient agent) throws SandboxException {
         byte[] encoded;
-        VmCgroupSize.Limits before;
-        VmCgroupSize.Limits after;
+        SandboxCgroup.Limits before;
+        SandboxCgroup.Limits after;
         try {
             encoded = JSON.writeValueAsBytes(resources);
-            before = PodCgroup.limits(pod.cgroup);
+            before = SandboxCgroup.limits(pod.cgroup);
             after = VmCgroupSize.of((long) pod.memoryMb << 20, liveResources(c, resources));
         } catch (IOException | RuntimeException e) {
             throw SandboxException.internal("cannot size the host cgroup of sandbox " + pod.id + " for " + c.id, e);
@@ -65,13 +66,13 @@ final class VmUpdate {
         return live;
     }
 
-    private void resizeHost(VmCgroupSize.Limits limits, String why) throws SandboxException {
+    private void resizeHost(SandboxCgroup.Limits limits, String why) throws SandboxException {
         try {
-            PodCgroup.apply(pod.cgroup, limits);
+            SandboxCgroup.apply(pod.cgroup, limits);
         } catch (IOException e) {
             throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "cannot resize the host cgroup "
                     + pod.cgroup + " of sandbox " + pod.id + " to " + limits.memoryBytes() + " bytes of memory and a"
-                    + " CPU quota of " + limits.cpuQuotaUs() + " us per " + VmCgroupSize.PERIOD_US + " us " + why
+                    + " CPU quota of " + limits.cpuQuotaUs() + " us per " + SandboxCgroup.PERIOD_US + " us " + why
                     + ": " + e.getMessage());
         }
     }

@@ -1,5 +1,6 @@
 package io.kuasar.driver.vmm;
 
+import io.kuasar.driver.kit.SandboxCgroup;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.PodDriver;
 import io.kuasar.spi.ExitStatus;
@@ -176,7 +177,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
                 return; // a stop or shutdown is handling it
             }
         }
-        long oomKills = PodCgroup.oomKills(pod.cgroup);
+        long oomKills = SandboxCgroup.oomKills(pod.cgroup);
         LOG.log(Level.WARNING, "vmm: the VM of sandbox " + pod.id + " (QEMU " + pid + ") ended by itself"
                 + (oomKills > 0 ? ": the OOM killer ended it at the pod cgroup's memory limit (" + pod.cgroup
                         + ")" : "")
@@ -258,7 +259,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
         }
         stopVm(pod, Duration.ofSeconds(1));
         PodNetwork.detach(pod.netnsPath);
-        List<String> left = PodCgroup.remove(pod.cgroup);
+        List<String> left = SandboxCgroup.remove(pod.cgroup);
         if (!left.isEmpty()) {
             LOG.log(Level.WARNING, "vmm: cgroups of sandbox " + pod.id + " remain: " + left);
         }

@@ -1,5 +1,6 @@
 package io.kuasar.driver.vmm;
 
+import io.kuasar.driver.kit.SandboxCgroup;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -23,7 +24,7 @@ class VmCgroupSizeTest {
 
     @Test
     void memoryIsTheSumOfTheLimitsPlusTheOverheadAndCpuTheSumOfTheQuotas() throws IOException {
-        VmCgroupSize.Limits l = VmCgroupSize.of(GUEST, List.of(
+        SandboxCgroup.Limits l = VmCgroupSize.of(GUEST, List.of(
                 resources("{\"memory\":{\"limit\":" + 64 * MIB + "},\"cpu\":{\"quota\":50000,\"period\":100000}}"),
                 resources("{\"memory\":{\"limit\":" + 32 * MIB + "},\"cpu\":{\"quota\":10000,\"period\":50000}}")));
         assertEquals(96 * MIB + PodCgroup.OVERHEAD_BYTES, l.memoryBytes());
@@ -32,16 +33,16 @@ class VmCgroupSizeTest {
 
     @Test
     void theGuestsRamBoundsTheMemoryAndAnUnlimitedContainerLiftsTheLimits() throws IOException {
-        VmCgroupSize.Limits big = VmCgroupSize.of(GUEST, List.of(resources("{\"memory\":{\"limit\":" + 4096 * MIB
+        SandboxCgroup.Limits big = VmCgroupSize.of(GUEST, List.of(resources("{\"memory\":{\"limit\":" + 4096 * MIB
                 + "},\"cpu\":{\"quota\":1000000,\"period\":100000}}")));
         assertEquals(GUEST + PodCgroup.OVERHEAD_BYTES, big.memoryBytes(), "the guest cannot use more than its RAM");
         assertEquals(1_000_000, big.cpuQuotaUs());
-        VmCgroupSize.Limits mixed = VmCgroupSize.of(GUEST, List.of(
+        SandboxCgroup.Limits mixed = VmCgroupSize.of(GUEST, List.of(
                 resources("{\"memory\":{\"limit\":" + 64 * MIB + "},\"cpu\":{\"quota\":50000,\"period\":100000}}"),
                 resources("{}")));
         assertEquals(GUEST + PodCgroup.OVERHEAD_BYTES, mixed.memoryBytes());
         assertEquals(-1, mixed.cpuQuotaUs());
-        assertEquals(new VmCgroupSize.Limits(GUEST + PodCgroup.OVERHEAD_BYTES, -1), VmCgroupSize.of(GUEST, List.of()),
+        assertEquals(new SandboxCgroup.Limits(GUEST + PodCgroup.OVERHEAD_BYTES, -1), VmCgroupSize.of(GUEST, List.of()),
                 "no live container: the size the pod started with");
     }
 
