@@ -2,11 +2,16 @@ package io.kuasar.driver.vmm;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.WireFormat;
+import io.kuasar.spi.PodConfig;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxSpec;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * What the driver reads from CRI's raw {@code runtime.v1.PodSandboxConfig} (the Controller's options) beyond the
@@ -19,6 +24,59 @@ final class PodOptions {
 
     private PodOptions() {
     }
+
+    /**
+     * Refuses a pod that asks for one of the host's namespaces (hostNetwork, hostPID, hostIPC): its containers run
+     * under the guest's kernel, which cannot share a namespace with the host's. Nothing is made before this check.
+     */
+    static void refuseHostNamespaces(PodConfig pod) throws SandboxException {
+        if (pod == null) {
+            return;
+        }
+        String[][] modes = {
+                {pod.network() == PodConfig.NamespaceMode.NODE ? "network" : null, "hostNetwork"},
+                {pod.pid() == PodConfig.NamespaceMode.NODE ? "PID" : null, "hostPID"},
+                {pod.ipc() == PodConfig.NamespaceMode.NODE ? "IPC" : null, "hostIPC"}};
+        for (String[] m : modes) {
+            if (m[0] != null) {
+                throw SandboxException.invalid("pod " + pod.name() + " asks for " + m[1] + ", but the vmm sandboxer"
+                        + " runs it in a VM with its own kernel, which cannot share the host's " + m[0] + " namespace");
+            }
+        }
+    }
+
+    /**
+     * The pod's sysctls as the agent writes them ("name=value", sorted), refused unless each is namespaced: net.*
+     * and the IPC ones (the lists runc checks) live in the guest's namespaces, which are the pod's; any other would
+     * tune the whole guest kernel, which a pod on another runtime class could not do, so it is refused the same way.
+     */
+    static List<String> sysctls(PodConfig pod) throws SandboxException {
+        List<String> out = new ArrayList<>();
+        if (pod == null) {
+            return out;
+        }
+        for (Map.Entry<String, String> e : new TreeMap<>(pod.sysctls()).entrySet()) {
+            String key = e.getKey().replace('/', '.');
+            if (!key.matches("[A-Za-z0-9_\\-]+(\\.[A-Za-z0-9_\\-]+)*") || e.getValue().contains("\n")) {
+                throw SandboxException.invalid("sysctl " + e.getKey() + "=" + e.getValue() + " is not valid");
+            }
+            if (key.startsWith("net.")) {
+                if (pod.network() == PodConfig.NamespaceMode.NODE) {
+                    throw SandboxException.invalid("sysctl " + key + " needs the pod's own network namespace, but the"
+                            + " pod asks for the node's (hostNetwork)");
+                }
+            } else if (!IPC_SYSCTLS.contains(key) && !key.startsWith("fs.mqueue.")) {
+                throw SandboxException.invalid("sysctl " + key + " is not namespaced: a pod may set only network and"
+                        + " IPC namespace sysctls");
+            }
+            out.add(key + "=" + e.getValue());
+        }
+        return out;
+    }
+
+    /** IPC-namespaced sysctls besides fs.mqueue.* (as runc's validation lists them). */
+    private static final Set<String> IPC_SYSCTLS = Set.of("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
+            "kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced");
 
     /** The sandbox's annotations, then the pod config's annotations and resources (the latter win). */
     static Map<String, String> annotations(SandboxSpec spec) throws SandboxException {

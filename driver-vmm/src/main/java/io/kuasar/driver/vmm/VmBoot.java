@@ -92,6 +92,8 @@ record VmBoot(Vmm vmm, VmmSettings settings, String accel, VmTemplate template) 
                 .addAllDnsServers(pod.dnsServers)
                 .addAllDnsSearches(pod.dnsSearches)
                 .addAllDnsOptions(pod.dnsOptions)
+                .addAllSysctls(pod.sysctls)
+                .setSharedPid(pod.sharedPid)
                 .setNowMs(System.currentTimeMillis());
         if (net != null) {
             setup.setAddress(net.address()).setGateway(net.gateway()).setMac(net.mac());

@@ -3,6 +3,7 @@ package io.kuasar.driver.vmm;
 import io.kuasar.driver.kit.PodRecord;
 import io.kuasar.driver.kit.PodStore;
 import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.PodConfig;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.Stdio;
@@ -26,6 +27,10 @@ final class VmPod extends PodRecord<VmContainer> {
     List<String> dnsServers = List.of();
     List<String> dnsSearches = List.of();
     List<String> dnsOptions = List.of();
+    /** The pod's sysctls, "name=value", checked at Create. */
+    List<String> sysctls = List.of();
+    /** Its containers share one PID namespace (shareProcessNamespace). */
+    boolean sharedPid;
     String accel = "";
     int vcpus;
     int memoryMb;
@@ -60,6 +65,7 @@ final class VmPod extends PodRecord<VmContainer> {
             pod.dnsServers = spec.pod().dnsServers();
             pod.dnsSearches = spec.pod().dnsSearches();
             pod.dnsOptions = spec.pod().dnsOptions();
+            pod.sharedPid = spec.pod().pid() == PodConfig.NamespaceMode.POD;
         }
         return pod;
     }
