@@ -122,14 +122,15 @@ final class GuestBundle {
             for (JsonNode o : m.path("options")) {
                 bind |= o.asText().equals("bind") || o.asText().equals("rbind");
             }
-            if (!bind) {
-                out.add(copy);
-                continue;
-            }
             if ("/dev/shm".equals(m.path("destination").asText())) {
-                // the pod's one /dev/shm in the guest, mounted by the agent at SetupSandbox (agent/podns.c)
+                // the spec's own tmpfs or a bind of the host's: either way the pod's one /dev/shm in the guest,
+                // mounted by the agent at SetupSandbox (agent/podns.c)
                 ObjectNode shm = out.addObject().put("destination", "/dev/shm").put("type", "bind").put("source", POD_SHM);
                 shm.putArray("options").add("rbind").add("nosuid").add("noexec").add("nodev");
+                continue;
+            }
+            if (!bind) {
+                out.add(copy);
                 continue;
             }
             Path source = Path.of(m.path("source").asText("/nonexistent"));

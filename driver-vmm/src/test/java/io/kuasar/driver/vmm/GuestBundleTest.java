@@ -63,10 +63,11 @@ class GuestBundleTest {
     }
 
     @Test
-    void aPodSharedPidNamespaceIsTheOneTheAgentHoldsAndOthersAreNew() throws Exception {
+    void aPodSharedPidNamespaceAndDevShmAreTheOnesTheAgentHolds() throws Exception {
         Path config = dir.resolve("config.json");
         Files.writeString(config, """
-                {"process":{"args":["sh"]},"linux":{"namespaces":[{"type":"pid","path":"/proc/42/ns/pid"},
+                {"process":{"args":["sh"]},"mounts":[{"destination":"/dev/shm","type":"tmpfs","source":"shm"}],
+                 "linux":{"namespaces":[{"type":"pid","path":"/proc/42/ns/pid"},
                  {"type":"mount"},{"type":"cgroup","path":"/proc/42/ns/cgroup"}]}}
                 """);
         Path share = Files.createDirectories(dir.resolve("share/c1"));
@@ -75,6 +76,8 @@ class GuestBundleTest {
         JSON.readTree(share.resolve("config.json").toFile()).path("linux").path("namespaces")
                 .forEach(n -> ns.add(n.path("type").asText() + n.path("path").asText()));
         assertEquals(List.of("pid/run/kuasar/pidns", "mount", "cgroup"), ns);
+        assertEquals("/run/kuasar/shm", JSON.readTree(share.resolve("config.json").toFile()).path("mounts").get(0)
+                .path("source").asText(), "a container's own /dev/shm tmpfs becomes the pod's");
     }
 
     @Test
