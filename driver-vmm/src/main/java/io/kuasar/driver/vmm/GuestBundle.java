@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kuasar.driver.kit.AtomicFiles;
 import io.kuasar.driver.kit.Commands;
 import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.PodFiles;
 import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
@@ -14,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -24,7 +26,8 @@ import java.util.Set;
  * {@code /proc/PID/ns/*} entries go; a pod-shared PID namespace is the one the agent holds for the pod, any other
  * namespace given by path becomes a new one;</li>
  * <li>the cgroup is {@code /kuasar/ID} in the guest's cgroup2 tree, where the agent reads Stats and Pids;</li>
- * <li>bind mounts of host files (hosts, resolv.conf, hostname) are copied into the share, host directories are
+ * <li>bind mounts of host files are copied into the share (the pod's hosts, resolv.conf and hostname, which
+ * containerd leaves to the sandboxer, are the pod's copies in {@code share/_pod}), host directories are
  * bind-mounted into it (private, or a slave of the host's for HostToContainer; Bidirectional is refused); the pod's
  * host /dev/shm becomes the pod's tmpfs in the guest; hooks and labels are dropped.</li>
  * </ul>
@@ -33,6 +36,11 @@ final class GuestBundle {
     static final String GUEST_SHARE = "/run/kuasar/share";
     /** The pod's PID namespace in the guest, held by the agent for a pod that shares one (agent/podns.c). */
     static final String POD_PIDNS = "/run/kuasar/pidns";
+    /** The share's directory of the pod's files (not a container id: those are 64 hex digits). */
+    static final String POD_FILES_DIR = "_pod";
+    /** Container path to the pod file ({@link PodFiles}) it shows, written into the share at the pod's start. */
+    private static final Map<String, String> POD_FILES = Map.of("/etc/hostname", PodFiles.HOSTNAME,
+            "/etc/hosts", PodFiles.HOSTS, "/etc/resolv.conf", PodFiles.RESOLV);
     /** The pod's /dev/shm in the guest, a tmpfs the agent mounts for the pod (agent/podns.c). */
     static final String POD_SHM = "/run/kuasar/shm";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -134,6 +142,13 @@ final class GuestBundle {
                 continue;
             }
             Path source = Path.of(m.path("source").asText("/nonexistent"));
+            String podFile = POD_FILES.get(m.path("destination").asText());
+            if (podFile != null && !Files.exists(source)) {
+                // containerd leaves a sandboxer's pod its hostname, hosts and resolv.conf to make: the pod's copies
+                copy.put("source", GUEST_SHARE + "/" + POD_FILES_DIR + "/" + podFile);
+                out.add(copy);
+                continue;
+            }
             String name = Integer.toString(n++);
             boolean readOnly = false;
             for (JsonNode o : m.path("options")) {

@@ -1,5 +1,7 @@
 package io.kuasar.driver.vmm;
 
+import io.kuasar.driver.kit.AtomicFiles;
+import io.kuasar.driver.kit.PodFiles;
 import io.kuasar.driver.vmm.agent.proto.SetupSandboxRequest;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStatus;
@@ -11,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * Starting one pod's VM: its network plumbing, the VMM process, its cgroup, the agent's first answer, and the
@@ -41,6 +44,7 @@ record VmBoot(Vmm vmm, VmmSettings settings, String accel, VmTemplate template) 
         try {
             Files.createDirectories(pod.dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             Files.createDirectories(pod.share());
+            writePodFiles(pod);
             if (settings.network() && !pod.netnsPath.isEmpty()) {
                 net = PodNetwork.attach(pod.netnsPath);
             }
@@ -146,6 +150,14 @@ record VmBoot(Vmm vmm, VmmSettings settings, String accel, VmTemplate template) 
                 }
             }
             return false;
+        }
+    }
+
+    /** The pod's hostname, hosts and resolv.conf, which its containers' specs bind (see GuestBundle). */
+    private static void writePodFiles(VmPod pod) throws IOException {
+        Path dir = Files.createDirectories(pod.share().resolve(GuestBundle.POD_FILES_DIR));
+        for (Map.Entry<String, byte[]> f : PodFiles.contents(pod.hostname, pod.podConfig).entrySet()) {
+            AtomicFiles.writeAtomically(dir.resolve(f.getKey()), f.getValue());
         }
     }
 

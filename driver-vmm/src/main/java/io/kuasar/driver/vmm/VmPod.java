@@ -27,6 +27,8 @@ final class VmPod extends PodRecord<VmContainer> {
     List<String> dnsServers = List.of();
     List<String> dnsSearches = List.of();
     List<String> dnsOptions = List.of();
+    /** CRI's pod config, null without one (the pod's files are made from it at start). */
+    PodConfig podConfig;
     /** The pod's sysctls, "name=value", checked at Create. */
     List<String> sysctls = List.of();
     /** Its containers share one PID namespace (shareProcessNamespace). */
@@ -62,6 +64,7 @@ final class VmPod extends PodRecord<VmContainer> {
         VmPod pod = new VmPod(spec.id(), spec.namespace(), spec.netnsPath(),
                 spec.pod() == null ? "" : spec.pod().hostname(), now, spec.labels(), dir);
         if (spec.pod() != null) {
+            pod.podConfig = spec.pod();
             pod.dnsServers = spec.pod().dnsServers();
             pod.dnsSearches = spec.pod().dnsSearches();
             pod.dnsOptions = spec.pod().dnsOptions();

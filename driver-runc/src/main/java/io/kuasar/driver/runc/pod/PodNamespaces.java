@@ -1,6 +1,7 @@
 package io.kuasar.driver.runc.pod;
 
 import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.PodFiles;
 import io.kuasar.driver.kit.Commands;
 import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.runc.process.Mounts;
@@ -9,7 +10,6 @@ import io.kuasar.spi.PodConfig;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.lang.System.Logger;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,9 +37,9 @@ public final class PodNamespaces {
     static final String IPC = "ipc";
     static final String UTS = "uts";
     static final String SHM = "shm";
-    static final String HOSTNAME_FILE = "hostname";
-    static final String HOSTS = "hosts";
-    static final String RESOLV = "resolv.conf";
+    static final String HOSTNAME_FILE = PodFiles.HOSTNAME;
+    static final String HOSTS = PodFiles.HOSTS;
+    static final String RESOLV = PodFiles.RESOLV;
     /** CRI's default size of a pod's /dev/shm. */
     static final long SHM_SIZE = 64L << 20;
     /** IPC-namespaced sysctls besides fs.mqueue.* (the list runc checks). */
@@ -105,22 +105,9 @@ public final class PodNamespaces {
      */
     public static void writePodFiles(Path nsDir, String podHostname, PodConfig pod, boolean hostIpc)
             throws IOException {
-        String hostname = podHostname == null || podHostname.isEmpty()
-                ? Files.readString(Path.of("/proc/sys/kernel/hostname")).strip() : podHostname;
-        writeFile(nsDir.resolve(HOSTNAME_FILE), (hostname + "\n").getBytes(StandardCharsets.UTF_8));
-        writeFile(nsDir.resolve(HOSTS), readOrEmpty(Path.of("/etc/hosts")));
-        StringBuilder dns = new StringBuilder();
-        if (pod != null && !pod.dnsSearches().isEmpty()) {
-            dns.append("search ").append(String.join(" ", pod.dnsSearches())).append('\n');
+        for (Map.Entry<String, byte[]> f : PodFiles.contents(podHostname, pod).entrySet()) {
+            writeFile(nsDir.resolve(f.getKey()), f.getValue());
         }
-        if (pod != null) {
-            pod.dnsServers().forEach(server -> dns.append("nameserver ").append(server).append('\n'));
-        }
-        if (pod != null && !pod.dnsOptions().isEmpty()) {
-            dns.append("options ").append(String.join(" ", pod.dnsOptions())).append('\n');
-        }
-        writeFile(nsDir.resolve(RESOLV), dns.length() > 0 ? dns.toString().getBytes(StandardCharsets.UTF_8)
-                : readOrEmpty(Path.of("/etc/resolv.conf")));
         Path shm = nsDir.resolve(SHM);
         if (!hostIpc && !HostFiles.isMountPoint(shm)) {
             Files.createDirectories(shm);
@@ -211,10 +198,6 @@ public final class PodNamespaces {
     private static void writeFile(Path f, byte[] content) throws IOException {
         Files.write(f, content);
         Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-    }
-
-    private static byte[] readOrEmpty(Path f) throws IOException {
-        return Files.isRegularFile(f) ? Files.readAllBytes(f) : new byte[0];
     }
 
     /** Starts the PID namespace holder and waits until its child (the namespace init) exists. */
