@@ -15,6 +15,7 @@ import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 
 /**
  * Volumes as CRI hands them over (critest "Mounts"): host directories and files bound read-write and read-only, a
@@ -143,6 +144,19 @@ class CriMountsTest extends CriParityTestBase {
         sh(id, "umount /data/sub");
         assertTrue(Files.notExists(dir.resolve("sub/f")), "the container's unmount reached the host");
         hostMounts.pop();
+    }
+
+    /** What kuasar-vmm does instead of the test above (VmmLimits): refuse, saying why. */
+    @Test
+    void bidirectionalPropagationIsRefusedOnAVmPod() throws IOException {
+        HostTools.requireHandler(VMM);
+        Path dir = sharedHostDir("bidi-vm");
+        Pod p = pod(securedPod(podConfig("bidi-vm"), s -> s.setPrivileged(true)), VMM);
+        ContainerConfig c = secured(mounting(sleeper("bidi-vm"), bind(dir, "/data", false).toBuilder()
+                .setPropagation(MountPropagation.PROPAGATION_BIDIRECTIONAL).build()), s -> s.setPrivileged(true));
+        io.grpc.StatusRuntimeException e = failure(() -> cri.runContainer(p.id, p.config, c));
+        assertTrue(e.getMessage().contains("Bidirectional") && e.getMessage().contains("cannot reach the host"),
+                e.getMessage());
     }
 
     private static Mount bind(Path hostPath, String containerPath, boolean readOnly) {
