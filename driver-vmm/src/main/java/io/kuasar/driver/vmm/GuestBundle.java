@@ -14,9 +14,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * The bundle a container runs from inside the guest: {@code share/ID/config.json} (containerd's spec, made fit for
@@ -26,8 +28,8 @@ import java.util.Set;
  * {@code /proc/PID/ns/*} entries go; a pod-shared PID namespace is the one the agent holds for the pod, any other
  * namespace given by path becomes a new one;</li>
  * <li>the cgroup is {@code /kuasar/ID} in the guest's cgroup2 tree, where the agent reads Stats and Pids;</li>
- * <li>bind mounts of host files are copied into the share (the pod's hosts, resolv.conf and hostname, which
- * containerd leaves to the sandboxer, are the pod's copies in {@code share/_pod}), host directories are
+ * <li>bind mounts of host files are copied into the share; the pod's hosts, resolv.conf and hostname, which
+ * containerd leaves to the sandboxer, are bound from the pod's copies in {@code share/_pod}; host directories are
  * bind-mounted into it (private, or a slave of the host's for HostToContainer; Bidirectional is refused); the pod's
  * host /dev/shm becomes the pod's tmpfs in the guest; hooks and labels are dropped.</li>
  * </ul>
@@ -142,13 +144,6 @@ final class GuestBundle {
                 continue;
             }
             Path source = Path.of(m.path("source").asText("/nonexistent"));
-            String podFile = POD_FILES.get(m.path("destination").asText());
-            if (podFile != null && !Files.exists(source)) {
-                // containerd leaves a sandboxer's pod its hostname, hosts and resolv.conf to make: the pod's copies
-                copy.put("source", GUEST_SHARE + "/" + POD_FILES_DIR + "/" + podFile);
-                out.add(copy);
-                continue;
-            }
             String name = Integer.toString(n++);
             boolean readOnly = false;
             for (JsonNode o : m.path("options")) {
@@ -170,6 +165,23 @@ final class GuestBundle {
             }
             out.add(copy);
         }
+        addPodFiles(out, ctrShare.getParent().resolve(POD_FILES_DIR));
         return out;
+    }
+
+    /**
+     * containerd binds a pod's hostname, hosts and resolv.conf into its containers only when it made them, which it
+     * leaves to a sandboxer: the pod's copies in the share go where the container mounts nothing of its own.
+     */
+    private static void addPodFiles(ArrayNode mounts, Path podFiles) {
+        Set<String> taken = new HashSet<>();
+        mounts.forEach(m -> taken.add(m.path("destination").asText()));
+        for (Map.Entry<String, String> f : new TreeMap<>(POD_FILES).entrySet()) {
+            if (!taken.contains(f.getKey()) && Files.isRegularFile(podFiles.resolve(f.getValue()))) {
+                ObjectNode m = mounts.addObject().put("destination", f.getKey()).put("type", "bind")
+                        .put("source", GUEST_SHARE + "/" + POD_FILES_DIR + "/" + f.getValue());
+                m.putArray("options").add("rbind").add("rprivate");
+            }
+        }
     }
 }

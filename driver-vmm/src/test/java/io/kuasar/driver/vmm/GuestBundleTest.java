@@ -81,6 +81,28 @@ class GuestBundleTest {
     }
 
     @Test
+    void thePodsFilesAreBoundWhereTheContainerMountsNothingOfItsOwn() throws Exception {
+        Path podFiles = Files.createDirectories(dir.resolve("share/_pod"));
+        for (String f : List.of("hostname", "hosts", "resolv.conf")) {
+            Files.writeString(podFiles.resolve(f), f + "\n");
+        }
+        Path own = dir.resolve("own-hosts");
+        Files.writeString(own, "10.0.0.1 mine\n");
+        Path config = dir.resolve("config.json");
+        Files.writeString(config, """
+                {"process":{"args":["sh"]},"mounts":[{"destination":"/etc/hosts","type":"bind","source":"%s",
+                 "options":["rbind","ro"]}]}
+                """.formatted(own));
+        Path share = Files.createDirectories(dir.resolve("share/c1"));
+        GuestBundle.prepare(config, share, "c1");
+        List<String> mounts = new ArrayList<>();
+        JSON.readTree(share.resolve("config.json").toFile()).path("mounts")
+                .forEach(m -> mounts.add(m.path("destination").asText() + "=" + m.path("source").asText()));
+        assertEquals(List.of("/etc/hosts=/run/kuasar/share/c1/files/0", "/etc/hostname=/run/kuasar/share/_pod/hostname",
+                "/etc/resolv.conf=/run/kuasar/share/_pod/resolv.conf"), mounts);
+    }
+
+    @Test
     void bidirectionalPropagationIsRefusedNamingTheMount() throws IOException {
         Path config = dir.resolve("config.json");
         Files.writeString(config, """
