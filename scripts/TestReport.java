@@ -63,6 +63,7 @@ public class TestReport {
             results.add(check(repo, module, since, meant));
         }
         print(results);
+        ParityTable.print(repo, results);
         long problems = results.stream().mapToLong(r -> r.problems.size()).sum();
         if (problems > 0) {
             System.out.println("\nTEST REPORT: cannot tell that everything ran (" + problems + " problem(s)):");
@@ -151,12 +152,18 @@ public class TestReport {
             NodeList sk = tc.getElementsByTagName("skipped");
             if (sk.getLength() > 0) {
                 Element s = (Element) sk.item(0);
-                skipped = s.hasAttribute("message") ? s.getAttribute("message") : s.getTextContent();
+                skipped = s.hasAttribute("message") ? s.getAttribute("message") : firstLine(s.getTextContent());
             }
             boolean failed = tc.getElementsByTagName("failure").getLength() > 0
                     || tc.getElementsByTagName("error").getLength() > 0;
             cases.add(new Case(cls, tc.getAttribute("name"), skipped, failed));
         }
+    }
+
+    /** An abort's reason from a report that kept only its stack trace: the first line, without the exception's class. */
+    static String firstLine(String trace) {
+        String line = trace.strip().lines().findFirst().orElse("");
+        return line.replaceFirst("^[\\w.$]+(Exception|Error): ", "");
     }
 
     /** Concrete classes under {@code src} with a test method, by fully qualified name. */
@@ -211,5 +218,65 @@ public class TestReport {
                 }
             }
         }
+    }
+}
+
+/**
+ * The CRI parity suite's outcome per handler (the README's status quotes it): each {@code @OnParityHandlers} test runs
+ * once per handler, and Surefire names the runs {@code method(String)[k]}, k counting the handlers in the order of the
+ * annotation's {@code @ValueSource}, which is read from {@code CriParityTestBase}.
+ */
+class ParityTable {
+    private static final Path BASE = Path.of("e2e/src/test/java/io/kuasar/e2e/CriParityTestBase.java");
+    private static final Pattern HANDLERS = Pattern.compile(
+            "@ValueSource\\(strings = \\{([^}]*)}\\)\\s*@interface\\s+OnParityHandlers");
+    private static final Pattern RUN = Pattern.compile("(\\w+)\\(String\\)\\[(\\d+)]");
+
+    static void print(Path repo, List<TestReport.ModuleResult> results) throws IOException {
+        Path base = repo.resolve(BASE);
+        if (!Files.isRegularFile(base)) {
+            return;
+        }
+        Matcher h = HANDLERS.matcher(Files.readString(base));
+        if (!h.find()) {
+            System.out.println("\nparity table: no @ValueSource of handlers found on OnParityHandlers in " + BASE);
+            return;
+        }
+        List<String> handlers = Stream.of(h.group(1).split(",")).map(x -> x.strip().replace("\"", "")).toList();
+        Set<String> parityMethods = parityMethods(base.getParent());
+        long[][] counts = new long[handlers.size()][3]; // passed, skipped, failed
+        results.stream().filter(r -> r.module().equals("e2e")).flatMap(r -> r.cases().stream()).forEach(c -> {
+            Matcher m = RUN.matcher(c.name());
+            if (m.matches() && parityMethods.contains(c.className() + "." + m.group(1))) {
+                int k = Integer.parseInt(m.group(2)) - 1;
+                if (k < handlers.size()) {
+                    counts[k][c.failed() ? 2 : c.skipped() != null ? 1 : 0]++;
+                }
+            }
+        });
+        if (parityMethods.isEmpty() || java.util.Arrays.stream(counts).allMatch(x -> x[0] + x[1] + x[2] == 0)) {
+            return;
+        }
+        System.out.println("\n=== CRI parity suite by handler ===");
+        System.out.printf("%-14s %7s %8s %7s%n", "handler", "passed", "skipped", "failed");
+        for (int i = 0; i < handlers.size(); i++) {
+            System.out.printf("%-14s %7d %8d %7d%n", handlers.get(i), counts[i][0], counts[i][1], counts[i][2]);
+        }
+    }
+
+    /** class.method of every test annotated {@code @OnParityHandlers} in the suite's source directory. */
+    private static Set<String> parityMethods(Path dir) throws IOException {
+        Pattern method = Pattern.compile("@OnParityHandlers\\s+(?:@\\w+(?:\\([^)]*\\))?\\s+)*void\\s+(\\w+)\\(");
+        Set<String> out = new TreeSet<>();
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
+                String cls = "io.kuasar.e2e." + f.getFileName().toString().replace(".java", "");
+                Matcher m = method.matcher(Files.readString(f));
+                while (m.find()) {
+                    out.add(cls + "." + m.group(1));
+                }
+            }
+        }
+        return out;
     }
 }

@@ -31,7 +31,7 @@ echo "suite time: $(( $(date +%s) - start )) s"
 # suite was asked for, two more steps (about 3 minutes on 2 CPUs), each failing the run on any finding:
 # 1. every fuzz target, C (libFuzzer + ASan/UBSan) and Java (Jazzer), fuzzes for a few seconds (bench/fuzz.sh --ci;
 #    findings in target/fuzz/findings/);
-# 2. the keeper's e2e test (KeeperRelayTest) runs again against a keeper built with ASan + UBSan; a sanitizer
+# 2. the keeper's e2e tests (KeeperRelayTest, KeeperHandoverTest) run again against a keeper built with ASan + UBSan; a sanitizer
 #    report (target/keeper-asan/) fails it even when the test itself passed.
 if (( status == 0 && $# == 0 )); then
   fuzz_start=$(date +%s)
@@ -40,7 +40,7 @@ if (( status == 0 && $# == 0 )); then
   rm -rf "$asan" && mkdir -p "$asan"
   if make -s -C host/keeper/fuzz sanitize OUT="$repo/target/fuzz/keeper"; then
     ASAN_OPTIONS="log_path=$asan/asan:detect_leaks=1" UBSAN_OPTIONS="log_path=$asan/ubsan:print_stacktrace=1" \
-      KUASAR_E2E=1 mvn -B -ntp -o -q -pl e2e surefire:test -Dtest=KeeperRelayTest \
+      KUASAR_E2E=1 mvn -B -ntp -o -q -pl e2e surefire:test -Dtest='KeeperRelayTest,KeeperHandoverTest' \
       -Dkuasar.keeper.bin="$repo/target/fuzz/keeper/kuasar-keeper-asan" || status=$?
     if compgen -G "$asan/*san.*" >/dev/null; then
       echo "sanitizer reports from the keeper:" >&2; cat "$asan"/*san.* >&2; status=1

@@ -38,6 +38,8 @@ void dispatch(uint32_t stream, const char *method, const uint8_t *payload, size_
     else if (!strcmp(method, "CloseStdin")) procs_close_stdin(stream, &r);
     else if (!strcmp(method, "Delete")) procs_delete(stream, &r);
     else if (!strcmp(method, "Update")) procs_update(stream, &r);
+    else if (!strcmp(method, "WriteStdin")) procs_write_stdin(stream, &r);
+    else if (!strcmp(method, "ResizePty")) procs_resize_pty(stream, &r);
     else if (!strcmp(method, "Pause")) procs_pause(stream, &r, 1);
     else if (!strcmp(method, "Resume")) procs_pause(stream, &r, 0);
     else if (!strcmp(method, "Stats")) cgroup_stats(stream, &r);

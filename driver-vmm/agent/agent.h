@@ -55,6 +55,8 @@ void procs_close_stdin(uint32_t stream, pb_reader *r);
 void procs_delete(uint32_t stream, pb_reader *r);
 void procs_pause(uint32_t stream, pb_reader *r, int pause);
 void procs_update(uint32_t stream, pb_reader *r);
+void procs_write_stdin(uint32_t stream, pb_reader *r);
+void procs_resize_pty(uint32_t stream, pb_reader *r);
 int procs_known(const char *cid);
 void procs_reap(void);                                  /* after SIGCHLD */
 int procs_poll_fds(struct pollfd *fds, int max);        /* output pipes worth polling */

@@ -53,6 +53,7 @@ static struct proc *add(const char *cid, const char *eid)
             snprintf(p->cid, ID_MAX, "%s", cid);
             snprintf(p->eid, ID_MAX, "%s", eid);
             p->out[0].fd = p->out[1].fd = -1;
+            p->in_fd = p->in_child = p->pty = p->console = -1;
             return p;
         }
     return NULL;
@@ -65,6 +66,7 @@ static void drop(struct proc *p)
             close(p->out[i].fd);
         free(p->out[i].data);
     }
+    stdio_drop(p);
     p->used = 0;
 }
 
@@ -79,6 +81,8 @@ int parse_ref(uint32_t stream, pb_reader *r, struct ref *ref)
         else if (f.num == 3) ref->n3 = f.v;
         else if (f.num == 4) ref->n4 = f.v, ref->b4 = f.v != 0;
         else if (f.num == 5) ref->b5 = f.v != 0;
+        else if (f.num == 6) ref->b6 = f.v != 0;
+        else if (f.num == 7) ref->b7 = f.v != 0;
     }
     if (!valid_id(ref->cid, 0) || !valid_id(ref->eid, 1)) {
         reply_err(stream, ST_INVALID, "invalid container or exec id \"%s\"/\"%s\"", ref->cid, ref->eid);
@@ -118,7 +122,7 @@ int run_runc(char *const argv[], struct proc *p, char *err, size_t errcap)
     pid_t pid = fork();
     if (pid == 0) {
         int devnull = open("/dev/null", O_RDWR);
-        dup2(devnull, 0);
+        dup2(p && p->in_child >= 0 ? p->in_child : devnull, 0);
         dup2(p ? pipes[0][1] : devnull, 1);
         dup2(pipes[1][1], 2);
         execv(RUNC, argv);
@@ -126,11 +130,15 @@ int run_runc(char *const argv[], struct proc *p, char *err, size_t errcap)
     }
     close(pipes[0][1]);
     close(pipes[1][1]);
+    if (p && p->in_child >= 0) { /* the process has its copy */
+        close(p->in_child);
+        p->in_child = -1;
+    }
     int st = 0;
     while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
     int ok = pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-    if (ok && p && !p->started && p->out[0].fd < 0 && p->out[1].fd < 0) {
+    if (ok && p && !p->started && !p->terminal && p->out[0].fd < 0 && p->out[1].fd < 0) {
         /* both kept even when unwanted: closing one would kill the process with SIGPIPE */
         p->out[0].fd = pipes[0][0];
         p->out[1].fd = pipes[1][0];
@@ -165,15 +173,13 @@ static pid_t read_pid(const char *path)
 
 void procs_create(uint32_t stream, pb_reader *r)
 {
-    char cid[ID_MAX] = "", bundle[256] = "", pidfile[160], err[512];
-    int want[2] = { 0, 0 };
+    char cid[ID_MAX] = "", bundle[256] = "", pidfile[160], console[108], err[512];
+    int want[4] = { 0, 0, 0, 0 };
     pb_field f;
-    while (pb_next(r, &f) == 1) { /* CreateContainerRequest: id=1, bundle=2, stdout=3, stderr=4 */
+    while (pb_next(r, &f) == 1) /* CreateContainerRequest: id=1, bundle=2, stdout=3, stderr=4, terminal=5, stdin=6 */
         if (f.num == 1) pb_copy_str(&f, cid, sizeof(cid));
         else if (f.num == 2) pb_copy_str(&f, bundle, sizeof(bundle));
-        else if (f.num == 3) want[0] = f.v != 0;
-        else if (f.num == 4) want[1] = f.v != 0;
-    }
+        else if (f.num >= 3 && f.num <= 6) want[f.num - 3] = f.v != 0;
     if (!valid_id(cid, 0) || bundle[0] != '/') {
         reply_err(stream, ST_INVALID, "create needs a valid id and an absolute bundle path (\"%s\", \"%s\")", cid, bundle);
         return;
@@ -189,9 +195,20 @@ void procs_create(uint32_t stream, pb_reader *r)
     }
     p->want_out[0] = want[0];
     p->want_out[1] = want[1];
+    p->terminal = want[2];
+    p->want_in = want[3];
     snprintf(pidfile, sizeof(pidfile), "/run/kuasar/pids/%s.pid", cid);
-    char *argv[] = { RUNC, "--root", "/run/runc", "create", "--no-pivot", "--bundle", bundle, "--pid-file", pidfile, p->cid, NULL };
-    if (run_runc(argv, p, err, sizeof(err)) < 0) {
+    char *argv[] = { RUNC, "--root", "/run/runc", "create", "--no-pivot", "--bundle", bundle, "--pid-file", pidfile,
+                     p->cid, NULL, NULL, NULL };
+    if (stdio_prepare(p, console, sizeof(console), err, sizeof(err)) < 0
+        || run_runc(stdio_console_argv(argv, 9, console), p, err, sizeof(err)) < 0) {
+        drop(p);
+        reply_err(stream, ST_INTERNAL, "runc create %s: %s", cid, err);
+        return;
+    }
+    if (stdio_finish(p, err, sizeof(err)) < 0) {
+        char *del[] = { RUNC, "--root", "/run/runc", "delete", "--force", p->cid, NULL };
+        run_runc(del, NULL, pidfile, sizeof(pidfile));
         drop(p);
         reply_err(stream, ST_INTERNAL, "runc create %s: %s", cid, err);
         return;
@@ -221,8 +238,13 @@ void procs_start(uint32_t stream, pb_reader *r)
     } else {
         snprintf(pidfile, sizeof(pidfile), "/run/kuasar/exec/%s.%s.pid", p->cid, p->eid);
         snprintf(spec, sizeof(spec), "/run/kuasar/exec/%s.%s.json", p->cid, p->eid);
-        char *argv[] = { RUNC, "--root", "/run/runc", "exec", "--detach", "--pid-file", pidfile, "--process", spec, p->cid, NULL };
-        if (run_runc(argv, p, err, sizeof(err)) < 0) {
+        char console[108];
+        char *argv[] = { RUNC, "--root", "/run/runc", "exec", "--detach", "--pid-file", pidfile, "--process", spec,
+                         p->cid, NULL, NULL, NULL };
+        if (stdio_prepare(p, console, sizeof(console), err, sizeof(err)) < 0
+            || run_runc(stdio_console_argv(argv, 9, console), p, err, sizeof(err)) < 0
+            || stdio_finish(p, err, sizeof(err)) < 0) {
+            stdio_abort(p);
             reply_err(stream, ST_INTERNAL, "runc exec %s in %s: %s", p->eid, p->cid, err);
             return;
         }
@@ -262,6 +284,8 @@ void procs_exec(uint32_t stream, pb_reader *r)
     close(fd);
     p->want_out[0] = ref.b4;
     p->want_out[1] = ref.b5;
+    p->terminal = ref.b6;
+    p->want_in = ref.b7;
     reply_ok(stream, NULL);
 }
 
@@ -323,13 +347,6 @@ void procs_wait(uint32_t stream, pb_reader *r)
     p->waiters[p->nwaiters++] = stream;
     if (p->exited)
         answer_waiters(p);
-}
-
-void procs_close_stdin(uint32_t stream, pb_reader *r)
-{
-    struct ref ref;
-    if (parse_ref(stream, r, &ref) == 0 && lookup(stream, &ref))
-        reply_ok(stream, NULL); /* stdin is /dev/null: nothing stays open */
 }
 
 void procs_delete(uint32_t stream, pb_reader *r)

@@ -4,10 +4,10 @@
 set -eu
 out=${1:?usage: build.sh OUT}
 src=$(cd "$(dirname "$0")" && pwd)
-sources="$src/kuasar-keeper.c $src/control.c $src/relay.c $src/bufs.c $src/exit_records.c"
+sources="$src/kuasar-keeper.c $src/control.c $src/relay.c $src/handover.c $src/holder.c $src/bufs.c $src/exit_records.c"
 if [ -x "$out" ]; then
     stale=0
-    for f in $sources "$src/keeper.h" "$src/build.sh"; do
+    for f in $sources "$src/keeper.h" "$src/relay.h" "$src/build.sh"; do
         [ "$f" -nt "$out" ] && stale=1
     done
     [ "$stale" = 0 ] && exit 0

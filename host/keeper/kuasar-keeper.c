@@ -34,6 +34,8 @@ static int epfd = -1, log_fd = STDERR_FILENO;
 static const char *dir;
 static char **cmd;
 static int restart_delay_ms = 500, jvm_starts, stopping;
+static int handover_drain_ms = 3000; /* at a stop under systemd: how long answers in flight may take */
+static int64_t handover_at = -1;     /* while stopping: when the handover happens at the latest; -1: none due */
 static unsigned long long replayed_requests; /* requests resent to a restarted JVM (relay.c), for DIR/stats */
 static long record_ttl_hours = 168; /* exit records older than this are pruned (exit_records.c) */
 static pid_t jvm_pid;           /* 0 while the JVM is not running */
@@ -92,6 +94,8 @@ void klog(const char *fmt, ...) {
     if (write(log_fd, line, n) < 0) { /* nowhere left to complain */ }
 }
 
+int klog_fd(void) { return log_fd; }
+
 int64_t now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -116,7 +120,7 @@ void defer_free(void *p) {
 }
 
 /* Writes dirpath/name through a temporary file, fsync and rename: readers see all of it or nothing. */
-static int atomic_write(const char *dirpath, const char *name, const char *data, size_t len) {
+int atomic_write(const char *dirpath, const char *name, const char *data, size_t len) {
     char tmp[PATH_MAX], final[PATH_MAX];
     snprintf(tmp, sizeof tmp, "%s/.tmp-%s", dirpath, name);
     snprintf(final, sizeof final, "%s/%s", dirpath, name);
@@ -235,6 +239,22 @@ static void reap_children(void) {
     }
 }
 
+static void stop_jvm(void) {
+    if (jvm_pid > 0) {
+        kill(jvm_pid, SIGTERM);
+        kill_at = now_ms() + STOP_GRACE_MS;
+    }
+}
+
+/* Once the answers in flight are through (or their time is up), the connections go to systemd's store. */
+static void hand_over(int settled) {
+    klog("handing over %s", settled ? "once every answer in flight went out" : "at the end of the drain time");
+    if (handover_give(dir) < 0) klog("handover incomplete: containerd may see some task connections close");
+    relay_close_all();
+    handover_at = -1;
+    stop_jvm();
+}
+
 static void on_signals(void) {
     struct signalfd_siginfo ssi;
     while (read(signal_ev.fd, &ssi, sizeof ssi) == (ssize_t)sizeof ssi) {
@@ -242,9 +262,12 @@ static void on_signals(void) {
         klog("got signal %d: stopping", (int)ssi.ssi_signo); /* SIGTERM or SIGINT */
         stopping = 1;
         restart_at = -1;
-        if (jvm_pid > 0) {
-            kill(jvm_pid, SIGTERM);
-            kill_at = now_ms() + STOP_GRACE_MS;
+        notify_systemd("STOPPING=1");
+        if (handover_enabled()) { /* containerd's connections go to the next keeper: no new request from now on */
+            relay_stop_reading();
+            handover_at = now_ms() + handover_drain_ms;
+        } else {
+            stop_jvm();
         }
     }
     reap_children(); /* SIGCHLDs coalesce: always look for every exited child */
@@ -265,15 +288,17 @@ static void parse_args(int argc, char **argv) {
         else if (strcmp(argv[i], "--log") == 0) log = argv[i + 1];
         else if (strcmp(argv[i], "--restart-delay-ms") == 0) restart_delay_ms = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--exit-record-ttl-hours") == 0) record_ttl_hours = atol(argv[i + 1]);
+        else if (strcmp(argv[i], "--handover-drain-ms") == 0) handover_drain_ms = atoi(argv[i + 1]);
         else break;
     }
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         puts("kuasar-keeper 1"); /* lets build.sh check that a static binary runs */
         exit(0);
     }
-    if (!dir || i + 1 >= argc || strcmp(argv[i], "--") != 0 || restart_delay_ms < 0 || record_ttl_hours < 1) {
+    if (!dir || i + 1 >= argc || strcmp(argv[i], "--") != 0 || restart_delay_ms < 0 || record_ttl_hours < 1
+        || handover_drain_ms < 0) {
         fprintf(stderr, "usage: kuasar-keeper --dir DIR [--restart-delay-ms N] [--exit-record-ttl-hours N (168)]"
-                        " [--log FILE] -- CMD ARGS...\n");
+                        " [--handover-drain-ms N (3000)] [--log FILE] -- CMD ARGS...\n");
         exit(2);
     }
     cmd = argv + i + 1;
@@ -304,6 +329,7 @@ static void setup(void) {
     if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) fail("epoll_create1");
     if ((signal_ev.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) fail("signalfd");
     ev_ctl(EPOLL_CTL_ADD, &signal_ev, EPOLLIN);
+    handover_take(dir); /* before the JVM asks for its listeners again: those handed over are served already */
     if ((control_ev.fd = listen_unix(control_path, err, sizeof err)) < 0) {
         klog("%s", err);
         exit(1);
@@ -316,6 +342,8 @@ static void setup(void) {
 
 /* Runs what is due; returns the epoll timeout until the next thing due (-1: none). */
 static int run_timers(void) {
+    if (handover_at >= 0 && handover_settled()) hand_over(1);
+    else if (handover_at >= 0 && now_ms() >= handover_at) hand_over(0);
     int64_t now = now_ms(), next = relay_tick(now);
     if (restart_at >= 0 && now >= restart_at) start_jvm();
     if (kill_at >= 0 && now >= kill_at && jvm_pid > 0) {
@@ -325,6 +353,7 @@ static int run_timers(void) {
     }
     if (restart_at >= 0 && (next < 0 || restart_at - now < next)) next = restart_at - now;
     if (kill_at >= 0 && (next < 0 || kill_at - now < next)) next = kill_at - now;
+    if (handover_at >= 0 && (next < 0 || handover_at - now < next)) next = handover_at - now;
     return next < 0 ? -1 : (int)(next > 0 ? next : 0);
 }
 
@@ -334,9 +363,12 @@ int main(int argc, char **argv) {
     klog("keeper running on %s", dir);
     exit_records_prune(exits_dir, record_ttl_hours);
     start_jvm();
-    while (!stopping || jvm_pid > 0) {
+    notify_systemd("READY=1");
+    while (!stopping || jvm_pid > 0 || handover_at >= 0) {
         struct epoll_event events[64];
-        int n = epoll_wait(epfd, events, 64, run_timers());
+        int timeout = run_timers();
+        if (stopping && jvm_pid == 0 && handover_at < 0) break; /* a handover just done with no JVM to wait for */
+        int n = epoll_wait(epfd, events, 64, timeout);
         if (n < 0 && errno != EINTR) fail("epoll_wait");
         for (int i = 0; i < n; i++) {
             struct ev *e = events[i].data.ptr;

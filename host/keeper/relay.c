@@ -16,51 +16,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
-#include "keeper.h"
-
-#define HEADER_LEN 10
-#define MAX_PAYLOAD (4u << 20) /* ttrpc's limit: larger frames pass through unkept, the JVM rejects them */
-#define MAX_KEPT (16u << 20)   /* unanswered requests per connection before we give up on it */
-#define HIGH_WATER (1u << 20)  /* a side is not read while the other side's output queue is above this */
-#define RETRY_MS 100
-
-enum { T_REQUEST = 1, T_RESPONSE = 2, T_DATA = 3 };
-
-/* A request frame not answered yet, kept to be resent to a restarted backend. */
-struct kept {
-    struct kept *next;
-    uint32_t stream;
-    size_t len;
-    char frame[];
-};
-
-/* One direction of a pair. */
-struct dir {
-    struct buf in;        /* bytes read that do not form a complete frame yet */
-    uint32_t stream_left; /* payload bytes of an oversized frame still to pass through */
-    int dropping;         /* ...to nowhere, because its header never reached the peer */
-};
-
-struct pair {
-    struct ev front, back; /* containerd's connection; the backend's (fd -1 while down) */
-    struct listener *lst;
-    struct pair *next;
-    struct dir up, down;   /* up: containerd -> backend; down: backend -> containerd */
-    struct buf to_front, to_back;
-    struct kept *kept, *kept_tail;
-    size_t kept_bytes, kept_count;
-    int64_t retry_at;      /* while the backend is down */
-    int id, was_up;
-    uint32_t front_mask, back_mask; /* epoll events registered */
-};
-
-struct listener {
-    struct ev ev;
-    char *public_path, *backend_path;
-    struct pair *pairs;
-    int npairs;
-    struct listener *next;
-};
+#include "relay.h"
 
 /*
  * Connections one public socket holds at once: containerd opens one per container of the sandbox. At the cap the
@@ -71,8 +27,9 @@ struct listener {
 #define MAX_PAIRS 128
 #define ACCEPTS_PER_WAKE 16
 
-static struct listener *listeners;
+struct listener *listeners;
 static int pair_ids;
+static int handing_over; /* containerd's side is no longer read: its connections go to the next keeper */
 
 /* ---- pairs: one containerd connection and its backend connection ---- */
 
@@ -103,7 +60,7 @@ static void pair_kill(struct pair *p, const char *why) {
     struct pair **pp = &p->lst->pairs;
     while (*pp != p) pp = &(*pp)->next;
     *pp = p->next;
-    if (p->lst->npairs-- == MAX_PAIRS && p->lst->ev.fd >= 0) ev_ctl(EPOLL_CTL_MOD, &p->lst->ev, EPOLLIN);
+    if (p->lst->npairs-- == MAX_PAIRS && p->lst->ev.fd >= 0 && !handing_over) ev_ctl(EPOLL_CTL_MOD, &p->lst->ev, EPOLLIN);
     defer_free(p);
 }
 
@@ -152,7 +109,7 @@ static uint32_t be32(const unsigned char *b) {
 }
 
 /* Keeps a copy of a request until its response comes back. */
-static int keep(struct pair *p, uint32_t stream, const void *frame, size_t len) {
+int relay_keep(struct pair *p, uint32_t stream, const void *frame, size_t len) {
     struct kept *k = p->kept_bytes + len > MAX_KEPT ? NULL : malloc(sizeof *k + len);
     if (!k) {
         pair_kill(p, "more than 16 MiB of unanswered requests, or out of memory");
@@ -218,7 +175,7 @@ static int relay_frames(struct pair *p, struct dir *d, int up) {
             continue;
         }
         if (avail < HEADER_LEN + len) return 0;
-        if (up && type == T_REQUEST && keep(p, stream, h, HEADER_LEN + len) < 0) return -1;
+        if (up && type == T_REQUEST && relay_keep(p, stream, h, HEADER_LEN + len) < 0) return -1;
         if (!up && type == T_RESPONSE) answered(p, stream);
         /* Up while the backend is down, other frames are dropped: a restarted JVM would not know their stream. */
         if (deliver && buf_append(out, h, HEADER_LEN + len) < 0) break;
@@ -231,7 +188,7 @@ static int relay_frames(struct pair *p, struct dir *d, int up) {
 /* A side is read only while the other side keeps up, which bounds the output queues. */
 static void pair_update_events(struct pair *p) {
     uint32_t front = buf_pending(&p->to_front) ? EPOLLOUT : 0, back = 0;
-    if (p->back.fd < 0 || buf_pending(&p->to_back) < HIGH_WATER) front |= EPOLLIN;
+    if (!handing_over && (p->back.fd < 0 || buf_pending(&p->to_back) < HIGH_WATER)) front |= EPOLLIN;
     if (front != p->front_mask) ev_ctl(EPOLL_CTL_MOD, &p->front, p->front_mask = front);
     if (p->back.fd < 0) return;
     if (buf_pending(&p->to_front) < HIGH_WATER) back |= EPOLLIN;
@@ -240,7 +197,7 @@ static void pair_update_events(struct pair *p) {
 }
 
 /* Sends what is queued at once, rather than after another epoll round; then re-arms the events. */
-static void pair_flush(struct pair *p) {
+void relay_flush(struct pair *p) {
     if (p->back.fd >= 0 && buf_flush(&p->to_back, p->back.fd) < 0) backend_lost(p, "write failed");
     if (p->front.fd < 0) return; /* killed */
     if (buf_flush(&p->to_front, p->front.fd) < 0) pair_kill(p, "write to containerd failed");
@@ -258,7 +215,23 @@ static void pair_event(struct pair *p, int up, uint32_t events) {
             return;
         }
     }
-    if (p->front.fd >= 0) pair_flush(p);
+    if (p->front.fd >= 0) relay_flush(p);
+}
+
+/* Takes containerd's connection fd (accepted, or handed over by a previous keeper) and dials the backend for it. */
+struct pair *relay_add_pair(struct listener *l, int fd) {
+    struct pair *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    *p = (struct pair){.front = {EV_FRONT, fd, p}, .back = {EV_BACK, -1, p}, .lst = l, .next = l->pairs,
+                       .id = ++pair_ids, .front_mask = EPOLLIN};
+    l->pairs = p;
+    l->npairs++;
+    ev_ctl(EPOLL_CTL_ADD, &p->front, EPOLLIN);
+    if (backend_connect(p) < 0) {
+        p->retry_at = now_ms() + RETRY_MS;
+        klog("connection %d on %s: backend %s not there yet, retrying", p->id, l->public_path, l->backend_path);
+    }
+    return p;
 }
 
 static void accept_connections(struct listener *l) {
@@ -270,20 +243,10 @@ static void accept_connections(struct listener *l) {
             return;
         }
         if ((fd = accept4(l->ev.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) break;
-        struct pair *p = calloc(1, sizeof *p);
-        if (!p) {
+        if (!relay_add_pair(l, fd)) {
             klog("out of memory: refusing a connection on %s", l->public_path);
             close(fd);
             continue;
-        }
-        *p = (struct pair){.front = {EV_FRONT, fd, p}, .back = {EV_BACK, -1, p}, .lst = l, .next = l->pairs,
-                           .id = ++pair_ids, .front_mask = EPOLLIN};
-        l->pairs = p;
-        l->npairs++;
-        ev_ctl(EPOLL_CTL_ADD, &p->front, EPOLLIN);
-        if (backend_connect(p) < 0) {
-            p->retry_at = now_ms() + RETRY_MS;
-            klog("connection %d on %s: backend %s not there yet, retrying", p->id, l->public_path, l->backend_path);
         }
     }
     if (fd < 0 && errno != EAGAIN && errno != EINTR) klog("accept on %s: %s", l->public_path, strerror(errno));
@@ -303,7 +266,7 @@ int relay_tick(int64_t now) {
             if (p->back.fd >= 0) continue;
             if (now >= p->retry_at) {
                 if (backend_connect(p) == 0) {
-                    pair_flush(p);
+                    relay_flush(p);
                     continue;
                 }
                 p->retry_at = now + RETRY_MS;
@@ -330,19 +293,29 @@ int relay_listen(const char *public_path, const char *backend_path, char *err, s
     if (unix_addr(backend_path, &sa) < 0) return errf(err, errlen, "socket path too long: %s", backend_path);
     int fd = listen_unix(public_path, err, errlen);
     if (fd < 0) return -1;
-    if (!(l = calloc(1, sizeof *l))) {
+    if (!relay_add_listener(fd, public_path, backend_path)) {
         close(fd);
         unlink(public_path);
         return errf(err, errlen, "out of memory");
     }
-    l->ev = (struct ev){EV_PUBLIC, fd, l};
-    l->public_path = strdup(public_path);
-    l->backend_path = strdup(backend_path);
-    l->next = listeners;
-    listeners = l;
-    ev_ctl(EPOLL_CTL_ADD, &l->ev, EPOLLIN);
     klog("listener added: %s -> %s", public_path, backend_path);
     return 0;
+}
+
+/* Serves a listening socket: one just bound, or one handed over by a previous keeper. */
+struct listener *relay_add_listener(int fd, const char *public_path, const char *backend_path) {
+    struct listener *l = calloc(1, sizeof *l);
+    char *pub = strdup(public_path), *back = strdup(backend_path);
+    if (!l || !pub || !back) {
+        free(l);
+        free(pub);
+        free(back);
+        return NULL;
+    }
+    *l = (struct listener){.ev = {EV_PUBLIC, fd, l}, .public_path = pub, .backend_path = back, .next = listeners};
+    listeners = l;
+    ev_ctl(EPOLL_CTL_ADD, &l->ev, EPOLLIN);
+    return l;
 }
 
 void relay_close(const char *public_path) {
@@ -350,13 +323,22 @@ void relay_close(const char *public_path) {
     if (!l) return;
     while (l->pairs) pair_kill(l->pairs, "listener closed");
     close_ev(&l->ev);
-    unlink(l->public_path);
+    if (!handing_over) unlink(l->public_path); /* a handed-over socket stays bound to its path in the next keeper */
     while (*pl != l) pl = &(*pl)->next;
     *pl = l->next;
     klog("listener closed: %s", l->public_path);
     free(l->public_path);
     free(l->backend_path);
     defer_free(l);
+}
+
+/* From now on containerd's side is not read and no connection is accepted; answers still flow to containerd. */
+void relay_stop_reading(void) {
+    handing_over = 1;
+    for (struct listener *l = listeners; l; l = l->next) {
+        if (l->ev.fd >= 0) ev_ctl(EPOLL_CTL_MOD, &l->ev, 0);
+        for (struct pair *p = l->pairs; p; p = p->next) pair_update_events(p);
+    }
 }
 
 void relay_close_all(void) {

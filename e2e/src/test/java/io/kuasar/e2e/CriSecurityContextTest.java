@@ -59,9 +59,7 @@ class CriSecurityContextTest extends CriParityTestBase {
 
     @OnParityHandlers
     void addedAndDroppedCapabilitiesShowInTheEffectiveSetAndGuardTheirOperations(String handler) throws IOException {
-        long hostBounding = Long.parseUnsignedLong(hostStatus("CapBnd"), 16);
-        org.junit.jupiter.api.Assumptions.assumeTrue(bit(hostBounding, CAP_NET_ADMIN), () -> "this host's bounding set"
-                + " (CapBnd " + Long.toHexString(hostBounding) + ") lacks CAP_NET_ADMIN, which this test adds");
+        assumeHostBoundingSetHas(CAP_NET_ADMIN);
         Pod p = pod("caps", handler);
         String plain = p.running(sleeper("plain"));
         String changed = p.running(secured(sleeper("changed"), s -> s.setCapabilities(Capability.newBuilder()
@@ -74,20 +72,27 @@ class CriSecurityContextTest extends CriParityTestBase {
         long expected = (plainCaps | 1L << CAP_NET_ADMIN) & ~(1L << CAP_CHOWN) & ~(1L << CAP_NET_RAW);
         assertEquals(Long.toHexString(expected), Long.toHexString(changedCaps), "CapEff with NET_ADMIN added, CHOWN and NET_RAW dropped");
 
-        // The operations the capabilities guard: chown (CHOWN) and changing a link (NET_ADMIN).
+        // The operation CHOWN guards.
         assertEquals(0, execSync(plain, "sh", "-c", "touch /tmp/f && chown 1:1 /tmp/f").getExitCode());
         ExecSyncResponse noChown = execSync(changed, "sh", "-c", "touch /tmp/f && chown 1:1 /tmp/f");
         assertNotEquals(0, noChown.getExitCode(), "chown without CAP_CHOWN");
         assertTrue(noChown.getStderr().toStringUtf8().contains("Operation not permitted"), noChown.getStderr().toStringUtf8());
+    }
+
+    @OnParityHandlers
+    void addedNetAdminLetsTheContainerChangeALinkOfThePod(String handler) throws IOException {
+        assumeHostBoundingSetHas(CAP_NET_ADMIN);
+        Pod p = pod("netadmin", handler);
+        String plain = p.running(sleeper("plain"));
+        String admin = p.running(secured(sleeper("admin"), s -> s.setCapabilities(Capability.newBuilder()
+                .addAddCapabilities("NET_ADMIN"))));
         assertNotEquals(0, execSync(plain, "ip", "link", "set", "lo", "mtu", "60000").getExitCode(), "mtu change without NET_ADMIN");
-        assertEquals(0, execSync(changed, "ip", "link", "set", "lo", "mtu", "60000").getExitCode(), "mtu change with NET_ADMIN");
+        assertEquals(0, execSync(admin, "ip", "link", "set", "lo", "mtu", "60000").getExitCode(), "mtu change with NET_ADMIN");
     }
 
     @OnParityHandlers
     void droppingAllCapabilitiesThenAddingOneLeavesExactlyThatOne(String handler) throws IOException {
-        long hostBounding = Long.parseUnsignedLong(hostStatus("CapBnd"), 16);
-        org.junit.jupiter.api.Assumptions.assumeTrue(bit(hostBounding, CAP_NET_BIND_SERVICE), () -> "this host's"
-                + " bounding set (CapBnd " + Long.toHexString(hostBounding) + ") lacks CAP_NET_BIND_SERVICE");
+        assumeHostBoundingSetHas(CAP_NET_BIND_SERVICE);
         Pod p = pod("onecap", handler);
         String id = p.running(secured(sleeper("onecap"), s -> s.setCapabilities(Capability.newBuilder()
                 .addDropCapabilities("ALL").addAddCapabilities("NET_BIND_SERVICE"))));
@@ -99,8 +104,8 @@ class CriSecurityContextTest extends CriParityTestBase {
 
     /**
      * A capability the host's bounding set lacks (the first one, by bit; this machine kind lacks CAP_SYS_RESOURCE, see
-     * FACTS.md) can be given to no container, so both handlers must refuse the container rather than run it without
-     * it. Stock says only runc's "unable to apply caps: operation not permitted"; ours names the capability and why
+     * FACTS.md) can be given to no container on the host's kernel, so those handlers must refuse the container rather
+     * than run it without it; gVisor's kernel grants it inside the sandbox, where it must then show. Stock says only runc's "unable to apply caps: operation not permitted"; ours names the capability and why
      * (the node's bounding set lacks it). Skipped on a host whose bounding set has every capability.
      */
     @OnParityHandlers
@@ -120,6 +125,12 @@ class CriSecurityContextTest extends CriParityTestBase {
         Pod p = pod("lackcap", handler);
         ContainerConfig c = secured(sleeper("lackcap"), s -> s.setCapabilities(Capability.newBuilder()
                 .addAddCapabilities(name)));
+        if (handler.equals(RUNSC)) {
+            // gVisor's capabilities are its own kernel's, not bounded by the host's: the container gets it
+            long caps = Long.parseUnsignedLong(initStatus(p.running(c), "CapEff"), 16);
+            assertTrue(bit(caps, CAPABILITIES.indexOf(name)), () -> "CapEff " + Long.toHexString(caps) + " lacks " + name);
+            return;
+        }
         StatusRuntimeException e = failure(() -> cri.runContainer(p.id, p.config, c));
         String m = String.valueOf(e.getStatus().getDescription());
         if (handler.equals(NodeEnv.KUASAR_HANDLER)) {
@@ -147,7 +158,9 @@ class CriSecurityContextTest extends CriParityTestBase {
         // writable only there.
         assertEquals("", sh(priv, offenders(devices, "[ -c \"/dev/$d\" ]")),
                 "host character devices missing (or not char devices) in the privileged container; host has " + devices);
-        assertEquals("", sh(plain, offenders(devices, "[ ! -e \"/dev/$d\" ]")),
+        // gVisor's kernel implements FUSE itself: its /dev/fuse is in every container, not the host's device
+        List<String> notDefault = handler.equals(RUNSC) ? devices.stream().filter(d -> !d.equals("fuse")).toList() : devices;
+        assertEquals("", sh(plain, offenders(notDefault, "[ ! -e \"/dev/$d\" ]")),
                 "host devices present in the plain container; host has " + devices);
         assertEquals("rw\n", sh(priv, "awk '$2==\"/sys\"{split($4,o,\",\"); print o[1]}' /proc/mounts"));
         assertEquals("ro\n", sh(plain, "awk '$2==\"/sys\"{split($4,o,\",\"); print o[1]}' /proc/mounts"));
@@ -170,15 +183,27 @@ class CriSecurityContextTest extends CriParityTestBase {
                 .setProfileType(SecurityProfile.ProfileType.Unconfined))));
         assertEquals("2", initStatus(filtered, "Seccomp"), "seccomp filter mode");
         assertEquals("0", initStatus(open, "Seccomp"));
-        // The filter in action: RuntimeDefault allows unshare(2) only with CAP_SYS_ADMIN, which the default set lacks;
-        // a user namespace needs no capability, so Unconfined may make one.
-        ExecSyncResponse refused = execSync(filtered, "unshare", "-U", "true");
-        assertNotEquals(0, refused.getExitCode(), "unshare -U under RuntimeDefault");
+        // The filter in action on the container's own process: RuntimeDefault allows unshare(2) only with
+        // CAP_SYS_ADMIN, which the default set lacks; a user namespace needs no capability, so Unconfined may make one.
+        String script = "unshare -U true; echo rc=$?";
+        assertNotEquals("rc=0\n", p.output(secured(container("filtered-init"), s -> s.setSeccomp(SecurityProfile
+                .newBuilder().setProfileType(SecurityProfile.ProfileType.RuntimeDefault))), script), "unshare -U under RuntimeDefault");
         String userNs = userNamespacesRefusedBy();
         org.junit.jupiter.api.Assumptions.assumeTrue(userNs == null, () -> "this host refuses user namespaces to"
                 + " processes without CAP_SYS_ADMIN (" + userNs + "), so unshare -U fails unconfined too");
-        ExecSyncResponse allowed = execSync(open, "unshare", "-U", "true");
-        assertEquals(0, allowed.getExitCode(), () -> "unshare -U unconfined: " + allowed.getStderr().toStringUtf8());
+        assertEquals("rc=0\n", p.output(secured(container("open-init"), s -> s.setSeccomp(SecurityProfile.newBuilder()
+                .setProfileType(SecurityProfile.ProfileType.Unconfined))), script), "unshare -U unconfined");
+    }
+
+    /** The container's profile holds for the processes exec'd into it too, as for its own. */
+    @OnParityHandlers
+    void seccompProfileOfTheContainerFiltersItsExecdProcesses(String handler) {
+        Pod p = pod("seccomp-exec", handler);
+        String filtered = p.running(secured(sleeper("filtered"), s -> s.setSeccomp(SecurityProfile.newBuilder()
+                .setProfileType(SecurityProfile.ProfileType.RuntimeDefault))));
+        assertEquals("2", sh(filtered, "grep '^Seccomp:' /proc/self/status | cut -f2").strip(), "exec'd process's mode");
+        ExecSyncResponse refused = execSync(filtered, "unshare", "-U", "true");
+        assertNotEquals(0, refused.getExitCode(), "unshare -U in an exec under RuntimeDefault");
     }
 
     @OnParityHandlers
@@ -268,6 +293,13 @@ class CriSecurityContextTest extends CriParityTestBase {
     private static long sysctl(String name, long absent) throws IOException {
         Path p = Path.of("/proc/sys", name);
         return Files.exists(p) ? Long.parseLong(HostTools.procLine(p)) : absent;
+    }
+
+    /** Skips, saying why, on a host whose bounding set lacks {@code cap}, which the test adds to a container. */
+    private static void assumeHostBoundingSetHas(int cap) throws IOException {
+        long hostBounding = Long.parseUnsignedLong(hostStatus("CapBnd"), 16);
+        org.junit.jupiter.api.Assumptions.assumeTrue(bit(hostBounding, cap), () -> "this host's bounding set (CapBnd "
+                + Long.toHexString(hostBounding) + ") lacks CAP_" + CAPABILITIES.get(cap) + ", which this test adds");
     }
 
     private static boolean bit(long caps, int cap) {

@@ -1,7 +1,5 @@
 package io.kuasar.e2e;
 
-import com.google.protobuf.StringValue;
-import io.kuasar.ttrpc.MethodHandler;
 import io.kuasar.ttrpc.TtrpcClient;
 import io.kuasar.ttrpc.TtrpcServer;
 import org.junit.jupiter.api.AfterAll;
@@ -13,15 +11,11 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,7 +23,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -49,9 +42,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(120)
 class KeeperRelayTest {
-    private static final String SERVICE = "test.keeper.v1.Echo";
-    private static final Duration CALL_TIMEOUT = Duration.ofSeconds(30);
-    private static final Map<String, String> METADATA = Map.of("containerd-namespace-ttrpc", "k8s.io", "x-test", "abc");
     /**
      * The stand-in JVM: records its pid, once leaves a long-lived detached process (a "container"), each time
      * leaves an orphan (reparented to the keeper) that exits 7 once the test has read what it needs of it (the file
@@ -69,22 +59,14 @@ class KeeperRelayTest {
 
     private Path tmp, dir, log, pub, back;
     private Process keeper;
-    private Control control;
+    private KeeperControl control;
     private TtrpcServer backend;
     private final ExecutorService handlers = Executors.newCachedThreadPool();
 
     @BeforeAll
     void startKeeper() throws Exception {
         tmp = Files.createTempDirectory("kk"); // short: Unix socket paths are limited to 107 bytes
-        Path bin = tmp.resolve("kuasar-keeper");
-        String prebuilt = System.getProperty("kuasar.keeper.bin"); // e.g. a build with -fsanitize=address
-        if (prebuilt != null) {
-            bin = Path.of(prebuilt);
-        } else {
-            Path build = NodeEnv.fromEnvironment().repo().resolve("host/keeper/build.sh");
-            Process b = new ProcessBuilder("sh", build.toString(), bin.toString()).inheritIO().start();
-            assertTrue(b.waitFor(120, TimeUnit.SECONDS) && b.exitValue() == 0, "host/keeper/build.sh failed");
-        }
+        Path bin = KeeperControl.binary(tmp);
         dir = tmp.resolve("keeper");
         log = tmp.resolve("keeper.log");
         // Exit records of a previous keeper: one older than the default week, one fresh.
@@ -99,7 +81,7 @@ class KeeperRelayTest {
                 "--log", log.toString(), "--", "sh", "-c", SUPERVISED)
                 .redirectErrorStream(true).redirectOutput(tmp.resolve("keeper.out").toFile()).start();
         await("control socket", () -> Files.exists(dir.resolve("control.sock")));
-        control = new Control(dir.resolve("control.sock"));
+        control = new KeeperControl(dir.resolve("control.sock"));
         assertEquals(List.of("PONG"), control.command("PING"));
         assertEquals(keeper.pid(), Long.parseLong(Files.readString(dir.resolve("keeper.pid")).trim()));
         backend = backend("A", null);
@@ -243,7 +225,7 @@ class KeeperRelayTest {
         assertEquals(List.of("OK"), control.command("CLOSE " + pub), "unknown is fine");
         // A control client of a restarted JVM: a new connection works the same.
         control.close();
-        control = new Control(dir.resolve("control.sock"));
+        control = new KeeperControl(dir.resolve("control.sock"));
         assertEquals(List.of("OK"), control.command("LISTEN " + pub + " " + back));
     }
 
@@ -315,25 +297,12 @@ class KeeperRelayTest {
 
     // ---- helpers ----
 
-    /** A stand-in for the JVM's ttrpc server: Echo answers at once; Hang too, unless hangSeen is given. */
     private TtrpcServer backend(String name, CountDownLatch hangSeen) throws IOException {
-        TtrpcServer server = new TtrpcServer(handlers);
-        MethodHandler.Typed<StringValue> answer = (ctx, req) -> CompletableFuture.completedFuture(StringValue.of(
-                name + ":" + ctx.metadataValue("containerd-namespace-ttrpc").orElse("-") + ":"
-                        + ctx.metadataValue("x-test").orElse("-") + ":" + req.getValue()));
-        server.register(SERVICE, "Echo", MethodHandler.of(StringValue.parser(), answer));
-        server.register(SERVICE, "Hang", MethodHandler.of(StringValue.parser(), hangSeen == null ? answer
-                : (ctx, req) -> {
-                    hangSeen.countDown();
-                    return new CompletableFuture<StringValue>();
-                }));
-        server.listen(back);
-        return server;
+        return KeeperControl.echoBackend(back, handlers, name, hangSeen);
     }
 
     private static CompletableFuture<String> echo(TtrpcClient client, String method, String value) {
-        return client.call(SERVICE, method, StringValue.of(value), METADATA, CALL_TIMEOUT, StringValue.parser())
-                .thenApply(StringValue::getValue);
+        return KeeperControl.echo(client, method, value);
     }
 
     private static long timeMicros(TtrpcClient client) {
@@ -367,37 +336,6 @@ class KeeperRelayTest {
         while (!done.holds()) {
             if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting for " + what);
             Thread.sleep(20);
-        }
-    }
-
-    /** The keeper's line protocol over DIR/control.sock, as the JVM speaks it. */
-    private static final class Control implements AutoCloseable {
-        private final SocketChannel channel;
-        private final BufferedReader in;
-
-        Control(Path socket) throws IOException {
-            channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-            channel.connect(UnixDomainSocketAddress.of(socket));
-            in = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.UTF_8));
-        }
-
-        /** Sends one command; returns its reply lines (for LIST: the L lines and END). */
-        List<String> command(String line) throws IOException {
-            ByteBuffer out = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8));
-            while (out.hasRemaining()) channel.write(out);
-            List<String> reply = new ArrayList<>();
-            String l;
-            do {
-                l = in.readLine();
-                if (l == null) throw new IOException("control socket closed");
-                reply.add(l);
-            } while (l.startsWith("L "));
-            return reply;
-        }
-
-        @Override
-        public void close() throws IOException {
-            channel.close();
         }
     }
 }

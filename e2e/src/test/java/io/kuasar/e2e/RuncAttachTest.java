@@ -16,12 +16,12 @@ class RuncAttachTest extends RuncFeatureBase {
     private static final Duration STREAM_WAIT = Duration.ofSeconds(20);
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("handlers")
+    @MethodSource("handlersAndVm")
     void attachWithoutTerminalFeedsStdinAndStreamsStdout(String handler) {
         ContainerConfig config = containerConfig("reader", busybox(), "sh", "-c",
                 "echo started; while read l; do echo got-$l; done").toBuilder().setStdin(true).build();
         Started s = start(handler, "attach", config);
-        cri.waitForLog(s.containerId(), "started", WAIT);
+        cri.waitForLog(s.containerId(), "started", waitOn(handler));
         try (CriStreams.Session session = CriStreams.exec(cri.attachUrl(s.containerId(), false, true))) {
             session.send(CriStreams.STDIN, "first\n");
             session.awaitText(CriStreams.STDOUT, "got-first\n", STREAM_WAIT);
@@ -30,7 +30,7 @@ class RuncAttachTest extends RuncFeatureBase {
             again.send(CriStreams.STDIN, "second\n");
             again.awaitText(CriStreams.STDOUT, "got-second\n", STREAM_WAIT);
         }
-        String log = cri.waitForLog(s.containerId(), "got-second", WAIT);
+        String log = cri.waitForLog(s.containerId(), "got-second", waitOn(handler));
         assertTrue(log.contains("got-first"), log);
     }
 }

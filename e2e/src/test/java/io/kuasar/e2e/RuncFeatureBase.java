@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -20,7 +21,8 @@ import java.util.regex.Pattern;
 
 /**
  * What the {@code Runc*} feature tests share: each test runs once per handler, the stock shim ({@code runc}) and
- * ours ({@code kuasar-runc}), in the same containerd, and asserts the same behaviour; helpers to start a pod with
+ * ours ({@code kuasar-runc}), and for features VM pods have, {@code kuasar-vmm} too, in the same containerd, and
+ * asserts the same behaviour; helpers to start a pod with
  * one container, find a container's cgroup (v1 or v2, see {@link HostCgroups}), and run {@code ctr} for what CRI
  * has no call for (pause, resume).
  */
@@ -28,6 +30,26 @@ abstract class RuncFeatureBase extends CriTestBase {
     /** The parameter source of every test: both handlers, stock first. */
     static List<String> handlers() {
         return List.of(NodeEnv.STOCK_HANDLER, NodeEnv.KUASAR_HANDLER);
+    }
+
+    /** The parameter source of a test whose feature the VM pods have too: both handlers, then {@code kuasar-vmm}. */
+    static List<String> handlersAndVm() {
+        return List.of(NodeEnv.STOCK_HANDLER, NodeEnv.KUASAR_HANDLER, VmmPodTest.VMM_HANDLER);
+    }
+
+    /** How long a container of {@code handler} may take to get somewhere: a VM pod's guest is emulated (TCG). */
+    static Duration waitOn(String handler) {
+        return handler.equals(VmmPodTest.VMM_HANDLER) ? VmmPodTest.VM_WAIT : WAIT;
+    }
+
+    /** Both handlers and {@code kuasar-runsc}, for a feature gVisor's pods have as well. */
+    static List<String> handlersAndGvisor() {
+        return List.of(NodeEnv.STOCK_HANDLER, NodeEnv.KUASAR_HANDLER, CriParityTestBase.RUNSC);
+    }
+
+    /** Every handler whose pods have terminals: both runc handlers, {@code kuasar-vmm} and {@code kuasar-runsc}. */
+    static List<String> terminalHandlers() {
+        return List.of(NodeEnv.STOCK_HANDLER, NodeEnv.KUASAR_HANDLER, VmmPodTest.VMM_HANDLER, CriParityTestBase.RUNSC);
     }
 
     private static final Pattern CGROUPS_PATH = Pattern.compile("\"cgroupsPath\"\\s*:\\s*\"([^\"]+)\"");
@@ -38,11 +60,17 @@ abstract class RuncFeatureBase extends CriTestBase {
 
     /** Runs a pod on {@code handler} with one container made from {@code config}, RUNNING when this returns. */
     Started start(String handler, String podName, ContainerConfig config) {
+        Started s = run(handler, podName, config);
+        cri.waitForState(s.containerId(), ContainerState.CONTAINER_RUNNING, waitOn(handler));
+        return s;
+    }
+
+    /** Runs a pod on {@code handler} with one container made from {@code config}, started (it may have ended). */
+    Started run(String handler, String podName, ContainerConfig config) {
+        HostTools.requireHandler(handler); // skips, saying why, on a host without the handler's tools
         PodSandboxConfig pod = podConfig(podName);
         String podId = runPod(pod, handler);
-        String id = cri.runContainer(podId, pod, config);
-        cri.waitForState(id, ContainerState.CONTAINER_RUNNING, WAIT);
-        return new Started(podId, pod, id);
+        return new Started(podId, pod, cri.runContainer(podId, pod, config));
     }
 
     /** This host's cgroup hierarchies (where the cgroupfs driver puts a container's cgroup). */

@@ -7,12 +7,16 @@ import java.time.Duration;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** CRI PortForward into the pod's network namespace, to a busybox httpd listening in a container of the pod. */
+/**
+ * CRI PortForward into the pod's network namespace, to a busybox httpd listening in a container of the pod. Also on
+ * {@code kuasar-runsc}: containerd forwards in the netns the sandboxer reported, where gVisor's sockets are the host
+ * stack's (runsc --network=host).
+ */
 class RuncPortForwardTest extends RuncFeatureBase {
     private static final int PORT = 8080;
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("handlers")
+    @MethodSource("handlersAndGvisor")
     void portForwardReachesAServerInThePod(String handler) {
         Started s = start(handler, "portfwd", containerConfig("web", busybox(), "sh", "-c",
                 "mkdir -p /www && echo forwarded-ok > /www/index.html && httpd -f -p " + PORT + " -h /www"));

@@ -24,7 +24,6 @@ import org.junit.jupiter.api.Test;
 class RuncTtyDriverUpgradeTest extends RuncFeatureBase {
     private static final String NEW_VERSION = "0.1.1";
     private static final Duration SWITCH = Duration.ofSeconds(20);
-    private static final Duration STREAM_WAIT = Duration.ofSeconds(20);
     private Path dropped;
 
     @AfterEach
@@ -43,7 +42,7 @@ class RuncTtyDriverUpgradeTest extends RuncFeatureBase {
         String id = cri.runContainer(podId, pod, config);
         cri.waitForState(id, ContainerState.CONTAINER_RUNNING, WAIT);
         long pid = initPid(id);
-        talk(id, 80, 20, "one");
+        TerminalTalk.talk(cri, id, 80, 20, "one");
 
         long mark = nodeLogMark();
         Path jar = Files.createTempFile(logRoot, "driver-runc-", ".jar");
@@ -51,33 +50,19 @@ class RuncTtyDriverUpgradeTest extends RuncFeatureBase {
         dropped = env.nodeDir().resolve("kuasar/drivers/kuasar-driver-runc-" + NEW_VERSION + ".jar");
         Files.move(jar, dropped, StandardCopyOption.ATOMIC_MOVE);
         awaitServed(mark, "io.kuasar.driver.runc " + NEW_VERSION + ", ", "serves [runc]");
-        talk(id, 81, 21, "two");
+        TerminalTalk.talk(cri, id, 81, 21, "two");
 
         mark = nodeLogMark();
         Files.delete(dropped);
         dropped = null;
         awaitServed(mark, "serves [runc]");
-        talk(id, 82, 22, "three");
+        TerminalTalk.talk(cri, id, 82, 22, "three");
 
         assertEquals(pid, initPid(id), "the same shell throughout");
-        try (CriStreams.Session session = CriStreams.exec(cri.attachUrl(id, true, true))) {
-            session.send(CriStreams.STDIN, "exit 3\n");
-        }
+        TerminalTalk.exit(cri, id, 3);
         assertEquals(3, cri.waitForState(id, ContainerState.CONTAINER_EXITED, WAIT).getExitCode());
         String log = cri.waitForLog(id, "said-three-2", WAIT);
         assertTrue(log.contains("said-one-2") && log.contains("said-two-2"), log);
-    }
-
-    /** Attaches, sets the window size, has the shell print it and a word, detaches. */
-    private void talk(String id, int width, int height, String word) {
-        try (CriStreams.Session session = CriStreams.exec(cri.attachUrl(id, true, true))) {
-            session.resize(width, height);
-            session.awaitTerminalSize(width, height, STREAM_WAIT);
-            // $((1+1)): the terminal echoes the command line, so only the shell's output holds "-2"
-            session.send(CriStreams.STDIN, "stty size; echo said-" + word + "-$((1+1))\n");
-            String out = session.awaitText(CriStreams.STDOUT, "said-" + word + "-2", STREAM_WAIT);
-            assertTrue(out.contains(height + " " + width), out);
-        }
     }
 
     private void awaitServed(long mark, String... texts) throws IOException, InterruptedException {

@@ -2,19 +2,24 @@ package io.kuasar.e2e;
 
 import static io.kuasar.e2e.CriClient.containerConfig;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.grpc.StatusRuntimeException;
 import io.kuasar.api.cri.v1.ContainerConfig;
+import io.kuasar.api.cri.v1.ContainerState;
 import io.kuasar.api.cri.v1.LinuxContainerResources;
 import io.kuasar.api.cri.v1.UpdateContainerResourcesRequest;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * UpdateContainerResources on a running container: the new CPU shares, quota, period and memory limit reach its
  * cgroup (v1 files, or their v2 equivalents on a v2 host) and show in ContainerStatus. (A pids limit has no CRI
- * field, and ctr 2.1 has no task update: the driver's unit tests cover it.)
+ * field, and ctr 2.1 has no task update: the driver's unit tests cover it.) On {@code kuasar-runsc} it is refused,
+ * saying why.
  */
 class RuncUpdateResourcesTest extends RuncFeatureBase {
     private static final long MIB = 1024 * 1024;
@@ -53,6 +58,21 @@ class RuncUpdateResourcesTest extends RuncFeatureBase {
         assertEquals(50_000, shown.getCpuQuota(), shown::toString);
         assertEquals(100_000, shown.getCpuPeriod(), shown::toString);
         assertEquals(0, execSync(s.containerId(), "true").getExitCode(), "still runs under the new limits");
+    }
+
+    /**
+     * gVisor runs a pod's containers in one sandbox process, which has no cgroup of its own here yet: the Update is
+     * refused with that reason, and the container runs on unchanged.
+     */
+    @Test
+    void aGvisorContainerRefusesAnUpdateSayingWhy() {
+        Started s = start(RunscPodTest.RUNSC_HANDLER, "gv-update", containerConfig("sleeper", busybox(), "sleep", "3600"));
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> cri.runtime()
+                .updateContainerResources(UpdateContainerResourcesRequest.newBuilder().setContainerId(s.containerId())
+                        .setLinux(LinuxContainerResources.newBuilder().setMemoryLimitInBytes(64 * MIB)).build()));
+        assertTrue(e.getMessage().contains("no cgroup of its own"), e::getMessage);
+        assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(s.containerId()).getState());
+        assertEquals(0, execSync(s.containerId(), "true").getExitCode(), "runs on");
     }
 
     /** The memory limit in bytes: v1 memory.limit_in_bytes, v2 memory.max. */

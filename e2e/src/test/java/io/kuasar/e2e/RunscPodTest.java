@@ -4,11 +4,15 @@ import static io.kuasar.e2e.CriClient.containerConfig;
 import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.grpc.StatusRuntimeException;
 import io.kuasar.api.cri.v1.ContainerState;
 import io.kuasar.api.cri.v1.ContainerStatus;
 import io.kuasar.api.cri.v1.ExecSyncResponse;
+import io.kuasar.api.cri.v1.NamespaceMode;
+import io.kuasar.api.cri.v1.NamespaceOption;
 import io.kuasar.api.cri.v1.PodSandboxConfig;
 import io.kuasar.api.cri.v1.RemovePodSandboxRequest;
 import io.kuasar.api.cri.v1.StopPodSandboxRequest;
@@ -133,6 +137,27 @@ class RunscPodTest extends CriTestBase {
         assertFalse(gvLog.equals(rcLog), "both pods saw the same kernel: " + gvLog);
         assertTrue(rcLog.contains(System.getProperty("os.version")), () -> "runc pod sees the host kernel: " + rcLog);
         assertFalse(gvLog.contains(System.getProperty("os.version")), () -> "runsc pod sees gVisor's: " + gvLog);
+    }
+
+    /**
+     * What gVisor cannot do is refused with its limit named (driver-quark's GvisorLimits), not run silently wrong: the
+     * host's PID or IPC namespace, an IPC sysctl.
+     */
+    @Test
+    void whatGvisorCannotDoIsRefusedNamingItsLimit() {
+        PodSandboxConfig plain = podConfig("gv-limits");
+        for (NamespaceOption ns : List.of(CriClient.KUBELET_NAMESPACES.toBuilder().setPid(NamespaceMode.NODE).build(),
+                CriClient.KUBELET_NAMESPACES.toBuilder().setIpc(NamespaceMode.NODE).build())) {
+            PodSandboxConfig host = plain.toBuilder().setLinux(plain.getLinux().toBuilder().setSecurityContext(
+                    plain.getLinux().getSecurityContext().toBuilder().setNamespaceOptions(ns))).build();
+            String m = assertThrows(StatusRuntimeException.class, () -> runPod(host, RUNSC_HANDLER)).getMessage();
+            assertTrue(m.contains("gVisor") && (m.contains("hostPID") || m.contains("hostIPC")), m);
+        }
+        PodSandboxConfig ipcSysctl = plain.toBuilder().setLinux(plain.getLinux().toBuilder()
+                .putSysctls("kernel.shm_rmid_forced", "1")).build();
+        String m = assertThrows(StatusRuntimeException.class, () -> runPod(ipcSysctl, RUNSC_HANDLER)).getMessage();
+        assertTrue(m.contains("kernel.shm_rmid_forced") && m.contains("gVisor"), m);
+        // mounts asking for propagation: GvisorSpecTest (CRI itself wants a shared host mount for them first)
     }
 
     /**

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
  * An upgrade of the vmm driver (a newer bundle dropped into the node's fileinstall folder, then removed again: a
  * rollback) while a VM pod runs. Deactivation leaves the VM alone; the new driver instance reconnects to its agent
  * from the state dir. The sleeper keeps running in the same QEMU and answers ExecSync; a container that exits
- * across the upgrade reports its own code.
+ * across the upgrade reports its own code; a shell on a terminal keeps it, and attach, input and resize work after
+ * each switch.
  */
 class VmmDriverUpgradeTest extends CriTestBase {
     private static final String NEW_VERSION = "0.1.1";
@@ -39,6 +40,10 @@ class VmmDriverUpgradeTest extends CriTestBase {
         cri.waitForState(sleeper, ContainerState.CONTAINER_RUNNING, VmmPodTest.VM_WAIT);
         String seven = cri.runContainer(podId, pod, containerConfig("seven", busybox(), "sh", "-c", "sleep 5; exit 7"));
         cri.waitForState(seven, ContainerState.CONTAINER_RUNNING, VmmPodTest.VM_WAIT);
+        String shell = cri.runContainer(podId, pod, containerConfig("shell", busybox(), "sh").toBuilder().setTty(true)
+                .setStdin(true).build());
+        cri.waitForState(shell, ContainerState.CONTAINER_RUNNING, VmmPodTest.VM_WAIT);
+        TerminalTalk.talk(cri, shell, 80, 20, "one");
         List<Processes.Proc> qemu = Processes.matching(p -> p.argvMentions("kuasar-" + podId));
         assertEquals(1, qemu.size(), "one QEMU for the pod");
 
@@ -52,12 +57,18 @@ class VmmDriverUpgradeTest extends CriTestBase {
             assertEquals(7, cri.waitForState(seven, ContainerState.CONTAINER_EXITED, VmmPodTest.VM_WAIT).getExitCode(),
                     "the container that exited across the upgrade reports its own code");
             assertServed(sleeper, podId, qemu.get(0).pid());
+            TerminalTalk.talk(cri, shell, 81, 21, "two");
         } finally {
             mark = nodeLogMark();
             Files.deleteIfExists(dropped); // rollback: the bundle installed before is the driver again
         }
         awaitLog(mark, "serves [vmm]", "recovered ");
         assertServed(sleeper, podId, qemu.get(0).pid());
+        TerminalTalk.talk(cri, shell, 82, 22, "three");
+        TerminalTalk.exit(cri, shell, 3);
+        assertEquals(3, cri.waitForState(shell, ContainerState.CONTAINER_EXITED, VmmPodTest.VM_WAIT).getExitCode());
+        String log = cri.waitForLog(shell, "said-three-2", VmmPodTest.VM_WAIT);
+        assertTrue(log.contains("said-one-2") && log.contains("said-two-2"), log);
     }
 
     private void assertServed(String sleeper, String podId, long qemuPid) {

@@ -22,7 +22,8 @@ import org.junit.jupiter.api.condition.DisabledIfEnvironmentVariable;
  * VM (its own session) keeps running; the keeper keeps containerd's task connection and restarts the JVM; the vmm
  * driver reconnects to the agent's socket (QEMU is the server) from its state dir and watches the containers again.
  * CRI must not notice: the sleeper stays RUNNING with the same guest pid and answers ExecSync, the other reports its
- * own code 9, and Stop/Remove leave nothing behind.
+ * own code 9, a shell on a terminal is attached to, typed into and resized on both sides of the crash, and
+ * Stop/Remove leave nothing behind.
  */
 @DisabledIfEnvironmentVariable(named = "KUASAR_KEEPER", matches = "0",
         disabledReason = "KUASAR_KEEPER=0: no keeper restarts the node's JVM after the kill -9 this test makes")
@@ -44,10 +45,14 @@ class VmmHostRestartTest extends CriTestBase {
         String sleeper = cri.runContainer(podId, pod, containerConfig("sleeper", busybox(), "sleep", "3600"));
         cri.waitForState(sleeper, ContainerState.CONTAINER_RUNNING, VmmPodTest.VM_WAIT);
         long guestPid = initPid(sleeper);
+        String shell = cri.runContainer(podId, pod, containerConfig("shell", busybox(), "sh").toBuilder().setTty(true)
+                .setStdin(true).build());
+        cri.waitForState(shell, ContainerState.CONTAINER_RUNNING, VmmPodTest.VM_WAIT);
+        TerminalTalk.talk(cri, shell, 80, 20, "before");
         String nine = cri.runContainer(podId, pod, containerConfig("nine", busybox(), "sh", "-c",
                 "echo before; sleep 8; echo after; exit 9"));
         cri.waitForState(nine, ContainerState.CONTAINER_RUNNING, VmmPodTest.VM_WAIT);
-        List<String> ids = List.of(podId, podId.substring(0, 24), sleeper, nine);
+        List<String> ids = List.of(podId, podId.substring(0, 24), sleeper, nine, shell);
         List<Processes.Proc> qemu = Processes.matching(p -> p.argvMentions("kuasar-" + podId));
         assertEquals(1, qemu.size(), "one QEMU for the pod");
 
@@ -68,6 +73,7 @@ class VmmHostRestartTest extends CriTestBase {
         assertEquals("still-here\n", r.getStdout().toStringUtf8());
         System.out.printf("VmmHostRestartTest: kill -9 to the VM pod answering ExecSync: %d ms%n",
                 (System.nanoTime() - t0) / 1_000_000);
+        TerminalTalk.talk(cri, shell, 100, 30, "after");
         ContainerStatus e9 = cri.waitForState(nine, ContainerState.CONTAINER_EXITED, VmmPodTest.VM_WAIT);
         String log = cri.waitForLog(nine, "after", WAIT);
         assertAll(() -> assertEquals(9, e9.getExitCode(), () -> "nine: " + e9),

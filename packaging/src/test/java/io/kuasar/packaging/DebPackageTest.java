@@ -146,6 +146,22 @@ class DebPackageTest {
         }
     }
 
+    /** WasmEdge is not carried: Debian's package is suggested, and the unpacked tree goes where jvm.args looks. */
+    @Test
+    void wasmEdgeComesFromDebiansPackageOrTheTreeReadmeDebianNames(@TempDir Path root) throws IOException {
+        assertTrue(deb.field("Suggests").contains("wasmedge (>= 0.14)"), deb.field("Suggests"));
+        deb.unpack(root);
+        String rootArg = Files.readAllLines(root.resolve("etc/kuasar/jvm.args")).stream()
+                .filter(a -> a.startsWith("-Dkuasar.wasmedge.root=")).findFirst().orElseThrow();
+        String dir = rootArg.substring(rootArg.indexOf('=') + 1);
+        String readme = Files.readString(root.resolve("usr/share/doc/kuasar/README.Debian"));
+        assertTrue(readme.contains("KUASAR_WASMEDGE_ROOT=" + dir) && readme.contains("apt-get install wasmedge"), readme);
+        try (var files = Files.walk(root)) {
+            assertTrue(files.noneMatch(p -> p.getFileName().toString().startsWith("libwasmedge")),
+                    "no WasmEdge inside the package");
+        }
+    }
+
     /** The drop-in offers the handlers the scripts' private containerd offers, each at the unit's socket. */
     @Test
     void containerdDropInHasTheScriptsHandlersAtTheUnitsSocket(@TempDir Path root) throws IOException {

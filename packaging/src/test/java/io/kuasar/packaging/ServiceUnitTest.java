@@ -32,6 +32,11 @@ class ServiceUnitTest {
         assertEquals("kuasar kuasar/state kuasar/drivers", unit.one("Service.StateDirectory"));
         assertEquals("0700", unit.one("Service.StateDirectoryMode"));
         assertEquals("on-failure", unit.one("Service.Restart"));
+        // A stop hands containerd's connections over: the keeper speaks sd_notify, and may store one fd per
+        // container and per pod with systemd.
+        assertEquals("notify", unit.one("Service.Type"));
+        assertEquals("main", unit.one("Service.NotifyAccess"));
+        assertTrue(Integer.parseInt(unit.one("Service.FileDescriptorStoreMax")) >= 4096, "room for a node's pods");
         assertTrue(unit.one("Unit.After").contains("containerd.service"), "after containerd");
         assertTrue(unit.one("Unit.Before").contains("kubelet.service"), "before the kubelet");
         assertEquals("multi-user.target", unit.one("Install.WantedBy"));

@@ -35,6 +35,28 @@ final class UnitNode implements AutoCloseable {
 
     /** Starts the keeper with the unit's command line; returns once the node serves containerd's socket. */
     void start(Duration within) throws IOException, InterruptedException {
+        makeDirectories();
+        ProcessBuilder pb = new ProcessBuilder(prepareCommand()).directory(paths.path(unit.one("Service.WorkingDirectory")).toFile())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.environment().clear();
+        pb.environment().put("PATH", SYSTEMD_PATH);
+        pb.environment().putAll(unit.environment());
+        keeper = pb.start();
+        awaitServing(within);
+    }
+
+    /**
+     * The unit with the package's paths moved, for a real systemd to run (which makes its directories itself);
+     * the files its command line names are moved too.
+     */
+    String preparedUnit() throws IOException {
+        prepareCommand();
+        return paths.map(Files.readString(root.resolve("lib/systemd/system/kuasar.service")));
+    }
+
+    /** The unit's RuntimeDirectory and StateDirectory, with their modes, as systemd makes them. */
+    private void makeDirectories() throws IOException {
         String runMode = unit.one("Service.RuntimeDirectoryMode");
         for (String d : unit.one("Service.RuntimeDirectory").split("\\s+")) {
             made(paths.path("/run/" + d), runMode);
@@ -43,6 +65,10 @@ final class UnitNode implements AutoCloseable {
         for (String d : unit.one("Service.StateDirectory").split("\\s+")) {
             made(paths.path("/var/lib/" + d), stateMode);
         }
+    }
+
+    /** ExecStart with the package's paths moved, and the files it names (java's argfile) and the CLI moved too. */
+    private List<String> prepareCommand() throws IOException {
         List<String> command = unit.execStart().stream().map(paths::map).toList();
         for (String word : command) {
             if (word.startsWith("@")) { // java's argfile: a file of the package, its paths moved too
@@ -50,14 +76,7 @@ final class UnitNode implements AutoCloseable {
             }
         }
         mapInPlace(root.resolve("usr/bin/kuasar"));
-        ProcessBuilder pb = new ProcessBuilder(command).directory(paths.path(unit.one("Service.WorkingDirectory")).toFile())
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-        pb.environment().clear();
-        pb.environment().put("PATH", SYSTEMD_PATH);
-        pb.environment().putAll(unit.environment());
-        keeper = pb.start();
-        awaitServing(within);
+        return command;
     }
 
     /** Runs the unit's ExecReload (MAINPID = the keeper), as {@code systemctl reload kuasar} would. */
@@ -107,7 +126,7 @@ final class UnitNode implements AutoCloseable {
     void awaitServing(Duration within) throws InterruptedException, IOException {
         long end = System.nanoTime() + within.toNanos();
         while (System.nanoTime() < end) {
-            if (!keeper.isAlive()) {
+            if (keeper != null && !keeper.isAlive()) {
                 throw new AssertionError("the keeper exited " + keeper.exitValue() + "; log " + log + ":\n" + tail());
             }
             if (Files.exists(paths.path("/run/kuasar/kuasar.sock")) && cli("drivers").exit() == 0) {

@@ -2,6 +2,7 @@ package io.kuasar.driver.quark;
 
 import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.kit.ProcessRecord;
+import io.kuasar.driver.kit.tty.Console;
 import io.kuasar.spi.Stdio;
 
 /**
@@ -16,6 +17,8 @@ final class GProc extends ProcessRecord {
     volatile long sandboxPid;
     /** Start time (/proc stat field 22) of an exec's runsc exec helper, whose pid is the exec's; 0 when unknown. */
     volatile long helperStart;
+    /** The pty master this JVM holds for a terminal process, null without one (or when it was lost). */
+    volatile Console console;
 
     GProc(String execId, Stdio stdio) {
         super(execId, stdio);

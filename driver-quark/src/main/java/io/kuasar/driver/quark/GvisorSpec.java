@@ -9,8 +9,12 @@ import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * OCI specs as gVisor wants them for a pod. runsc runs a pod as one sandbox: a root ("sandbox") container made
@@ -19,6 +23,13 @@ import java.util.List;
 final class GvisorSpec {
     static final String CONTAINER_TYPE = "io.kubernetes.cri.container-type";
     static final String SANDBOX_ID = "io.kubernetes.cri.sandbox-id";
+    /**
+     * The pod's /dev/shm: its host directory (under the pod's files) is only the name by which gVisor's mount hint
+     * (annotations {@code dev.gvisor.spec.mount.NAME.*} of the sandbox container) finds each container's /dev/shm
+     * mount; gVisor then gives all of them one tmpfs of its own kernel, shared by the pod (share=pod).
+     */
+    static final String SHM = "shm";
+    private static final String SHM_HINT = "dev.gvisor.spec.mount.kuasar-shm.";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private GvisorSpec() {
@@ -29,7 +40,7 @@ final class GvisorSpec {
      * needs a root container to exist for as long as the sandbox does; CRI's pause image is not used (the driver
      * gets no rootfs for the sandbox), so the driver brings its own.
      */
-    static ObjectNode sandboxSpec(String podId, String hostname, Path rootfs, List<String> argv) {
+    static ObjectNode sandboxSpec(String podId, String hostname, Path rootfs, List<String> argv, Path shm) {
         ObjectNode spec = JSON.createObjectNode();
         spec.put("ociVersion", "1.0.2");
         ObjectNode process = spec.putObject("process");
@@ -38,11 +49,19 @@ final class GvisorSpec {
         process.put("cwd", "/");
         process.putArray("env").add("PATH=/");
         process.putObject("user").put("uid", 0).put("gid", 0);
+        // runsc --net-raw with --network=host wants CAP_NET_RAW in the root container's sets, else the sandbox
+        // does not start ("configuring network=host with raw sockets requires CAP_NET_RAW capability")
+        ObjectNode caps = process.putObject("capabilities");
+        for (String set : List.of("bounding", "effective", "permitted")) {
+            caps.putArray(set).add("CAP_NET_RAW");
+        }
         spec.putObject("root").put("path", rootfs.toString()).put("readonly", true);
         if (hostname != null && !hostname.isEmpty()) {
             spec.put("hostname", hostname);
         }
-        spec.putObject("annotations").put(CONTAINER_TYPE, "sandbox").put(SANDBOX_ID, podId);
+        spec.putObject("annotations").put(CONTAINER_TYPE, "sandbox").put(SANDBOX_ID, podId)
+                .put(SHM_HINT + "source", shm.toString()).put(SHM_HINT + "type", "tmpfs")
+                .put(SHM_HINT + "share", "pod");
         // No network entry: runsc starts inside the pod's netns (nsenter) and, with --network=host, stays there.
         ArrayNode ns = spec.putObject("linux").putArray("namespaces");
         for (String type : List.of("pid", "ipc", "uts", "mount")) {
@@ -56,12 +75,15 @@ final class GvisorSpec {
      * sandbox, and replaces the namespace paths CRI wrote (/proc/&lt;pid Start returned&gt;/ns/...). Inside gVisor
      * the sandbox's own kernel provides IPC, UTS and PID namespaces, so those paths are dropped (runsc would
      * otherwise make the container's gofer join host namespaces it has no use for); the network entry points at
-     * the pod's netns, or goes when the pod uses the host's network.
+     * the pod's netns, or goes when the pod uses the host's network. The pod's own files ({@code podFiles}, container
+     * path to host file) are bound where the spec mounts nothing else: CRI binds them only for its own pause pods.
      */
-    static void prepareContainer(Path configJson, String podId, String netnsPath)
+    static void prepareContainer(Path configJson, String podId, String netnsPath, Map<String, String> podFiles)
             throws SandboxException, IOException {
         ObjectNode spec = TaskSpecs.readConfig(configJson, JSON);
+        GvisorLimits.checkContainer(spec);
         rewrite(spec, podId, netnsPath);
+        bindPodFiles(spec, podFiles);
         AtomicFiles.writeAtomically(configJson, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec));
     }
 
@@ -83,14 +105,56 @@ final class GvisorSpec {
         Iterator<JsonNode> it = namespaces.iterator();
         while (it.hasNext()) {
             ObjectNode ns = (ObjectNode) it.next();
-            if ("network".equals(ns.path("type").asText())) {
+            String type = ns.path("type").asText();
+            if ("network".equals(type)) {
                 if (netnsPath == null || netnsPath.isEmpty()) {
                     it.remove();
                 } else {
                     ns.put("path", netnsPath);
                 }
+            } else if ("pid".equals(type) && ns.has("path")) {
+                // CRI names the pod's PID namespace (shareProcessNamespace): without an entry runsc puts the
+                // container into the sandbox's root PID namespace, whose init is the pod's pause process
+                it.remove();
             } else {
                 ns.remove("path");
+            }
+        }
+    }
+
+    /**
+     * Adds a bind mount of each pod file whose container path no mount of the spec has (a client's own mount there
+     * wins, as on stock); the files read-only with a read-only root, as CRI does. The runtime's default /dev/shm (a tmpfs per
+     * container) gives way to the pod's ({@link #SHM}).
+     */
+    static void bindPodFiles(ObjectNode spec, Map<String, String> podFiles) throws SandboxException {
+        JsonNode m = spec.get("mounts");
+        if (m != null && !m.isArray()) {
+            throw SandboxException.invalid("mounts is " + m.getNodeType() + ", not an array");
+        }
+        ArrayNode mounts = m == null ? spec.putArray("mounts") : (ArrayNode) m;
+        if (podFiles.containsKey("/dev/shm")) {
+            Iterator<JsonNode> it = mounts.iterator();
+            while (it.hasNext()) {
+                JsonNode e = it.next();
+                if ("/dev/shm".equals(e.path("destination").asText()) && "tmpfs".equals(e.path("type").asText())) {
+                    it.remove();
+                }
+            }
+        }
+        Set<String> taken = new HashSet<>();
+        mounts.forEach(e -> taken.add(e.path("destination").asText()));
+        String mode = spec.path("root").path("readonly").asBoolean(false) ? "ro" : "rw";
+        for (Map.Entry<String, String> f : new TreeMap<>(podFiles).entrySet()) {
+            if (!taken.contains(f.getKey())) {
+                ObjectNode bind = mounts.addObject().put("destination", f.getKey()).put("type", "bind")
+                        .put("source", f.getValue());
+                ArrayNode options = bind.putArray("options").add("rbind").add("rprivate");
+                if (f.getKey().equals("/dev/shm")) {
+                    options.add("rw").add("nosuid").add("nodev").add("noexec"); // writable even with a read-only root
+                } else {
+                    options.add(mode);
+                }
             }
         }
     }

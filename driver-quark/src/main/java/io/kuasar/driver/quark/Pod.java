@@ -3,6 +3,7 @@ package io.kuasar.driver.quark;
 import io.kuasar.driver.kit.PodRecord;
 import io.kuasar.driver.kit.PodStore;
 import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.PodConfig;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStatus;
 import java.io.IOException;
@@ -25,6 +26,8 @@ final class Pod extends PodRecord<RunscContainer> {
     final Set<Long> sessions = new LinkedHashSet<>();
     String taskAddress = "";
     String platform = "";
+    /** CRI's pod config as Create passed it (DNS, sysctls); null for a pod restored from its state file. */
+    PodConfig config;
 
     Pod(String id, String sandboxer, String namespace, String netnsPath, String hostname, Instant createdAt,
         Map<String, String> labels) {
@@ -39,7 +42,9 @@ final class Pod extends PodRecord<RunscContainer> {
 
     static Pod of(SandboxSpec spec, String sandboxer, Instant now) {
         String hostname = spec.pod() == null ? "" : spec.pod().hostname();
-        return new Pod(spec.id(), sandboxer, spec.namespace(), spec.netnsPath(), hostname, now, spec.labels());
+        Pod pod = new Pod(spec.id(), sandboxer, spec.namespace(), spec.netnsPath(), hostname, now, spec.labels());
+        pod.config = spec.pod();
+        return pod;
     }
 
     @Override

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kuasar.driver.kit.Commands;
 import io.kuasar.driver.kit.StdioRedirects;
+import io.kuasar.driver.kit.tty.ConsoleSocket;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -47,8 +48,11 @@ final class Runsc {
         if (!netnsPath.isEmpty()) {
             argv.addAll(List.of(settings.nsenter(), "--net=" + netnsPath, "--"));
         }
+        // --net-raw: CAP_NET_RAW stays in the capability sets CRI asks for (runsc drops it by default, unlike
+        // containerd's default set); --oci-seccomp: the spec's seccomp profile is enforced inside the sandbox, on
+        // the application's calls to gVisor's kernel (runsc ignores it by default)
         argv.addAll(List.of(settings.binary(), "--root=" + root, "--platform=" + platform,
-                "--network=" + settings.network()));
+                "--network=" + settings.network(), "--net-raw", "--oci-seccomp"));
         if (log != null) {
             argv.add("--log=" + log);
         }
@@ -57,7 +61,17 @@ final class Runsc {
     }
 
     void create(String id, Path bundle, Path pidFile) throws SandboxException {
-        run("create", id, List.of("create", "--bundle=" + bundle, "--pid-file=" + pidFile, id), null);
+        create(id, bundle, pidFile, null);
+    }
+
+    /** runsc create; with a console socket, runsc makes the container's pty and sends the master there. */
+    void create(String id, Path bundle, Path pidFile, ConsoleSocket console) throws SandboxException {
+        List<String> args = new ArrayList<>(List.of("create", "--bundle=" + bundle, "--pid-file=" + pidFile));
+        if (console != null) {
+            args.add("--console-socket=" + console.path());
+        }
+        args.add(id);
+        run("create", id, args, null);
     }
 
     /** runsc start; a sub-container takes the stdio of this command as its own. */
@@ -159,11 +173,15 @@ final class Runsc {
     /**
      * Starts {@code runsc exec} in the foreground: it ends with the exec'd process and exits with its code, so
      * this host process stands for it (one helper per exec). It writes the pid inside the sandbox to
-     * {@code internalPidFile}, used to signal the process itself.
+     * {@code internalPidFile}, used to signal the process itself. With a {@code terminal} (a pty replica's path)
+     * runsc exec runs on it (see {@link #ON_TERMINAL}); its stdio is then the terminal, not {@code stdio}.
      */
-    Process startExec(String id, Path processJson, Path internalPidFile, Path exitFile, StdioRedirects stdio)
-            throws IOException {
+    Process startExec(String id, Path processJson, Path internalPidFile, Path exitFile, StdioRedirects stdio,
+                      String terminal) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c", RECORD_EXIT, "kuasar-runsc-exec", exitFile.toString()));
+        if (terminal != null) {
+            cmd.addAll(List.of("/bin/sh", "-c", ON_TERMINAL, "kuasar-runsc-tty", terminal));
+        }
         cmd.addAll(argv(null, List.of("exec", "--process=" + processJson, "--internal-pid-file=" + internalPidFile, id)));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         stdio.applyTo(pb);
@@ -177,6 +195,16 @@ final class Runsc {
      */
     static final String RECORD_EXIT = "f=$1; shift; \"$@\"; c=$?; printf '%s %s\\n' \"$c\" \"$(date +%s%N)\" > \"$f.tmp\""
             + " && mv \"$f.tmp\" \"$f\"; exit $c";
+
+    /**
+     * Runs a command on a terminal: the pty replica {@code $1}, opened once read-write, as stdin, stdout and stderr
+     * (as runsc's own exec --detach does), and as the controlling terminal of a new session ({@code setsid -c}). A foreground runsc exec of a terminal process hands its own stdio
+     * to the sandbox as the process's terminal (runsc has a console socket only for {@code exec --detach}, whose exit
+     * code nobody could collect), and as the session leader it gets the SIGWINCH of a resize and forwards it to the
+     * process. The shell, not this JVM, opens the replica: a JVM that leads its session would make it its own
+     * controlling terminal.
+     */
+    static final String ON_TERMINAL = "t=$1; shift; exec setsid -w -c \"$@\" <>\"$t\" >&0 2>&0";
 
     /** Parses runsc wait's output: the exit code, 128+signal for a killed process; -1 when there is none. */
     static int parseWait(String out) {

@@ -6,7 +6,8 @@ import static io.kuasar.driver.quark.RunscTasks.RUNSC_SANDBOXER;
 import io.kuasar.driver.kit.AtomicFiles;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.ProcStat;
-import io.kuasar.driver.kit.StdioRedirects;
+import io.kuasar.driver.kit.tty.Pty;
+import io.kuasar.driver.kit.tty.Terminals;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxException;
@@ -53,7 +54,7 @@ final class RunscExecs {
     /** Records an exec process (containerd's Exec): its spec in the work dir, itself with the pod. */
     void add(RunscContainer c, ExecSpec spec) throws SandboxException {
         String execId = Identifiers.validate("exec", spec.execId());
-        StdioRedirects.of(spec.stdio(), RUNSC_SANDBOXER);
+        Terminals.redirects(spec.stdio(), RUNSC_SANDBOXER);
         c.ops.lock();
         try {
             c.requireRunning();
@@ -86,12 +87,22 @@ final class RunscExecs {
         try {
             c.requireRunning();
             Path work = workDir(c.id);
+            String what = "exec " + p.execId + " of " + c.id;
+            Pty pty = p.stdio.terminal() ? Terminals.openPty(what) : null;
             try {
                 helper = runsc.startExec(c.id, work.resolve("exec-" + p.execId + ".json"),
                         work.resolve("exec-" + p.execId + ".pid"), RunscExits.execExitFile(work, p.execId),
-                        StdioRedirects.of(p.stdio, RUNSC_SANDBOXER));
+                        Terminals.redirects(p.stdio, RUNSC_SANDBOXER), pty == null ? null : pty.replica());
+                if (pty != null) {
+                    helper.onExit().thenRun(pty::close); // the JVM's replica fd: the terminal reads as open till then
+                    p.console = pty.take(p.stdio, what, Terminals.holderRecord(work, p.execId));
+                }
             } catch (IOException e) {
+                closeQuietly(pty);
                 throw SandboxException.internal("cannot start runsc exec for " + p.execId + " in " + c.id, e);
+            } catch (SandboxException | RuntimeException e) {
+                closeQuietly(pty);
+                throw e;
             }
             p.helper = helper;
             p.helperStart = ProcStat.startTime(helper.pid());
@@ -104,6 +115,12 @@ final class RunscExecs {
         events.publish(new TaskEvent.ExecStarted(pod.id, c.id, p.execId, helper.pid()));
         exits.watchExec(c, p, helper, workDir(c.id));
         return helper.pid();
+    }
+
+    private static void closeQuietly(Pty pty) {
+        if (pty != null) {
+            pty.close();
+        }
     }
 
     /** Signals an exec: the process inside gVisor, by its pid there (signalling runsc exec would not reach it). */

@@ -1,8 +1,11 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.PodFiles;
 import io.kuasar.driver.kit.PodStore;
+import io.kuasar.driver.kit.PodSysctls;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.ProcStat;
+import io.kuasar.driver.kit.tty.Terminals;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.OrphanExits;
@@ -41,6 +44,8 @@ final class RunscKernel implements AppKernel {
 
     private final RunscSettings settings;
     private final Path runRoot;
+    /** Console sockets of every pod, in one short directory: a socket path has at most 107 bytes. */
+    private final Terminals terminals;
     private final PodStore<Pod, PersistedPod> store;
     private final TaskEvents events;
     private final Reaper reaper;
@@ -63,6 +68,7 @@ final class RunscKernel implements AppKernel {
         this.orphans = orphans;
         this.settings = settings;
         this.runRoot = runRoot;
+        this.terminals = new Terminals(runRoot.resolve("tty"));
         this.store = store;
         this.events = events;
         this.reaper = reaper;
@@ -74,6 +80,9 @@ final class RunscKernel implements AppKernel {
         return "runsc";
     }
 
+    /** The pod's own hostname, hosts and resolv.conf ({@link PodFiles}), under its pod dir. */
+    static final String FILES = "files";
+
     Path podDir(String podId) {
         return runRoot.resolve("pods").resolve(podId);
     }
@@ -84,6 +93,7 @@ final class RunscKernel implements AppKernel {
             throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
                     "network namespace " + pod.netnsPath + " of sandbox " + pod.id + " does not exist");
         }
+        Map<String, String> sysctls = GvisorLimits.checkPod(pod.id, pod.config, pod.netnsPath);
         String chosen = platform();
         Path dir = podDir(pod.id);
         Runsc runsc = new Runsc(settings, dir.resolve("root"), pod.netnsPath, chosen, reaper);
@@ -92,10 +102,16 @@ final class RunscKernel implements AppKernel {
             HostFiles.privateDir(dir.resolve("root"));
             Path bundle = HostFiles.privateDir(dir.resolve("bundle"));
             HostFiles.privateDir(dir.resolve("work"));
+            Path files = HostFiles.privateDir(dir.resolve(FILES));
+            PodFiles.write(files, pod.hostname, pod.config);
+            Files.createDirectories(files.resolve(GvisorSpec.SHM));
+            // gVisor's network stack is the host's (--network=host) in the pod's netns: its sysctls are set there
+            PodSysctls.apply(sysctls, null, pod.netnsPath, null);
             List<String> argv = new ArrayList<>(settings.pauseArgs());
             argv.set(0, "/" + argv.get(0));
-            Files.write(bundle.resolve("config.json"),
-                    GvisorSpec.bytes(GvisorSpec.sandboxSpec(pod.id, pod.hostname, pauseRootfs(), argv)));
+            Files.write(bundle.resolve("config.json"), GvisorSpec.bytes(GvisorSpec.sandboxSpec(pod.id,
+                    Files.readString(files.resolve(PodFiles.HOSTNAME)).strip(), pauseRootfs(), argv,
+                    files.resolve(GvisorSpec.SHM))));
             runsc.create(pod.id, bundle, dir.resolve("sandbox.pid"));
             created = true;
             long pid = Long.parseLong(Files.readString(dir.resolve("sandbox.pid")).trim());
@@ -107,7 +123,7 @@ final class RunscKernel implements AppKernel {
                 pod.sessions.addAll(helpers);
                 pod.state = SandboxStatus.State.READY;
             }
-            tasks.put(pod.id, new RunscTasks(pod, runsc, store, events, orphans, reaper, dir.resolve("work")));
+            tasks.put(pod.id, new RunscTasks(pod, runsc, store, events, orphans, reaper, dir.resolve("work"), terminals));
             store.save(pod);
             return SandboxStarted.servedByHost(pid, pod.createdAt);
         } catch (SandboxException | IOException | RuntimeException e) {
@@ -280,7 +296,8 @@ final class RunscKernel implements AppKernel {
         }
         Runsc runsc = new Runsc(settings, podDir(pod.id).resolve("root"), pod.netnsPath,
                 pod.platform.isEmpty() ? "ptrace" : pod.platform, reaper);
-        RunscTasks t = new RunscTasks(pod, runsc, store, events, orphans, reaper, podDir(pod.id).resolve("work"));
+        RunscTasks t = new RunscTasks(pod, runsc, store, events, orphans, reaper, podDir(pod.id).resolve("work"),
+                terminals);
         tasks.put(pod.id, t);
         if (pod.state != SandboxStatus.State.READY) {
             return true;
@@ -293,6 +310,9 @@ final class RunscKernel implements AppKernel {
         reaper.readopt(pod.sessions);
         reaper.adoptSoon(runsc.marker());
         for (RunscContainer c : pod.containerList()) {
+            t.reattachTerminal(c, c.init);
+            c.execs.values().stream().filter(x -> x.exit() == null && x.started())
+                    .forEach(x -> t.reattachTerminal(c, x));
             if (c.init.exit() == null && c.init.started()) {
                 // A new runsc wait asks the sandbox, which keeps a container's exit status until it is deleted:
                 // it also answers for a container that ended while no driver (or no JVM) watched.

@@ -1,11 +1,15 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.PodFiles;
 import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.PodTasks;
 import io.kuasar.driver.kit.FifoHold;
 import io.kuasar.driver.kit.HostFiles;
-import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.driver.kit.TaskSpecs;
+import io.kuasar.driver.kit.tty.Console;
+import io.kuasar.driver.kit.tty.ConsoleSocket;
+import io.kuasar.driver.kit.tty.Terminals;
+import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.OrphanExits;
@@ -23,6 +27,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * containerd's Task API for the containers of one gVisor sandbox, served by the host and carried out with runsc.
@@ -32,8 +37,11 @@ import java.util.List;
  */
 final class RunscTasks extends PodTasks<Pod, RunscContainer> {
     private static final Logger LOG = System.getLogger(RunscTasks.class.getName());
-    /** Names this sandboxer in refusals of stdio it cannot serve (terminals need a console socket for runsc). */
+    /** Names this sandboxer in refusals of stdio it cannot serve (logging plugins). */
     static final String RUNSC_SANDBOXER = "the runsc sandboxer";
+
+    /** The exit code recorded for an init whose runsc start failed (a shell's "cannot execute"). */
+    private static final int START_FAILED = 127;
 
     private final Runsc runsc;
     private final TaskEvents events;
@@ -41,12 +49,14 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
     private final Path workRoot;
     private final RunscExits exits;
     private final RunscExecs execs;
+    private final Terminals terminals;
 
     RunscTasks(Pod pod, Runsc runsc, PodStore<Pod, PersistedPod> store, TaskEvents events, OrphanExits orphans,
-               Reaper reaper, Path workRoot) {
+               Reaper reaper, Path workRoot, Terminals terminals) {
         super(pod, store);
         this.exits = new RunscExits(pod, runsc, store, events, orphans);
         this.execs = new RunscExecs(pod, runsc, store, events, exits, workRoot);
+        this.terminals = terminals;
         this.runsc = runsc;
         this.events = events;
         this.reaper = reaper;
@@ -69,9 +79,10 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
     @Override
     public long create(TaskSpec spec) throws SandboxException {
         // unsupported stdio is refused now rather than at start
-        TaskSpecs.Checked checked = TaskSpecs.check(spec, "a gVisor container", RUNSC_SANDBOXER);
-        String id = checked.id();
-        Path bundle = checked.bundle();
+        String id = Identifiers.validate("container", spec.id());
+        TaskSpecs.refuseCheckpoint(spec, "a gVisor container");
+        Terminals.redirects(spec.stdio(), RUNSC_SANDBOXER);
+        Path bundle = TaskSpecs.bundle(spec);
         RunscContainer c = new RunscContainer(id, bundle, spec.rootfs(), new GProc("", spec.stdio()));
         long replayed = pod.addOrReplay(c);
         if (replayed > 0) {
@@ -88,7 +99,7 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
                     HostFiles.mount(m, c.rootfsDir());
                 }
             }
-            GvisorSpec.prepareContainer(bundle.resolve("config.json"), pod.id, pod.netnsPath);
+            GvisorSpec.prepareContainer(bundle.resolve("config.json"), pod.id, pod.netnsPath, podFiles());
             Path pidFile = work.resolve("init.pid");
             // runsc knows it, but no record was written: the JVM died inside an earlier Create of it, which the keeper
             // now replays. Never started (that Create was never answered): taken as it is when runsc finished making
@@ -105,7 +116,16 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
                                 + " cut off by a crash, replayed: making it again");
                         runsc.delete(id);
                     }
-                    runsc.create(id, bundle, pidFile);
+                    // runsc create sends a terminal's master, of a sub-container too (runsc 2024)
+                    ConsoleSocket console = terminals.open(spec.stdio());
+                    try {
+                        runsc.create(id, bundle, pidFile, console);
+                    } catch (SandboxException e) {
+                        Terminals.discard(console);
+                        throw e;
+                    }
+                    c.init.console = Terminals.attach(console, spec.stdio(), "container " + id,
+                            Terminals.holderRecord(work, ""));
                 }
             }
             created = true;
@@ -129,6 +149,16 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
         }
     }
 
+    /** Container path to the pod's own file or directory there (see RunscKernel.start). */
+    private Map<String, String> podFiles() {
+        Path files = workRoot.resolveSibling(RunscKernel.FILES);
+        Map<String, String> paths = PodFiles.paths(files);
+        if (Files.isDirectory(files.resolve(GvisorSpec.SHM))) {
+            paths.put("/dev/shm", files.resolve(GvisorSpec.SHM).toString());
+        }
+        return paths;
+    }
+
     /** Tracks the gofer runsc just left behind (and anything else of this pod) for reaping and for recovery. */
     private void adoptHostProcesses() {
         List<Long> found = reaper.adopt(runsc.marker());
@@ -145,6 +175,7 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
     }
 
     private void removeLeftovers(RunscContainer c) throws IOException {
+        Terminals.releaseHolders(workDir(c.id));
         c.removeFiles(workDir(c.id), HostFiles::unmountAll);
     }
 
@@ -174,7 +205,14 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
                 // cannot block for ever opening them (its output is then lost, not its exit code)
                 c.outputHold = FifoHold.of(c.init.stdio);
             }
-            runsc.start(id, StdioRedirects.of(c.init.stdio, RUNSC_SANDBOXER));
+            try {
+                runsc.start(id, Terminals.redirects(c.init.stdio, RUNSC_SANDBOXER));
+            } catch (SandboxException e) {
+                // the process never ran (its command is missing, say): an exit, as a runc init's failed exec is,
+                // so containerd may delete the container
+                exits.exited(c, c.init, START_FAILED);
+                throw e;
+            }
         }
         adoptGofer(c); // started by runsc start (runsc 2024), may be gone already
         c.init.running();
@@ -272,6 +310,40 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
         events.publish(new TaskEvent.Resumed(pod.id, id));
     }
 
+    /**
+     * Sets the window size on the pty master this JVM holds. gVisor reads the size of a terminal from the host's pty
+     * (TIOCGWINSZ inside the sandbox is answered from the host file), so {@code stty size} inside sees it.
+     */
+    @Override
+    public void resizePty(String id, String execId, int width, int height) throws SandboxException {
+        Terminals.resize(container(id).proc(execId).console, id, execId, width, height);
+    }
+
+    /**
+     * Refused, saying why: gVisor runs every container of the pod inside the one sandbox process, so a container has
+     * no host cgroup of its own to change; the sandbox itself runs in the node's cgroup here (its spec has no
+     * cgroupsPath yet), and runsc 0.0~20240729 has no {@code update} command. Nothing is changed.
+     */
+    @Override
+    public void update(String id, TypedData resources, Map<String, String> annotations) throws SandboxException {
+        container(id);
+        throw new SandboxException(SandboxException.Code.UNIMPLEMENTED, "updating the resources of container " + id
+                + " is not supported by " + RUNSC_SANDBOXER + " yet: gVisor runs all containers of sandbox " + pod.id
+                + " in one sandbox process, which has no cgroup of its own to resize (and runsc has no update"
+                + " command)");
+    }
+
+    /** Copies a terminal again whose process runs on after a restart of the driver or of the node. */
+    void reattachTerminal(RunscContainer c, GProc p) {
+        if (p.stdio.terminal() && p.console == null && p.exit() == null) {
+            String what = p.execId.isEmpty() ? "container " + c.id : "exec " + p.execId + " of " + c.id;
+            p.console = Terminals.reattach(p.stdio, what, Terminals.holderRecord(workDir(c.id), p.execId));
+            if (p.console == null) {
+                LOG.log(Level.WARNING, "the terminal of {0} was lost: it runs on, hung up", what);
+            }
+        }
+    }
+
     @Override
     public void kill(String id, String execId, int signal, boolean all) throws SandboxException {
         RunscContainer c = container(id);
@@ -286,8 +358,19 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
         execs.signal(c, p, signal);
     }
 
-    /** Lets go of the pod's helpers; its sandbox keeps running. */
+    /** Lets go of the pod's helpers and terminals (their holders keep them open); its sandbox keeps running. */
     void close() {
         exits.close();
+        for (RunscContainer c : pod.containerList()) {
+            stopConsole(c.init);
+            c.execs.values().forEach(RunscTasks::stopConsole);
+        }
+    }
+
+    private static void stopConsole(GProc p) {
+        Console console = p.console;
+        if (console != null) {
+            console.stop();
+        }
     }
 }

@@ -44,7 +44,7 @@ class GvisorSpecFuzzTest {
         Path config = DIR.resolve("config.json");
         Files.write(config, json);
         try {
-            GvisorSpec.prepareContainer(config, "pod-1", netns);
+            GvisorSpec.prepareContainer(config, "pod-1", netns, java.util.Map.of());
         } catch (SandboxException e) {
             assertEquals(SandboxException.Code.INVALID_ARGUMENT, e.code(), e.getMessage());
             assertArrayEquals(json, Files.readAllBytes(config), "a refused config.json was changed");
@@ -63,7 +63,7 @@ class GvisorSpecFuzzTest {
                 assertFalse(ns.has("path"), "a namespace path outside the sandbox's kernel: " + ns);
             }
         }
-        GvisorSpec.prepareContainer(config, "pod-1", netns);
+        GvisorSpec.prepareContainer(config, "pod-1", netns, java.util.Map.of());
         assertArrayEquals(after, Files.readAllBytes(config), "preparing twice changed the file");
     }
 

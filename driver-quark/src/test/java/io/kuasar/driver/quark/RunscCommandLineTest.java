@@ -24,7 +24,7 @@ class RunscCommandLineTest {
     void podCommandsRunInsideThePodNetnsWithThePodsRootAndPlatform() {
         Runsc r = new Runsc(settings(), tmp.resolve("pods/p1/root"), "/run/netns/cni-1", "systrap", null);
         assertEquals(List.of("nsenter", "--net=/run/netns/cni-1", "--", "/usr/bin/runsc",
-                "--root=" + tmp.resolve("pods/p1/root"), "--platform=systrap", "--network=host", "--log=/x.log",
+                "--root=" + tmp.resolve("pods/p1/root"), "--platform=systrap", "--network=host", "--net-raw", "--oci-seccomp", "--log=/x.log",
                 "create", "--bundle=/b", "--pid-file=/p", "p1"),
                 r.argv(Path.of("/x.log"), List.of("create", "--bundle=/b", "--pid-file=/p", "p1")));
     }
@@ -33,7 +33,7 @@ class RunscCommandLineTest {
     void aHostNetworkPodNeedsNoNsenter() {
         Runsc r = new Runsc(settings(), tmp.resolve("root"), "", "ptrace", null);
         assertEquals(List.of("/usr/bin/runsc", "--root=" + tmp.resolve("root"), "--platform=ptrace",
-                "--network=host", "wait", "c1"), r.argv(null, List.of("wait", "c1")));
+                "--network=host", "--net-raw", "--oci-seccomp", "wait", "c1"), r.argv(null, List.of("wait", "c1")));
     }
 
     @Test

@@ -4,7 +4,7 @@ import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.runc.pod.PersistedState;
 import io.kuasar.driver.runc.pod.PodNamespaces;
 import io.kuasar.driver.runc.pod.Sandbox;
-import io.kuasar.driver.runc.process.Terminals;
+import io.kuasar.driver.kit.tty.Terminals;
 import io.kuasar.driver.runc.task.Container;
 import io.kuasar.driver.runc.task.ExitRecorder;
 import io.kuasar.driver.runc.task.Proc;
@@ -121,7 +121,7 @@ final class Recovery {
                 if (p.stdio.terminal()) {
                     String what = p.execId.isEmpty() ? "container " + c.id : "exec " + p.execId + " of " + c.id;
                     p.console = Terminals.reattach(p.stdio, what,
-                            Terminals.holderRecord(sb.tasks.workDir(c.id), p.execId), ctx.watcher());
+                            Terminals.holderRecord(sb.tasks.workDir(c.id), p.execId));
                     if (p.console == null) {
                         LOG.log(Level.WARNING, "the terminal of {0} was lost: it runs on, hung up", what);
                     }

@@ -8,7 +8,7 @@ import io.kuasar.driver.runc.pod.PersistedState;
 import io.kuasar.driver.runc.pod.PodNamespaces;
 import io.kuasar.driver.runc.pod.PodStopper;
 import io.kuasar.driver.runc.pod.Sandbox;
-import io.kuasar.driver.runc.process.Console;
+import io.kuasar.driver.kit.tty.Console;
 import io.kuasar.driver.runc.process.ExitWatcher;
 import io.kuasar.driver.runc.process.Runc;
 import io.kuasar.driver.runc.process.Syscalls;

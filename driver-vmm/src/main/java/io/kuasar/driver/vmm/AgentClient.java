@@ -14,9 +14,12 @@ import io.kuasar.driver.vmm.agent.proto.PidsResponse;
 import io.kuasar.driver.vmm.agent.proto.PingRequest;
 import io.kuasar.driver.vmm.agent.proto.PingResponse;
 import io.kuasar.driver.vmm.agent.proto.ProcessRef;
+import io.kuasar.driver.vmm.agent.proto.ResizeRequest;
 import io.kuasar.driver.vmm.agent.proto.SetupSandboxRequest;
 import io.kuasar.driver.vmm.agent.proto.SignalRequest;
 import io.kuasar.driver.vmm.agent.proto.StatsResponse;
+import io.kuasar.driver.vmm.agent.proto.StdinRequest;
+import io.kuasar.driver.vmm.agent.proto.StdinResponse;
 import io.kuasar.driver.vmm.agent.proto.UpdateRequest;
 import io.kuasar.driver.vmm.agent.proto.WaitResponse;
 import io.kuasar.spi.SandboxException;
@@ -121,18 +124,32 @@ final class AgentClient implements AutoCloseable {
         get("SetupSandbox", call("SetupSandbox", req, Empty.parser(), timeout), timeout);
     }
 
-    long create(String id, String guestBundle, boolean stdout, boolean stderr) throws SandboxException {
+    long create(String id, String guestBundle, GuestStdio stdio) throws SandboxException {
         return sync("CreateContainer", CreateContainerRequest.newBuilder().setId(id).setBundle(guestBundle)
-                .setStdout(stdout).setStderr(stderr).build(), PidResponse.parser()).getPid();
+                .setStdout(stdio.stdout()).setStderr(stdio.stderr()).setTerminal(stdio.terminal())
+                .setStdin(stdio.stdin()).build(), PidResponse.parser()).getPid();
     }
 
     long start(String id, String execId) throws SandboxException {
         return sync("Start", ref(id, execId), PidResponse.parser()).getPid();
     }
 
-    void exec(String id, String execId, byte[] processJson, boolean stdout, boolean stderr) throws SandboxException {
+    void exec(String id, String execId, byte[] processJson, GuestStdio stdio) throws SandboxException {
         sync("Exec", ExecRequest.newBuilder().setId(id).setExecId(execId).setProcess(ByteString.copyFrom(processJson))
-                .setStdout(stdout).setStderr(stderr).build(), Empty.parser());
+                .setStdout(stdio.stdout()).setStderr(stdio.stderr()).setTerminal(stdio.terminal())
+                .setStdin(stdio.stdin()).build(), Empty.parser());
+    }
+
+    /** Input for a process: how many bytes of {@code data} its pipe or terminal took (0 while it is full). */
+    long writeStdin(String id, String execId, ByteString data) throws SandboxException {
+        return sync("WriteStdin", StdinRequest.newBuilder().setId(id).setExecId(execId).setData(data).build(),
+                StdinResponse.parser()).getWritten();
+    }
+
+    /** The window size of a process's terminal (TIOCSWINSZ in the guest). */
+    void resizePty(String id, String execId, int width, int height) throws SandboxException {
+        sync("ResizePty", ResizeRequest.newBuilder().setId(id).setExecId(execId).setWidth(width).setHeight(height)
+                .build(), Empty.parser());
     }
 
     void signal(String id, String execId, int signal, boolean all) throws SandboxException {

@@ -1,9 +1,7 @@
 package io.kuasar.driver.vmm;
 
 import io.kuasar.driver.kit.Commands;
-import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.driver.vmm.agent.proto.OutputResponse;
-import io.kuasar.spi.SandboxException;
 import java.io.File;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -31,7 +29,9 @@ import java.util.concurrent.Executors;
  * <p>containerd's copier ends a stream at the first EOF, i.e. when the last writer closes the FIFO. The JVM's own
  * write end dies with the JVM, so a holder process ({@code sleep}, own session, argv {@code kuasar-vmm-hold-ID})
  * keeps both FIFOs open for writing while the process runs; it is ended once the output is delivered. After a
- * restart of the JVM the next instance writes through new ends while the holder kept the streams open.
+ * restart of the JVM the next instance writes through new ends while the holder kept the streams open. The holder
+ * also has the stdin FIFO open for reading (never read): containerd's input waits there while no instance copies it
+ * ({@link InputPumps}).
  */
 final class OutputPumps implements AutoCloseable {
     private static final Logger LOG = System.getLogger(OutputPumps.class.getName());
@@ -54,14 +54,8 @@ final class OutputPumps implements AutoCloseable {
      */
     CompletionStage<Void> start(AgentClient agent, String containerId, VmProcess p, Path offsets) {
         String[] targets = new String[2];
-        for (int i = 0; i < 2; i++) {
-            try {
-                targets[i] = StdioRedirects.path(i == 0 ? p.stdio.stdout() : p.stdio.stderr(),
-                        i == 0 ? "stdout" : "stderr", "the vmm sandboxer");
-            } catch (SandboxException refusedAtCreate) {
-                targets[i] = null;
-            }
-        }
+        targets[0] = GuestStdio.fifo(p.stdio.stdout(), "stdout");
+        targets[1] = GuestStdio.fifo(p.stdio.stderr(), "stderr");
         if (targets[0] == null && targets[1] == null) {
             return CompletableFuture.completedFuture(null);
         }
@@ -72,7 +66,7 @@ final class OutputPumps implements AutoCloseable {
             return CompletableFuture.completedFuture(null);
         }
         if (!isHolder(p.holderPid, marker)) {
-            p.holderPid = startHolder(marker, targets);
+            p.holderPid = startHolder(marker, targets, GuestStdio.fifo(p.stdio.stdin(), "stdin"));
         }
         List<CompletableFuture<Boolean>> done = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
@@ -97,10 +91,10 @@ final class OutputPumps implements AutoCloseable {
         });
     }
 
-    private static long startHolder(String marker, String[] targets) {
+    private static long startHolder(String marker, String[] targets, String stdin) {
         try {
             Process h = new ProcessBuilder("setsid", "bash", "-c", "exec -a \"$0\" sleep 2147483647", marker)
-                    .redirectInput(ProcessBuilder.Redirect.from(Commands.DEV_NULL))
+                    .redirectInput(ProcessBuilder.Redirect.from(stdin == null ? Commands.DEV_NULL : new File(stdin)))
                     .redirectOutput(targets[0] == null ? ProcessBuilder.Redirect.DISCARD
                             : ProcessBuilder.Redirect.appendTo(new File(targets[0])))
                     .redirectError(targets[1] == null ? ProcessBuilder.Redirect.DISCARD

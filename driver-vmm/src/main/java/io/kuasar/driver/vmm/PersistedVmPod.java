@@ -13,14 +13,14 @@ record PersistedVmPod(int version, String id, String namespace, String netnsPath
     /**
      * A container, its init and its execs (null in files written before execs were kept: none), so a driver
      * restarted by an upgrade or a crash still knows an exec containerd has made and answers a replayed Start or
-     * a Delete for it.
+     * a Delete for it. {@code terminal}: on a pty in the guest (null in files written before terminals: false).
      */
     record Container(String id, String bundle, String stdin, String stdout, String stderr, long pid, String status,
-                     Integer exitCode, String exitedAt, long holderPid, List<Exec> execs) {
+                     Integer exitCode, String exitedAt, long holderPid, List<Exec> execs, Boolean terminal) {
     }
 
     /** An exec: pid 0 until started (the agent holds its spec from Exec on). */
     record Exec(String execId, String stdin, String stdout, String stderr, long pid, String status, Integer exitCode,
-                String exitedAt, long holderPid) {
+                String exitedAt, long holderPid, Boolean terminal) {
     }
 }

@@ -9,7 +9,8 @@ import java.util.List;
 /**
  * Puts a pod's QEMU into the pod's cgroup, {@code CGROUP_PARENT/kuasar-vmm-ID}, in the cgroup v1 hierarchies this
  * host has (cpu, memory, pids), so the pod's whole cost (guest memory, vCPU threads, emulation) is accounted where
- * Kubernetes looks. The memory limit is the guest's memory plus QEMU's own overhead.
+ * Kubernetes looks. The memory limit is the guest's memory plus QEMU's own overhead; a container Update resizes it
+ * and the CPU quota ({@link VmCgroupSize}).
  */
 final class PodCgroup {
     private static final Path ROOT = Path.of("/sys/fs/cgroup");
@@ -37,6 +38,41 @@ final class PodCgroup {
                 Files.writeString(dir.resolve("memory.limit_in_bytes"), Long.toString(memoryBytes + OVERHEAD_BYTES));
             }
             Files.writeString(dir.resolve("cgroup.procs"), Long.toString(pid));
+        }
+    }
+
+    /** The memory limit and CFS quota the pod's cgroup has now; a hierarchy this host lacks reads as no limit. */
+    static VmCgroupSize.Limits limits(String cgroup) throws IOException {
+        if (cgroup == null || cgroup.isEmpty()) {
+            return new VmCgroupSize.Limits(-1, -1);
+        }
+        Path memory = ROOT.resolve("memory").resolve(cgroup.substring(1)).resolve("memory.limit_in_bytes");
+        Path cpu = ROOT.resolve("cpu").resolve(cgroup.substring(1));
+        long bytes = Files.exists(memory) ? Long.parseLong(Files.readString(memory).trim()) : -1;
+        long quota = Files.exists(cpu.resolve("cpu.cfs_quota_us"))
+                ? Long.parseLong(Files.readString(cpu.resolve("cpu.cfs_quota_us")).trim())
+                        * VmCgroupSize.PERIOD_US / Long.parseLong(Files.readString(cpu.resolve("cpu.cfs_period_us")).trim())
+                : -1;
+        return new VmCgroupSize.Limits(bytes, quota < 0 ? -1 : quota);
+    }
+
+    /**
+     * Gives the pod's cgroup {@code limits} (hierarchies this host lacks are skipped). The kernel refuses to set a
+     * memory limit below what QEMU holds (EBUSY: guest memory once touched stays with QEMU); that failure is thrown
+     * with the cgroup left as it was.
+     */
+    static void apply(String cgroup, VmCgroupSize.Limits limits) throws IOException {
+        if (cgroup == null || cgroup.isEmpty()) {
+            return; // a pod recorded before it had a cgroup
+        }
+        Path memory = ROOT.resolve("memory").resolve(cgroup.substring(1));
+        if (Files.isDirectory(memory) && limits.memoryBytes() > 0) {
+            Files.writeString(memory.resolve("memory.limit_in_bytes"), Long.toString(limits.memoryBytes()));
+        }
+        Path cpu = ROOT.resolve("cpu").resolve(cgroup.substring(1));
+        if (Files.isDirectory(cpu)) {
+            Files.writeString(cpu.resolve("cpu.cfs_period_us"), Long.toString(VmCgroupSize.PERIOD_US));
+            Files.writeString(cpu.resolve("cpu.cfs_quota_us"), Long.toString(limits.cpuQuotaUs()));
         }
     }
 

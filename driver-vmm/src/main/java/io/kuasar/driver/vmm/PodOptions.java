@@ -2,6 +2,7 @@ package io.kuasar.driver.vmm;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.WireFormat;
+import io.kuasar.driver.kit.PodSysctls;
 import io.kuasar.spi.PodConfig;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxSpec;
@@ -10,7 +11,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -46,37 +46,28 @@ final class PodOptions {
     }
 
     /**
-     * The pod's sysctls as the agent writes them ("name=value", sorted), refused unless each is namespaced: net.*
-     * and the IPC ones (the lists runc checks) live in the guest's namespaces, which are the pod's; any other would
-     * tune the whole guest kernel, which a pod on another runtime class could not do, so it is refused the same way.
+     * The pod's sysctls as the agent writes them ("name=value", sorted), refused unless each is namespaced
+     * ({@link PodSysctls}): they live in the guest's namespaces, which are the pod's; any other would tune the whole
+     * guest kernel, which a pod on another runtime class could not do, so it is refused the same way.
      */
     static List<String> sysctls(PodConfig pod) throws SandboxException {
         List<String> out = new ArrayList<>();
         if (pod == null) {
             return out;
         }
+        try { // as on runc: namespaced ones only (UTS ones too: the guest's UTS namespace is the pod's as well)
+            PodSysctls.classify(pod.sysctls(), true, pod.network() != PodConfig.NamespaceMode.NODE);
+        } catch (IllegalArgumentException e) {
+            throw SandboxException.invalid(e.getMessage());
+        }
         for (Map.Entry<String, String> e : new TreeMap<>(pod.sysctls()).entrySet()) {
-            String key = e.getKey().replace('/', '.');
-            if (!key.matches("[A-Za-z0-9_\\-]+(\\.[A-Za-z0-9_\\-]+)*") || e.getValue().contains("\n")) {
-                throw SandboxException.invalid("sysctl " + e.getKey() + "=" + e.getValue() + " is not valid");
+            if (e.getValue().contains("\n")) {
+                throw SandboxException.invalid("sysctl " + e.getKey() + " has a value of several lines");
             }
-            if (key.startsWith("net.")) {
-                if (pod.network() == PodConfig.NamespaceMode.NODE) {
-                    throw SandboxException.invalid("sysctl " + key + " needs the pod's own network namespace, but the"
-                            + " pod asks for the node's (hostNetwork)");
-                }
-            } else if (!IPC_SYSCTLS.contains(key) && !key.startsWith("fs.mqueue.")) {
-                throw SandboxException.invalid("sysctl " + key + " is not namespaced: a pod may set only network and"
-                        + " IPC namespace sysctls");
-            }
-            out.add(key + "=" + e.getValue());
+            out.add(e.getKey().replace('/', '.') + "=" + e.getValue());
         }
         return out;
     }
-
-    /** IPC-namespaced sysctls besides fs.mqueue.* (as runc's validation lists them). */
-    private static final Set<String> IPC_SYSCTLS = Set.of("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
-            "kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced");
 
     /** The sandbox's annotations, then the pod config's annotations and resources (the latter win). */
     static Map<String, String> annotations(SandboxSpec spec) throws SandboxException {

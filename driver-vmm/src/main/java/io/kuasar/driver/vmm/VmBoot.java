@@ -1,6 +1,5 @@
 package io.kuasar.driver.vmm;
 
-import io.kuasar.driver.kit.AtomicFiles;
 import io.kuasar.driver.kit.PodFiles;
 import io.kuasar.driver.vmm.agent.proto.SetupSandboxRequest;
 import io.kuasar.spi.SandboxException;
@@ -13,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.Map;
 
 /**
  * Starting one pod's VM: its network plumbing, the VMM process, its cgroup, the agent's first answer, and the
@@ -155,10 +153,8 @@ record VmBoot(Vmm vmm, VmmSettings settings, String accel, VmTemplate template) 
 
     /** The pod's hostname, hosts and resolv.conf, which its containers' specs bind (see GuestBundle). */
     private static void writePodFiles(VmPod pod) throws IOException {
-        Path dir = Files.createDirectories(pod.share().resolve(GuestBundle.POD_FILES_DIR));
-        for (Map.Entry<String, byte[]> f : PodFiles.contents(pod.hostname, pod.podConfig).entrySet()) {
-            AtomicFiles.writeAtomically(dir.resolve(f.getKey()), f.getValue());
-        }
+        PodFiles.write(Files.createDirectories(pod.share().resolve(GuestBundle.POD_FILES_DIR)), pod.hostname,
+                pod.podConfig);
     }
 
     static String tail(Path file) {

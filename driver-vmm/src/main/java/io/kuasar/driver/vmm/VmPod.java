@@ -102,11 +102,11 @@ final class VmPod extends PodRecord<VmContainer> {
                 ExitStatus xe = x.exit();
                 execs.add(new PersistedVmPod.Exec(x.execId, x.stdio.stdin(), x.stdio.stdout(), x.stdio.stderr(),
                         x.pid(), x.status().name(), xe == null ? null : xe.code(),
-                        xe == null ? null : xe.exitedAt().toString(), x.holderPid));
+                        xe == null ? null : xe.exitedAt().toString(), x.holderPid, x.stdio.terminal()));
             }
             cs.add(new PersistedVmPod.Container(c.id, c.bundle.toString(), s.stdin(), s.stdout(), s.stderr(),
                     c.init.pid(), c.init.status().name(), e == null ? null : e.code(),
-                    e == null ? null : e.exitedAt().toString(), c.init.holderPid, execs));
+                    e == null ? null : e.exitedAt().toString(), c.init.holderPid, execs, s.terminal()));
         }
         return new PersistedVmPod(PersistedVmPod.VERSION, id, namespace, netnsPath, hostname, state.name(), pid,
                 createdAt.toString(), exitedAt == null ? null : exitedAt.toString(), dir.toString(), accel, vcpus,
@@ -127,14 +127,16 @@ final class VmPod extends PodRecord<VmContainer> {
         pod.gateway = nz(p.gateway());
         pod.cgroup = nz(p.cgroup());
         for (PersistedVmPod.Container c : p.containers() == null ? List.<PersistedVmPod.Container>of() : p.containers()) {
-            VmProcess init = new VmProcess("", new Stdio(c.stdin(), c.stdout(), c.stderr(), false));
+            VmProcess init = new VmProcess("", new Stdio(c.stdin(), c.stdout(), c.stderr(),
+                    Boolean.TRUE.equals(c.terminal())));
             ExitStatus e = c.exitCode() == null ? null
                     : new ExitStatus(c.pid(), c.exitCode(), Instant.parse(c.exitedAt()));
             init.restore(c.pid(), TaskState.Status.valueOf(c.status()), e);
             init.holderPid = c.holderPid();
             VmContainer container = new VmContainer(c.id(), Path.of(c.bundle()), List.of(), init);
             for (PersistedVmPod.Exec x : c.execs() == null ? List.<PersistedVmPod.Exec>of() : c.execs()) {
-                VmProcess exec = new VmProcess(x.execId(), new Stdio(x.stdin(), x.stdout(), x.stderr(), false));
+                VmProcess exec = new VmProcess(x.execId(), new Stdio(x.stdin(), x.stdout(), x.stderr(),
+                        Boolean.TRUE.equals(x.terminal())));
                 exec.restore(x.pid(), TaskState.Status.valueOf(x.status()), x.exitCode() == null ? null
                         : new ExitStatus(x.pid(), x.exitCode(), Instant.parse(x.exitedAt())));
                 exec.holderPid = x.holderPid();

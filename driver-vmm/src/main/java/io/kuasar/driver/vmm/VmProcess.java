@@ -9,8 +9,19 @@ final class VmProcess extends ProcessRecord {
     volatile boolean watched;
     /** The process holding containerd's FIFOs open across a JVM restart (see OutputPumps), 0 if none. */
     volatile long holderPid;
+    /** The copier of containerd's stdin FIFO to the agent while this instance runs one (see InputPumps). */
+    volatile AutoCloseable input = () -> { };
 
     VmProcess(String execId, Stdio stdio) {
         super(execId, stdio);
+    }
+
+    /** Ends the copying of its input (it has exited, or is deleted). */
+    void stopInput() {
+        try {
+            input.close();
+        } catch (Exception ignored) {
+            // closing a FIFO's read end does not fail in a way that matters
+        }
     }
 }

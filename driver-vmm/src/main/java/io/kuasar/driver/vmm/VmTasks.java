@@ -1,13 +1,10 @@
 package io.kuasar.driver.vmm;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.LinuxResources;
 import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.PodTasks;
-import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;
@@ -39,8 +36,6 @@ import java.util.concurrent.TimeUnit;
  * exits come from the agent's Wait and are published once the output has been delivered.
  */
 final class VmTasks extends PodTasks<VmPod, VmContainer> {
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String REFUSER = "the vmm sandboxer";
     /** How long a task call waits for a recovered pod's agent connection. */
     private static final long REATTACH_WAIT_SECONDS = 60;
     private static final Logger LOG = System.getLogger(VmTasks.class.getName());
@@ -49,11 +44,14 @@ final class VmTasks extends PodTasks<VmPod, VmContainer> {
 
     private final TaskEvents events;
     private final OutputPumps pumps;
+    private final InputPumps inputs;
 
-    VmTasks(VmPod pod, PodStore<VmPod, PersistedVmPod> store, TaskEvents events, OutputPumps pumps) {
+    VmTasks(VmPod pod, PodStore<VmPod, PersistedVmPod> store, TaskEvents events, OutputPumps pumps,
+            InputPumps inputs) {
         super(pod, store);
         this.events = events;
         this.pumps = pumps;
+        this.inputs = inputs;
     }
 
     private AgentClient agent() throws SandboxException {
@@ -81,10 +79,11 @@ final class VmTasks extends PodTasks<VmPod, VmContainer> {
 
     @Override
     public long create(TaskSpec spec) throws SandboxException {
-        // refuses terminals and logging plugins before anything changes
-        TaskSpecs.Checked checked = TaskSpecs.check(spec, "a VM container", REFUSER);
-        String id = checked.id();
-        Path bundle = checked.bundle();
+        // refuses logging plugins before anything changes; terminals and stdin are the agent's (GuestStdio)
+        String id = Identifiers.validate("container", spec.id());
+        TaskSpecs.refuseCheckpoint(spec, "a VM container");
+        GuestStdio.of(spec.stdio());
+        Path bundle = TaskSpecs.bundle(spec);
         VmContainer c = new VmContainer(id, bundle, spec.rootfs(), new VmProcess("", spec.stdio()));
         long replayed = pod.addOrReplay(c);
         if (replayed > 0) {
@@ -120,10 +119,9 @@ final class VmTasks extends PodTasks<VmPod, VmContainer> {
      * keeper now replays that Create. Never started (its Create was never answered), it is removed and made again.
      */
     private long createInGuest(String id, TaskSpec spec) throws SandboxException {
-        boolean stdout = !spec.stdio().stdout().isEmpty();
-        boolean stderr = !spec.stdio().stderr().isEmpty();
+        GuestStdio stdio = GuestStdio.of(spec.stdio());
         try {
-            return agent().create(id, GuestBundle.guestDir(id), stdout, stderr);
+            return agent().create(id, GuestBundle.guestDir(id), stdio);
         } catch (SandboxException e) {
             if (e.code() != SandboxException.Code.ALREADY_EXISTS) {
                 throw e;
@@ -131,7 +129,7 @@ final class VmTasks extends PodTasks<VmPod, VmContainer> {
             LOG.log(Level.INFO, "vmm: container " + id + " of sandbox " + pod.id + " is in the guest"
                     + " but was never recorded (a Create cut off by a crash, replayed): making it again");
             agent().delete(id, "");
-            return agent().create(id, GuestBundle.guestDir(id), stdout, stderr);
+            return agent().create(id, GuestBundle.guestDir(id), stdio);
         }
     }
 
@@ -185,6 +183,7 @@ final class VmTasks extends PodTasks<VmPod, VmContainer> {
         p.watched = true;
         AgentClient a = pod.agent;
         CompletionStage<Void> delivered = pumps.start(a, c.id, p, outputOffsets());
+        p.input = inputs.start(a, c.id, p);
         // output that never reaches EOF (a daemon kept the pipe) must not hold the exit back for long
         a.waitFor(c.id, p.execId).thenCompose(w -> delivered.toCompletableFuture().copy()
                         .completeOnTimeout(null, 2, TimeUnit.SECONDS).handle((v, t) -> w)).thenAccept(w -> {
@@ -198,6 +197,7 @@ final class VmTasks extends PodTasks<VmPod, VmContainer> {
 
     /** Records, persists and publishes an exit, then completes the waiters (in that order, see ProcessRecord). */
     void exited(VmContainer c, VmProcess p, ExitStatus e) {
+        p.stopInput();
         if (!p.recordExit(e)) {
             return;
         }
@@ -214,15 +214,14 @@ final class VmTasks extends PodTasks<VmPod, VmContainer> {
     public void exec(ExecSpec spec) throws SandboxException {
         VmContainer c = container(spec.id());
         String execId = Identifiers.validate("exec", spec.execId());
-        StdioRedirects.of(spec.stdio(), REFUSER);
+        GuestStdio stdio = GuestStdio.of(spec.stdio());
         c.ops.lock();
         try {
             c.requireRunning();
             if (c.execReplayed(execId, spec.stdio(), x -> x.pid() != 0)) {
                 return; // the agent holds it since the first one
             }
-            agent().exec(c.id, execId, spec.spec().value(), !spec.stdio().stdout().isEmpty(),
-                    !spec.stdio().stderr().isEmpty());
+            agent().exec(c.id, execId, spec.spec().value(), stdio);
             c.execs.put(execId, new VmProcess(execId, spec.stdio()));
             store.save(pod); // a restarted driver must still know it, for a replayed Exec or Start
             events.publish(new TaskEvent.ExecAdded(pod.id, c.id, execId));
@@ -247,6 +246,7 @@ final class VmTasks extends PodTasks<VmPod, VmContainer> {
                 if (pod.agent != null) {
                     agent().delete(id, p.execId);
                 }
+                p.stopInput();
                 c.execs.remove(p.execId);
                 store.save(pod);
                 OutputPumps.forget(outputOffsets(), id, p.execId);
@@ -270,8 +270,10 @@ final class VmTasks extends PodTasks<VmPod, VmContainer> {
     void destroy(VmContainer c) throws SandboxException {
         OutputPumps.forget(outputOffsets(), c.id, "");
         OutputPumps.endHolder(c.init.holderPid, OutputPumps.marker(c.id, ""));
+        c.init.stopInput();
         for (VmProcess e : c.execs.values()) {
             OutputPumps.endHolder(e.holderPid, OutputPumps.marker(c.id, e.execId));
+            e.stopInput();
         }
         AgentClient a = pod.agent;
         if (a != null && a.isOpen() && pod.state == SandboxStatus.State.READY) {
@@ -319,17 +321,12 @@ final class VmTasks extends PodTasks<VmPod, VmContainer> {
         }
     }
 
-    /** New cgroup limits of a running container, applied in the guest (runc update there). */
+    /** New cgroup limits of a running container, in the guest and in the VM's host cgroup ({@link VmUpdate}). */
     @Override
     public void update(String id, TypedData resources, Map<String, String> annotations) throws SandboxException {
-        JsonNode doc = LinuxResources.parse(id, resources);
-        byte[] guest;
-        try {
-            guest = JSON.writeValueAsBytes(GuestBundle.forGuest((ObjectNode) doc));
-        } catch (IOException e) {
-            throw SandboxException.internal("cannot encode the resources of " + id, e);
-        }
-        agent().update(runningContainer(id).id, guest);
+        ObjectNode guest = GuestBundle.forGuest((ObjectNode) LinuxResources.parse(id, resources));
+        VmContainer c = runningContainer(id);
+        new VmUpdate(pod).apply(c, guest, agent());
     }
 
     @Override
@@ -348,9 +345,29 @@ final class VmTasks extends PodTasks<VmPod, VmContainer> {
         events.publish(paused ? new TaskEvent.Paused(pod.id, c.id) : new TaskEvent.Resumed(pod.id, c.id));
     }
 
+    /**
+     * A process with a stdin FIFO: containerd closed its write end before asking, and the copier passes the
+     * end-of-file on once the input before it is delivered (closing here could cut that input short).
+     */
     @Override
     public void closeIO(String id, String execId, boolean stdin) throws SandboxException {
-        container(id).proc(execId);
-        agent().closeStdin(id, execId == null ? "" : execId);
+        VmProcess p = container(id).proc(execId);
+        if (p.stdio.stdin().isEmpty()) {
+            agent().closeStdin(id, p.execId);
+        }
+    }
+
+    /** The window size of a terminal process's pty in the guest (the process sees SIGWINCH). */
+    @Override
+    public void resizePty(String id, String execId, int width, int height) throws SandboxException {
+        VmProcess p = container(id).proc(execId);
+        if (!p.stdio.terminal()) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "container " + id
+                    + (p.execId.isEmpty() ? "" : " exec " + p.execId) + " has no terminal");
+        }
+        if (width < 0 || height < 0 || width > 0xffff || height > 0xffff) {
+            throw SandboxException.invalid("terminal size " + width + "x" + height + " is out of range");
+        }
+        agent().resizePty(id, p.execId, width, height);
     }
 }

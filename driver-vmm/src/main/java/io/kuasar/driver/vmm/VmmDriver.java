@@ -49,6 +49,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
     private final Path runRoot;
     private final Vmm vmm;
     private final OutputPumps pumps = new OutputPumps();
+    private final InputPumps inputs = new InputPumps();
     private final CompletableFuture<String> accel;
     private final VmTemplate template;
     private final Map<String, VmTasks> tasks = new ConcurrentHashMap<>();
@@ -80,6 +81,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
         retired = true;
         // first: closing the agent connections ends the pumps, which must then leave the stream holders alone
         pumps.retire();
+        inputs.close();
         // VMs keep running: the next instance's recover() reconnects to them. QEMU serves one connection per
         // agent socket, so ours must be closed before the successor connects.
         int closed = 0;
@@ -176,7 +178,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
 
     /** Records every process that has not exited as ended with {@code code} (its VM is gone). */
     private void endContainers(VmPod pod, int code) {
-        VmTasks t = tasks.computeIfAbsent(pod.id, k -> new VmTasks(pod, store, events, pumps));
+        VmTasks t = tasks.computeIfAbsent(pod.id, k -> new VmTasks(pod, store, events, pumps, inputs));
         for (VmContainer c : pod.containerList()) {
             for (VmProcess p : c.execs.values()) {
                 t.exited(c, p, new ExitStatus(p.pid(), code, Instant.now()));
@@ -247,7 +249,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
 
     @Override
     protected TaskService tasksOf(VmPod pod) {
-        return tasks.computeIfAbsent(pod.id, k -> new VmTasks(pod, store, events, pumps));
+        return tasks.computeIfAbsent(pod.id, k -> new VmTasks(pod, store, events, pumps, inputs));
     }
 
     @Override
@@ -286,7 +288,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
                         pod.dir.resolve("agent.sock"), pod.dir.resolve("console.log")), REATTACH_TIMEOUT,
                         Duration.ofMillis(1500), vmm.channels());
                 pod.agent = a;
-                VmTasks t = tasks.computeIfAbsent(pod.id, k -> new VmTasks(pod, store, events, pumps));
+                VmTasks t = tasks.computeIfAbsent(pod.id, k -> new VmTasks(pod, store, events, pumps, inputs));
                 for (VmContainer c : pod.containerList()) {
                     if (watchAgain(c, c.init)) {
                         t.watch(c, c.init);

@@ -16,6 +16,7 @@ import io.kuasar.driver.vmm.agent.proto.PidsResponse;
 import io.kuasar.driver.vmm.agent.proto.PingResponse;
 import io.kuasar.driver.vmm.agent.proto.SetupSandboxRequest;
 import io.kuasar.driver.vmm.agent.proto.StatsResponse;
+import io.kuasar.driver.vmm.agent.proto.StdinResponse;
 import io.kuasar.driver.vmm.agent.proto.WaitResponse;
 import io.kuasar.host.fuzz.FuzzInput;
 import io.kuasar.host.fuzz.FuzzSeeds;
@@ -131,7 +132,8 @@ class AgentClientFuzzTest {
         new Call("Start", PidResponse.parser(), false), new Call("Stats", StatsResponse.parser(), false),
         new Call("Pids", PidsResponse.parser(), false), new Call("Signal", Empty.parser(), false),
         new Call("SetupSandbox", Empty.parser(), false), new Call("Wait", WaitResponse.parser(), true),
-        new Call("ReadOutput", OutputResponse.parser(), true),
+        new Call("ReadOutput", OutputResponse.parser(), true), new Call("WriteStdin", StdinResponse.parser(), false),
+        new Call("ResizePty", Empty.parser(), false),
     };
 
     @FuzzTest(maxDuration = "10s")
@@ -198,7 +200,9 @@ class AgentClientFuzzTest {
             if (failure != null) {
                 fail(call.method() + " failed on a valid answer: " + failure);
             }
-            if (result instanceof Long pid) { // create and start give the pid alone
+            if (result instanceof Long n && expected instanceof StdinResponse r) { // WriteStdin gives the count
+                assertEquals(r.getWritten(), n.longValue());
+            } else if (result instanceof Long pid) { // create and start give the pid alone
                 assertEquals(((PidResponse) expected).getPid(), pid.longValue());
             } else if (result != null) { // Signal and SetupSandbox answer Empty, and give nothing
                 assertEquals(expected, result);
@@ -218,7 +222,12 @@ class AgentClientFuzzTest {
     private static Object invoke(AgentClient a, Call call) throws Exception {
         return switch (call.method()) {
             case "Ping" -> a.ping();
-            case "CreateContainer" -> a.create("c1", "/run/kuasar/c1", true, false);
+            case "CreateContainer" -> a.create("c1", "/run/kuasar/c1", new GuestStdio(true, false, true, true));
+            case "WriteStdin" -> a.writeStdin("c1", "", ByteString.copyFromUtf8("ls\n"));
+            case "ResizePty" -> {
+                a.resizePty("c1", "", 80, 24);
+                yield null;
+            }
             case "Start" -> a.start("c1", "");
             case "Stats" -> a.stats("c1");
             case "Pids" -> a.pids("c1");

@@ -51,9 +51,9 @@ class PodOptionsTest {
                         Map.of("kernel.panic", "7")),
                 "net.ipv4.ip_forward needs the pod's own network namespace", pod(NamespaceMode.NODE,
                         NamespaceMode.CONTAINER, NamespaceMode.POD, Map.of("net.ipv4.ip_forward", "1")),
-                "net..x=1 is not valid", pod(NamespaceMode.POD, NamespaceMode.CONTAINER, NamespaceMode.POD,
+                "sysctl name net..x is not valid", pod(NamespaceMode.POD, NamespaceMode.CONTAINER, NamespaceMode.POD,
                         Map.of("net..x", "1")),
-                "is not valid", pod(NamespaceMode.POD, NamespaceMode.CONTAINER, NamespaceMode.POD,
+                "several lines", pod(NamespaceMode.POD, NamespaceMode.CONTAINER, NamespaceMode.POD,
                         Map.of("net.ipv4.ip_forward", "1\nkernel.panic=1")));
         refused.forEach((message, pod) -> {
             SandboxException e = assertThrows(SandboxException.class, () -> PodOptions.sysctls(pod));

@@ -2,6 +2,7 @@ package io.kuasar.driver.runc.pod;
 
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.PodFiles;
+import io.kuasar.driver.kit.PodSysctls;
 import io.kuasar.driver.kit.Commands;
 import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.runc.process.Mounts;
@@ -16,8 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
-import java.util.TreeMap;
 
 /**
  * The namespaces a pod owns without a pause container.
@@ -42,10 +41,6 @@ public final class PodNamespaces {
     static final String RESOLV = PodFiles.RESOLV;
     /** CRI's default size of a pod's /dev/shm. */
     static final long SHM_SIZE = 64L << 20;
-    /** IPC-namespaced sysctls besides fs.mqueue.* (the list runc checks). */
-    private static final Set<String> IPC_SYSCTLS = Set.of("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
-            "kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced");
-
     /** The pid-namespace holder: unshare's pid and its child's (the namespace init, as seen from the host). */
     public record Holder(long pid, long startTime, long init, long initStartTime) {
         String pidNsPath() {
@@ -105,9 +100,7 @@ public final class PodNamespaces {
      */
     public static void writePodFiles(Path nsDir, String podHostname, PodConfig pod, boolean hostIpc)
             throws IOException {
-        for (Map.Entry<String, byte[]> f : PodFiles.contents(podHostname, pod).entrySet()) {
-            writeFile(nsDir.resolve(f.getKey()), f.getValue());
-        }
+        PodFiles.write(nsDir, podHostname, pod);
         Path shm = nsDir.resolve(SHM);
         if (!hostIpc && !HostFiles.isMountPoint(shm)) {
             Files.createDirectories(shm);
@@ -117,13 +110,7 @@ public final class PodNamespaces {
 
     /** Container path to what the pod provides there, for the pod files {@link #writePodFiles} made. */
     static Map<String, String> podPaths(Path nsDir) {
-        Map<String, String> paths = new TreeMap<>();
-        for (Map.Entry<String, String> f : Map.of("/etc/hostname", HOSTNAME_FILE, "/etc/hosts", HOSTS,
-                "/etc/resolv.conf", RESOLV).entrySet()) {
-            if (Files.isRegularFile(nsDir.resolve(f.getValue()))) {
-                paths.put(f.getKey(), nsDir.resolve(f.getValue()).toString());
-            }
-        }
+        Map<String, String> paths = PodFiles.paths(nsDir);
         if (Files.isDirectory(nsDir.resolve(SHM))) {
             paths.put("/dev/shm", nsDir.resolve(SHM).toString());
         } else if (Files.isRegularFile(nsDir.resolve(HOSTS)) && !Files.exists(nsDir.resolve(IPC))) {
@@ -133,71 +120,13 @@ public final class PodNamespaces {
     }
 
     /**
-     * Sets the pod's sysctls in its own namespaces, as runc does for a pause container: net.* in the pod's network
-     * namespace, IPC ones (kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*) in its IPC namespace, kernel.hostname
-     * and kernel.domainname in its UTS namespace. Any other sysctl, or one whose namespace the pod shares with the
-     * node, is refused: writing it would change the whole node.
+     * Sets the pod's sysctls in its pinned IPC and UTS namespaces and its network namespace ({@link PodSysctls}).
      *
      * @throws IllegalArgumentException naming the sysctl and why it cannot be set
      */
     public static void applySysctls(Path nsDir, String netnsPath, Map<String, String> sysctls) throws IOException {
-        if (sysctls.isEmpty()) {
-            return;
-        }
         Path ipc = nsDir.resolve(IPC);
-        boolean ownIpc = Files.exists(ipc);
-        boolean ownNet = netnsPath != null && !netnsPath.isEmpty();
-        List<String> pairs = new ArrayList<>();
-        boolean needIpc = false;
-        boolean needNet = false;
-        boolean needUts = false;
-        for (Map.Entry<String, String> e : new TreeMap<>(sysctls).entrySet()) {
-            String key = e.getKey().contains("/") ? e.getKey().replace('/', '.') : e.getKey();
-            if (IPC_SYSCTLS.contains(key) || key.startsWith("fs.mqueue.")) {
-                if (!ownIpc) {
-                    throw new IllegalArgumentException("sysctl " + key
-                            + " needs the pod's own IPC namespace, but the pod"
-                            + " uses the node's (hostIPC): setting it would change the whole node");
-                }
-                needIpc = true;
-            } else if (key.startsWith("net.")) {
-                if (!ownNet) {
-                    throw new IllegalArgumentException("sysctl " + key + " needs the pod's own network namespace, but"
-                            + " the pod uses the node's (hostNetwork): setting it would change the whole node");
-                }
-                needNet = true;
-            } else if (key.equals("kernel.hostname") || key.equals("kernel.domainname")) {
-                needUts = true;
-            } else {
-                throw new IllegalArgumentException("sysctl " + key + " is not namespaced: setting it for a pod would"
-                        + " change the whole node");
-            }
-            if (key.contains("..") || !key.matches("[A-Za-z0-9_.\\-]+")) {
-                throw new IllegalArgumentException("sysctl name " + e.getKey() + " is not valid");
-            }
-            pairs.add(key.replace('.', '/'));
-            pairs.add(e.getValue());
-        }
-        List<String> argv = new ArrayList<>(List.of("nsenter"));
-        if (needIpc) {
-            argv.add("--ipc=" + ipc);
-        }
-        if (needNet) {
-            argv.add("--net=" + netnsPath);
-        }
-        if (needUts) {
-            argv.add("--uts=" + nsDir.resolve(UTS));
-        }
-        // /proc/sys shows the sysctls of the writer's namespaces: no remount of /proc needed.
-        argv.addAll(List.of("sh", "-c", "while [ $# -gt 1 ]; do printf '%s\\n' \"$2\" > \"/proc/sys/$1\" || exit 1; shift 2; done",
-                "sh"));
-        argv.addAll(pairs);
-        Commands.run(argv, 10);
-    }
-
-    private static void writeFile(Path f, byte[] content) throws IOException {
-        Files.write(f, content);
-        Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        PodSysctls.apply(sysctls, Files.exists(ipc) ? ipc.toString() : null, netnsPath, nsDir.resolve(UTS).toString());
     }
 
     /** Starts the PID namespace holder and waits until its child (the namespace init) exists. */

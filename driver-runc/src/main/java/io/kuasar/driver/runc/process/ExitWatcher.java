@@ -1,5 +1,6 @@
 package io.kuasar.driver.runc.process;
 
+import io.kuasar.driver.kit.NativeBuffer;
 import io.kuasar.driver.kit.ProcStat;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -46,7 +47,7 @@ public final class ExitWatcher implements AutoCloseable {
     /** The eventfd waking the thread; -1 until the thread made it (libc bound). */
     private volatile int wakeFd = -1;
     /** 8 bytes holding 1, what {@link #wake()} writes; never changed after construction. */
-    private final Syscalls.Buffer one = Syscalls.Buffer.allocate(8);
+    private final NativeBuffer one = NativeBuffer.allocate(8);
     private final Thread thread;
     private volatile boolean closed;
 
@@ -182,13 +183,13 @@ public final class ExitWatcher implements AutoCloseable {
     private void loop() {
         LibC libc = Syscalls.libc();
         int wakeFd = this.wakeFd;
-        Syscalls.Buffer info = Syscalls.Buffer.allocate(WaitStatus.SIGINFO_SIZE);
-        Syscalls.Buffer counter = Syscalls.Buffer.allocate(8);
-        Syscalls.Buffer fdsBuffer = Syscalls.Buffer.allocate(8 * 64);
+        NativeBuffer info = NativeBuffer.allocate(WaitStatus.SIGINFO_SIZE);
+        NativeBuffer counter = NativeBuffer.allocate(8);
+        NativeBuffer fdsBuffer = NativeBuffer.allocate(8 * 64);
         while (!closed) {
             List<Watch> current = new ArrayList<>(watches.values());
             if (fdsBuffer.size() < 8L * (current.size() + 1)) {
-                fdsBuffer = Syscalls.Buffer.allocate(8 * Math.max(2 * (current.size() + 1), 64));
+                fdsBuffer = NativeBuffer.allocate(8 * Math.max(2 * (current.size() + 1), 64));
             }
             Pointer fds = fdsBuffer.pointer();
             fds.putInt(0, wakeFd);

@@ -6,9 +6,9 @@ import jnr.ffi.annotations.Out;
 
 /**
  * The few libc entry points the driver needs that Java does not offer: reaping precisely (pidfd, waitid, poll),
- * signalling by pid, becoming a child subreaper, mount(2), and
- * receiving and sizing a container's terminal. Bound by jnr-ffi at run time; errno is saved by jnr
- * after every call and read through {@link Syscalls#errno()}.
+ * signalling by pid, becoming a child subreaper, and mount(2); terminals have theirs in the kit's {@code tty}
+ * package. Bound by jnr-ffi at run time; errno is saved by jnr after every call and read through
+ * {@link Syscalls#errno()}.
  */
 public interface LibC {
     int prctl(int option, long arg2, long arg3, long arg4, long arg5);
@@ -35,18 +35,4 @@ public interface LibC {
     int umount2(String target, int flags);
 
     String strerror(int errnum);
-
-    // ---- terminals: receiving runc's pty master over a Unix socket (SCM_RIGHTS) and sizing it ----
-
-    int socket(int domain, int type, int protocol);
-
-    int bind(int fd, @In Pointer addr, int addrlen);
-
-    int listen(int fd, int backlog);
-
-    int accept4(int fd, Pointer addr, Pointer addrlen, int flags);
-
-    long recvmsg(int fd, @In @Out Pointer msghdr, int flags);
-
-    int ioctl(int fd, long request, @In Pointer arg);
 }

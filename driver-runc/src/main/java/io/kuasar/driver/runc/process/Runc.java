@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kuasar.driver.kit.Commands;
 import io.kuasar.driver.kit.StdioRedirects;
+import io.kuasar.driver.kit.tty.ConsoleSocket;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

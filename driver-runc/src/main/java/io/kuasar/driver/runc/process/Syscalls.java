@@ -1,10 +1,7 @@
 package io.kuasar.driver.runc.process;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import jnr.ffi.LibraryLoader;
-import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 
 /**
@@ -53,43 +50,6 @@ public final class Syscalls {
     /** True once {@link #libc()} has bound libc in this class loader. */
     static boolean bound() {
         return libc != null;
-    }
-
-    /**
-     * Native memory of a direct ByteBuffer (native byte order), freed with it: keep the Buffer reachable while the
-     * pointer is in use. Used instead of jnr's {@code Memory.allocateDirect}, whose transient memory keeps a
-     * magazine per calling thread (a thread-local of the host's threads) and starts a finalizer thread, both
-     * holding this bundle's class loader after the driver is gone. The buffer needs no libc; the pointer does.
-     */
-    static final class Buffer {
-        private final ByteBuffer buffer;
-        private volatile Pointer pointer;
-
-        private Buffer(int size) {
-            this.buffer = ByteBuffer.allocateDirect(size).order(ByteOrder.nativeOrder());
-        }
-
-        static Buffer allocate(int size) {
-            return new Buffer(size);
-        }
-
-        ByteBuffer buffer() {
-            return buffer;
-        }
-
-        long size() {
-            return buffer.capacity();
-        }
-
-        Pointer pointer() {
-            Pointer p = pointer;
-            if (p == null) {
-                long address = com.kenai.jffi.MemoryIO.getInstance().getDirectBufferAddress(buffer);
-                p = runtime().getMemoryManager().newPointer(address, buffer.capacity());
-                pointer = p;
-            }
-            return p;
-        }
     }
 
     static Runtime runtime() {

@@ -2,7 +2,7 @@ package io.kuasar.driver.runc.task;
 
 import io.kuasar.driver.kit.ProcessRecord;
 import io.kuasar.driver.runc.pod.PersistedState;
-import io.kuasar.driver.runc.process.Console;
+import io.kuasar.driver.kit.tty.Console;
 import io.kuasar.driver.runc.process.Syscalls;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxException;

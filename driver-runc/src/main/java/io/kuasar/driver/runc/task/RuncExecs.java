@@ -6,8 +6,8 @@ import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.driver.runc.DriverContext;
 import io.kuasar.driver.runc.pod.Sandbox;
-import io.kuasar.driver.runc.process.ConsoleSocket;
-import io.kuasar.driver.runc.process.Terminals;
+import io.kuasar.driver.kit.tty.ConsoleSocket;
+import io.kuasar.driver.kit.tty.Terminals;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxException;
@@ -62,7 +62,7 @@ record RuncExecs(RuncTasks tasks, Sandbox sb, DriverContext ctx, Terminals termi
                 throw e;
             }
             p.console = Terminals.attach(console, p.stdio, "exec " + p.execId + " of " + c.id,
-                    Terminals.holderRecord(work, p.execId), ctx.watcher());
+                    Terminals.holderRecord(work, p.execId));
             long pid = RuncTasks.readPid(pidFile);
             p.created(pid, ProcStat.startTime(pid));
             p.running();

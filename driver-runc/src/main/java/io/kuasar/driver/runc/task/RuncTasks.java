@@ -7,11 +7,10 @@ import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.driver.runc.DriverContext;
 import io.kuasar.driver.runc.pod.Sandbox;
-import io.kuasar.driver.runc.process.Console;
-import io.kuasar.driver.runc.process.ConsoleSocket;
+import io.kuasar.driver.kit.tty.ConsoleSocket;
 import io.kuasar.driver.runc.process.ExitWatcher;
 import io.kuasar.driver.runc.process.Mounts;
-import io.kuasar.driver.runc.process.Terminals;
+import io.kuasar.driver.kit.tty.Terminals;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.Identifiers;
@@ -100,7 +99,7 @@ public final class RuncTasks extends PodTasks<Sandbox, Container> {
                 throw e;
             }
             c.init.console = Terminals.attach(console, spec.stdio(), "container " + id,
-                    Terminals.holderRecord(work, ""), ctx.watcher());
+                    Terminals.holderRecord(work, ""));
             long pid = readPid(pidFile);
             c.init.created(pid, ProcStat.startTime(pid));
             exits.persist();
@@ -305,13 +304,7 @@ public final class RuncTasks extends PodTasks<Sandbox, Container> {
 
     @Override
     public void resizePty(String id, String execId, int width, int height) throws SandboxException {
-        Proc p = container(id).proc(execId);
-        Console console = p.console;
-        if (console == null) {
-            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "process " + id
-                    + (execId == null || execId.isEmpty() ? "" : " exec " + execId) + " has no terminal here");
-        }
-        console.resize(width, height);
+        Terminals.resize(container(id).proc(execId).console, id, execId, width, height);
     }
 
     @Override
