@@ -37,6 +37,13 @@ void setup_sandbox(uint32_t stream, pb_reader *r);
 uint64_t uptime_ms(void);
 void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* podns.c: what the pod's containers share in the guest */
+#define POD_PIDNS "/run/kuasar/pidns"   /* the pod's PID namespace, for a pod that shares one */
+#define POD_SHM "/run/kuasar/shm"       /* the pod's /dev/shm */
+int pod_shm(char *err, size_t cap);
+int pod_sysctl(const char *pair, char *err, size_t cap);
+int pod_pid_namespace(char *err, size_t cap);
+
 /* procs.c: containers and processes run with runc */
 void procs_create(uint32_t stream, pb_reader *r);
 void procs_start(uint32_t stream, pb_reader *r);

@@ -175,18 +175,45 @@ static void append_list(char *out, size_t cap, const char *prefix, pb_reader msg
         strcat(out, "\n");
 }
 
+/* The pod's /dev/shm, its sysctls (field 9, "name=value" each) and its shared PID namespace; replies the error. */
+static int setup_pod_namespaces(uint32_t stream, pb_reader msg, int shared_pid)
+{
+    pb_field f;
+    char pair[512], err[300];
+    if (pod_shm(err, sizeof(err)) < 0) {
+        reply_err(stream, ST_INTERNAL, "%s", err);
+        return -1;
+    }
+    while (pb_next(&msg, &f) == 1) {
+        if (f.num != 9 || f.wire != 2)
+            continue;
+        pb_copy_str(&f, pair, sizeof(pair));
+        if (pod_sysctl(pair, err, sizeof(err)) < 0) {
+            reply_err(stream, ST_INVALID, "%s", err);
+            return -1;
+        }
+    }
+    if (shared_pid && pod_pid_namespace(err, sizeof(err)) < 0) {
+        reply_err(stream, ST_INTERNAL, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
 void setup_sandbox(uint32_t stream, pb_reader *r)
 {
     pb_reader all = *r;
     pb_field f;
     char hostname[65] = "", address[64] = "", gateway[64] = "", mac[32] = "";
     uint64_t now_ms = 0;
+    int shared_pid = 0;
     while (pb_next(r, &f) == 1) {
         if (f.num == 1) pb_copy_str(&f, hostname, sizeof(hostname));
         else if (f.num == 5) pb_copy_str(&f, address, sizeof(address));
         else if (f.num == 6) pb_copy_str(&f, gateway, sizeof(gateway));
         else if (f.num == 7) now_ms = f.v;
         else if (f.num == 8) pb_copy_str(&f, mac, sizeof(mac));
+        else if (f.num == 10) shared_pid = f.v != 0;
     }
     if (now_ms) { /* a guest restored from a template keeps the template's clock otherwise */
         struct timespec ts = { (time_t)(now_ms / 1000), (long)(now_ms % 1000) * 1000000 };
@@ -200,6 +227,8 @@ void setup_sandbox(uint32_t stream, pb_reader *r)
         reply_err(stream, ST_INVALID, "hostname %s: %s", hostname, strerror(errno));
         return;
     }
+    if (setup_pod_namespaces(stream, all, shared_pid) < 0)
+        return;
     char resolv[2048] = "";
     append_list(resolv, sizeof(resolv), "nameserver ", all, 2, 1);
     append_list(resolv, sizeof(resolv), "search ", all, 3, 0);

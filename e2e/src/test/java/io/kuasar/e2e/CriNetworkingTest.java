@@ -41,9 +41,11 @@ class CriNetworkingTest extends CriParityTestBase {
         server.running(container("httpd", "sh", "-c", SERVER));
         String ip = podIp(server.id);
         Pod client = pod("client", clientHandler);
-        // Retries while httpd starts (container side); no -T: busybox 1.35's wget crashes with it.
+        // Retries while httpd starts (container side), keeping only the last try's error, for when none succeeds
+        // (a server in a VM takes longer to listen); no -T: busybox 1.35's wget crashes with it.
         String got = client.output(container("wget"), "ok=; for i in $(seq 100); do"
-                + " if wget -q -O - http://" + ip + ":8080/; then ok=1; break; fi; sleep 0.1; done; [ -n \"$ok\" ]");
+                + " if got=$(wget -q -O - http://" + ip + ":8080/ 2>&1); then ok=1; break; fi; sleep 0.1; done;"
+                + " echo \"$got\"; [ -n \"$ok\" ]");
         assertEquals("served-by-web-" + serverHandler + "\n", got, "from " + clientHandler + " to " + serverHandler);
     }
 

@@ -163,6 +163,31 @@ abstract class CriParityTestBase extends CriTestBase {
         return sh(containerId, "readlink /proc/self/ns/" + type).strip();
     }
 
+    /**
+     * Whether the container's {@code type} namespace is the host's: the same namespace inode on the same kernel. A VM
+     * guest's own root namespaces carry the same well-known inode numbers as the host's (the kernel gives its initial
+     * namespaces fixed ones), so an inode alone does not tell; the kernel's boot id does.
+     */
+    protected boolean inHostNamespace(String containerId, String type) {
+        String ns = namespaceInside(containerId, type);
+        return ns.equals(hostNamespace(type)) && onHostKernel(containerId);
+    }
+
+    /**
+     * Whether the container runs under the host's kernel (not a VM guest's): only then does it see the host's mount
+     * table and namespaces as they are, rather than through its VM's devices.
+     */
+    protected boolean onHostKernel(String containerId) {
+        return sh(containerId, "cat " + BOOT_ID).strip().equals(hostBootId());
+    }
+
+    /** A random id each kernel boot makes: the same in every container of one kernel, another in each VM. */
+    static final String BOOT_ID = "/proc/sys/kernel/random/boot_id";
+
+    static String hostBootId() {
+        return HostTools.procLine(Path.of(BOOT_ID));
+    }
+
     /** The same for this test JVM, which runs in the host's namespaces. */
     protected static String hostNamespace(String type) {
         try {

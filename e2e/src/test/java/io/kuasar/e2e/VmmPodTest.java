@@ -1,6 +1,8 @@
 package io.kuasar.e2e;
 
 import static io.kuasar.e2e.CriClient.containerConfig;
+import static io.kuasar.e2e.CriParityTestBase.BOOT_ID;
+import static io.kuasar.e2e.CriParityTestBase.hostBootId;
 import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -13,7 +15,6 @@ import io.kuasar.api.cri.v1.PodSandboxConfig;
 import io.kuasar.api.cri.v1.PodSandboxStatusRequest;
 import io.kuasar.api.cri.v1.RemovePodSandboxRequest;
 import io.kuasar.api.cri.v1.StopPodSandboxRequest;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
@@ -200,12 +201,5 @@ class VmmPodTest extends CriTestBase {
                 () -> assertTrue(lines.length >= 2 && lines[lines.length - 1].matches("[0-9a-f-]{36}")
                         && !lines[lines.length - 1].equals(hostBoot),
                         () -> "the runc pod (host kernel) reached the VM pod (guest kernel) at " + vmIp + ": " + log));
-    }
-
-    /** A random id each kernel boot makes: the same in every container of one kernel, another in each VM. */
-    private static final String BOOT_ID = "/proc/sys/kernel/random/boot_id";
-
-    private static String hostBootId() {
-        return HostTools.procLine(Path.of(BOOT_ID));
     }
 }

@@ -36,6 +36,8 @@ import java.util.concurrent.Executors;
 final class OutputPumps implements AutoCloseable {
     private static final Logger LOG = System.getLogger(OutputPumps.class.getName());
     static final String HOLDER_PREFIX = "kuasar-vmm-hold-";
+    /** Most time a new holder may take to become {@code sleep} under its marker (a loaded host is slow to exec). */
+    private static final long HOLDER_EXEC_WAIT_NANOS = 10_000_000_000L;
 
     private volatile boolean closing;
     private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
@@ -98,6 +100,18 @@ final class OutputPumps implements AutoCloseable {
                     .redirectError(targets[1] == null ? ProcessBuilder.Redirect.DISCARD
                             : ProcessBuilder.Redirect.appendTo(new File(targets[1])))
                     .start();
+            // Until bash has exec'd sleep under the marker, isHolder() does not know it, so an endHolder() then (a
+            // process that exits at once delivers its EOF within milliseconds) would leave it, and containerd
+            // waiting for EOF on the FIFOs for ever: a stopped container that can never be deleted.
+            long deadline = System.nanoTime() + HOLDER_EXEC_WAIT_NANOS;
+            while (!isHolder(h.pid(), marker) && h.isAlive() && System.nanoTime() < deadline) {
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
             return h.pid();
         } catch (IOException e) {
             LOG.log(Level.WARNING, "vmm: no holder for the streams of " + marker + "; output may end at a restart", e);

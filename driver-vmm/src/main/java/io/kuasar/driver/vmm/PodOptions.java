@@ -2,11 +2,16 @@ package io.kuasar.driver.vmm;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.WireFormat;
+import io.kuasar.driver.kit.PodSysctls;
+import io.kuasar.spi.PodConfig;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxSpec;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * What the driver reads from CRI's raw {@code runtime.v1.PodSandboxConfig} (the Controller's options) beyond the
@@ -18,6 +23,50 @@ final class PodOptions {
     private static final String CRI_CONFIG = "runtime.v1.PodSandboxConfig";
 
     private PodOptions() {
+    }
+
+    /**
+     * Refuses a pod that asks for one of the host's namespaces (hostNetwork, hostPID, hostIPC): its containers run
+     * under the guest's kernel, which cannot share a namespace with the host's. Nothing is made before this check.
+     */
+    static void refuseHostNamespaces(PodConfig pod) throws SandboxException {
+        if (pod == null) {
+            return;
+        }
+        String[][] modes = {
+                {pod.network() == PodConfig.NamespaceMode.NODE ? "network" : null, "hostNetwork"},
+                {pod.pid() == PodConfig.NamespaceMode.NODE ? "PID" : null, "hostPID"},
+                {pod.ipc() == PodConfig.NamespaceMode.NODE ? "IPC" : null, "hostIPC"}};
+        for (String[] m : modes) {
+            if (m[0] != null) {
+                throw SandboxException.invalid("pod " + pod.name() + " asks for " + m[1] + ", but the vmm sandboxer"
+                        + " runs it in a VM with its own kernel, which cannot share the host's " + m[0] + " namespace");
+            }
+        }
+    }
+
+    /**
+     * The pod's sysctls as the agent writes them ("name=value", sorted), refused unless each is namespaced
+     * ({@link PodSysctls}): they live in the guest's namespaces, which are the pod's; any other would tune the whole
+     * guest kernel, which a pod on another runtime class could not do, so it is refused the same way.
+     */
+    static List<String> sysctls(PodConfig pod) throws SandboxException {
+        List<String> out = new ArrayList<>();
+        if (pod == null) {
+            return out;
+        }
+        try { // as on runc: namespaced ones only (UTS ones too: the guest's UTS namespace is the pod's as well)
+            PodSysctls.classify(pod.sysctls(), true, pod.network() != PodConfig.NamespaceMode.NODE);
+        } catch (IllegalArgumentException e) {
+            throw SandboxException.invalid(e.getMessage());
+        }
+        for (Map.Entry<String, String> e : new TreeMap<>(pod.sysctls()).entrySet()) {
+            if (e.getValue().contains("\n")) {
+                throw SandboxException.invalid("sysctl " + e.getKey() + " has a value of several lines");
+            }
+            out.add(e.getKey().replace('/', '.') + "=" + e.getValue());
+        }
+        return out;
     }
 
     /** The sandbox's annotations, then the pod config's annotations and resources (the latter win). */

@@ -1,5 +1,6 @@
 package io.kuasar.driver.vmm;
 
+import io.kuasar.driver.kit.PodFiles;
 import io.kuasar.driver.kit.SandboxCgroup;
 import io.kuasar.driver.vmm.agent.proto.SetupSandboxRequest;
 import io.kuasar.spi.SandboxException;
@@ -42,6 +43,7 @@ record VmBoot(Vmm vmm, VmmSettings settings, String accel, VmTemplate template) 
         try {
             Files.createDirectories(pod.dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             Files.createDirectories(pod.share());
+            writePodFiles(pod);
             if (settings.network() && !pod.netnsPath.isEmpty()) {
                 net = PodNetwork.attach(pod.netnsPath);
             }
@@ -93,6 +95,8 @@ record VmBoot(Vmm vmm, VmmSettings settings, String accel, VmTemplate template) 
                 .addAllDnsServers(pod.dnsServers)
                 .addAllDnsSearches(pod.dnsSearches)
                 .addAllDnsOptions(pod.dnsOptions)
+                .addAllSysctls(pod.sysctls)
+                .setSharedPid(pod.sharedPid)
                 .setNowMs(System.currentTimeMillis());
         if (net != null) {
             setup.setAddress(net.address()).setGateway(net.gateway()).setMac(net.mac());
@@ -146,6 +150,12 @@ record VmBoot(Vmm vmm, VmmSettings settings, String accel, VmTemplate template) 
             }
             return false;
         }
+    }
+
+    /** The pod's hostname, hosts and resolv.conf, which its containers' specs bind (see GuestBundle). */
+    private static void writePodFiles(VmPod pod) throws IOException {
+        PodFiles.write(Files.createDirectories(pod.share().resolve(GuestBundle.POD_FILES_DIR)), pod.hostname,
+                pod.podConfig);
     }
 
     static String tail(Path file) {

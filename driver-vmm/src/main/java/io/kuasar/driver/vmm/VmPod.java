@@ -3,6 +3,7 @@ package io.kuasar.driver.vmm;
 import io.kuasar.driver.kit.PodRecord;
 import io.kuasar.driver.kit.PodStore;
 import io.kuasar.spi.ExitStatus;
+import io.kuasar.spi.PodConfig;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.Stdio;
@@ -26,6 +27,12 @@ final class VmPod extends PodRecord<VmContainer> {
     List<String> dnsServers = List.of();
     List<String> dnsSearches = List.of();
     List<String> dnsOptions = List.of();
+    /** CRI's pod config, null without one (the pod's files are made from it at start). */
+    PodConfig podConfig;
+    /** The pod's sysctls, "name=value", checked at Create. */
+    List<String> sysctls = List.of();
+    /** Its containers share one PID namespace (shareProcessNamespace). */
+    boolean sharedPid;
     String accel = "";
     int vcpus;
     int memoryMb;
@@ -57,9 +64,11 @@ final class VmPod extends PodRecord<VmContainer> {
         VmPod pod = new VmPod(spec.id(), spec.namespace(), spec.netnsPath(),
                 spec.pod() == null ? "" : spec.pod().hostname(), now, spec.labels(), dir);
         if (spec.pod() != null) {
+            pod.podConfig = spec.pod();
             pod.dnsServers = spec.pod().dnsServers();
             pod.dnsSearches = spec.pod().dnsSearches();
             pod.dnsOptions = spec.pod().dnsOptions();
+            pod.sharedPid = spec.pod().pid() == PodConfig.NamespaceMode.POD;
         }
         return pod;
     }

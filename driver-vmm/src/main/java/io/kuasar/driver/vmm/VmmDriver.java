@@ -127,6 +127,8 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
 
     @Override
     protected VmPod newPod(String id, SandboxSpec spec) throws SandboxException {
+        List<String> sysctls = PodOptions.sysctls(spec.pod()); // first: a refused sysctl is named even in a host-network pod
+        PodOptions.refuseHostNamespaces(spec.pod());
         Map<String, String> annotations = PodOptions.annotations(spec);
         int vcpus = settings.vcpus(annotations);
         int memoryMb = settings.memoryMb(annotations);
@@ -137,6 +139,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
         }
         VmPod pod = VmPod.of(spec, dir, Instant.now());
         pod.coldBoot = "cold".equals(annotations.get(VmBoot.BOOT_ANNOTATION));
+        pod.sysctls = sysctls;
         pod.vcpus = vcpus;
         pod.memoryMb = memoryMb;
         pod.cgroup = PodCgroup.path(spec.pod() == null ? "" : spec.pod().cgroupParent(), id);

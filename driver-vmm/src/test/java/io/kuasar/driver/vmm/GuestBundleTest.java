@@ -59,7 +59,61 @@ class GuestBundleTest {
         assertEquals("proc", mounts.get(0).path("type").asText());
         assertEquals("/run/kuasar/share/c1/files/0", mounts.get(1).path("source").asText());
         assertEquals("127.0.0.1 localhost\n", Files.readString(share.resolve("files/0")));
-        assertEquals("tmpfs", mounts.get(2).path("type").asText(), "the pod's /dev/shm is a tmpfs in the guest");
+        assertEquals("/run/kuasar/shm", mounts.get(2).path("source").asText(), "the pod's /dev/shm is the guest's");
+    }
+
+    @Test
+    void aPodSharedPidNamespaceAndDevShmAreTheOnesTheAgentHolds() throws Exception {
+        Path config = dir.resolve("config.json");
+        Files.writeString(config, """
+                {"process":{"args":["sh"]},"mounts":[{"destination":"/dev/shm","type":"tmpfs","source":"shm"}],
+                 "linux":{"namespaces":[{"type":"pid","path":"/proc/42/ns/pid"},
+                 {"type":"mount"},{"type":"cgroup","path":"/proc/42/ns/cgroup"}]}}
+                """);
+        Path share = Files.createDirectories(dir.resolve("share/c1"));
+        GuestBundle.prepare(config, share, "c1");
+        List<String> ns = new ArrayList<>();
+        JSON.readTree(share.resolve("config.json").toFile()).path("linux").path("namespaces")
+                .forEach(n -> ns.add(n.path("type").asText() + n.path("path").asText()));
+        assertEquals(List.of("pid/run/kuasar/pidns", "mount", "cgroup"), ns);
+        assertEquals("/run/kuasar/shm", JSON.readTree(share.resolve("config.json").toFile()).path("mounts").get(0)
+                .path("source").asText(), "a container's own /dev/shm tmpfs becomes the pod's");
+    }
+
+    @Test
+    void thePodsFilesAreBoundWhereTheContainerMountsNothingOfItsOwn() throws Exception {
+        Path podFiles = Files.createDirectories(dir.resolve("share/_pod"));
+        for (String f : List.of("hostname", "hosts", "resolv.conf")) {
+            Files.writeString(podFiles.resolve(f), f + "\n");
+        }
+        Path own = dir.resolve("own-hosts");
+        Files.writeString(own, "10.0.0.1 mine\n");
+        Path config = dir.resolve("config.json");
+        Files.writeString(config, """
+                {"process":{"args":["sh"]},"mounts":[{"destination":"/etc/hosts","type":"bind","source":"%s",
+                 "options":["rbind","ro"]}]}
+                """.formatted(own));
+        Path share = Files.createDirectories(dir.resolve("share/c1"));
+        GuestBundle.prepare(config, share, "c1");
+        List<String> mounts = new ArrayList<>();
+        JSON.readTree(share.resolve("config.json").toFile()).path("mounts")
+                .forEach(m -> mounts.add(m.path("destination").asText() + "=" + m.path("source").asText()));
+        assertEquals(List.of("/etc/hosts=/run/kuasar/share/c1/files/0", "/etc/hostname=/run/kuasar/share/_pod/hostname",
+                "/etc/resolv.conf=/run/kuasar/share/_pod/resolv.conf"), mounts);
+    }
+
+    @Test
+    void bidirectionalPropagationIsRefusedNamingTheMount() throws IOException {
+        Path config = dir.resolve("config.json");
+        Files.writeString(config, """
+                {"process":{"args":["sh"]},"mounts":[{"destination":"/data","type":"bind","source":"%s",
+                 "options":["rbind","rshared"]}]}
+                """.formatted(Files.createDirectories(dir.resolve("vol"))));
+        Path share = Files.createDirectories(dir.resolve("share/c1"));
+        SandboxException e = assertThrows(SandboxException.class, () -> GuestBundle.prepare(config, share, "c1"));
+        assertEquals(SandboxException.Code.INVALID_ARGUMENT, e.code());
+        assertTrue(e.getMessage().contains("/data") && e.getMessage().contains("Bidirectional"), e.getMessage());
+        assertFalse(Files.exists(share.resolve("config.json")), "nothing written for a refused container");
     }
 
     @Test
