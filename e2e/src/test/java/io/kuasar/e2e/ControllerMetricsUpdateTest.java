@@ -169,9 +169,10 @@ class ControllerMetricsUpdateTest extends CriTestBase {
             .build();
 
     /**
-     * runsc: gVisor's accounting of the sandbox (the sentry holds every container's memory, its tmpfs too); vmm: the
-     * QEMU process's host cgroup, which holds the guest's RAM as the guest touched it. Both show at least what the
-     * container holds and some CPU time; neither has a pod-wide place for an Update's resources yet, and says so.
+     * runsc: the sandbox's host cgroup (the sentry holds every container's memory, its tmpfs too); vmm: the QEMU
+     * process's host cgroup, which holds the guest's RAM as the guest touched it. Both show at least what the
+     * container holds and some CPU time. An Update's pod resources cap runsc's sandbox cgroup; vmm refuses them,
+     * saying so.
      */
     @ParameterizedTest(name = "{0}")
     @CsvSource({"kuasar-runsc, runsc", "kuasar-vmm, vmm"})
@@ -189,10 +190,17 @@ class ControllerMetricsUpdateTest extends CriTestBase {
         assertTrue(memory >= HELD, () -> handler + " pod memory " + memory + " < the " + HELD + " its container holds");
         assertTrue(cpu > 0, () -> handler + " pod CPU time " + cpu);
 
-        StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, () -> update(podId, sandboxer,
-                "{\"memory\":{\"limit\":" + LIMIT + "}}", "spec"));
-        assertEquals(Status.Code.FAILED_PRECONDITION, refused.getStatus().getCode(), refused::getMessage);
-        assertTrue(refused.getMessage().contains("linux.resources"), refused::getMessage);
+        if (handler.equals("kuasar-runsc")) {
+            // the sandbox's own cgroup below the pod's parent holds the sentry: the pod's resources cap it
+            update(podId, sandboxer, "{\"memory\":{\"limit\":" + LIMIT + "}}", "spec");
+            assertEquals(LIMIT, memoryLimit(pod.getLinux().getCgroupParent().replaceFirst("/+$", "")
+                    + "/kuasar-runsc-" + podId));
+        } else {
+            StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, () -> update(podId,
+                    sandboxer, "{\"memory\":{\"limit\":" + LIMIT + "}}", "spec"));
+            assertEquals(Status.Code.FAILED_PRECONDITION, refused.getStatus().getCode(), refused::getMessage);
+            assertTrue(refused.getMessage().contains("linux.resources"), refused::getMessage);
+        }
         update(podId, sandboxer, "{}", "labels.team");
 
         Platform platform = controller(ours).platform(ControllerPlatformRequest.newBuilder().setSandboxId(podId)

@@ -2,10 +2,10 @@ package io.kuasar.e2e;
 
 import static io.kuasar.e2e.CriClient.containerConfig;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.grpc.StatusRuntimeException;
 import io.kuasar.api.cri.v1.ContainerConfig;
 import io.kuasar.api.cri.v1.ContainerState;
 import io.kuasar.api.cri.v1.LinuxContainerResources;
@@ -18,8 +18,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * UpdateContainerResources on a running container: the new CPU shares, quota, period and memory limit reach its
  * cgroup (v1 files, or their v2 equivalents on a v2 host) and show in ContainerStatus. (A pids limit has no CRI
- * field, and ctr 2.1 has no task update: the driver's unit tests cover it.) On {@code kuasar-runsc} it is refused,
- * saying why.
+ * field, and ctr 2.1 has no task update: the driver's unit tests cover it.) On {@code kuasar-runsc} it sizes the
+ * sandbox's host cgroup.
  */
 class RuncUpdateResourcesTest extends RuncFeatureBase {
     private static final long MIB = 1024 * 1024;
@@ -61,19 +61,29 @@ class RuncUpdateResourcesTest extends RuncFeatureBase {
     }
 
     /**
-     * gVisor runs a pod's containers in one sandbox process, which has no cgroup of its own here yet: the Update is
-     * refused with that reason, and the container runs on unchanged.
+     * gVisor runs a pod's containers in one sandbox process: an Update sizes the sandbox's host cgroup (below the
+     * pod's cgroup parent, where runsc put the sentry and its gofers) to the containers' limits plus the sandbox's
+     * overhead, and the container runs on.
      */
     @Test
-    void aGvisorContainerRefusesAnUpdateSayingWhy() {
+    void aGvisorContainerUpdateSizesTheSandboxCgroup() throws Exception {
+        assumeTrue(!CGROUPS.isV2(), "the runsc driver sizes cgroup v1 hierarchies; this host has cgroup v2");
         Started s = start(RunscPodTest.RUNSC_HANDLER, "gv-update", containerConfig("sleeper", busybox(), "sleep", "3600"));
-        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> cri.runtime()
-                .updateContainerResources(UpdateContainerResourcesRequest.newBuilder().setContainerId(s.containerId())
-                        .setLinux(LinuxContainerResources.newBuilder().setMemoryLimitInBytes(64 * MIB)).build()));
-        assertTrue(e.getMessage().contains("no cgroup of its own"), e::getMessage);
+        String sandbox = s.pod().getLinux().getCgroupParent().replaceAll("/+$", "") + "/kuasar-runsc-" + s.podId();
+        Path memory = Path.of("/sys/fs/cgroup/memory").resolve(sandbox.substring(1));
+        Path cpu = Path.of("/sys/fs/cgroup/cpu").resolve(sandbox.substring(1));
+        assertFalse(read(memory.resolve("cgroup.procs")).isEmpty(), "the sandbox's processes are in " + memory);
+        cri.runtime().updateContainerResources(UpdateContainerResourcesRequest.newBuilder()
+                .setContainerId(s.containerId()).setLinux(LinuxContainerResources.newBuilder()
+                        .setMemoryLimitInBytes(64 * MIB).setCpuQuota(50_000).setCpuPeriod(100_000)).build());
+        assertEquals(64 * MIB + GVISOR_OVERHEAD, memoryLimit(memory), "the container's limit plus the sandbox's own");
+        assertEquals("50000", read(cpu.resolve("cpu.cfs_quota_us")));
         assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(s.containerId()).getState());
         assertEquals(0, execSync(s.containerId(), "true").getExitCode(), "runs on");
     }
+
+    /** The runsc driver's allowance for the sentry and gofers beside the containers (RunscUpdate.OVERHEAD_BYTES). */
+    private static final long GVISOR_OVERHEAD = 128 * MIB;
 
     /** The memory limit in bytes: v1 memory.limit_in_bytes, v2 memory.max. */
     private static long memoryLimit(Path dir) throws java.io.IOException {

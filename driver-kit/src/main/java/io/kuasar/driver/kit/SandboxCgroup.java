@@ -127,19 +127,24 @@ public final class SandboxCgroup {
     }
 
     /**
-     * Gives the cgroup {@code limits} (-1: none; hierarchies this host lacks are skipped). The kernel refuses a
-     * memory limit below what the cgroup holds (EBUSY); that failure is thrown with the limit left as it was.
+     * Gives the cgroup {@code limits} (-1: none; a hierarchy this host lacks is skipped, but not both memory and
+     * cpu). The kernel refuses a memory limit below what the cgroup holds (EBUSY); that failure is thrown with the
+     * limit left as it was.
      */
     public static void apply(String cgroup, Limits limits) throws IOException {
         if (cgroup == null || cgroup.isEmpty()) {
             return; // a sandbox recorded before it had a cgroup
         }
         Path memory = ROOT.resolve("memory").resolve(cgroup.substring(1));
+        Path cpu = ROOT.resolve("cpu").resolve(cgroup.substring(1));
+        if (!Files.isDirectory(memory) && !Files.isDirectory(cpu)) {
+            // never a silent no-op: a cgroup v2 host, or a cgroup someone removed
+            throw new IOException("no cgroup v1 memory or cpu directory of " + cgroup + " on this host");
+        }
         if (Files.isDirectory(memory)) {
             Files.writeString(memory.resolve("memory.limit_in_bytes"),
                     Long.toString(limits.memoryBytes() > 0 ? limits.memoryBytes() : -1));
         }
-        Path cpu = ROOT.resolve("cpu").resolve(cgroup.substring(1));
         if (Files.isDirectory(cpu)) {
             Files.writeString(cpu.resolve("cpu.cfs_period_us"), Long.toString(PERIOD_US));
             Files.writeString(cpu.resolve("cpu.cfs_quota_us"), Long.toString(limits.cpuQuotaUs()));

@@ -32,6 +32,12 @@ interface AppKernel extends AutoCloseable {
         throw SandboxException.unimplemented("metrics");
     }
 
+    /** Controller Update's pod-wide {@code linux.resources}; FAILED_PRECONDITION where the kernel has nowhere to apply them. */
+    default void updateResources(Pod pod, com.fasterxml.jackson.databind.JsonNode resources) throws SandboxException {
+        throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "update of sandbox " + pod.id
+                + ": the " + sandboxer() + " sandboxer applies no pod-wide linux.resources");
+    }
+
     /** Before {@link #reattach} of each recovered pod: what a recovery does once for all of them. */
     default void beforeRecovery() {
     }

@@ -71,6 +71,11 @@ abstract class AppKernelDriver extends PodDriver<Pod, PersistedPod> {
     }
 
     @Override
+    protected void updateResources(Pod pod, com.fasterxml.jackson.databind.JsonNode resources) throws SandboxException {
+        kernel.updateResources(pod, resources);
+    }
+
+    @Override
     public Collection<SandboxStatus> recover() {
         kernel.beforeRecovery();
         return recover(p -> kernel.sandboxer().equals(p.sandboxer()), Pod::restore, this::reattach);

@@ -296,10 +296,30 @@ final class RunscKernel implements AppKernel {
         return t;
     }
 
-    /** gVisor's own accounting of the pod's containers, summed ({@link RunscPodMetrics}). */
+    /**
+     * The host's view of the sandbox: its cgroup, which holds the sentry (and so every container's memory and CPU)
+     * and its gofers; for a pod started before sandboxes had a cgroup, gVisor's own accounting of the pod's
+     * containers, summed ({@link RunscPodMetrics}).
+     */
     @Override
     public TypedData metrics(Pod pod) throws SandboxException {
-        return RunscPodMetrics.of(pod, ((RunscTasks) tasks(pod)).runsc());
+        RunscTasks t = (RunscTasks) tasks(pod);
+        return pod.cgroup.isEmpty() ? RunscPodMetrics.of(pod, t.runsc())
+                : io.kuasar.driver.kit.PodCgroup.metrics(pod.id, pod.cgroup);
+    }
+
+    /**
+     * The pod's resources, written to the sandbox's cgroup: a cap on the sentry and so on all the pod's containers
+     * together (memory, cpu, pids; anything else is refused naming it). A later container Update sizes the cgroup to
+     * the containers' limits again ({@link RunscUpdate}).
+     */
+    @Override
+    public void updateResources(Pod pod, com.fasterxml.jackson.databind.JsonNode resources) throws SandboxException {
+        if (pod.cgroup.isEmpty()) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "update of sandbox " + pod.id
+                    + ": it was started before gVisor sandboxes had a cgroup of their own");
+        }
+        io.kuasar.driver.kit.PodCgroup.apply(pod.id, pod.cgroup, resources);
     }
 
     @Override
