@@ -171,8 +171,8 @@ class ControllerMetricsUpdateTest extends CriTestBase {
     /**
      * runsc: the sandbox's host cgroup (the sentry holds every container's memory, its tmpfs too); vmm: the QEMU
      * process's host cgroup, which holds the guest's RAM as the guest touched it. Both show at least what the
-     * container holds and some CPU time. An Update's pod resources cap runsc's sandbox cgroup; vmm refuses them,
-     * saying so.
+     * container holds and some CPU time. An Update's pod resources cap that cgroup; what it cannot apply is refused,
+     * named.
      */
     @ParameterizedTest(name = "{0}")
     @CsvSource({"kuasar-runsc, runsc", "kuasar-vmm, vmm"})
@@ -190,17 +190,16 @@ class ControllerMetricsUpdateTest extends CriTestBase {
         assertTrue(memory >= HELD, () -> handler + " pod memory " + memory + " < the " + HELD + " its container holds");
         assertTrue(cpu > 0, () -> handler + " pod CPU time " + cpu);
 
-        if (handler.equals("kuasar-runsc")) {
-            // the sandbox's own cgroup below the pod's parent holds the sentry: the pod's resources cap it
-            update(podId, sandboxer, "{\"memory\":{\"limit\":" + LIMIT + "}}", "spec");
-            assertEquals(LIMIT, memoryLimit(pod.getLinux().getCgroupParent().replaceFirst("/+$", "")
-                    + "/kuasar-runsc-" + podId));
-        } else {
-            StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, () -> update(podId,
-                    sandboxer, "{\"memory\":{\"limit\":" + LIMIT + "}}", "spec"));
-            assertEquals(Status.Code.FAILED_PRECONDITION, refused.getStatus().getCode(), refused::getMessage);
-            assertTrue(refused.getMessage().contains("linux.resources"), refused::getMessage);
-        }
+        // the sandbox's own host cgroup below the pod's parent (gVisor's sentry, or QEMU) takes the pod's resources;
+        // a VM's cap must leave room for the guest's RAM QEMU already holds (the kernel refuses less)
+        long cap = handler.equals("kuasar-vmm") ? 4L << 30 : LIMIT;
+        update(podId, sandboxer, "{\"memory\":{\"limit\":" + cap + "}}", "spec");
+        assertEquals(cap, memoryLimit(pod.getLinux().getCgroupParent().replaceFirst("/+$", "") + "/kuasar-"
+                + sandboxer + "-" + podId));
+        StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, () -> update(podId, sandboxer,
+                "{\"memory\":{\"limit\":" + cap + "},\"cpu\":{\"cpus\":\"0\"}}", "spec"));
+        assertEquals(Status.Code.FAILED_PRECONDITION, refused.getStatus().getCode(), refused::getMessage);
+        assertTrue(refused.getMessage().contains("linux.resources.cpu.cpus"), refused::getMessage);
         update(podId, sandboxer, "{}", "labels.team");
 
         Platform platform = controller(ours).platform(ControllerPlatformRequest.newBuilder().setSandboxId(podId)

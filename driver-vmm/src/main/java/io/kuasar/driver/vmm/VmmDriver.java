@@ -1,8 +1,8 @@
 package io.kuasar.driver.vmm;
 
-import io.kuasar.driver.kit.SandboxCgroup;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.PodDriver;
+import io.kuasar.driver.kit.SandboxCgroup;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.Platform;
@@ -94,6 +94,25 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
                     "sandbox " + pod.id + " has no QEMU cgroup (not started)");
         }
         return io.kuasar.driver.kit.PodCgroup.metrics(pod.id, cgroup);
+    }
+
+    /**
+     * The pod's resources, written to the QEMU process's host cgroup: a cap on the whole VM (memory, cpu, pids;
+     * anything else is refused naming it). The kernel refuses a memory limit below what QEMU holds. A later container
+     * Update sizes the cgroup to the containers' limits again ({@link VmUpdate}).
+     */
+    @Override
+    protected void updateResources(VmPod pod, com.fasterxml.jackson.databind.JsonNode resources)
+            throws SandboxException {
+        String cgroup;
+        synchronized (pod) {
+            cgroup = pod.cgroup;
+        }
+        if (cgroup.isEmpty()) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
+                    "sandbox " + pod.id + " has no QEMU cgroup (not started)");
+        }
+        io.kuasar.driver.kit.PodCgroup.apply(pod.id, cgroup, resources);
     }
 
     /** The guest kernel's platform ({@link GuestPlatform}), not the host's. */
