@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * The host cgroup of a sandbox whose containers share one process on the host (a VM's QEMU, gVisor's sentry), named
@@ -83,6 +84,23 @@ public final class SandboxCgroup {
         }
         JsonNode r = JSON.readTree(config.toFile()).path("linux").path("resources");
         return r.isObject() ? r : JSON.createObjectNode();
+    }
+
+    /**
+     * The current limits of the live containers among {@code containers}, {@code updated}'s being {@code resources}
+     * and each other's those recorded in the config.json in {@code configDir} of it ({@link #recordedResources}).
+     */
+    public static <C extends ContainerRecord<?>> List<JsonNode> liveResources(Collection<C> containers, C updated,
+            JsonNode resources, Function<C, Path> configDir) throws IOException {
+        List<JsonNode> live = new ArrayList<>();
+        for (C c : containers) {
+            if (c == updated) {
+                live.add(resources);
+            } else if (c.init.exit() == null) {
+                live.add(recordedResources(configDir.apply(c)));
+            }
+        }
+        return live;
     }
 
     /** Replaces the {@code linux.resources} of the {@code config.json} in {@code bundle}, atomically. */

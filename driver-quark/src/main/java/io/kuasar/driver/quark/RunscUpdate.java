@@ -6,8 +6,6 @@ import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * A container Update in a gVisor pod. gVisor runs every container of the pod in its one sandbox process, and runsc
@@ -37,7 +35,8 @@ final class RunscUpdate {
         }
         SandboxCgroup.Limits limits;
         try {
-            limits = SandboxCgroup.sized(liveResources(c, resources), -1, OVERHEAD_BYTES);
+            limits = SandboxCgroup.sized(SandboxCgroup.liveResources(pod.containerList(), c, resources,
+                    x -> x.bundle), -1, OVERHEAD_BYTES);
             SandboxCgroup.apply(pod.cgroup, limits);
         } catch (IOException | RuntimeException e) {
             throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "cannot resize the cgroup "
@@ -50,18 +49,5 @@ final class RunscUpdate {
             LOG.log(Level.WARNING, "runsc: the new limits of " + c.id + " in sandbox " + pod.id
                     + " are applied but not recorded: a later Update sizes the cgroup from the old ones", e);
         }
-    }
-
-    /** The current limits of the pod's live containers, {@code updated}'s being {@code resources}. */
-    private List<JsonNode> liveResources(RunscContainer updated, JsonNode resources) throws IOException {
-        List<JsonNode> live = new ArrayList<>();
-        for (RunscContainer c : pod.containerList()) {
-            if (c == updated) {
-                live.add(resources);
-            } else if (c.init.exit() == null) {
-                live.add(SandboxCgroup.recordedResources(c.bundle));
-            }
-        }
-        return live;
     }
 }

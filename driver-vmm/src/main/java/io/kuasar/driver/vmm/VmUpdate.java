@@ -1,15 +1,13 @@
 package io.kuasar.driver.vmm;
 
-import io.kuasar.driver.kit.SandboxCgroup;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kuasar.driver.kit.SandboxCgroup;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * A container Update in a VM pod: the new limits go to the container's cgroup in the guest (runc update there) and
@@ -34,7 +32,8 @@ final class VmUpdate {
         try {
             encoded = JSON.writeValueAsBytes(resources);
             before = SandboxCgroup.limits(pod.cgroup);
-            after = VmCgroupSize.of((long) pod.memoryMb << 20, liveResources(c, resources));
+            after = VmCgroupSize.of((long) pod.memoryMb << 20, SandboxCgroup.liveResources(pod.containerList(), c,
+                    resources, x -> pod.share().resolve(x.id)));
         } catch (IOException | RuntimeException e) {
             throw SandboxException.internal("cannot size the host cgroup of sandbox " + pod.id + " for " + c.id, e);
         }
@@ -51,19 +50,6 @@ final class VmUpdate {
             LOG.log(Level.WARNING, "vmm: the new limits of " + c.id + " in sandbox " + pod.id
                     + " are applied but not recorded: a later Update sizes the host cgroup from the old ones", e);
         }
-    }
-
-    /** The current limits of the pod's live containers, {@code updated}'s being {@code resources}. */
-    private List<JsonNode> liveResources(VmContainer updated, JsonNode resources) throws IOException {
-        List<JsonNode> live = new ArrayList<>();
-        for (VmContainer c : pod.containerList()) {
-            if (c == updated) {
-                live.add(resources);
-            } else if (c.init.exit() == null) {
-                live.add(VmCgroupSize.recorded(pod.share().resolve(c.id)));
-            }
-        }
-        return live;
     }
 
     private void resizeHost(SandboxCgroup.Limits limits, String why) throws SandboxException {

@@ -85,6 +85,10 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
      */
     @Override
     protected TypedData metricsOf(VmPod pod) throws SandboxException {
+        return io.kuasar.driver.kit.PodCgroup.metrics(pod.id, qemuCgroup(pod));
+    }
+
+    private static String qemuCgroup(VmPod pod) throws SandboxException {
         String cgroup;
         synchronized (pod) {
             cgroup = pod.cgroup;
@@ -93,7 +97,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
             throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
                     "sandbox " + pod.id + " has no QEMU cgroup (not started)");
         }
-        return io.kuasar.driver.kit.PodCgroup.metrics(pod.id, cgroup);
+        return cgroup;
     }
 
     /**
@@ -104,15 +108,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
     @Override
     protected void updateResources(VmPod pod, com.fasterxml.jackson.databind.JsonNode resources)
             throws SandboxException {
-        String cgroup;
-        synchronized (pod) {
-            cgroup = pod.cgroup;
-        }
-        if (cgroup.isEmpty()) {
-            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
-                    "sandbox " + pod.id + " has no QEMU cgroup (not started)");
-        }
-        io.kuasar.driver.kit.PodCgroup.apply(pod.id, cgroup, resources);
+        io.kuasar.driver.kit.PodCgroup.apply(pod.id, qemuCgroup(pod), resources);
     }
 
     /** The guest kernel's platform ({@link GuestPlatform}), not the host's. */
