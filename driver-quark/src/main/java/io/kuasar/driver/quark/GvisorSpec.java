@@ -8,7 +8,9 @@ import io.kuasar.driver.kit.AtomicFiles;
 import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
@@ -166,5 +168,24 @@ final class GvisorSpec {
 
     static byte[] bytes(ObjectNode spec) throws IOException {
         return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec);
+    }
+
+    /**
+     * A read-only root for the sandbox containers of every pod, {@code root}, holding only the pause binary
+     * {@code source} under the name {@code name} its first argument gives (copied once, atomically: the gofer serves
+     * it from here).
+     */
+    static Path pauseRoot(Path root, Path source, String name) throws IOException {
+        if (!Files.isExecutable(source)) {
+            throw new IOException("pause binary " + source + " (setting pause.binary) is missing: gVisor needs a root"
+                    + " process per sandbox; install busybox-static or name a static binary");
+        }
+        Path target = root.resolve(name);
+        if (!Files.exists(target) || Files.size(target) != Files.size(source)) {
+            Path tmp = root.resolve("." + target.getFileName() + ".tmp");
+            Files.copy(source, tmp, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        }
+        return root;
     }
 }

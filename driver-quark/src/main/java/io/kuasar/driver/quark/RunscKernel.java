@@ -21,7 +21,6 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -158,24 +157,10 @@ final class RunscKernel implements AppKernel {
         }
     }
 
-    /**
-     * A read-only root shared by every pod's sandbox container, holding only the pause binary under the name its
-     * first argument gives (copied once: the gofer serves it from here).
-     */
+    /** The pause binary's read-only root, shared by every pod's sandbox container ({@link GvisorSpec#pauseRoot}). */
     private Path pauseRootfs() throws IOException {
-        Path root = HostFiles.privateDir(runRoot.resolve("pause-rootfs"));
-        Path source = Path.of(settings.pauseBinary());
-        if (!Files.isExecutable(source)) {
-            throw new IOException("pause binary " + source + " (setting pause.binary) is missing: gVisor needs a root"
-                    + " process per sandbox; install busybox-static or name a static binary");
-        }
-        Path target = root.resolve(settings.pauseArgs().get(0));
-        if (!Files.exists(target) || Files.size(target) != Files.size(source)) {
-            Path tmp = root.resolve("." + target.getFileName() + ".tmp");
-            Files.copy(source, tmp, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        }
-        return root;
+        return GvisorSpec.pauseRoot(HostFiles.privateDir(runRoot.resolve("pause-rootfs")),
+                Path.of(settings.pauseBinary()), settings.pauseArgs().get(0));
     }
 
     @Override
@@ -308,18 +293,10 @@ final class RunscKernel implements AppKernel {
                 : io.kuasar.driver.kit.PodCgroup.metrics(pod.id, pod.cgroup);
     }
 
-    /**
-     * The pod's resources, written to the sandbox's cgroup: a cap on the sentry and so on all the pod's containers
-     * together (memory, cpu, pids; anything else is refused naming it). A later container Update sizes the cgroup to
-     * the containers' limits again ({@link RunscUpdate}).
-     */
+    /** The pod's resources cap the sandbox's cgroup ({@link RunscUpdate#capSandbox}). */
     @Override
     public void updateResources(Pod pod, com.fasterxml.jackson.databind.JsonNode resources) throws SandboxException {
-        if (pod.cgroup.isEmpty()) {
-            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "update of sandbox " + pod.id
-                    + ": it was started before gVisor sandboxes had a cgroup of their own");
-        }
-        io.kuasar.driver.kit.PodCgroup.apply(pod.id, pod.cgroup, resources);
+        RunscUpdate.capSandbox(pod, resources);
     }
 
     @Override

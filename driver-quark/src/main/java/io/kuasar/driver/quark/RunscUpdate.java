@@ -50,4 +50,17 @@ final class RunscUpdate {
                     + " are applied but not recorded: a later Update sizes the cgroup from the old ones", e);
         }
     }
+
+    /**
+     * Controller Update's pod resources, written to the sandbox's cgroup: a cap on the sentry and so on all the pod's
+     * containers together (memory, cpu, pids; anything else is refused naming it). A later container Update sizes
+     * the cgroup to the containers' limits again.
+     */
+    static void capSandbox(Pod pod, JsonNode resources) throws SandboxException {
+        if (pod.cgroup.isEmpty()) {
+            throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "update of sandbox " + pod.id
+                    + ": it was started before gVisor sandboxes had a cgroup of their own");
+        }
+        io.kuasar.driver.kit.PodCgroup.apply(pod.id, pod.cgroup, resources);
+    }
 }
