@@ -210,12 +210,16 @@ class ControllerMetricsUpdateTest extends CriTestBase {
 
     /**
      * wasm: the engines' own accounting of the pod's running modules (WasmEdge: each process's cgroup; Chicory and
-     * Wasmtime: CPU time and linear memory), summed; with one module, its figures. Update of pod resources: refused.
+     * Wasmtime: CPU time and linear memory), summed; with one module, its figures. Update of pod resources: applied to
+     * the pod's cgroup on WasmEdge, refused by the in-node engines, saying why.
      */
     @ParameterizedTest(name = "{0}")
     @CsvSource({"kuasar-wasm, wasm", "kuasar-wasmtime, wasmtime", "kuasar-wasmedge, wasmedge"})
     void wasmPodMetricsAreItsModulesAccounting(String handler, String sandboxer) throws Exception {
-        PodSandboxConfig pod = podConfig("ctl");
+        PodSandboxConfig base = podConfig("ctl");
+        podCgroup = env.cgroupParent().replaceFirst("/+$", "") + "/" + runTag; // a parent of its own: it gets capped
+        PodSandboxConfig pod = base.toBuilder().setLinux(base.getLinux().toBuilder().setCgroupParent(podCgroup))
+                .build();
         String podId = runPod(pod, handler);
         String id = cri.runContainer(podId, pod, WasmPodTest.wasm("loop", "quiet", "loop"));
         cri.waitForLog(id, "looping", WAIT);
@@ -229,9 +233,16 @@ class ControllerMetricsUpdateTest extends CriTestBase {
         assertTrue(cpu >= containerCpu && containerCpu > 0, () -> handler + " pod CPU " + cpu + " < its module's "
                 + containerCpu + " read before");
 
-        StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, () -> update(podId, sandboxer,
-                "{\"memory\":{\"limit\":" + LIMIT + "}}", "spec"));
-        assertEquals(Status.Code.FAILED_PRECONDITION, refused.getStatus().getCode(), refused::getMessage);
+        if (handler.equals("kuasar-wasmedge")) {
+            // its WasmEdge processes live below the pod's cgroup parent: the pod's resources cap them together
+            update(podId, sandboxer, "{\"memory\":{\"limit\":" + LIMIT + "}}", "spec");
+            assertEquals(LIMIT, memoryLimit(podCgroup));
+        } else {
+            StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, () -> update(podId,
+                    sandboxer, "{\"memory\":{\"limit\":" + LIMIT + "}}", "spec"));
+            assertEquals(Status.Code.FAILED_PRECONDITION, refused.getStatus().getCode(), refused::getMessage);
+            assertTrue(refused.getMessage().contains("threads of the node"), refused::getMessage);
+        }
     }
 
     /** Memory usage and CPU time of a pod's cgroups v1 Metrics, asked through containerd. */

@@ -55,6 +55,14 @@ final class InNodeBackend implements WasmBackend {
         }
     }
 
+    /** The modules are threads of the node, each capped by its engine when it started: there is no pod to cap. */
+    @Override
+    public void capPod(WasmPod pod, com.fasterxml.jackson.databind.JsonNode resources) throws SandboxException {
+        throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "update of sandbox " + pod.id
+                + ": its modules run on threads of the node, each with the memory cap its engine fixed at start;"
+                + " there is no pod-wide place for linux.resources");
+    }
+
     /** The module is a thread of the node: there is no process whose stdio a terminal could be. */
     @Override
     public String noTerminal() {

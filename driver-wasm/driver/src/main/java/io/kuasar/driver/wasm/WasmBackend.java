@@ -15,6 +15,9 @@ interface WasmBackend {
      */
     String noTerminal();
 
+    /** Controller Update's pod-wide {@code linux.resources}, applied to the pod as a whole or refused saying why. */
+    void capPod(WasmPod pod, com.fasterxml.jackson.databind.JsonNode resources) throws SandboxException;
+
     /** At Task Create, with the plan made: refuse a module this engine cannot run (INVALID_ARGUMENT). */
     void prepare(WasmPod pod, WasmContainer c) throws SandboxException;
 

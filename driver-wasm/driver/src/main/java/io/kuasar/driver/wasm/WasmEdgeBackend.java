@@ -3,6 +3,7 @@ package io.kuasar.driver.wasm;
 import io.kuasar.driver.kit.Commands;
 import io.kuasar.driver.kit.ExitFiles;
 import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.PodCgroup;
 import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.driver.kit.tty.Pty;
@@ -55,6 +56,16 @@ record WasmEdgeBackend(WasmEdgeInstall install, Path workRoot, OrphanExits orpha
             path = "/kuasar-wasmedge/" + pod.id + "/" + c.id; // no path, or a systemd-style one this host cannot use
         }
         return new Cgroups(Cgroups.ROOT, path);
+    }
+
+    /**
+     * The pod's resources, written to the pod's cgroup, the parent of its containers' (CRI's cgroup parent): a cap
+     * on all its WasmEdge processes together (memory, cpu, pids; anything else is refused naming it).
+     */
+    @Override
+    public void capPod(WasmPod pod, com.fasterxml.jackson.databind.JsonNode resources) throws SandboxException {
+        PodCgroup.apply(pod.id, PodCgroup.path(pod.id, "", pod.containerList().stream().map(c -> c.bundle).toList()),
+                resources);
     }
 
     @Override

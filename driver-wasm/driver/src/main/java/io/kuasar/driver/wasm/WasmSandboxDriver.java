@@ -64,6 +64,12 @@ abstract class WasmSandboxDriver extends PodDriver<WasmPod, PersistedPod> {
     }
 
     @Override
+    protected void updateResources(WasmPod pod, com.fasterxml.jackson.databind.JsonNode resources)
+            throws SandboxException {
+        backend.capPod(pod, resources);
+    }
+
+    @Override
     protected WasmPod newPod(String id, SandboxSpec spec) {
         return WasmPod.of(spec, backend.sandboxer(), Instant.now());
     }

@@ -46,6 +46,7 @@ class WasmSandboxDriverTest {
 
         @Override public String sandboxer() { return "wasm"; }
         @Override public String noTerminal() { return "this fake engine has no terminals"; }
+        @Override public void capPod(WasmPod pod, com.fasterxml.jackson.databind.JsonNode resources) { }
         @Override public void prepare(WasmPod pod, WasmContainer c) { }
         @Override public Started start(WasmPod pod, WasmContainer c) {
             return new Started(4242, running.computeIfAbsent(c.id, k -> new CompletableFuture<>()));
