@@ -66,4 +66,6 @@ void procs_forget_parked(void);                         /* the host went away */
 /* cgroups.c: figures of a container's cgroup */
 void cgroup_stats(uint32_t stream, pb_reader *r);
 void cgroup_pids(uint32_t stream, pb_reader *r);
+/* Whether the OOM killer of container cid's cgroup has ended a process of it (memory.events oom_kill). */
+int cgroup_oom_killed(const char *cid);
 #endif

@@ -37,6 +37,11 @@ static uint64_t read_u64(const char *cid, const char *file, const char *key)
     return v;
 }
 
+int cgroup_oom_killed(const char *cid)
+{
+    return read_u64(cid, "memory.events", "oom_kill") > 0;
+}
+
 void cgroup_stats(uint32_t stream, pb_reader *r)
 {
     char cid[ID_MAX];

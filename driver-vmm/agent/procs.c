@@ -321,6 +321,8 @@ static void answer_waiters(struct proc *p)
 {
     pb_buf b = {0};
     pb_put_u64(&b, 1, (uint64_t)p->status);
+    if (p->oom)
+        pb_put_u64(&b, 2, 1);
     if (p->waiters_gen == chan_generation())
         for (int i = 0; i < p->nwaiters; i++)
             reply_ok(p->waiters[i], &b);
@@ -382,6 +384,8 @@ void procs_reap(void)
                 continue;
             p->exited = 1;
             p->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            /* read now: runc delete removes the cgroup; the host tells containerd before the exit (OOMKilled) */
+            p->oom = !*p->eid && p->status == 128 + SIGKILL && cgroup_oom_killed(p->cid);
             answer_waiters(p);
         }
     }

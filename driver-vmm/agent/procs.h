@@ -13,6 +13,7 @@ struct output {
 
 struct proc {
     int used, started, exited, status;
+    int oom;                     /* init only: its container's cgroup OOM killer had ended a process when it exited */
     char cid[ID_MAX], eid[ID_MAX];
     pid_t pid;
     int want_out[2];

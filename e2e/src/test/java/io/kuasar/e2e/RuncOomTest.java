@@ -17,13 +17,14 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * A container killed by its memory cgroup's OOM killer exits 137 with CRI's reason OOMKilled. The swap limit equal to
+ * A container killed by its memory cgroup's OOM killer exits 137 with CRI's reason OOMKilled (in a VM pod: its cgroup
+ * in the guest, whose agent tells the host). The swap limit equal to
  * the memory limit keeps the hog out of swap, which needs the host to account swap per cgroup when swap is on.
  */
 class RuncOomTest extends RuncFeatureBase {
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("handlers")
+    @MethodSource("handlersAndVm")
     void containerOverItsMemoryLimitIsOomKilled(String handler) throws IOException {
         assumeTrue(!swapOn() || swapAccounted(), () -> "swap is on (/proc/swaps) but this host does not account swap"
                 + " per cgroup (" + CGROUPS.describe() + ": no memory.memsw.limit_in_bytes or memory.swap.max), so the"
@@ -36,7 +37,7 @@ class RuncOomTest extends RuncFeatureBase {
         String podId = runPod(pod, handler);
         String id = cri.runContainer(podId, pod, config.build());
 
-        ContainerStatus exited = cri.waitForState(id, ContainerState.CONTAINER_EXITED, WAIT);
+        ContainerStatus exited = cri.waitForState(id, ContainerState.CONTAINER_EXITED, waitOn(handler));
         assertEquals(137, exited.getExitCode(), exited::toString);
         assertEquals("OOMKilled", exited.getReason(), exited::toString);
     }
@@ -57,12 +58,12 @@ class RuncOomTest extends RuncFeatureBase {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("handlers")
+    @MethodSource("handlersAndVm")
     void containerEndingNormallyIsNotOomKilled(String handler) {
         PodSandboxConfig pod = podConfig("nooom");
         String podId = runPod(pod, handler);
         String id = cri.runContainer(podId, pod, containerConfig("fails", busybox(), "sh", "-c", "exit 3"));
-        ContainerStatus exited = cri.waitForState(id, ContainerState.CONTAINER_EXITED, WAIT);
+        ContainerStatus exited = cri.waitForState(id, ContainerState.CONTAINER_EXITED, waitOn(handler));
         assertEquals(3, exited.getExitCode());
         assertEquals("Error", exited.getReason(), exited::toString);
     }

@@ -190,14 +190,24 @@ public final class SandboxCgroup {
         return 0;
     }
 
-    /** Removes the cgroup once its processes are gone; returns the directories that could not be removed. */
+    /**
+     * Removes the cgroup once its processes are gone, from every hierarchy the host mounts (a runtime that made it,
+     * as runsc does, may have made it in all of them: blkio, devices, freezer, name=systemd, ...); returns the
+     * directories that could not be removed.
+     */
     public static List<String> remove(String cgroup) {
         List<String> left = new ArrayList<>();
         if (cgroup == null || cgroup.isEmpty()) {
             return left;
         }
-        for (String c : CONTROLLERS) {
-            Path dir = ROOT.resolve(c).resolve(cgroup.substring(1));
+        List<Path> hierarchies;
+        try (java.util.stream.Stream<Path> s = Files.list(ROOT)) {
+            hierarchies = s.filter(h -> Files.isDirectory(h, java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList();
+        } catch (IOException e) {
+            return List.of(ROOT + " cannot be listed: " + e.getMessage());
+        }
+        for (Path h : hierarchies) {
+            Path dir = h.resolve(cgroup.substring(1));
             try {
                 Files.deleteIfExists(dir);
             } catch (IOException e) {

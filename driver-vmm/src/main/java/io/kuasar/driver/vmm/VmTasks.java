@@ -188,6 +188,9 @@ final class VmTasks extends PodTasks<VmPod, VmContainer> {
         a.waitFor(c.id, p.execId).thenCompose(w -> delivered.toCompletableFuture().copy()
                         .completeOnTimeout(null, 2, TimeUnit.SECONDS).handle((v, t) -> w)).thenAccept(w -> {
             int code = (int) w.getExitStatus();
+            if (w.getOomKilled() && p.exit() == null) {
+                events.publish(new TaskEvent.OutOfMemory(pod.id, c.id)); // before Exited: CRI's reason OOMKilled
+            }
             exited(c, p, new ExitStatus(p.pid(), code, Instant.now()));
         }).exceptionally(t -> {
             p.watched = false; // connection lost: recovery after a reconnect watches again, or the VM is gone
