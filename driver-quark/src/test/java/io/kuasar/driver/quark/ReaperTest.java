@@ -34,11 +34,12 @@ class ReaperTest {
         // sh starts them in the background and exits: they are re-parented to this JVM, as runsc's are.
         new ProcessBuilder("sh", "-c", "setsid " + exe + " 0.5 & setsid " + exe + " 0.6 -- & echo").start().waitFor();
         try (Reaper reaper = new Reaper()) {
-            // a process in the middle of exec (setsid becoming exe) shows no command line for a moment: look again
+            // until both have exec'd: before, a child of sh still shows sh's command line (exe's path and "--"
+            // included), and one in the middle of exec (setsid becoming exe) shows none for a moment
             List<ProcStat> orphans = List.of();
             for (long end = System.nanoTime() + 2_000_000_000L; orphans.size() < 2 && System.nanoTime() < end; ) {
                 orphans = ProcStat.all().stream()
-                        .filter(s -> Reaper.commandLine(s.pid()).contains(exe.toString())).toList();
+                        .filter(s -> Reaper.commandLine(s.pid()).startsWith(exe + " ")).toList();
             }
             List<ProcStat> found = orphans;
             assertEquals(2, found.size(), () -> "orphans " + found);
