@@ -1,5 +1,6 @@
 package io.kuasar.e2e;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -132,6 +133,24 @@ abstract class RuncFeatureBase extends CriTestBase {
         } finally {
             Files.deleteIfExists(out);
         }
+    }
+
+    /**
+     * Pauses container {@code id}, whose process spins without end, through ctr (CRI has no Pause): its task reads
+     * PAUSED and it uses no CPU for {@code paused}; then resumes it: RUNNING, and it used CPU again after
+     * {@code resumed}.
+     */
+    void pausedUsesNoCpuAndResumedRunsAgain(String id, Duration paused, Duration resumed) throws Exception {
+        ctr("tasks", "pause", id);
+        assertEquals("PAUSED", taskStatus(id));
+        long frozen = cpuNanos(id);
+        Thread.sleep(paused.toMillis());
+        assertEquals(frozen, cpuNanos(id), "a busy loop used no CPU while paused");
+
+        ctr("tasks", "resume", id);
+        assertEquals("RUNNING", taskStatus(id));
+        Thread.sleep(resumed.toMillis());
+        assertTrue(cpuNanos(id) > frozen, "the loop runs again once resumed");
     }
 
     /** The container's CPU time so far (CRI ContainerStats), nanoseconds. */

@@ -12,6 +12,7 @@ import io.kuasar.api.cri.v1.StopContainerRequest;
 import io.kuasar.api.cri.v1.UpdateContainerResourcesRequest;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -36,16 +37,7 @@ class VmmContainerControlTest extends RuncFeatureBase {
                 "echo spinning; while :; do :; done"));
         cri.waitForLog(busy, "spinning", VmmPodTest.VM_WAIT);
 
-        ctr("tasks", "pause", busy);
-        assertEquals("PAUSED", taskStatus(busy));
-        long frozen = cpuNanos(busy);
-        Thread.sleep(1000);
-        assertEquals(frozen, cpuNanos(busy), "a busy loop used no CPU while paused");
-
-        ctr("tasks", "resume", busy);
-        assertEquals("RUNNING", taskStatus(busy));
-        Thread.sleep(500);
-        assertTrue(cpuNanos(busy) > frozen, "the loop runs again once resumed");
+        pausedUsesNoCpuAndResumedRunsAgain(busy, Duration.ofSeconds(1), Duration.ofMillis(500));
 
         ctr("tasks", "pause", busy); // Stop of a paused container: its signals land once it is thawed
         cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(busy).setTimeout(2).build());

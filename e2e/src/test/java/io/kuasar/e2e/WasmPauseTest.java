@@ -11,6 +11,7 @@ import io.kuasar.api.cri.v1.PodSandboxConfig;
 import io.kuasar.api.cri.v1.StopContainerRequest;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -27,16 +28,7 @@ class WasmPauseTest extends RuncFeatureBase {
         assumeTrue(Files.isDirectory(Path.of("/sys/fs/cgroup/freezer")), () -> "the wasmedge sandboxer pauses through "
                 + "a v1 freezer hierarchy, which this host does not mount: " + CGROUPS.describe());
         String c = looping("kuasar-wasmedge", "w-pause");
-        ctr("tasks", "pause", c);
-        assertEquals("PAUSED", taskStatus(c));
-        long frozen = cpuNanos(c);
-        Thread.sleep(500);
-        assertEquals(frozen, cpuNanos(c), "an endless loop used no CPU while paused");
-
-        ctr("tasks", "resume", c);
-        assertEquals("RUNNING", taskStatus(c));
-        Thread.sleep(300);
-        assertTrue(cpuNanos(c) > frozen, "the loop runs again once resumed");
+        pausedUsesNoCpuAndResumedRunsAgain(c, Duration.ofMillis(500), Duration.ofMillis(300));
 
         ctr("tasks", "pause", c); // Stop of a paused container: the signal reaches it once thawed
         cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(c).setTimeout(10).build());
