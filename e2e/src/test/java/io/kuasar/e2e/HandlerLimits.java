@@ -20,9 +20,6 @@ final class HandlerLimits {
     /** The reason {@code handler} cannot run {@code testMethod}, or empty when it must pass. */
     static Optional<String> reason(String handler, String testMethod) {
         Map<String, String> skips = BY_HANDLER.getOrDefault(handler, Map.of());
-        return Optional.ofNullable(skips.getOrDefault(testMethod, skips.get(ALL)));
+        return Optional.ofNullable(skips.get(testMethod));
     }
-
-    /** A key that stands for every test of the suite (only while a handler's parity is being brought up). */
-    static final String ALL = "*";
 }

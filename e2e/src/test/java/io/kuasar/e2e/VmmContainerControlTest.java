@@ -44,7 +44,7 @@ class VmmContainerControlTest extends RuncFeatureBase {
         cri.waitForState(busy, ContainerState.CONTAINER_EXITED, VmmPodTest.VM_WAIT);
     }
 
-    /** QEMU's own memory beside the guest's, added to the VM's host cgroup (PodCgroup.OVERHEAD_BYTES). */
+    /** QEMU's own memory beside the guest's, added to the VM's host cgroup (VmCgroupSize.OVERHEAD_BYTES). */
     private static final long QEMU_OVERHEAD = 256L << 20;
 
     /** UpdateContainerResources reaches the container's cgroup in the guest (runc update there) and the VM's on the host. */

@@ -9,6 +9,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
+import io.kuasar.driver.kit.tty.Terminals;
 import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.TaskSpec;
@@ -35,7 +36,7 @@ public final class TaskSpecs {
     public static Checked check(TaskSpec spec, String what, String driver) throws SandboxException {
         String id = Identifiers.validate("container", spec.id());
         refuseCheckpoint(spec, what);
-        io.kuasar.driver.kit.tty.Terminals.redirects(spec.stdio(), driver);
+        Terminals.redirects(spec.stdio(), driver);
         return new Checked(id, bundle(spec));
     }
 

@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.TaskService;
@@ -33,7 +34,7 @@ interface AppKernel extends AutoCloseable {
     }
 
     /** Controller Update's pod-wide {@code linux.resources}; FAILED_PRECONDITION where the kernel has nowhere to apply them. */
-    default void updateResources(Pod pod, com.fasterxml.jackson.databind.JsonNode resources) throws SandboxException {
+    default void updateResources(Pod pod, JsonNode resources) throws SandboxException {
         throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "update of sandbox " + pod.id
                 + ": the " + sandboxer() + " sandboxer applies no pod-wide linux.resources");
     }

@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.kuasar.driver.kit.PodDriver;
 import io.kuasar.driver.kit.PodStore;
 import io.kuasar.spi.ExitStatus;
@@ -71,7 +72,7 @@ abstract class AppKernelDriver extends PodDriver<Pod, PersistedPod> {
     }
 
     @Override
-    protected void updateResources(Pod pod, com.fasterxml.jackson.databind.JsonNode resources) throws SandboxException {
+    protected void updateResources(Pod pod, JsonNode resources) throws SandboxException {
         kernel.updateResources(pod, resources);
     }
 

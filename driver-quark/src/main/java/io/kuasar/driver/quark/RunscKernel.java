@@ -1,6 +1,8 @@
 package io.kuasar.driver.quark;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.PodCgroup;
 import io.kuasar.driver.kit.PodFiles;
 import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.PodSysctls;
@@ -290,12 +292,12 @@ final class RunscKernel implements AppKernel {
     public TypedData metrics(Pod pod) throws SandboxException {
         RunscTasks t = (RunscTasks) tasks(pod);
         return pod.cgroup.isEmpty() ? RunscPodMetrics.of(pod, t.runsc())
-                : io.kuasar.driver.kit.PodCgroup.metrics(pod.id, pod.cgroup);
+                : PodCgroup.metrics(pod.id, pod.cgroup);
     }
 
     /** The pod's resources cap the sandbox's cgroup ({@link RunscUpdate#capSandbox}). */
     @Override
-    public void updateResources(Pod pod, com.fasterxml.jackson.databind.JsonNode resources) throws SandboxException {
+    public void updateResources(Pod pod, JsonNode resources) throws SandboxException {
         RunscUpdate.capSandbox(pod, resources);
     }
 

@@ -1,6 +1,7 @@
 package io.kuasar.driver.quark;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.kuasar.driver.kit.PodCgroup;
 import io.kuasar.driver.kit.SandboxCgroup;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
@@ -61,6 +62,6 @@ final class RunscUpdate {
             throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "update of sandbox " + pod.id
                     + ": it was started before gVisor sandboxes had a cgroup of their own");
         }
-        io.kuasar.driver.kit.PodCgroup.apply(pod.id, pod.cgroup, resources);
+        PodCgroup.apply(pod.id, pod.cgroup, resources);
     }
 }

@@ -74,7 +74,7 @@ record VmBoot(Vmm vmm, VmmSettings settings, String accel, VmTemplate template) 
             pod.accel = accel;
         }
         try {
-            SandboxCgroup.enter(pod.cgroup, vm.pid(), ((long) pod.memoryMb << 20) + PodCgroup.OVERHEAD_BYTES);
+            SandboxCgroup.enter(pod.cgroup, vm.pid(), ((long) pod.memoryMb << 20) + VmCgroupSize.OVERHEAD_BYTES);
         } catch (IOException e) {
             LOG.log(Level.WARNING, "vmm: cannot move QEMU " + vm.pid() + " into cgroup " + pod.cgroup + ": "
                     + e.getMessage());

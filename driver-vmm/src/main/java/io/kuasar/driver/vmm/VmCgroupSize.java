@@ -12,7 +12,7 @@ import java.util.Collection;
  * with them.
  * <ul>
  * <li>memory: the sum of the containers' memory limits, at most the guest's RAM (the guest cannot use more), plus
- * {@link PodCgroup#OVERHEAD_BYTES} (QEMU's own memory, and the guest's kernel, initramfs and agent); the guest's RAM
+ * {@link #OVERHEAD_BYTES} (QEMU's own memory, and the guest's kernel, initramfs and agent); the guest's RAM
  * plus that overhead, as at the pod's start, while one of them has no limit;</li>
  * <li>CPU: the sum of their CFS quotas; no quota while one of them has none ({@link SandboxCgroup#sized}).</li>
  * </ul>
@@ -20,12 +20,23 @@ import java.util.Collection;
  * at Create and rewritten by each Update, so a restarted driver finds them again.
  */
 final class VmCgroupSize {
+    /** QEMU's own memory beside the guest's RAM under TCG (translation cache, devices): measured about 160 MB. */
+    static final long OVERHEAD_BYTES = 256L << 20;
+
     private VmCgroupSize() {
+    }
+
+    /**
+     * The pod's QEMU cgroup, {@code CGROUP_PARENT/kuasar-vmm-ID} (the kit's {@link SandboxCgroup}): the pod's whole
+     * cost (guest memory, vCPU threads, emulation) is accounted where Kubernetes looks, and Controller Metrics read it.
+     */
+    static String path(String parent, String podId) {
+        return SandboxCgroup.path("vmm", parent, podId);
     }
 
     /** The host cgroup's limits for a guest of {@code guestBytes} RAM whose live containers have {@code resources}. */
     static SandboxCgroup.Limits of(long guestBytes, Collection<JsonNode> resources) {
-        return SandboxCgroup.sized(resources, guestBytes, PodCgroup.OVERHEAD_BYTES);
+        return SandboxCgroup.sized(resources, guestBytes, OVERHEAD_BYTES);
     }
 
     /** The {@code linux.resources} of the guest config.json in {@code ctrShare}; an empty object if it has none. */

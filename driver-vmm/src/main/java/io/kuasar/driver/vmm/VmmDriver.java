@@ -1,6 +1,8 @@
 package io.kuasar.driver.vmm;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.PodCgroup;
 import io.kuasar.driver.kit.PodDriver;
 import io.kuasar.driver.kit.SandboxCgroup;
 import io.kuasar.spi.ExitStatus;
@@ -85,7 +87,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
      */
     @Override
     protected TypedData metricsOf(VmPod pod) throws SandboxException {
-        return io.kuasar.driver.kit.PodCgroup.metrics(pod.id, qemuCgroup(pod));
+        return PodCgroup.metrics(pod.id, qemuCgroup(pod));
     }
 
     private static String qemuCgroup(VmPod pod) throws SandboxException {
@@ -106,9 +108,8 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
      * Update sizes the cgroup to the containers' limits again ({@link VmUpdate}).
      */
     @Override
-    protected void updateResources(VmPod pod, com.fasterxml.jackson.databind.JsonNode resources)
-            throws SandboxException {
-        io.kuasar.driver.kit.PodCgroup.apply(pod.id, qemuCgroup(pod), resources);
+    protected void updateResources(VmPod pod, JsonNode resources) throws SandboxException {
+        PodCgroup.apply(pod.id, qemuCgroup(pod), resources);
     }
 
     /** The guest kernel's platform ({@link GuestPlatform}), not the host's. */
@@ -157,7 +158,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
         pod.sysctls = sysctls;
         pod.vcpus = vcpus;
         pod.memoryMb = memoryMb;
-        pod.cgroup = PodCgroup.path(spec.pod() == null ? "" : spec.pod().cgroupParent(), id);
+        pod.cgroup = VmCgroupSize.path(spec.pod() == null ? "" : spec.pod().cgroupParent(), id);
         for (VmPod other : pods.pods()) {
             if (other.dir.equals(dir)) {
                 throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "sandbox " + id

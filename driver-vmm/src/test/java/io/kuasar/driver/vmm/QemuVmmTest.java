@@ -26,7 +26,7 @@ class QemuVmmTest {
         assertEquals("tcg,tb-size=" + QemuVmm.TCG_TRANSLATION_CACHE_MB, after(tcg, "-accel"));
         assertEquals("pc", after(tcg, "-machine"));
         assertEquals("kvm", after(qemu.commandLine(config("kvm", null)), "-accel"));
-        assertTrue(QemuVmm.TCG_TRANSLATION_CACHE_MB * (1L << 20) < PodCgroup.OVERHEAD_BYTES,
+        assertTrue(QemuVmm.TCG_TRANSLATION_CACHE_MB * (1L << 20) < VmCgroupSize.OVERHEAD_BYTES,
                 "the cache must fit in the overhead the pod's memory limit allows QEMU");
     }
 

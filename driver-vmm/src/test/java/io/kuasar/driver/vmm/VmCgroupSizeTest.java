@@ -27,7 +27,7 @@ class VmCgroupSizeTest {
         SandboxCgroup.Limits l = VmCgroupSize.of(GUEST, List.of(
                 resources("{\"memory\":{\"limit\":" + 64 * MIB + "},\"cpu\":{\"quota\":50000,\"period\":100000}}"),
                 resources("{\"memory\":{\"limit\":" + 32 * MIB + "},\"cpu\":{\"quota\":10000,\"period\":50000}}")));
-        assertEquals(96 * MIB + PodCgroup.OVERHEAD_BYTES, l.memoryBytes());
+        assertEquals(96 * MIB + VmCgroupSize.OVERHEAD_BYTES, l.memoryBytes());
         assertEquals(50_000 + 20_000, l.cpuQuotaUs(), "quotas are summed over a 100 ms period");
     }
 
@@ -35,14 +35,14 @@ class VmCgroupSizeTest {
     void theGuestsRamBoundsTheMemoryAndAnUnlimitedContainerLiftsTheLimits() throws IOException {
         SandboxCgroup.Limits big = VmCgroupSize.of(GUEST, List.of(resources("{\"memory\":{\"limit\":" + 4096 * MIB
                 + "},\"cpu\":{\"quota\":1000000,\"period\":100000}}")));
-        assertEquals(GUEST + PodCgroup.OVERHEAD_BYTES, big.memoryBytes(), "the guest cannot use more than its RAM");
+        assertEquals(GUEST + VmCgroupSize.OVERHEAD_BYTES, big.memoryBytes(), "the guest cannot use more than its RAM");
         assertEquals(1_000_000, big.cpuQuotaUs());
         SandboxCgroup.Limits mixed = VmCgroupSize.of(GUEST, List.of(
                 resources("{\"memory\":{\"limit\":" + 64 * MIB + "},\"cpu\":{\"quota\":50000,\"period\":100000}}"),
                 resources("{}")));
-        assertEquals(GUEST + PodCgroup.OVERHEAD_BYTES, mixed.memoryBytes());
+        assertEquals(GUEST + VmCgroupSize.OVERHEAD_BYTES, mixed.memoryBytes());
         assertEquals(-1, mixed.cpuQuotaUs());
-        assertEquals(new SandboxCgroup.Limits(GUEST + PodCgroup.OVERHEAD_BYTES, -1), VmCgroupSize.of(GUEST, List.of()),
+        assertEquals(new SandboxCgroup.Limits(GUEST + VmCgroupSize.OVERHEAD_BYTES, -1), VmCgroupSize.of(GUEST, List.of()),
                 "no live container: the size the pod started with");
     }
 

@@ -1,5 +1,6 @@
 package io.kuasar.driver.wasm;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.wasm.engine.InvalidModuleException;
@@ -57,7 +58,7 @@ final class InNodeBackend implements WasmBackend {
 
     /** The modules are threads of the node, each capped by its engine when it started: there is no pod to cap. */
     @Override
-    public void capPod(WasmPod pod, com.fasterxml.jackson.databind.JsonNode resources) throws SandboxException {
+    public void capPod(WasmPod pod, JsonNode resources) throws SandboxException {
         throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION, "update of sandbox " + pod.id
                 + ": its modules run on threads of the node, each with the memory cap its engine fixed at start;"
                 + " there is no pod-wide place for linux.resources");

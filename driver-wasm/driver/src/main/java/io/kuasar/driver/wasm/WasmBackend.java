@@ -1,5 +1,6 @@
 package io.kuasar.driver.wasm;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.kuasar.spi.SandboxException;
 import java.time.Instant;
 import java.util.concurrent.CompletionStage;
@@ -16,7 +17,7 @@ interface WasmBackend {
     String noTerminal();
 
     /** Controller Update's pod-wide {@code linux.resources}, applied to the pod as a whole or refused saying why. */
-    void capPod(WasmPod pod, com.fasterxml.jackson.databind.JsonNode resources) throws SandboxException;
+    void capPod(WasmPod pod, JsonNode resources) throws SandboxException;
 
     /** At Task Create, with the plan made: refuse a module this engine cannot run (INVALID_ARGUMENT). */
     void prepare(WasmPod pod, WasmContainer c) throws SandboxException;

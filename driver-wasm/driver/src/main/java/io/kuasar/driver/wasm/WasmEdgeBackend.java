@@ -1,5 +1,6 @@
 package io.kuasar.driver.wasm;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.kuasar.driver.kit.Commands;
 import io.kuasar.driver.kit.ExitFiles;
 import io.kuasar.driver.kit.HostFiles;
@@ -63,7 +64,7 @@ record WasmEdgeBackend(WasmEdgeInstall install, Path workRoot, OrphanExits orpha
      * on all its WasmEdge processes together (memory, cpu, pids; anything else is refused naming it).
      */
     @Override
-    public void capPod(WasmPod pod, com.fasterxml.jackson.databind.JsonNode resources) throws SandboxException {
+    public void capPod(WasmPod pod, JsonNode resources) throws SandboxException {
         PodCgroup.apply(pod.id, PodCgroup.path(pod.id, "", pod.containerList().stream().map(c -> c.bundle).toList()),
                 resources);
     }

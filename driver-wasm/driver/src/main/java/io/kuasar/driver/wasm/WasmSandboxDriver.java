@@ -1,5 +1,6 @@
 package io.kuasar.driver.wasm;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.PodDriver;
 import io.kuasar.spi.HostPaths;
@@ -64,7 +65,7 @@ abstract class WasmSandboxDriver extends PodDriver<WasmPod, PersistedPod> {
     }
 
     @Override
-    protected void updateResources(WasmPod pod, com.fasterxml.jackson.databind.JsonNode resources)
+    protected void updateResources(WasmPod pod, JsonNode resources)
             throws SandboxException {
         backend.capPod(pod, resources);
     }

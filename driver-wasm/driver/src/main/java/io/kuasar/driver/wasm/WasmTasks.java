@@ -6,6 +6,8 @@ import io.kuasar.driver.kit.LinuxResources;
 import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.PodTasks;
 import io.kuasar.driver.kit.TaskSpecs;
+import io.kuasar.driver.kit.tty.Console;
+import io.kuasar.driver.kit.tty.Terminals;
 import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxException;
@@ -206,7 +208,7 @@ final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
     /** Deactivation: this instance stops copying terminals; their holders keep them open for the next one. */
     void stopConsoles() {
         for (WasmContainer c : pod.containerList()) {
-            io.kuasar.driver.kit.tty.Console console = c.init.console;
+            Console console = c.init.console;
             if (console != null) {
                 console.stop();
             }
@@ -220,7 +222,7 @@ final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
         if (execId != null && !execId.isEmpty()) {
             throw SandboxException.notFound("exec", execId + " of container " + id);
         }
-        io.kuasar.driver.kit.tty.Terminals.resize(c.init.console, id, "", width, height);
+        Terminals.resize(c.init.console, id, "", width, height);
     }
 
     @Override
