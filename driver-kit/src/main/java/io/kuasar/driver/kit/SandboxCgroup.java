@@ -3,6 +3,7 @@ package io.kuasar.driver.kit;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,10 +38,21 @@ public final class SandboxCgroup {
     private SandboxCgroup() {
     }
 
-    /** {@code PARENT/kuasar-TECH-ID}, or {@code /kuasar-TECH/kuasar-TECH-ID} when CRI gave no parent. */
-    public static String path(String tech, String parent, String sandboxId) {
+    /**
+     * {@code PARENT/kuasar-TECH-ID}, or {@code /kuasar-TECH/kuasar-TECH-ID} when CRI gave no parent. INVALID_ARGUMENT
+     * for a parent that is not a plain cgroupfs path: one with {@code .} or {@code ..} segments would put the
+     * sandbox's cgroup, the limits this driver writes and the directories it removes, outside the hierarchy; a
+     * systemd-style {@code slice:prefix:name} is not a path at all.
+     */
+    public static String path(String tech, String parent, String sandboxId) throws SandboxException {
         String p = parent == null || parent.isBlank() ? "/kuasar-" + tech : parent.trim();
-        return (p.startsWith("/") ? p : "/" + p).replaceAll("/+$", "") + "/kuasar-" + tech + "-" + sandboxId;
+        String path = (p.startsWith("/") ? p : "/" + p).replaceAll("/+$", "") + "/kuasar-" + tech + "-" + sandboxId;
+        Path asPath = Path.of(path);
+        if (!asPath.normalize().equals(asPath) || path.contains(":")) {
+            throw SandboxException.invalid("cgroup parent \"" + parent + "\" of sandbox " + sandboxId
+                    + " is not a plain cgroupfs path (no . or .. segments, no systemd slice:prefix:name)");
+        }
+        return path;
     }
 
     /**

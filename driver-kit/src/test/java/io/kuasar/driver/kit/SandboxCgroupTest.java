@@ -1,9 +1,12 @@
 package io.kuasar.driver.kit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kuasar.spi.SandboxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -40,6 +43,12 @@ class SandboxCgroupTest {
     void pathsAndRecordedResources(@TempDir Path dir) throws Exception {
         assertEquals("/kubepods/p1/kuasar-runsc-s1", SandboxCgroup.path("runsc", "kubepods/p1/", "s1"));
         assertEquals("/kuasar-vmm/kuasar-vmm-s2", SandboxCgroup.path("vmm", " ", "s2"));
+        // a parent climbing out of the hierarchy would have limits written, and directories removed, elsewhere
+        for (String bad : new String[] {"/kubepods/../../../etc/cron.d", "../x", "/a/./b", "system.slice:cri:p1"}) {
+            SandboxException e = assertThrows(SandboxException.class, () -> SandboxCgroup.path("runsc", bad, "s3"));
+            assertEquals(SandboxException.Code.INVALID_ARGUMENT, e.code(), bad);
+            assertTrue(e.getMessage().contains("not a plain cgroupfs path"), e.getMessage());
+        }
         Files.writeString(dir.resolve("config.json"), "{\"process\":{\"args\":[\"sh\"]}}");
         assertEquals(JSON.createObjectNode(), SandboxCgroup.recordedResources(dir));
         JsonNode limits = r("{\"memory\":{\"limit\":1048576}}");

@@ -2,6 +2,7 @@ package io.kuasar.driver.vmm;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kuasar.driver.kit.SandboxCgroup;
+import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Collection;
@@ -30,7 +31,7 @@ final class VmCgroupSize {
      * The pod's QEMU cgroup, {@code CGROUP_PARENT/kuasar-vmm-ID} (the kit's {@link SandboxCgroup}): the pod's whole
      * cost (guest memory, vCPU threads, emulation) is accounted where Kubernetes looks, and Controller Metrics read it.
      */
-    static String path(String parent, String podId) {
+    static String path(String parent, String podId) throws SandboxException {
         return SandboxCgroup.path("vmm", parent, podId);
     }
 
