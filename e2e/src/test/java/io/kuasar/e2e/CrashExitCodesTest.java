@@ -76,7 +76,13 @@ class CrashExitCodesTest extends CriTestBase {
             for (Map.Entry<String, CompletableFuture<String>> s : started.entrySet()) {
                 String handler = handlers.get(s.getKey());
                 String id = s.getValue().get(BACK.toSeconds() * 2, TimeUnit.SECONDS); // CreateContainer + Start ok
-                ContainerStatus done = cri.waitForState(id, ContainerState.CONTAINER_EXITED, BACK);
+                ContainerStatus done;
+                try {
+                    done = cri.waitForState(id, ContainerState.CONTAINER_EXITED, BACK);
+                } catch (IllegalStateException e) {
+                    throw new AssertionError(handler + ", round " + r + ": " + e.getMessage() + "; the node's logs on it:\n"
+                            + env.logLinesAbout(id, 60), e);
+                }
                 checks.add(() -> assertEquals(7, done.getExitCode(),
                         () -> handler + ", round " + r + ": " + done.getReason() + " " + done.getMessage()));
             }

@@ -1,8 +1,14 @@
 package io.kuasar.e2e;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * The test node's paths and names, read from the same environment variables as {@code scripts/node-env.sh} with
@@ -70,6 +76,22 @@ public record NodeEnv(Path repo, Path nodeDir, Path containerdSock, Path sandbox
 
     public Path script(String name) {
         return repo.resolve("scripts").resolve(name);
+    }
+
+    /**
+     * The last {@code max} lines of the node's logs (ours, the keeper's, containerd's) that name {@code id}: what a
+     * failing test prints so that a rare failure in a CI run, whose node dir is gone afterwards, can still be read.
+     */
+    public String logLinesAbout(String id, int max) {
+        List<String> lines = new ArrayList<>();
+        for (String log : List.of("kuasar.log", "keeper.log", "containerd.log")) {
+            try (Stream<String> all = Files.lines(nodeDir.resolve(log), StandardCharsets.UTF_8)) {
+                all.filter(l -> l.contains(id)).forEach(l -> lines.add(log + ": " + l));
+            } catch (IOException | UncheckedIOException e) {
+                lines.add(log + ": unreadable (" + e.getMessage() + ")");
+            }
+        }
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - max), lines.size()));
     }
 
     private static String first(String... values) {
