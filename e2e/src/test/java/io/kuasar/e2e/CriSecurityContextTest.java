@@ -296,7 +296,7 @@ class CriSecurityContextTest extends CriParityTestBase {
     }
 
     /** Skips, saying why, on a host whose bounding set lacks {@code cap}, which the test adds to a container. */
-    private static void assumeHostBoundingSetHas(int cap) throws IOException {
+    static void assumeHostBoundingSetHas(int cap) throws IOException {
         long hostBounding = Long.parseUnsignedLong(hostStatus("CapBnd"), 16);
         org.junit.jupiter.api.Assumptions.assumeTrue(bit(hostBounding, cap), () -> "this host's bounding set (CapBnd "
                 + Long.toHexString(hostBounding) + ") lacks CAP_" + CAPABILITIES.get(cap) + ", which this test adds");

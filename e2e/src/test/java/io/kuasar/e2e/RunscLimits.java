@@ -28,6 +28,9 @@ final class RunscLimits {
             Map.entry("seccompProfileOfTheContainerFiltersItsExecdProcesses", "runsc 20240729 applies the container's"
                     + " seccomp profile to its own processes only, not to exec'd ones (gVisor does since 2026-03:"
                     + " \"Apply OCI seccomp filters to exec processes\")"),
+            Map.entry("localhostProfileErrnoRetIsWhatTheBlockedCallReturns", "runsc 20240729 makes a call its OCI"
+                    + " seccomp profile blocks with SCMP_ACT_ERRNO fail with EPERM whatever the rule's errnoRet (gVisor's"
+                    + " current runsc/specutils/seccomp reads errnoRet)"),
             Map.entry("noNewPrivsIsSetOnlyWhenAsked", "gVisor takes no_new_privs as always set (runsc logs"
                     + " \"noNewPrivileges ignored\") and its /proc/PID/status has no NoNewPrivs line"));
 

@@ -16,6 +16,13 @@ interface AppKernel extends AutoCloseable {
     /** The sandboxer name containerd uses for pods of this kernel. */
     String sandboxer();
 
+    /**
+     * Create: checks a new pod and fills in what follows from its config, before it is recorded or anything made;
+     * what it refuses leaves no trace.
+     */
+    default void admit(Pod pod) throws SandboxException {
+    }
+
     /** Starts the pod's sandbox; fills the pod's runtime fields (pid, task address) before returning them. */
     SandboxStarted start(Pod pod) throws SandboxException;
 

@@ -37,8 +37,10 @@ abstract class AppKernelDriver extends PodDriver<Pod, PersistedPod> {
     }
 
     @Override
-    protected Pod newPod(String id, SandboxSpec spec) {
-        return Pod.of(spec, kernel.sandboxer(), Instant.now());
+    protected Pod newPod(String id, SandboxSpec spec) throws SandboxException {
+        Pod pod = Pod.of(spec, kernel.sandboxer(), Instant.now());
+        kernel.admit(pod);
+        return pod;
     }
 
     @Override

@@ -90,6 +90,12 @@ final class RunscKernel implements AppKernel {
         return runRoot.resolve("pods").resolve(podId);
     }
 
+    /** The sandbox's cgroup is named at Create, so a cgroup parent it cannot live under is refused before a record. */
+    @Override
+    public void admit(Pod pod) throws SandboxException {
+        pod.cgroup = SandboxCgroup.path("runsc", pod.config == null ? "" : pod.config.cgroupParent(), pod.id);
+    }
+
     @Override
     public SandboxStarted start(Pod pod) throws SandboxException {
         if (!pod.netnsPath.isEmpty() && !Files.exists(Path.of(pod.netnsPath))) {
@@ -97,6 +103,9 @@ final class RunscKernel implements AppKernel {
                     "network namespace " + pod.netnsPath + " of sandbox " + pod.id + " does not exist");
         }
         Map<String, String> sysctls = GvisorLimits.checkPod(pod.id, pod.config, pod.netnsPath);
+        if (pod.cgroup == null || pod.cgroup.isEmpty()) {
+            admit(pod); // created by a driver version that named the cgroup only here
+        }
         String chosen = platform();
         Path dir = podDir(pod.id);
         Runsc runsc = new Runsc(settings, dir.resolve("root"), pod.netnsPath, chosen, reaper);
@@ -110,7 +119,6 @@ final class RunscKernel implements AppKernel {
             Files.createDirectories(files.resolve(GvisorSpec.SHM));
             // gVisor's network stack is the host's (--network=host) in the pod's netns: its sysctls are set there
             PodSysctls.apply(sysctls, null, pod.netnsPath, null);
-            pod.cgroup = SandboxCgroup.path("runsc", pod.config == null ? "" : pod.config.cgroupParent(), pod.id);
             List<String> argv = new ArrayList<>(settings.pauseArgs());
             argv.set(0, "/" + argv.get(0));
             Files.write(bundle.resolve("config.json"), GvisorSpec.bytes(GvisorSpec.sandboxSpec(pod.id,
