@@ -16,6 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import jnr.ffi.LibraryLoader;
@@ -51,11 +52,16 @@ final class Reaper implements AutoCloseable {
     /** This JVM's session, never tracked: runsc helpers the JVM spawns itself (wait, exec) share it. */
     private final long ownSession = ProcStat.of(self).session();
     private final AtomicBoolean sweepQueued = new AtomicBoolean();
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "kuasar-runsc-reaper");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(daemon("reaper"));
+
+    /** Threads of the runsc driver's own executors: daemons, so a stuck one never holds the JVM's exit. */
+    static ThreadFactory daemon(String name) {
+        return r -> {
+            Thread t = new Thread(r, "kuasar-runsc-" + name);
+            t.setDaemon(true);
+            return t;
+        };
+    }
 
     Reaper() {
         timer.scheduleWithFixedDelay(this::sweep, 1, 1, TimeUnit.SECONDS);

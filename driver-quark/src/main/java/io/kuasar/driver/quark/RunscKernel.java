@@ -56,15 +56,10 @@ final class RunscKernel implements AppKernel {
     private final CompletableFuture<String> platform;
     private final Map<String, RunscTasks> tasks = new ConcurrentHashMap<>();
     /**
-     * Starts the recovered containers' runsc wait helpers after recover() has returned: spawning one is a fork and
-     * a Go runtime start, about 30 ms each under load, and calls wait for the recovery (an upgrade's gap). A wait
-     * started late still gets the exit: the sandbox keeps a container's status until it is deleted.
+     * Starts recovered containers' runsc waits after recover() (each a fork and a Go start, ~30 ms under load, which
+     * calls would wait for); a late wait still gets the exit: the sandbox keeps a status until it is deleted.
      */
-    private final ExecutorService rewatch = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "kuasar-runsc-rewatch");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService rewatch = Executors.newSingleThreadExecutor(Reaper.daemon("rewatch"));
 
     RunscKernel(RunscSettings settings, Path runRoot, PodStore<Pod, PersistedPod> store, TaskEvents events,
                 OrphanExits orphans, Reaper reaper, CompletableFuture<String> platform) {
@@ -90,9 +85,10 @@ final class RunscKernel implements AppKernel {
         return runRoot.resolve("pods").resolve(podId);
     }
 
-    /** The sandbox's cgroup is named at Create, so a cgroup parent it cannot live under is refused before a record. */
+    /** What gVisor cannot do, and a cgroup parent the sandbox cannot live under, are refused at Create: no record. */
     @Override
     public void admit(Pod pod) throws SandboxException {
+        GvisorLimits.checkPod(pod.id, pod.config, pod.netnsPath);
         pod.cgroup = SandboxCgroup.path("runsc", pod.config == null ? "" : pod.config.cgroupParent(), pod.id);
     }
 
@@ -348,12 +344,10 @@ final class RunscKernel implements AppKernel {
     }
 
     /**
-     * Ends the {@code runsc wait} helpers a previous JVM left (after a kill -9 they were re-parented to the keeper
-     * and would each hold about 7 MB PSS until their container ends, then die of SIGPIPE with no one reading their
-     * answer). Their answer is not needed: the new waits get the same code from the sandbox. A driver restart in
-     * the same JVM ends its waits itself ({@link RunscExits#close}), and this JVM's own helpers are left alone. One
-     * pass over the processes for all pods, in the background: nothing the recovery answers depends on it, and it
-     * reads every process's command line (10-40 ms of an upgrade's gap).
+     * Ends the {@code runsc wait} helpers a previous JVM left (re-parented to the keeper, each holding ~7 MB PSS until
+     * its container ends); the new waits get the same code from the sandbox. This JVM's own helpers are left alone (a
+     * driver restart ends its waits itself, {@link RunscExits#close}). In the background: it reads every process's
+     * command line (10-40 ms of an upgrade's gap) and nothing the recovery answers depends on it.
      */
     @Override
     public void beforeRecovery() {

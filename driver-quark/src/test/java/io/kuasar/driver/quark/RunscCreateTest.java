@@ -48,6 +48,35 @@ class RunscCreateTest {
         }
     }
 
+    @Test
+    void whatGvisorCannotDoIsRefusedAtCreateLeavingNoRecord() throws Exception {
+        RunscDriver driver = driver();
+        try {
+            PodConfig base = spec("x", "").pod();
+            Map<String, PodConfig> asks = Map.of(
+                    "host's PID namespace", withModes(base, PodConfig.NamespaceMode.NODE, base.ipc(), base.sysctls()),
+                    "host's IPC namespace", withModes(base, base.pid(), PodConfig.NamespaceMode.NODE, base.sysctls()),
+                    "kernel.msgmax", withModes(base, base.pid(), base.ipc(), Map.of("kernel.msgmax", "65536")));
+            for (Map.Entry<String, PodConfig> ask : asks.entrySet()) {
+                SandboxSpec refused = new SandboxSpec("refused", "k8s.io", "", List.of(), ask.getValue(), null,
+                        Map.of(), Map.of());
+                SandboxException e = assertThrows(SandboxException.class, () -> driver.create(refused));
+                assertEquals(SandboxException.Code.FAILED_PRECONDITION, e.code(), ask.getKey());
+                assertTrue(e.getMessage().contains(ask.getKey()) && e.getMessage().contains("gVisor"), e.getMessage());
+                SandboxException gone = assertThrows(SandboxException.class, () -> driver.status("refused", false));
+                assertEquals(SandboxException.Code.NOT_FOUND, gone.code(), "no record of the refused sandbox");
+            }
+        } finally {
+            driver.deactivate();
+        }
+    }
+
+    private static PodConfig withModes(PodConfig c, PodConfig.NamespaceMode pid, PodConfig.NamespaceMode ipc,
+                                       Map<String, String> sysctls) {
+        return new PodConfig(c.name(), c.podNamespace(), c.uid(), c.hostname(), c.logDirectory(), c.network(), pid,
+                ipc, c.cgroupParent(), sysctls, c.dnsServers(), c.dnsSearches(), c.dnsOptions());
+    }
+
     /** A driver whose runsc would never run: the platform is given, so no probe starts it either. */
     private RunscDriver driver() throws Exception {
         RunscSettings settings = new RunscSettings(tmp.resolve("no-runsc").toString(), null, "ptrace", "host", null,
