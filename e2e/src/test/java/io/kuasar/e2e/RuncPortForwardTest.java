@@ -38,7 +38,7 @@ class RuncPortForwardTest extends RuncFeatureBase {
     @MethodSource("handlersGvisorAndVm")
     void portForwardReachesAServerInThePod(String handler) {
         Started s = startServer(handler);
-        String reply = forwardedGet(s, waitOn(handler));
+        String reply = forwardedGet(cri, s.podId(), PORT, "forwarded-ok", waitOn(handler));
         assertTrue(reply.contains("200 OK") && reply.contains("forwarded-ok"), reply);
     }
 
@@ -50,7 +50,8 @@ class RuncPortForwardTest extends RuncFeatureBase {
     @Test
     void aVmPodCannotUseTheForwardNicToReachOut() {
         Started s = startServer(VmmPodTest.VMM_HANDLER);
-        assertTrue(forwardedGet(s, waitOn(VmmPodTest.VMM_HANDLER)).contains("forwarded-ok"), "the forward works");
+        assertTrue(forwardedGet(cri, s.podId(), PORT, "forwarded-ok", waitOn(VmmPodTest.VMM_HANDLER)).contains("forwarded-ok"),
+                "the forward works");
         ExecSyncResponse inside = httpGet(s.containerId(), "127.0.0.1");
         ExecSyncResponse viaNic = httpGet(s.containerId(), VM_FORWARD_HOST);
         List<String> nicRoutes = execSync(s.containerId(), "ip", "route").getStdout().toStringUtf8().lines()
@@ -70,18 +71,19 @@ class RuncPortForwardTest extends RuncFeatureBase {
     }
 
     /**
-     * A GET through CRI PortForward, tried until it is answered or {@code wait} passes: until the server has bound
-     * (and, in a VM pod, until the port mirror has seen it, about 0.3 s later) containerd finds nothing listening and
-     * ends the stream, before or after the request.
+     * A GET of {@code /index.html} through CRI PortForward to {@code port} of the pod, tried until the answer holds
+     * {@code expected} or {@code wait} passes: until the server has bound (and, in a VM pod, until the port mirror
+     * has seen it, about 0.3 s later) containerd finds nothing listening and ends the stream, before or after the
+     * request. Returns the last answer, or what the streams held.
      */
-    private String forwardedGet(Started s, Duration wait) {
+    static String forwardedGet(CriClient cri, String podId, int port, String expected, Duration wait) {
         long deadline = System.nanoTime() + wait.toNanos();
         String reply = "";
-        while (!reply.contains("forwarded-ok") && System.nanoTime() < deadline) {
-            try (CriStreams.Session session = CriStreams.portForward(cri.portForwardUrl(s.podId(), PORT), PORT)) {
+        while (!reply.contains(expected) && System.nanoTime() < deadline) {
+            try (CriStreams.Session session = CriStreams.portForward(cri.portForwardUrl(podId, port), port)) {
                 try {
                     session.send(0, "GET /index.html HTTP/1.0\r\n\r\n");
-                    reply = session.awaitText(0, "forwarded-ok", Duration.ofSeconds(5));
+                    reply = session.awaitText(0, expected, Duration.ofSeconds(5));
                 } catch (IllegalStateException | java.util.concurrent.CompletionException notYet) {
                     reply = session.text(0) + " / error channel: " + session.text(1);
                     sleep(RETRY_PAUSE);
