@@ -30,8 +30,8 @@ void dispatch(uint32_t stream, const char *method, const uint8_t *payload, size_
     if (!strcmp(method, "Ping")) ping(stream);
     else if (!strcmp(method, "SetupSandbox")) setup_sandbox(stream, &r);
     else if (!strcmp(method, "CreateContainer")) procs_create(stream, &r);
-    else if (!strcmp(method, "Start")) procs_start(stream, &r);
-    else if (!strcmp(method, "Exec")) procs_exec(stream, &r);
+    else if (!strcmp(method, "Start")) { procs_start(stream, &r); ports_hurry(); }
+    else if (!strcmp(method, "Exec")) { procs_exec(stream, &r); ports_hurry(); }
     else if (!strcmp(method, "Signal")) procs_signal(stream, &r);
     else if (!strcmp(method, "Wait")) procs_wait(stream, &r);
     else if (!strcmp(method, "ReadOutput")) procs_read_output(stream, &r);

@@ -2,7 +2,9 @@
  * The pod's listening TCP ports, for port-forward. The host mirrors each one as a QEMU user-mode forward from
  * loopback in the pod's network namespace to the forward NIC's address, so only sockets bound to a wildcard address
  * count: one bound to loopback or to another address would not take a connection arriving on that NIC. Read from
- * /proc/net/tcp and tcp6 (the guest's network namespace is the pod's), only while the host waits on WatchPorts.
+ * /proc/net/tcp and tcp6 (the guest's network namespace is the pod's), only while the host waits on WatchPorts. No
+ * event tells of a new listener, so the files are scanned: every 300 ms for 5 s after a container or exec starts
+ * (when servers bind), then backing off to 2.4 s while nothing changes, since each scan costs a TCG guest about 3 ms.
  */
 #include "agent.h"
 #include <stdio.h>
@@ -10,7 +12,9 @@
 #include <time.h>
 
 #define PORTS_MAX 128           /* more than a pod serves; the host caps what it forwards anyway */
-#define SCAN_INTERVAL_MS 300    /* the mirror's delay: how late a new server is seen */
+#define SCAN_MIN_MS 300         /* the mirror's delay for a server that binds as its container starts */
+#define SCAN_MAX_MS 2400        /* ... and for one that binds later */
+#define HURRY_MS 5000           /* how long after a start the scans stay SCAN_MIN_MS apart */
 #define TCP_LISTEN 0x0A
 
 static unsigned current[PORTS_MAX];
@@ -19,6 +23,8 @@ static uint64_t version = 1;
 static uint32_t watcher, watcher_gen;   /* a parked WatchPorts, 0 if none */
 static uint64_t watcher_known;
 static uint64_t last_scan_ms;
+static uint64_t interval_ms = SCAN_MIN_MS;
+static uint64_t hurry_until_ms;
 
 int ports_listening_line(const char *line, unsigned *port)
 {
@@ -65,8 +71,12 @@ static void scan(void)
     int n = read_ports("/proc/net/tcp", found, 0);
     n = read_ports("/proc/net/tcp6", found, n);
     last_scan_ms = uptime_ms();
-    if (n == ncurrent && !memcmp(found, current, (size_t)n * sizeof(*found)))
+    if (n == ncurrent && !memcmp(found, current, (size_t)n * sizeof(*found))) {
+        if (interval_ms < SCAN_MAX_MS && last_scan_ms >= hurry_until_ms)
+            interval_ms *= 2;
         return;
+    }
+    interval_ms = SCAN_MIN_MS;
     memcpy(current, found, (size_t)n * sizeof(*found));
     ncurrent = n;
     version++;
@@ -110,17 +120,23 @@ void ports_watch(uint32_t stream, pb_reader *r)
     watcher_known = known;
 }
 
+void ports_hurry(void)
+{
+    interval_ms = SCAN_MIN_MS;
+    hurry_until_ms = uptime_ms() + HURRY_MS;
+}
+
 int ports_poll_timeout(void)
 {
     if (!parked())
         return -1;
     uint64_t since = uptime_ms() - last_scan_ms;
-    return since >= SCAN_INTERVAL_MS ? 0 : (int)(SCAN_INTERVAL_MS - since);
+    return since >= interval_ms ? 0 : (int)(interval_ms - since);
 }
 
 void ports_tick(void)
 {
-    if (!parked() || uptime_ms() - last_scan_ms < SCAN_INTERVAL_MS)
+    if (!parked() || uptime_ms() - last_scan_ms < interval_ms)
         return;
     scan();
     if (version != watcher_known) {
