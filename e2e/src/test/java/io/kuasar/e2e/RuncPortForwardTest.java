@@ -50,15 +50,16 @@ class RuncPortForwardTest extends RuncFeatureBase {
     @Test
     void aVmPodCannotUseTheForwardNicToReachOut() {
         Started s = startServer(VmmPodTest.VMM_HANDLER);
-        assertTrue(forwardedGet(cri, s.podId(), PORT, "forwarded-ok", waitOn(VmmPodTest.VMM_HANDLER)).contains("forwarded-ok"),
-                "the forward works");
+        String forwarded = forwardedGet(cri, s.podId(), PORT, "forwarded-ok", waitOn(VmmPodTest.VMM_HANDLER));
+        assertTrue(forwarded.contains("forwarded-ok"), () -> "the forward works: " + forwarded);
         ExecSyncResponse inside = httpGet(s.containerId(), "127.0.0.1");
         ExecSyncResponse viaNic = httpGet(s.containerId(), VM_FORWARD_HOST);
         List<String> nicRoutes = execSync(s.containerId(), "ip", "route").getStdout().toStringUtf8().lines()
                 .filter(l -> l.contains("eth1")).map(l -> l.strip().replaceAll("\\s+", " ")).toList();
         assertAll(() -> assertTrue(inside.getStdout().toStringUtf8().contains("forwarded-ok"),
                         () -> "the server answers inside the pod: " + inside.getStderr().toStringUtf8()),
-                () -> assertTrue(viaNic.getExitCode() != 0 && !viaNic.getStdout().toStringUtf8().contains("forwarded-ok"),
+                () -> assertTrue(viaNic.getExitCode() != 0
+                        && !viaNic.getStdout().toStringUtf8().contains("forwarded-ok"),
                         () -> "the forward NIC's host side answered: " + viaNic.getStdout().toStringUtf8()),
                 () -> assertEquals(List.of("192.0.2.0/30 dev eth1 scope link src 192.0.2.2"), nicRoutes,
                         "the forward NIC's only route is its /30"));

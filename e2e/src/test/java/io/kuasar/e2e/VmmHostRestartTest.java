@@ -23,7 +23,8 @@ import org.junit.jupiter.api.condition.DisabledIfEnvironmentVariable;
  * driver reconnects to the agent's socket (QEMU is the server) from its state dir and watches the containers again.
  * CRI must not notice: the sleeper stays RUNNING with the same guest pid and answers ExecSync, the other reports its
  * own code 9, a shell on a terminal is attached to, typed into and resized on both sides of the crash, a server
- * started after it is reached through port-forward (the new driver's port mirror), and Stop/Remove leave nothing behind.
+ * started after it is reached through port-forward (the new driver's port mirror), and Stop/Remove leave nothing
+ * behind.
  */
 @DisabledIfEnvironmentVariable(named = "KUASAR_KEEPER", matches = "0",
         disabledReason = "KUASAR_KEEPER=0: no keeper restarts the node's JVM after the kill -9 this test makes")

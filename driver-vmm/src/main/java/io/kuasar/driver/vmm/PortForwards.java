@@ -49,7 +49,8 @@ final class PortForwards {
     }
 
     static String add(int port) {
-        return "hostfwd_add " + NETDEV + " tcp:" + LISTEN_ADDRESS + ":" + valid(port) + "-" + GUEST_ADDRESS + ":" + port;
+        return "hostfwd_add " + NETDEV + " tcp:" + LISTEN_ADDRESS + ":" + valid(port) + "-" + GUEST_ADDRESS + ":"
+                + port;
     }
 
     static String remove(int port) {

@@ -137,7 +137,8 @@ final class QemuVmm implements Vmm {
                     } catch (PortForwards.NoForwardNic e) {
                         throw e;
                     } catch (IOException e) { // e.g. something else of the pod's namespace listens on it
-                        LOG.log(Level.WARNING, "QEMU " + vm.pid() + " cannot forward port " + p + ": " + e.getMessage());
+                        LOG.log(Level.WARNING, "QEMU " + vm.pid() + " cannot forward port " + p + ": "
+                                + e.getMessage());
                     }
                 }
             }

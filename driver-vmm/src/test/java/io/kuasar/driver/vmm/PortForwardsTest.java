@@ -41,7 +41,8 @@ class PortForwardsTest {
     @Test
     void readsTheForwardsOfItsNetdevOnlyNotTheForwardedConnections() throws IOException {
         assertEquals(Set.of(80, 8080), PortForwards.forwarded(INFO_USERNET
-                + "Hub 0 (other):\r\n  TCP[HOST_FORWARD]  15       127.0.0.1  9090       10.0.2.15  9090     0     0\r\n"));
+                + "Hub 0 (other):\r\n"
+                + "  TCP[HOST_FORWARD]  15       127.0.0.1  9090       10.0.2.15  9090     0     0\r\n"));
         assertEquals(Set.of(), PortForwards.forwarded("Hub -1 (fwd):\r\n  Protocol[State]    FD  Source Address  Port"
                 + "   Dest. Address  Port RecvQ SendQ\r\n"));
     }
