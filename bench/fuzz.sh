@@ -32,6 +32,7 @@ TARGETS=(
   "keeper-relay|c|host/keeper/fuzz|relay_fuzz|"
   "agent-pb|c|driver-vmm/agent/fuzz|pb_fuzz|"
   "agent-channel|c|driver-vmm/agent/fuzz|channel_fuzz|"
+  "agent-ports|c|driver-vmm/agent/fuzz|ports_fuzz|"
   "ttrpc-frame-decoder|java|ttrpc-endpoint/ttrpc|io.kuasar.ttrpc.FrameDecoderFuzzTest|frames"
   "ttrpc-server-connection|java|ttrpc-endpoint/ttrpc|io.kuasar.ttrpc.ServerConnectionFuzzTest|connection"
   "proto-mapping|java|ttrpc-endpoint|io.kuasar.endpoint.ProtoMappingFuzzTest|requests"
@@ -56,7 +57,7 @@ results=()   # "name execs crashes hangs"
 failed=0
 
 # The C targets' binaries (ASan + UBSan + libFuzzer).
-if selected keeper-relay || selected agent-pb || selected agent-channel; then
+if selected keeper-relay || selected agent-pb || selected agent-channel || selected agent-ports; then
   bash scripts/deps.d/fuzz.sh
   make -s -C host/keeper/fuzz OUT="$work/keeper" all >/dev/null || exit 1
   make -s -C driver-vmm/agent/fuzz OUT="$work/agent" all >/dev/null || exit 1

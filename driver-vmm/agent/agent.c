@@ -30,8 +30,8 @@ void dispatch(uint32_t stream, const char *method, const uint8_t *payload, size_
     if (!strcmp(method, "Ping")) ping(stream);
     else if (!strcmp(method, "SetupSandbox")) setup_sandbox(stream, &r);
     else if (!strcmp(method, "CreateContainer")) procs_create(stream, &r);
-    else if (!strcmp(method, "Start")) procs_start(stream, &r);
-    else if (!strcmp(method, "Exec")) procs_exec(stream, &r);
+    else if (!strcmp(method, "Start")) { procs_start(stream, &r); ports_hurry(); }
+    else if (!strcmp(method, "Exec")) { procs_exec(stream, &r); ports_hurry(); }
     else if (!strcmp(method, "Signal")) procs_signal(stream, &r);
     else if (!strcmp(method, "Wait")) procs_wait(stream, &r);
     else if (!strcmp(method, "ReadOutput")) procs_read_output(stream, &r);
@@ -44,6 +44,7 @@ void dispatch(uint32_t stream, const char *method, const uint8_t *payload, size_
     else if (!strcmp(method, "Resume")) procs_pause(stream, &r, 0);
     else if (!strcmp(method, "Stats")) cgroup_stats(stream, &r);
     else if (!strcmp(method, "Pids")) cgroup_pids(stream, &r);
+    else if (!strcmp(method, "WatchPorts")) ports_watch(stream, &r);
     else reply_err(stream, ST_UNIMPLEMENTED, "method %s is not served by the kuasar agent", method);
 }
 
@@ -68,11 +69,12 @@ static void serve(int sigfd)
         fds[n++] = (struct pollfd){ .fd = chan_fd(), .events = POLLIN };
         int first_out = n;
         n += procs_poll_fds(fds + n, (int)(sizeof(fds) / sizeof(fds[0])) - n);
-        if (poll(fds, (nfds_t)n, -1) < 0) {
+        if (poll(fds, (nfds_t)n, ports_poll_timeout()) < 0) {
             if (errno != EINTR)
                 usleep(10000);
             continue;
         }
+        ports_tick();
         if (fds[0].revents & POLLIN) {
             struct signalfd_siginfo si;
             while (read(sigfd, &si, sizeof(si)) == sizeof(si))

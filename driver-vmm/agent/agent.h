@@ -63,6 +63,13 @@ int procs_poll_fds(struct pollfd *fds, int max);        /* output pipes worth po
 void procs_on_output(int fd, short revents);
 void procs_forget_parked(void);                         /* the host went away */
 
+/* ports.c: the pod's listening TCP ports (WatchPorts), scanned while the host waits for a change */
+int ports_listening_line(const char *line, unsigned *port); /* 1: a /proc/net/tcp{,6} line of a wildcard LISTEN */
+void ports_watch(uint32_t stream, pb_reader *r);
+void ports_hurry(void);                                     /* a process started: scan often again */
+int ports_poll_timeout(void);                               /* ms until the next scan, -1: none due */
+void ports_tick(void);                                      /* scans when due, answers the watcher on a change */
+
 /* cgroups.c: figures of a container's cgroup */
 void cgroup_stats(uint32_t stream, pb_reader *r);
 void cgroup_pids(uint32_t stream, pb_reader *r);

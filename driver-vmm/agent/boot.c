@@ -1,5 +1,6 @@
 /* What PID 1 sets up before it serves: file systems runc needs, kernel modules, the pod share, the network. */
 #include "agent.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -154,6 +156,49 @@ static int run_ip(const char *a1, const char *a2, const char *a3, const char *a4
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
+/* The name of the interface whose MAC is mac (as sysfs prints it, lower case), in name; -1 if none has it. */
+static int nic_by_mac(const char *mac, char *name, size_t cap)
+{
+    DIR *d = opendir("/sys/class/net");
+    struct dirent *e;
+    char path[300], addr[32];
+    int found = -1;
+    while (d && found < 0 && (e = readdir(d))) {
+        snprintf(path, sizeof(path), "/sys/class/net/%s/address", e->d_name);
+        FILE *f = e->d_name[0] == '.' ? NULL : fopen(path, "re");
+        if (!f)
+            continue;
+        size_t len = strlen(e->d_name);
+        if (len < cap && fgets(addr, sizeof(addr), f) && !strncasecmp(addr, mac, strlen(mac))
+            && addr[strlen(mac)] == '\n') {
+            memcpy(name, e->d_name, len + 1);
+            found = 0;
+        }
+        fclose(f);
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/*
+ * The port-forward NIC: an address and nothing else. Its subnet's route is the only one through it, so nothing in
+ * the pod can use it to go anywhere but QEMU's restricted user-mode network, which answers only forwarded connections.
+ */
+static int setup_forward_nic(uint32_t stream, const char *mac, const char *address)
+{
+    char nic[IFNAMSIZ + 1];
+    if (nic_by_mac(mac, nic, sizeof(nic)) < 0) {
+        reply_err(stream, ST_INVALID, "no network interface has the port-forward MAC %s", mac);
+        return -1;
+    }
+    if (run_ip("addr", "add", address, "dev", nic, NULL) < 0 || run_ip("link", "set", nic, "up", NULL, NULL) < 0) {
+        reply_err(stream, ST_INTERNAL, "cannot give %s the port-forward address %s", nic, address);
+        return -1;
+    }
+    return 0;
+}
+
 /* Appends the repeated string field num of msg to out: "prefix a b c\n", or one "prefix a\n" line per item. */
 static void append_list(char *out, size_t cap, const char *prefix, pb_reader msg, uint32_t num, int line_each)
 {
@@ -204,7 +249,7 @@ void setup_sandbox(uint32_t stream, pb_reader *r)
 {
     pb_reader all = *r;
     pb_field f;
-    char hostname[65] = "", address[64] = "", gateway[64] = "", mac[32] = "";
+    char hostname[65] = "", address[64] = "", gateway[64] = "", mac[32] = "", fwd_mac[32] = "", fwd_address[64] = "";
     uint64_t now_ms = 0;
     int shared_pid = 0;
     while (pb_next(r, &f) == 1) {
@@ -214,6 +259,8 @@ void setup_sandbox(uint32_t stream, pb_reader *r)
         else if (f.num == 7) now_ms = f.v;
         else if (f.num == 8) pb_copy_str(&f, mac, sizeof(mac));
         else if (f.num == 10) shared_pid = f.v != 0;
+        else if (f.num == 11) pb_copy_str(&f, fwd_mac, sizeof(fwd_mac));
+        else if (f.num == 12) pb_copy_str(&f, fwd_address, sizeof(fwd_address));
     }
     if (now_ms) { /* a guest restored from a template keeps the template's clock otherwise */
         struct timespec ts = { (time_t)(now_ms / 1000), (long)(now_ms % 1000) * 1000000 };
@@ -249,5 +296,7 @@ void setup_sandbox(uint32_t stream, pb_reader *r)
             return;
         }
     }
+    if (*fwd_mac && *fwd_address && setup_forward_nic(stream, fwd_mac, fwd_address) < 0)
+        return;
     reply_ok(stream, NULL);
 }

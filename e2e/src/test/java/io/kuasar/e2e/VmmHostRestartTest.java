@@ -22,8 +22,9 @@ import org.junit.jupiter.api.condition.DisabledIfEnvironmentVariable;
  * VM (its own session) keeps running; the keeper keeps containerd's task connection and restarts the JVM; the vmm
  * driver reconnects to the agent's socket (QEMU is the server) from its state dir and watches the containers again.
  * CRI must not notice: the sleeper stays RUNNING with the same guest pid and answers ExecSync, the other reports its
- * own code 9, a shell on a terminal is attached to, typed into and resized on both sides of the crash, and
- * Stop/Remove leave nothing behind.
+ * own code 9, a shell on a terminal is attached to, typed into and resized on both sides of the crash, a server
+ * started after it is reached through port-forward (the new driver's port mirror), and Stop/Remove leave nothing
+ * behind.
  */
 @DisabledIfEnvironmentVariable(named = "KUASAR_KEEPER", matches = "0",
         disabledReason = "KUASAR_KEEPER=0: no keeper restarts the node's JVM after the kill -9 this test makes")
@@ -74,6 +75,12 @@ class VmmHostRestartTest extends CriTestBase {
         System.out.printf("VmmHostRestartTest: kill -9 to the VM pod answering ExecSync: %d ms%n",
                 (System.nanoTime() - t0) / 1_000_000);
         TerminalTalk.talk(cri, shell, 100, 30, "after");
+        // the restarted driver mirrors the guest's ports again: a server started now is forwarded
+        ExecSyncResponse web = execSync(sleeper, "sh", "-c",
+                "mkdir -p /www && echo served-after-restart > /www/index.html && httpd -p 8081 -h /www");
+        assertEquals(0, web.getExitCode(), () -> web.getStderr().toStringUtf8());
+        String forwarded = RuncPortForwardTest.forwardedGet(cri, podId, 8081, "served-after-restart", WAIT);
+        assertTrue(forwarded.contains("served-after-restart"), () -> "port-forward after the restart: " + forwarded);
         ContainerStatus e9 = cri.waitForState(nine, ContainerState.CONTAINER_EXITED, VmmPodTest.VM_WAIT);
         String log = cri.waitForLog(nine, "after", WAIT);
         assertAll(() -> assertEquals(9, e9.getExitCode(), () -> "nine: " + e9),

@@ -13,6 +13,8 @@ import io.kuasar.driver.vmm.agent.proto.PidResponse;
 import io.kuasar.driver.vmm.agent.proto.PidsResponse;
 import io.kuasar.driver.vmm.agent.proto.PingRequest;
 import io.kuasar.driver.vmm.agent.proto.PingResponse;
+import io.kuasar.driver.vmm.agent.proto.PortsRequest;
+import io.kuasar.driver.vmm.agent.proto.PortsResponse;
 import io.kuasar.driver.vmm.agent.proto.ProcessRef;
 import io.kuasar.driver.vmm.agent.proto.ResizeRequest;
 import io.kuasar.driver.vmm.agent.proto.SetupSandboxRequest;
@@ -196,6 +198,15 @@ final class AgentClient implements AutoCloseable {
     CompletableFuture<OutputResponse> readOutput(String id, String execId, int stream, long offset) {
         return call("ReadOutput", OutputRequest.newBuilder().setId(id).setExecId(execId).setStream(stream)
                 .setOffset(offset).build(), OutputResponse.parser(), null);
+    }
+
+    /**
+     * The pod's listening ports once their set's version differs from {@code knownVersion} (0: at once); a long
+     * poll, no deadline.
+     */
+    CompletableFuture<PortsResponse> watchPorts(long knownVersion) {
+        return call("WatchPorts", PortsRequest.newBuilder().setKnownVersion(knownVersion).build(),
+                PortsResponse.parser(), null);
     }
 
     private static ProcessRef ref(String id, String execId) {

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -109,11 +110,44 @@ final class QemuVmm implements Vmm {
         if (!c.tap().isEmpty() || c.memory() != null) {
             a.addAll(List.of("-device", "virtio-net-pci,netdev=net0,mac="
                     + (c.memory() != null ? TEMPLATE_MAC : c.mac())));
+            // with the pod NIC, in templates too: a restored VM must have the template's devices (and slirp's state)
+            a.addAll(PortForwards.qemuArguments());
         }
         if (c.incoming()) {
             a.addAll(List.of("-incoming", "defer"));
         }
         return a;
+    }
+
+    @Override
+    public void forwardPorts(VmInstance vm, Set<Integer> ports) throws IOException {
+        try (QmpClient qmp = QmpClient.connect(vm.controlSocket(), Duration.ofSeconds(5), channels())) {
+            Set<Integer> have = PortForwards.forwarded(monitor(qmp, "info usernet"));
+            for (int p : have) {
+                if (!ports.contains(p)) {
+                    String cmd = PortForwards.remove(p);
+                    PortForwards.checkAnswer(cmd, monitor(qmp, cmd));
+                }
+            }
+            for (int p : ports) {
+                if (!have.contains(p)) {
+                    String cmd = PortForwards.add(p);
+                    try {
+                        PortForwards.checkAnswer(cmd, monitor(qmp, cmd));
+                    } catch (PortForwards.NoForwardNic e) {
+                        throw e;
+                    } catch (IOException e) { // e.g. something else of the pod's namespace listens on it
+                        LOG.log(Level.WARNING, "QEMU " + vm.pid() + " cannot forward port " + p + ": "
+                                + e.getMessage());
+                    }
+                }
+            }
+        }
+    }
+
+    /** A human-monitor command (what QEMU has no QMP command for), its text answer. */
+    private static String monitor(QmpClient qmp, String command) throws IOException {
+        return qmp.execute("human-monitor-command", Map.of("command-line", command)).asText();
     }
 
     @Override

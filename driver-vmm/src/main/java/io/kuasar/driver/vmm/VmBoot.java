@@ -99,7 +99,8 @@ record VmBoot(Vmm vmm, VmmSettings settings, String accel, VmTemplate template) 
                 .setSharedPid(pod.sharedPid)
                 .setNowMs(System.currentTimeMillis());
         if (net != null) {
-            setup.setAddress(net.address()).setGateway(net.gateway()).setMac(net.mac());
+            setup.setAddress(net.address()).setGateway(net.gateway()).setMac(net.mac())
+                    .setForwardMac(PortForwards.MAC).setForwardAddress(PortForwards.GUEST_CIDR);
         }
         agent.setupSandbox(setup.build(), timeout);
         synchronized (pod) {

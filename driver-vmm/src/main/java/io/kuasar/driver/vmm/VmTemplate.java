@@ -28,6 +28,8 @@ import java.util.HexFormat;
 record VmTemplate(Vmm vmm, VmmSettings settings, Path root) {
     private static final Logger LOG = System.getLogger(VmTemplate.class.getName());
     private static final Duration SAVE_TIMEOUT = Duration.ofSeconds(60);
+    /** Names the devices a templated VM has: a template of other devices cannot be restored (2: the forward NIC). */
+    private static final int DEVICE_SET = 2;
 
     /** A template that can be restored. */
     record Ready(Path ram, Path state) {
@@ -36,7 +38,7 @@ record VmTemplate(Vmm vmm, VmmSettings settings, Path root) {
     private Path dirFor(String accel, int vcpus, int memoryMb) throws IOException {
         String key = Files.size(settings.kernel()) + " " + Files.getLastModifiedTime(settings.kernel()).toMillis() + " "
                 + Files.size(settings.initrd()) + " " + Files.getLastModifiedTime(settings.initrd()).toMillis() + " "
-                + settings.qemu() + " " + accel + " " + vcpus + " " + memoryMb;
+                + settings.qemu() + " " + accel + " " + vcpus + " " + memoryMb + " " + DEVICE_SET;
         try {
             byte[] h = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
             return root.resolve(HexFormat.of().formatHex(h, 0, 8));

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 
 /**
  * A virtual machine monitor that can run a pod's VM: QEMU today ({@link QemuVmm}); Cloud Hypervisor or Firecracker
@@ -52,6 +53,16 @@ interface Vmm {
     /** Loads a state saved by {@link #saveState} into a VM started with {@code incoming}, and runs it. */
     default void restoreState(VmInstance vm, Path file, Duration timeout) throws IOException {
         throw new UnsupportedOperationException(name() + " cannot restore VM state");
+    }
+
+    /**
+     * Makes the VM's port forwards exactly {@code ports}: each listens on loopback in the VMM's network namespace
+     * (the pod's) and reaches the same port of the guest through its forward NIC ({@link PortForwards}). Idempotent:
+     * it reads what the VMM forwards now, so a restarted driver converges too. A port the VMM cannot listen on is
+     * logged and left out; {@link PortForwards.NoForwardNic} when the VM has no forward NIC.
+     */
+    default void forwardPorts(VmInstance vm, Set<Integer> ports) throws IOException {
+        throw new PortForwards.NoForwardNic(name() + " cannot forward ports");
     }
 
     /** The arguments the VMM would be started with (for tests and logs). */

@@ -28,6 +28,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -58,6 +60,12 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
     private final CompletableFuture<String> accel;
     private final VmTemplate template;
     private final Map<String, VmTasks> tasks = new ConcurrentHashMap<>();
+    /** Where the pods' port mirrors apply forwards (QMP calls block); ends with this instance. */
+    private final ScheduledExecutorService portWork = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "kuasar-vmm-ports");
+        t.setDaemon(true);
+        return t;
+    });
     /** Set when this instance is deactivated: its watchers must leave the pods to its successor. */
     private volatile boolean retired;
 
@@ -125,6 +133,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
         // first: closing the agent connections ends the pumps, which must then leave the stream holders alone
         pumps.retire();
         inputs.close();
+        portWork.shutdownNow();
         // VMs keep running: the next instance's recover() reconnects to them. QEMU serves one connection per
         // agent socket, so ours must be closed before the successor connects.
         int closed = 0;
@@ -178,6 +187,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
         }
         store.save(pod);
         watchVm(pod);
+        PortMirror.start(pod, vmm, portWork);
         return started(pod);
     }
 
@@ -331,6 +341,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
                         pod.dir.resolve("agent.sock"), pod.dir.resolve("console.log")), REATTACH_TIMEOUT,
                         Duration.ofMillis(1500), vmm.channels());
                 pod.agent = a;
+                PortMirror.start(pod, vmm, portWork);
                 VmTasks t = tasks.computeIfAbsent(pod.id, k -> new VmTasks(pod, store, events, pumps, inputs));
                 for (VmContainer c : pod.containerList()) {
                     if (watchAgain(c, c.init)) {
