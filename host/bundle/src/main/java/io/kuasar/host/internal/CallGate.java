@@ -94,7 +94,12 @@ final class CallGate {
 
     /** A Task call on the task service of {@code sandboxId}. */
     <T> T onTasks(String sandboxId, TaskCall<T> call) throws SandboxException {
-        return call(sandboxerOf(sandboxId), d -> call.on(d.tasks(sandboxId)));
+        return onTasks(sandboxId, false, call);
+    }
+
+    /** A Task call, {@code brief} when it only reads. */
+    <T> T onTasks(String sandboxId, boolean brief, TaskCall<T> call) throws SandboxException {
+        return call(sandboxerOf(sandboxId), brief, d -> call.on(d.tasks(sandboxId)));
     }
 
     /**

@@ -301,6 +301,11 @@ public class Router implements SandboxRouter {
     }
 
     @Override
+    public <T> T readTask(String sandboxId, TaskCall<T> call) throws SandboxException {
+        return gate.onTasks(sandboxId, true, call);
+    }
+
+    @Override
     public CompletionStage<ExitStatus> waitTask(String sandboxId, String id, String execId) throws SandboxException {
         String what = "Wait for " + id + (execId.isEmpty() ? "" : " exec " + execId) + " of sandbox " + sandboxId;
         return gate.stage(gate.sandboxerOf(sandboxId), what, d -> d.tasks(sandboxId).waitFor(id, execId));

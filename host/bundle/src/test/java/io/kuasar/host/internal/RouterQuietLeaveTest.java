@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 /**
  * A leaving driver instance serves on until a moment with no call inside it, so that no new call waits for a long
  * one (a sandbox Start) to end; when no such moment comes within the quiet bound, it holds new long calls back but
- * answers brief ones (status, exit) until the long calls inside have ended.
+ * answers brief ones (status, exit, Task reads) until the long calls inside have ended.
  */
 class RouterQuietLeaveTest {
     private static final Duration QUIET = Duration.ofMillis(1000);
@@ -71,9 +71,11 @@ class RouterQuietLeaveTest {
         CompletableFuture<Void> brief = async(() -> {
             router.status("runc", "pod1", false);
             router.exit("runc", "pod1");
+            router.readTask("pod1", t -> t.pids("c1"));
         });
-        brief.get(500, TimeUnit.MILLISECONDS); // without the hold, both waited for the long call at the closed gate
+        brief.get(500, TimeUnit.MILLISECONDS); // without the hold, they waited for the long call at the closed gate
         assertEquals(List.of("create pod1", "exit pod1"), runc.calls, "answered by the leaving instance");
+        assertEquals(List.of("pids c1"), runc.taskCalls, "a Task read too");
 
         CompletableFuture<Void> held = async(() -> kill(router, "pod1", "c2"));
         Thread.sleep(100);
@@ -88,7 +90,7 @@ class RouterQuietLeaveTest {
         upgraded.persisted.add("pod1");
         router.bindDriver(upgraded, props("runc", 3));
         held.get(2, TimeUnit.SECONDS);
-        assertEquals(List.of("kill c1"), runc.taskCalls);
+        assertEquals(List.of("pids c1", "kill c1"), runc.taskCalls);
         assertEquals(List.of("kill c2"), upgraded.taskCalls, "the held call went to the successor");
     }
 
