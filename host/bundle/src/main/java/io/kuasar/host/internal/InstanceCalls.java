@@ -86,8 +86,8 @@ final class InstanceCalls {
         if (closeIfQuiet() || awaitQuiet(quietBound)) {
             return true;
         }
-        holdingLong = true; // long calls overlapping each other left no moment: let no new one begin here
         heldSince = System.nanoTime();
+        holdingLong = true; // long calls overlapping each other left no moment: let no new one begin here
         return closeIfQuiet() || awaitQuiet(holdBound);
     }
 
