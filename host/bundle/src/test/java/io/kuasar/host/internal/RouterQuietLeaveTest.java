@@ -73,7 +73,7 @@ class RouterQuietLeaveTest {
             router.exit("runc", "pod1");
             router.readTask("pod1", t -> t.pids("c1"));
         });
-        brief.get(500, TimeUnit.MILLISECONDS); // without the hold, they waited for the long call at the closed gate
+        brief.get(2, TimeUnit.SECONDS); // without the hold, they waited at the closed gate until the long call ended
         assertEquals(List.of("create pod1", "exit pod1"), runc.calls, "answered by the leaving instance");
         assertEquals(List.of("pids c1"), runc.taskCalls, "a Task read too");
 
