@@ -209,6 +209,7 @@ public final class DriverUpgradeBench {
 
             String table = UpgradeReport.report(target, pods, upgrades, podStartS, upgradeTimes, stats, exec, nodeGaps, churnCycles,
                     churned[0], failures, before, after, versionBefore, versionAfter, statsCheck);
+            table += UpgradeReport.heldBack(env.nodeDir().resolve("kuasar.log"), logOffset, target.logName(), upgrades);
             table += String.format("%nmachine: %d CPUs, shared with other engineers' builds and test runs during this "
                     + "run (figures include their noise); loadavg at start %s, at end %s%n"
                     + "command: KUASAR_NODE_DIR=%s KUASAR_CGROUP_PARENT=%s bench/driver-upgrade.sh %s %d %d%n",

@@ -3,6 +3,7 @@ package io.kuasar.bench;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
@@ -48,6 +49,26 @@ final class UpgradeReport {
             }
         }
         return gaps;
+    }
+
+    private static final Pattern HELD_BACK = Pattern.compile("long calls held back (\\d+) ms");
+
+    /**
+     * The node log's "long calls held back N ms" of this driver's "serves" lines: upgrades whose leaving instance found
+     * no quiet moment held long calls (lifecycle, Exec, Start...) at the gate from then on while it answered brief ones,
+     * so those calls waited that long, from before "left". One line for the report.
+     */
+    static String heldBack(Path log, long offset, String name, int upgrades) throws IOException {
+        List<Double> held = new ArrayList<>();
+        for (String line : Files.readString(log, StandardCharsets.ISO_8859_1).substring((int) offset).split("\n")) {
+            Matcher m = HELD_BACK.matcher(line);
+            if (line.contains(" serves " + name) && m.find()) {
+                held.add(Double.parseDouble(m.group(1)));
+            }
+        }
+        return String.format("long calls held back at the gate (no quiet moment; brief calls served on): %d of %d "
+                + "upgrades%s%n", held.size(), upgrades, held.isEmpty() ? ""
+                : String.format(", median %.0f / max %.0f ms", median(held), max(held)));
     }
 
     /** Per upgrade: the longest gap between consecutive successful answers with the later after s, the earlier before e. */

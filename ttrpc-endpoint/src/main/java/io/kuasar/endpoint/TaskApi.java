@@ -88,6 +88,15 @@ final class TaskApi {
                 router.task(sandboxId, tasks -> method.call(tasks, ctx, q))));
     }
 
+    /**
+     * {@link #sync} for a method that only reads. State may wait for an exec's Start, but only for one inside the
+     * driver already (a Start held at the gate is not in flight yet), which must end before its instance leaves anyway.
+     */
+    private <Q> void read(TtrpcServer server, String name, Parser<Q> parser, SyncMethod<Q> method) {
+        on(server, name, parser, (sandboxId, ctx, q) -> CompletableFuture.completedFuture(
+                router.readTask(sandboxId, tasks -> method.call(tasks, ctx, q))));
+    }
+
     /** Passes an answer on, or turns a driver's failure into the ttrpc status containerd sees; either is observed. */
     private <A> A answer(String name, long start, A value, Throwable failure) {
         if (failure != null) {
@@ -112,7 +121,7 @@ final class TaskApi {
             return DeleteResponse.newBuilder().setPid(uint32(e.pid())).setExitStatus(e.code())
                     .setExitedAt(timestamp(e.exitedAt())).build();
         });
-        sync(s, "Pids", PidsRequest.parser(), (t, ctx, r) -> {
+        read(s, "Pids", PidsRequest.parser(), (t, ctx, r) -> {
             PidsResponse.Builder b = PidsResponse.newBuilder();
             for (TaskService.ProcessInfo p : t.pids(r.getId())) {
                 ProcessInfo.Builder pi = ProcessInfo.newBuilder().setPid(uint32(p.pid()));
@@ -154,13 +163,13 @@ final class TaskApi {
         });
         on(s, "Wait", WaitRequest.parser(), (sandboxId, ctx, r) -> router.waitTask(sandboxId, r.getId(), r.getExecId()).thenApply(
                 e -> WaitResponse.newBuilder().setExitStatus(e.code()).setExitedAt(timestamp(e.exitedAt())).build()));
-        sync(s, "Stats", StatsRequest.parser(),
+        read(s, "Stats", StatsRequest.parser(),
                 (t, ctx, r) -> StatsResponse.newBuilder().setStats(ProtoMapping.any(t.stats(r.getId()))).build());
-        sync(s, "State", StateRequest.parser(), (t, ctx, r) -> {
+        read(s, "State", StateRequest.parser(), (t, ctx, r) -> {
             execStarts.awaitStart(ctx.socket(), r.getId(), r.getExecId());
             return state(t.state(r.getId(), r.getExecId()));
         });
-        sync(s, "Connect", ConnectRequest.parser(), (t, ctx, r) -> {
+        read(s, "Connect", ConnectRequest.parser(), (t, ctx, r) -> {
             TaskService.ConnectInfo c = t.connect(r.getId());
             return ConnectResponse.newBuilder().setShimPid(uint32(c.shimPid())).setTaskPid(uint32(c.taskPid()))
                     .setVersion(c.version()).build();

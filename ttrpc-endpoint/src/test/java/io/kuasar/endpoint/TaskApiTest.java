@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kuasar.api.containerd.task.v3.CreateTaskRequest;
 import io.kuasar.api.containerd.task.v3.CreateTaskResponse;
+import io.kuasar.api.containerd.task.v3.PidsRequest;
+import io.kuasar.api.containerd.task.v3.PidsResponse;
 import io.kuasar.api.containerd.task.v3.WaitRequest;
 import io.kuasar.api.containerd.task.v3.WaitResponse;
 import io.kuasar.host.SandboxListener;
@@ -48,6 +50,8 @@ class TaskApiTest {
     private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
     /** What the observer (the node's metrics) was told: "TASK Create OK". */
     private final java.util.List<String> observed = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** How each call passed the router: "read" (a brief call a leaving driver still answers) or "task". */
+    private final java.util.List<String> routed = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     @BeforeEach
     void serve() throws Exception {
@@ -114,6 +118,17 @@ class TaskApiTest {
             wait.get();
         }
         assertEquals(java.util.List.of("TASK Create OK", "TASK Wait OK"), observed);
+    }
+
+    @Test
+    void readsPassTheGateAsBriefCallsAndChangesAsLongOnes() throws Exception {
+        try (TtrpcClient c = connect("pod1")) {
+            c.call(TaskApi.SERVICES.get(0), "Pids", PidsRequest.newBuilder().setId("ctr").build(), Map.of(), T,
+                    PidsResponse.parser()).get();
+            c.call(TaskApi.SERVICES.get(0), "Create", CreateTaskRequest.newBuilder().setId("ctr").build(), Map.of(), T,
+                    CreateTaskResponse.parser()).get();
+        }
+        assertEquals(java.util.List.of("read", "task"), routed);
     }
 
     @Test
@@ -197,6 +212,13 @@ class TaskApiTest {
 
         @Override
         public <T> T task(String sandboxId, TaskCall<T> call) throws SandboxException {
+            routed.add("task");
+            return call.on(tasks(sandboxId));
+        }
+
+        @Override
+        public <T> T readTask(String sandboxId, TaskCall<T> call) throws SandboxException {
+            routed.add("read");
             return call.on(tasks(sandboxId));
         }
 

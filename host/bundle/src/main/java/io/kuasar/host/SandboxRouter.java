@@ -49,6 +49,16 @@ public interface SandboxRouter {
      */
     <T> T task(String sandboxId, TaskCall<T> call) throws SandboxException;
 
+    /**
+     * {@link #task} for a call that only reads (State, Stats, Pids, Connect): a driver instance that is leaving answers
+     * it even while it holds long calls back for its successor.
+     *
+     * @since 2.2
+     */
+    default <T> T readTask(String sandboxId, TaskCall<T> call) throws SandboxException {
+        return task(sandboxId, call);
+    }
+
     /** Task Wait: the exit of a container or exec, answered once even when the serving driver is replaced meanwhile. */
     CompletionStage<ExitStatus> waitTask(String sandboxId, String id, String execId) throws SandboxException;
 

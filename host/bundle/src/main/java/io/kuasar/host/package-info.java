@@ -3,7 +3,7 @@
  * {@code sandboxer} to the {@link io.kuasar.spi.SandboxDriver} serving it, every Task request by its sandbox to
  * the driver that owns the sandbox. Drivers never see this package; the endpoint never sees a driver.
  */
-@Version("2.1.0")
+@Version("2.2.0")
 @Export
 package io.kuasar.host;
 

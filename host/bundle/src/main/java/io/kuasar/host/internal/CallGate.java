@@ -15,7 +15,9 @@ import java.util.concurrent.locks.LockSupport;
  * The one gate every Controller and Task call passes on its way to a driver, once. It looks the sandbox's owner up
  * (the sandboxer that created it), waits, bounded, while that sandboxer has no driver (an upgrade, a rollback), and
  * enters the serving driver instance's {@link InstanceCalls}, so that an instance leaving first finishes what it
- * began. A call that reaches an instance already closing has done nothing and goes to its successor instead.
+ * began. A call that reaches an instance already closing (or, being long, one that holds long calls back) has done
+ * nothing and goes to its successor instead. Brief calls are those that read (status, platform, metrics) or only
+ * register a waiter (exit, Task Wait): a leaving instance answers them while its long calls end.
  *
  * <p>The sandbox -> sandboxer table lives here and outlives the drivers. A call never passes the gate twice: an
  * instance draining would wait for the outer call while the inner one waited for its successor.
@@ -38,21 +40,28 @@ final class CallGate {
         this.wait = wait;
     }
 
-    /**
-     * Makes {@code call} on the instance serving {@code sandboxer} when the call is let in. Waits up to the gate's
-     * bound for a serving instance; UNAVAILABLE naming the driver when none came, NOT_FOUND for an unknown sandboxer.
-     */
+    /** A long call (one that changes something) on the instance serving {@code sandboxer}; see {@link #call(String, boolean, OnDriver)}. */
     <T> T call(String sandboxer, OnDriver<T> call) throws SandboxException {
+        return call(sandboxer, false, call);
+    }
+
+    /**
+     * Makes {@code call} on the instance serving {@code sandboxer} when the call is let in; {@code brief} for a call
+     * that only reads or registers a waiter. Waits up to the gate's bound for a serving instance; UNAVAILABLE naming
+     * the driver when none came, NOT_FOUND for an unknown sandboxer.
+     */
+    <T> T call(String sandboxer, boolean brief, OnDriver<T> call) throws SandboxException {
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
             DriverTable.Claim claim = drivers.await(sandboxer, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
-            InstanceCalls.Entry entry = claim.calls().enter();
+            InstanceCalls.Entry entry = claim.calls().enter(brief);
             if (entry == null) {
-                // handed out just as it began to leave (it is out of the table by now): on to its successor
+                // refused by a leaving instance: once it lets nothing in (it is then out of the table), on to its successor
                 if (System.nanoTime() > deadline) {
                     throw new SandboxException(SandboxException.Code.UNAVAILABLE, "driver \"" + sandboxer
                             + "\" is stopping and no successor took over within " + wait.toMillis() + " ms");
                 }
+                awaitClosed(claim.calls(), deadline);
                 LockSupport.parkNanos(100_000);
                 continue;
             }
@@ -64,14 +73,33 @@ final class CallGate {
         }
     }
 
+    private static void awaitClosed(InstanceCalls calls, long deadline) throws SandboxException {
+        try {
+            calls.awaitClosed(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SandboxException(SandboxException.Code.CANCELLED, "interrupted waiting for a driver's successor");
+        }
+    }
+
     /** A Controller call on an existing sandbox, checking that {@code sandboxer} is the one that created it. */
     <T> T onSandbox(String sandboxer, String sandboxId, OnDriver<T> call) throws SandboxException {
         return call(ownedBy(sandboxer, sandboxId), call);
     }
 
+    /** A brief Controller call (one that only reads) on an existing sandbox. */
+    <T> T readSandbox(String sandboxer, String sandboxId, OnDriver<T> call) throws SandboxException {
+        return call(ownedBy(sandboxer, sandboxId), true, call);
+    }
+
     /** A Task call on the task service of {@code sandboxId}. */
     <T> T onTasks(String sandboxId, TaskCall<T> call) throws SandboxException {
-        return call(sandboxerOf(sandboxId), d -> call.on(d.tasks(sandboxId)));
+        return onTasks(sandboxId, false, call);
+    }
+
+    /** A Task call, {@code brief} when it only reads. */
+    <T> T onTasks(String sandboxId, boolean brief, TaskCall<T> call) throws SandboxException {
+        return call(sandboxerOf(sandboxId), brief, d -> call.on(d.tasks(sandboxId)));
     }
 
     /**
@@ -79,7 +107,7 @@ final class CallGate {
      * asked again of the next one ({@link PendingStages}).
      */
     <T> CompletionStage<T> stage(String sandboxer, String what, PendingStages.Ask<T> ask) throws SandboxException {
-        return call(sandboxer, d -> pending.ask(sandboxer, what, d, ask));
+        return call(sandboxer, true, d -> pending.ask(sandboxer, what, d, ask));
     }
 
     /** An UNIMPLEMENTED answer says which sandboxer gave it: "X is not implemented by the runsc sandboxer". */

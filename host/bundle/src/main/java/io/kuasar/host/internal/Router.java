@@ -135,9 +135,10 @@ public class Router implements SandboxRouter {
 
     /**
      * A driver service is going (SCR calls this before the instance's deactivation). It serves on until a moment
-     * with no call inside it (bounded by {@value #QUIET_PROPERTY}); else its sandboxers' new calls wait at the gate
-     * while the calls already inside it finish (bounded by {@value #DRAIN_PROPERTY}). Only then a standby, if any
-     * (or one that arrived meanwhile), recovers and serves.
+     * with no call inside it (bounded by {@value #QUIET_PROPERTY}), then, if none came, holds new long calls back
+     * while it answers brief ones until the long calls inside have ended (bounded by {@value #DRAIN_PROPERTY}); else
+     * its sandboxers' new calls wait at the gate while the calls already inside it finish. Only then a standby, if
+     * any (or one that arrived meanwhile), recovers and serves.
      */
     void unbindDriver(SandboxDriver driver, Map<String, Object> properties) {
         DriverTable.Claim gone = drivers.claimOf(driver);
@@ -145,14 +146,17 @@ public class Router implements SandboxRouter {
             return; // never bound (SCR unbinds only what it bound): nothing was asked of it
         }
         long servedOn = System.nanoTime();
-        boolean quietly = gone.calls().closeWhenQuiet(quiet);
+        boolean quietly = gone.calls().closeWhenQuiet(quiet, drain);
         // from here calls wait at the gate: the log's "left" to "serves" is the time they cannot be served
         List<String> left = drivers.remove(gone);
         long leftAt = System.nanoTime();
+        long heldAt = gone.calls().heldSince();
         LOG.log(Level.INFO, "driver for sandboxer(s) {0} left (it served on {1} ms {2}); its sandboxes keep running"
                 + " and wait for it", DriverTable.sandboxers(properties), (leftAt - servedOn) / 1_000_000,
-                quietly ? "until no call was inside"
-                        : "and found no moment without a call: the " + gone.calls().inside() + " inside drain");
+                !quietly ? "and found no moment without a call: the " + gone.calls().inside() + " inside drain"
+                        : heldAt == 0 ? "until no call was inside"
+                        : "until no call was inside, holding long calls back for the last " + (leftAt - heldAt) / 1_000_000
+                                + " ms");
         if (!quietly) {
             gone.calls().closeAndDrain(drain, describe(gone));
         }
@@ -160,18 +164,20 @@ public class Router implements SandboxRouter {
         pending.driverLeft(driver);
         // a newcomer that arrived meanwhile stood by until now; its recovery waits for the leaving instance's
         // deactivation too (Handover)
-        handover.after(gone.bundleId(), () -> drivers.doneLeaving(left)
-                .forEach((claim, names) -> takeOver(claim, names, new Gap(leftAt, drainedAt, System.nanoTime()))));
+        handover.after(gone.bundleId(), () -> drivers.doneLeaving(left).forEach((claim, names) -> takeOver(claim,
+                names, new Gap(heldAt == 0 ? leftAt : heldAt, leftAt, drainedAt, System.nanoTime()))));
     }
 
     /**
      * Where the time went between a driver instance leaving and its successor serving, for the log (operators and
-     * bench/driver-upgrade.sh read it): the drain of its calls, the wait for its deactivation, the recovery.
+     * bench/driver-upgrade.sh read it): the drain of its calls, the wait for its deactivation, the recovery; and, when
+     * long calls were held back before it left, how long the first of them could have waited.
      */
-    private record Gap(long leftAt, long drainedAt, long stoppedAt) {
+    private record Gap(long heldAt, long leftAt, long drainedAt, long stoppedAt) {
         String describe(long servingAt) {
-            return String.format(" after a gap of %d ms (drain %d, deactivation %d, recovery %d)",
-                    ms(servingAt - leftAt), ms(drainedAt - leftAt), ms(stoppedAt - drainedAt), ms(servingAt - stoppedAt));
+            return String.format(" after a gap of %d ms (drain %d, deactivation %d, recovery %d)%s",
+                    ms(servingAt - leftAt), ms(drainedAt - leftAt), ms(stoppedAt - drainedAt), ms(servingAt - stoppedAt),
+                    heldAt == leftAt ? "" : String.format("; long calls held back %d ms", ms(servingAt - heldAt)));
         }
 
         private static long ms(long nanos) {
@@ -196,12 +202,13 @@ public class Router implements SandboxRouter {
             events.remember(s.id(), s.namespace());
         }
         drivers.serve(claim, names);
+        long servingAt = System.nanoTime(); // calls pass from here; the re-asks below do not hold them
         int reasked = 0;
         for (String name : names) {
             reasked += pending.driverServes(name, claim.driver());
         }
         LOG.log(Level.INFO, "driver {0} serves {1}: recovered {2} sandbox(es), re-asked {3} pending wait(s){4}",
-                describe(claim), names, recovered.size(), reasked, gap == null ? "" : gap.describe(System.nanoTime()));
+                describe(claim), names, recovered.size(), reasked, gap == null ? "" : gap.describe(servingAt));
         listeners.forEach(l -> l.recovered(recovered));
     }
 
@@ -241,7 +248,7 @@ public class Router implements SandboxRouter {
 
     @Override
     public Platform platform(String sandboxer, String sandboxId) throws SandboxException {
-        return gate.onSandbox(sandboxer, sandboxId, d -> d.platform(sandboxId));
+        return gate.readSandbox(sandboxer, sandboxId, d -> d.platform(sandboxId));
     }
 
     @Override
@@ -260,7 +267,7 @@ public class Router implements SandboxRouter {
 
     @Override
     public SandboxStatus status(String sandboxer, String sandboxId, boolean verbose) throws SandboxException {
-        return gate.onSandbox(sandboxer, sandboxId, d -> d.status(sandboxId, verbose));
+        return gate.readSandbox(sandboxer, sandboxId, d -> d.status(sandboxId, verbose));
     }
 
     @Override
@@ -277,7 +284,7 @@ public class Router implements SandboxRouter {
 
     @Override
     public TypedData metrics(String sandboxer, String sandboxId) throws SandboxException {
-        return gate.onSandbox(sandboxer, sandboxId, d -> d.metrics(sandboxId));
+        return gate.readSandbox(sandboxer, sandboxId, d -> d.metrics(sandboxId));
     }
 
     @Override
@@ -291,6 +298,11 @@ public class Router implements SandboxRouter {
     @Override
     public <T> T task(String sandboxId, TaskCall<T> call) throws SandboxException {
         return gate.onTasks(sandboxId, call);
+    }
+
+    @Override
+    public <T> T readTask(String sandboxId, TaskCall<T> call) throws SandboxException {
+        return gate.onTasks(sandboxId, true, call);
     }
 
     @Override

@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A leaving driver instance serves on until a moment with no call inside it, so that no new call waits for a long
- * one (a sandbox Start) to end; only when no such moment comes within the quiet bound does the gate close and drain.
+ * one (a sandbox Start) to end; when no such moment comes within the quiet bound, it holds new long calls back but
+ * answers brief ones (status, exit, Task reads) until the long calls inside have ended.
  */
 class RouterQuietLeaveTest {
     private static final Duration QUIET = Duration.ofMillis(1000);
@@ -61,7 +62,40 @@ class RouterQuietLeaveTest {
     }
 
     @Test
-    void withNoQuietMomentWithinTheBoundNewCallsWaitAtTheGateWhileTheCallsInsideDrain() throws Exception {
+    void pastTheQuietBoundBriefCallsAreStillAnsweredWhileALongCallInsideEnds() throws Exception {
+        CompletableFuture<Void> first = firstKillHeldInside();
+        CompletableFuture<Void> leaving = async(() -> router.unbindDriver(runc, props("runc", 1)));
+        Thread.sleep(QUIET.toMillis() + 200);
+        assertFalse(leaving.isDone(), "the long call is still inside");
+
+        CompletableFuture<Void> brief = async(() -> {
+            router.status("runc", "pod1", false);
+            router.exit("runc", "pod1");
+            router.readTask("pod1", t -> t.pids("c1"));
+        });
+        brief.get(2, TimeUnit.SECONDS); // without the hold, they waited at the closed gate until the long call ended
+        assertEquals(List.of("create pod1", "exit pod1"), runc.calls, "answered by the leaving instance");
+        assertEquals(List.of("pids c1"), runc.taskCalls, "a Task read too");
+
+        CompletableFuture<Void> held = async(() -> kill(router, "pod1", "c2"));
+        Thread.sleep(100);
+        assertFalse(held.isDone(), "a new long call does not begin in the leaving instance");
+        long released = System.nanoTime();
+        release.complete(null);
+        first.get(2, TimeUnit.SECONDS);
+        leaving.get(1, TimeUnit.SECONDS);
+        assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - released) < DRAIN.toMillis() / 2,
+                "it left once the long call ended, not at the drain bound");
+        RecordingDriver upgraded = new RecordingDriver("runc");
+        upgraded.persisted.add("pod1");
+        router.bindDriver(upgraded, props("runc", 3));
+        held.get(2, TimeUnit.SECONDS);
+        assertEquals(List.of("pids c1", "kill c1"), runc.taskCalls);
+        assertEquals(List.of("kill c2"), upgraded.taskCalls, "the held call went to the successor");
+    }
+
+    @Test
+    void withNoQuietMomentWithinTheBoundNewLongCallsWaitAtTheGateWhileTheCallsInsideEnd() throws Exception {
         CompletableFuture<Void> first = firstKillHeldInside();
         long start = System.nanoTime();
         CompletableFuture<Void> leaving = async(() -> router.unbindDriver(runc, props("runc", 1)));

@@ -157,6 +157,7 @@ class RouterTest {
 
             @Override
             public List<ProcessInfo> pids(String id) {
+                taskCalls.add("pids " + id);
                 return List.of();
             }
 
