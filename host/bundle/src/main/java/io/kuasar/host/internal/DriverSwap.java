@@ -20,8 +20,7 @@ import org.osgi.framework.wiring.FrameworkWiring;
 
 /**
  * Puts a new version of a driver in place of the bundle serving it, warm: the new bundle is installed beside the old
- * and started, so it is resolved, its classes are loaded ({@link StandbyClasses}) and its service stands by while the
- * old one still serves;
+ * and started, so it is resolved, its classes are loaded and its service stands by while the old one still serves;
  * then the old bundle is uninstalled. Only that last step is a gap for containerd's calls: the router drains the
  * old instance and the new one recovers and serves ({@link Router#unbindDriver}). A {@link Bundle#update} instead
  * would resolve and activate the new version inside the gap, which took about as long again as the recovery.
@@ -75,10 +74,6 @@ final class DriverSwap {
         try {
             fresh.start();
             awaitStandby(expected, fresh);
-            long loading = System.nanoTime();
-            int classes = StandbyClasses.load(fresh); // before the gap, not in its recovery
-            LOG.log(Level.INFO, "{0}: {1} classes loaded in {2} ms while standing by", DriverBundles.describe(fresh),
-                    classes, (System.nanoTime() - loading) / 1_000_000);
         } catch (BundleException | RuntimeException | InterruptedException e) {
             fresh.uninstall();
             if (e instanceof InterruptedException) {
