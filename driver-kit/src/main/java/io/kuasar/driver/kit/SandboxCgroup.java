@@ -205,12 +205,17 @@ public final class SandboxCgroup {
     /**
      * Removes the cgroup once its processes are gone, from every hierarchy the host mounts (a runtime that made it,
      * as runsc does, may have made it in all of them: blkio, devices, freezer, name=systemd, ...); returns the
-     * directories that could not be removed.
+     * directories that could not be removed. A path that is not absolute and plain (no {@code .} or {@code ..}
+     * segments) is removed nowhere: it may come from a client's spec, and would reach directories outside cgroupfs.
      */
     public static List<String> remove(String cgroup) {
         List<String> left = new ArrayList<>();
         if (cgroup == null || cgroup.isEmpty()) {
             return left;
+        }
+        Path asPath = Path.of(cgroup);
+        if (!asPath.isAbsolute() || !asPath.normalize().equals(asPath) || cgroup.contains(":")) {
+            return List.of("cgroup \"" + cgroup + "\" is not a plain absolute cgroupfs path: not removed");
         }
         List<Path> hierarchies;
         try (java.util.stream.Stream<Path> s = Files.list(ROOT)) {

@@ -57,4 +57,17 @@ class SandboxCgroupTest {
         assertEquals("sh", JSON.readTree(dir.resolve("config.json").toFile()).at("/process/args/0").asText(),
                 "the rest of the spec is kept");
     }
+
+    /** A cgroup path from a client's spec that climbs out of cgroupfs must remove nothing there. */
+    @Test
+    void removeTouchesNothingOutsideCgroupfs(@TempDir Path dir) throws Exception {
+        Path victim = Files.createDirectory(dir.resolve("victim"));
+        String climbing = "/../../../.." + victim; // from /sys/fs/cgroup/HIERARCHY back to / and down to victim
+        List<String> left = SandboxCgroup.remove(climbing);
+        assertTrue(Files.isDirectory(victim), "an empty directory outside cgroupfs was removed");
+        assertEquals(1, left.size(), left::toString);
+        assertTrue(left.get(0).contains("not a plain absolute cgroupfs path"), left::toString);
+        assertEquals(List.of("cgroup \"rel/x\" is not a plain absolute cgroupfs path: not removed"),
+                SandboxCgroup.remove("rel/x"));
+    }
 }

@@ -95,6 +95,15 @@ final class GvisorSpec {
     }
 
     /** @throws SandboxException for a namespace entry that is not an object (nothing changed then) */
+    /** The host cgroup containerd named for a container ({@code linux.cgroupsPath}), "" when none or unreadable. */
+    static String cgroupsPath(Path configJson) {
+        try {
+            return JSON.readTree(configJson.toFile()).path("linux").path("cgroupsPath").asText("");
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
     static void rewrite(ObjectNode spec, String podId, String netnsPath) throws SandboxException {
         JsonNode ann = spec.get("annotations");
         ObjectNode annotations = ann instanceof ObjectNode ? (ObjectNode) ann : spec.putObject("annotations");

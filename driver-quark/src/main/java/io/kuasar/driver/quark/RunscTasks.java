@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.kuasar.driver.kit.PodFiles;
 import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.PodTasks;
+import io.kuasar.driver.kit.SandboxCgroup;
 import io.kuasar.driver.kit.FifoHold;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.LinuxResources;
@@ -263,6 +264,12 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
                 } // else the sandbox (and with it the container) is already gone
             }
             c.deleted = true;
+            // a runsc delete that failed half-way (gVisor's "stopping container: context deadline exceeded" under
+            // load) leaves the container's host cgroups, and the retry finds nothing of it to delete
+            List<String> left = SandboxCgroup.remove(GvisorSpec.cgroupsPath(c.bundle.resolve("config.json")));
+            if (!left.isEmpty()) {
+                LOG.log(Level.WARNING, "cgroups of container " + c.id + " left: " + left);
+            }
         }
         Process w = c.init.helper;
         if (w != null) {

@@ -113,4 +113,15 @@ class GvisorSpecTest {
         assertTrue(e.getMessage().contains("/data") && e.getMessage().contains("gVisor"), e.getMessage());
         assertEquals(text, Files.readString(config));
     }
+
+    /** What a failed runsc delete leaves is found again from containerd's spec; nothing when it names none. */
+    @Test
+    void theContainersCgroupsPathIsReadFromItsSpec(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("config.json");
+        Files.writeString(config, "{\"linux\":{\"cgroupsPath\":\"/kubepods/pod1/c1\"}}");
+        assertEquals("/kubepods/pod1/c1", GvisorSpec.cgroupsPath(config));
+        Files.writeString(config, "{\"linux\":{}}");
+        assertEquals("", GvisorSpec.cgroupsPath(config));
+        assertEquals("", GvisorSpec.cgroupsPath(dir.resolve("missing.json")));
+    }
 }
