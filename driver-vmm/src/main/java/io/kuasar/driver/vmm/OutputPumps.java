@@ -140,7 +140,7 @@ final class OutputPumps implements AutoCloseable {
             if (found == 0) {
                 found = awaitExec(pid, marker);
                 LOG.log(Level.INFO, "vmm: holder {0} of {1} was left by a node process killed before recording it",
-                        pid, marker);
+                        Long.toString(pid), marker);
             } else {
                 endHolder(awaitExec(pid, marker), marker);
             }
