@@ -71,7 +71,10 @@ class VmmHolderCrashTest extends CriTestBase {
         forget(podId);
     }
 
-    /** The first holder of {@code marker} (from setsid on, its arguments name it), looked for as fast as possible. */
+    /**
+     * The first holder of {@code marker} (from setsid on, its arguments name it), looked for as fast as possible: the
+     * window lasts tens of ms, so only command lines are read (not Processes.snapshot, which reads more per process).
+     */
     private static long awaitHolder(String marker, CompletableFuture<Void> started) throws InterruptedException {
         long deadline = System.nanoTime() + BACK.toNanos();
         while (System.nanoTime() < deadline) {
