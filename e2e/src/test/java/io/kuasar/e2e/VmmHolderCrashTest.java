@@ -66,6 +66,7 @@ class VmmHolderCrashTest extends CriTestBase {
                 () -> assertEquals(List.of(), holdersOf(marker), "holders left once the output was delivered (the "
                         + "one the killed JVM started was " + holder + ")"));
 
+        node.awaitContainerdRedials(cri, podId); // its Controller connection may still be in backoff
         cri.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
         cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
         forget(podId);
