@@ -347,10 +347,12 @@ final class RunscKernel implements AppKernel {
      * Ends the {@code runsc wait} helpers a previous JVM left (re-parented to the keeper, each holding ~7 MB PSS until
      * its container ends); the new waits get the same code from the sandbox. This JVM's own helpers are left alone (a
      * driver restart ends its waits itself, {@link RunscExits#close}). In the background: it reads every process's
-     * command line (10-40 ms of an upgrade's gap) and nothing the recovery answers depends on it.
+     * command line (10-40 ms of an upgrade's gap) and nothing the recovery answers depends on it. The pty holders a
+     * killed JVM left unrecorded are recorded first and at once: reattach takes terminals by their records.
      */
     @Override
     public void beforeRecovery() {
+        Terminals.recordLeftHolders(runRoot.resolve("pods"));
         rewatch.execute(this::endOrphanWaits);
     }
 

@@ -11,6 +11,7 @@ import io.kuasar.driver.runc.pod.PodNamespaces;
 import io.kuasar.driver.runc.pod.PodStopper;
 import io.kuasar.driver.runc.pod.Sandbox;
 import io.kuasar.driver.kit.tty.Console;
+import io.kuasar.driver.kit.tty.Terminals;
 import io.kuasar.driver.runc.process.ExitWatcher;
 import io.kuasar.driver.runc.process.Runc;
 import io.kuasar.driver.runc.process.Syscalls;
@@ -224,6 +225,7 @@ public class RuncDriver extends PodDriver<Sandbox, PersistedState.Sandbox> {
 
     @Override
     public Collection<SandboxStatus> recover() {
+        Terminals.recordLeftHolders(ctx.workRoot()); // first: a half-made container's removal must end its holder
         Recovery recovery = new Recovery(ctx, nsRoot);
         return recover(p -> true, recovery::restore, recovery::resume);
     }

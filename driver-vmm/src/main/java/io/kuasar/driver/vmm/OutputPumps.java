@@ -11,6 +11,7 @@ import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -66,7 +67,10 @@ final class OutputPumps implements AutoCloseable {
             return CompletableFuture.completedFuture(null);
         }
         if (!isHolder(p.holderPid, marker)) {
-            p.holderPid = startHolder(marker, targets, GuestStdio.fifo(p.stdio.stdin(), "stdin"));
+            // A JVM killed between starting a holder and recording its pid left one: taken over, since nothing else
+            // would end it, and containerd deletes an exited task only after EOF (CONTAINER_RUNNING for ever)
+            long left = leftHolder(marker);
+            p.holderPid = left > 0 ? left : startHolder(marker, targets, GuestStdio.fifo(p.stdio.stdin(), "stdin"));
         }
         List<CompletableFuture<Boolean>> done = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
@@ -100,35 +104,81 @@ final class OutputPumps implements AutoCloseable {
                     .redirectError(targets[1] == null ? ProcessBuilder.Redirect.DISCARD
                             : ProcessBuilder.Redirect.appendTo(new File(targets[1])))
                     .start();
-            // Until bash has exec'd sleep under the marker, isHolder() does not know it, so an endHolder() then (a
-            // process that exits at once delivers its EOF within milliseconds) would leave it, and containerd
-            // waiting for EOF on the FIFOs for ever: a stopped container that can never be deleted.
-            long deadline = System.nanoTime() + HOLDER_EXEC_WAIT_NANOS;
-            while (!isHolder(h.pid(), marker) && h.isAlive() && System.nanoTime() < deadline) {
-                try {
-                    Thread.sleep(5);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
-            return h.pid();
+            return awaitExec(h.pid(), marker);
         } catch (IOException e) {
             LOG.log(Level.WARNING, "vmm: no holder for the streams of " + marker + "; output may end at a restart", e);
             return 0;
         }
     }
 
-    static boolean isHolder(long pid, String marker) {
-        if (pid <= 0) {
-            return false;
+    /**
+     * Until bash has exec'd sleep under the marker, isHolder() does not know it, so an endHolder() then (a process
+     * that exits at once delivers its EOF within milliseconds) would leave it, and containerd waiting for EOF on the
+     * FIFOs for ever: a stopped container that can never be deleted.
+     */
+    private static long awaitExec(long pid, String marker) {
+        long deadline = System.nanoTime() + HOLDER_EXEC_WAIT_NANOS;
+        while (!isHolder(pid, marker) && ProcessHandle.of(pid).isPresent() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
         }
-        try {
-            String cmd = new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8);
-            return cmd.startsWith(marker + "\0");
+        return pid;
+    }
+
+    /**
+     * A holder of {@code marker} that runs though no pid was recorded for it, or 0. Found by its arguments, which
+     * name the marker from its fork on (setsid, bash, then sleep under the marker's name); a second one, which
+     * would hold the FIFOs as long, is ended.
+     */
+    static long leftHolder(String marker) {
+        long found = 0;
+        for (long pid : holdersOf(marker)) {
+            if (found == 0) {
+                found = awaitExec(pid, marker);
+                LOG.log(Level.INFO, "vmm: holder {0} of {1} was left by a node process killed before recording it",
+                        Long.toString(pid), marker);
+            } else {
+                endHolder(awaitExec(pid, marker), marker);
+            }
+        }
+        return found;
+    }
+
+    private static List<Long> holdersOf(String marker) {
+        List<Long> pids = new ArrayList<>();
+        long self = ProcessHandle.current().pid();
+        try (DirectoryStream<Path> all = Files.newDirectoryStream(Path.of("/proc"), d -> isPid(d.getFileName()))) {
+            for (Path d : all) {
+                long pid = Long.parseLong(d.getFileName().toString());
+                if (pid != self && List.of(commandLine(pid).split("\0")).contains(marker)) {
+                    pids.add(pid);
+                }
+            }
         } catch (IOException e) {
-            return false;
+            LOG.log(Level.WARNING, "vmm: cannot list processes to find a holder of " + marker, e);
         }
+        return pids;
+    }
+
+    private static boolean isPid(Path name) {
+        String n = name.toString();
+        return !n.isEmpty() && n.chars().allMatch(Character::isDigit);
+    }
+
+    private static String commandLine(long pid) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return ""; // gone meanwhile
+        }
+    }
+
+    static boolean isHolder(long pid, String marker) {
+        return pid > 0 && commandLine(pid).startsWith(marker + "\0");
     }
 
     /** Ends the holder of a process's streams, if it is still the holder (pids are reused). */

@@ -7,6 +7,7 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -34,6 +35,9 @@ final class PtyHolder {
     private static final int O_RDWR = 2;
     private static final int O_NONBLOCK = 0x800;
     private static final List<String> SLEEP = List.of("/bin/sleep", "/usr/bin/sleep");
+    private static final String ARGV0 = "kuasar-pty-holder";
+    /** The holder's one environment entry: its record, by which one spawned but never recorded is found. */
+    static final String RECORD_ENV = "KUASAR_PTY_HOLDER_RECORD";
 
     private static volatile SpawnLibC spawn;
     private static volatile boolean unavailable;
@@ -66,8 +70,8 @@ final class PtyHolder {
         NativeBuffer actions = NativeBuffer.allocate(256);
         NativeBuffer attr = NativeBuffer.allocate(512);
         NativeBuffer pid = NativeBuffer.allocate(8);
-        NativeBuffer argv = cStrings("kuasar-pty-holder", "infinity");
-        NativeBuffer envp = cStrings();
+        NativeBuffer argv = cStrings(ARGV0, "infinity");
+        NativeBuffer envp = cStrings(RECORD_ENV + "=" + record);
         s.posix_spawn_file_actions_init(actions.pointer());
         s.posix_spawnattr_init(attr.pointer());
         try {
@@ -114,6 +118,60 @@ final class PtyHolder {
         } catch (IOException | RuntimeException e) {
             return null;
         }
+    }
+
+    /**
+     * Records the holders whose record, under {@code root}, is missing: a JVM killed between spawning one and writing
+     * its record left it. Nothing would end it, and it holds containerd's stdout FIFO open for writing, so containerd
+     * would never see EOF there and never finish the container's exit (CONTAINER_RUNNING for ever). Recorded where the
+     * process's work dir still is, so reattaching or removing the process finds it as any other; ended where not.
+     */
+    static void recordLeft(Path root) {
+        try (DirectoryStream<Path> all = Files.newDirectoryStream(Path.of("/proc"),
+                d -> d.getFileName().toString().chars().allMatch(Character::isDigit))) {
+            for (Path d : all) {
+                Path record = recordOf(d);
+                if (record == null || !record.startsWith(root) || Files.exists(record)) {
+                    continue;
+                }
+                long pid = Long.parseLong(d.getFileName().toString());
+                Held h = new Held(pid, ProcStat.startTime(pid));
+                if (h.startTime() == 0) {
+                    continue; // ended meanwhile
+                }
+                if (Files.isDirectory(record.getParent())) {
+                    io.kuasar.driver.kit.AtomicFiles.writeAtomically(record, h.text().getBytes(StandardCharsets.UTF_8));
+                    LOG.log(Level.INFO, "pty holder {0} of {1} was left unrecorded by a killed node process: recorded",
+                            Long.toString(pid), record);
+                } else {
+                    end(h);
+                    LOG.log(Level.INFO, "pty holder {0} of {1}, whose process is gone, was left by a killed node"
+                            + " process: ended", Long.toString(pid), record);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "cannot look for pty holders left unrecorded under " + root, e);
+        }
+    }
+
+    /** The record a holder's environment names, or null for any other process. */
+    private static Path recordOf(Path procDir) {
+        try {
+            String argv = new String(Files.readAllBytes(procDir.resolve("cmdline")), StandardCharsets.UTF_8);
+            if (!argv.startsWith(ARGV0 + "\0")) {
+                return null;
+            }
+            String prefix = RECORD_ENV + "=";
+            for (String e : new String(Files.readAllBytes(procDir.resolve("environ")), StandardCharsets.UTF_8)
+                    .split("\0")) {
+                if (e.startsWith(prefix)) {
+                    return Path.of(e.substring(prefix.length()));
+                }
+            }
+        } catch (IOException | RuntimeException gone) {
+            // ended during the scan, or not readable: not ours to settle
+        }
+        return null;
     }
 
     /** A new fd (close-on-exec) for the master {@code h} holds; -1 when it cannot be had. */

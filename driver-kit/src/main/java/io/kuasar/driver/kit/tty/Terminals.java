@@ -134,6 +134,16 @@ public final class Terminals {
         return workDir.resolve(execId == null || execId.isEmpty() ? "tty-init.holder" : "tty-exec-" + execId + ".holder");
     }
 
+    /**
+     * Records the holders under {@code root} (a driver's work dirs) a killed JVM spawned and never recorded, or ends
+     * those whose work dir is gone. Called by a recovering driver before it reattaches or removes anything.
+     *
+     * @since 1.1
+     */
+    public static void recordLeftHolders(Path root) {
+        PtyHolder.recordLeft(root);
+    }
+
     /** Ends every holder recorded in a container's work dir (the container is being removed). */
     public static void releaseHolders(Path workDir) {
         try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(workDir)) {

@@ -4,7 +4,7 @@
  * master and containerd's FIFOs, window resizing, and a holder process that keeps the terminal open across a
  * restart of the node. Part of the driver kit, not of the SPI; versioned on its own.
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package io.kuasar.driver.kit.tty;
 

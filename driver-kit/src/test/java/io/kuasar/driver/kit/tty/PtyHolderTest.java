@@ -44,6 +44,41 @@ class PtyHolderTest {
         }
     }
 
+    /**
+     * A JVM killed between spawning a holder and writing its record left it running unrecorded: it holds
+     * containerd's stdout FIFO open for writing, so nothing may leave it. Recovery records it where its process's work
+     * dir still is and ends it where that is gone; holders under another root (another node's) are not touched.
+     */
+    @Test
+    void holdersLeftUnrecordedAreRecordedOrEndedByRecovery(@TempDir Path tmp) throws Exception {
+        Pty pty = Pty.open();
+        Path root = Files.createDirectories(tmp.resolve("work"));
+        Path kept = Files.createDirectories(root.resolve("pod/kept")).resolve("tty-init.holder");
+        Path gone = Files.createDirectories(root.resolve("pod/gone")).resolve("tty-init.holder");
+        Path other = Files.createDirectories(tmp.resolve("other/pod/c")).resolve("tty-init.holder");
+        PtyHolder.Held keptHolder = PtyHolder.hold(pty.master(), null, null, kept);
+        PtyHolder.Held goneHolder = PtyHolder.hold(pty.master(), null, null, gone);
+        PtyHolder.Held otherHolder = PtyHolder.hold(pty.master(), null, null, other);
+        try {
+            assertNotNull(keptHolder, "posix_spawn works here");
+            for (Path record : List.of(kept, gone, other)) {
+                Files.delete(record); // what the killed JVM had not written yet
+            }
+            Files.delete(gone.getParent()); // that process was removed meanwhile
+
+            PtyHolder.recordLeft(root);
+            assertEquals(keptHolder, PtyHolder.find(kept), "recorded again, so reattach and removal find it");
+            assertFalse(Files.exists(Path.of("/proc/" + goneHolder.pid())), "ended: no work dir to record it in");
+            assertTrue(Files.exists(Path.of("/proc/" + otherHolder.pid())), "another root's holder left alone");
+            assertFalse(Files.exists(other), "and not recorded");
+        } finally {
+            PtyHolder.release(keptHolder, kept);
+            PtyHolder.release(goneHolder, gone);
+            PtyHolder.release(otherHolder, other);
+            pty.close();
+        }
+    }
+
     private static void checkHolder(PtyHolder.Held held, int fd, Path out, Path record) throws Exception {
         TtyLibC libc = Native.libc();
         String ours = Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();

@@ -1,0 +1,80 @@
+package io.kuasar.driver.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.kuasar.spi.Stdio;
+import io.kuasar.ttrpc.TtrpcEventLoops;
+import io.netty.channel.EventLoopGroup;
+import java.io.RandomAccessFile;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The holder that keeps containerd's output FIFOs open across a JVM restart, with real FIFOs and processes. A JVM
+ * killed after starting a holder and before recording its pid leaves it running; the next JVM's pumps must take it
+ * over, or nothing ends it and containerd, which deletes an exited task only after EOF on its FIFOs, keeps the
+ * container CONTAINER_RUNNING for ever (and a StopPodSandbox of its pod hangs).
+ */
+class OutputPumpsTest {
+    private static final EventLoopGroup LOOP = TtrpcEventLoops.newGroup(1, "test-output-pumps");
+
+    @TempDir
+    Path dir;
+
+    @AfterAll
+    static void stopLoop() {
+        LOOP.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aHolderLeftUnrecordedByAKilledJvmIsTakenOverAndEndedWithTheOutput() throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setsid")) && Files.isExecutable(Path.of("/usr/bin/mkfifo")),
+                "setsid and mkfifo (util-linux, coreutils) are needed to make a holder as the driver does");
+        Path stdout = dir.resolve("stdout");
+        assertEquals(0, new ProcessBuilder("mkfifo", stdout.toString()).start().waitFor());
+        String id = UUID.randomUUID().toString().replace("-", "");
+        String marker = OutputPumps.marker(id, "");
+        // containerd's reader, opened read-write so that no open of the FIFO for writing ever blocks here
+        try (RandomAccessFile reader = new RandomAccessFile(stdout.toFile(), "rw")) {
+            Process left = new ProcessBuilder("setsid", "bash", "-c", "exec -a \"$0\" sleep 600", marker)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(stdout.toFile())).start();
+            try {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (!OutputPumps.isHolder(left.pid(), marker) && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+                assertTrue(OutputPumps.isHolder(left.pid(), marker), "the left holder runs as sleep under its marker");
+                VmProcess p = new VmProcess("", new Stdio("", stdout.toString(), "", false)); // holderPid never recorded
+
+                try (OutputPumps pumps = new OutputPumps()) {
+                    pumps.start(gone(), id, p, dir.resolve("offsets")).toCompletableFuture().get(30, TimeUnit.SECONDS);
+                }
+                assertEquals(left.pid(), p.holderPid, "the left holder taken over, no second one started");
+                assertTrue(left.waitFor(10, TimeUnit.SECONDS), "the left holder ended once the pumps ended");
+            } finally {
+                left.destroyForcibly();
+            }
+        }
+    }
+
+    /** An agent whose connection is closed: every ReadOutput fails at once and the pumps end, as when a VM goes. */
+    private AgentClient gone() throws Exception {
+        Path socket = dir.resolve("agent.sock");
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(socket));
+        AgentClient agent = AgentClient.connect(socket, LOOP);
+        agent.close();
+        server.close();
+        return agent;
+    }
+}
