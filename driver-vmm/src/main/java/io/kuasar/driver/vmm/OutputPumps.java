@@ -2,7 +2,6 @@ package io.kuasar.driver.vmm;
 
 import io.kuasar.driver.kit.Commands;
 import io.kuasar.driver.vmm.agent.proto.OutputResponse;
-import java.io.File;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -95,20 +94,34 @@ final class OutputPumps implements AutoCloseable {
         });
     }
 
+    /**
+     * The holder opens the FIFOs itself (bash's redirections, before it execs sleep under the marker), never the JVM:
+     * a JVM killed before the holder runs has held no write end whose closing containerd would take for EOF (its copy
+     * would end, and the next holder's open for writing block for ever), and one killed after leaves a holder the
+     * next JVM finds by its marker ({@link #leftHolder}). A failed open is said by bash on the node's log.
+     */
     private static long startHolder(String marker, String[] targets, String stdin) {
         try {
-            Process h = new ProcessBuilder("setsid", "bash", "-c", "exec -a \"$0\" sleep 2147483647", marker)
-                    .redirectInput(ProcessBuilder.Redirect.from(stdin == null ? Commands.DEV_NULL : new File(stdin)))
-                    .redirectOutput(targets[0] == null ? ProcessBuilder.Redirect.DISCARD
-                            : ProcessBuilder.Redirect.appendTo(new File(targets[0])))
-                    .redirectError(targets[1] == null ? ProcessBuilder.Redirect.DISCARD
-                            : ProcessBuilder.Redirect.appendTo(new File(targets[1])))
-                    .start();
-            return awaitExec(h.pid(), marker);
+            long pid = awaitExec(spawnHolder(marker, targets, stdin).pid(), marker);
+            if (!isHolder(pid, marker)) {
+                LOG.log(Level.WARNING, "vmm: the holder of " + marker + " did not start; output may end at a restart");
+            }
+            return pid;
         } catch (IOException e) {
             LOG.log(Level.WARNING, "vmm: no holder for the streams of " + marker + "; output may end at a restart", e);
             return 0;
         }
+    }
+
+    /** The holder's process, not waited for: it becomes the holder once its FIFOs are open. */
+    static Process spawnHolder(String marker, String[] targets, String stdin) throws IOException {
+        String none = Commands.DEV_NULL.getPath();
+        return new ProcessBuilder("setsid", "bash", "-c", "exec -a \"$0\" sleep 2147483647 <\"$1\" >>\"$2\" 2>>\"$3\"",
+                marker, stdin == null ? none : stdin, targets[0] == null ? none : targets[0],
+                targets[1] == null ? none : targets[1])
+                .redirectInput(ProcessBuilder.Redirect.from(Commands.DEV_NULL))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
     }
 
     /**

@@ -1,6 +1,8 @@
 package io.kuasar.driver.vmm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -13,6 +15,7 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -64,6 +67,35 @@ class OutputPumpsTest {
             } finally {
                 left.destroyForcibly();
             }
+        }
+    }
+
+    /**
+     * The holder opens the FIFOs itself, never the JVM: with no reader on the stdout FIFO yet, spawning the holder
+     * returns while the holder's own open waits (the JVM's open blocked before). A JVM killed while it held a write
+     * end of its own gave containerd an EOF, after which no holder's open for writing could ever return.
+     */
+    @Test
+    void theHolderOpensTheFifosItselfSoTheJvmHoldsNoEndOfThem() throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setsid")) && Files.isExecutable(Path.of("/usr/bin/mkfifo")),
+                "setsid and mkfifo (util-linux, coreutils) are needed to make a holder as the driver does");
+        Path stdout = dir.resolve("stdout");
+        assertEquals(0, new ProcessBuilder("mkfifo", stdout.toString()).start().waitFor());
+        String marker = OutputPumps.marker(UUID.randomUUID().toString().replace("-", ""), "");
+        Process holder = assertTimeoutPreemptively(Duration.ofSeconds(20),
+                () -> OutputPumps.spawnHolder(marker, new String[] {stdout.toString(), null}, null),
+                "spawning the holder blocked on a FIFO nobody reads");
+        try {
+            assertFalse(OutputPumps.isHolder(holder.pid(), marker), "a holder before its FIFO could be opened");
+            try (RandomAccessFile reader = new RandomAccessFile(stdout.toFile(), "rw")) { // containerd's reader
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (!OutputPumps.isHolder(holder.pid(), marker) && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+                assertTrue(OutputPumps.isHolder(holder.pid(), marker), "the holder, once the FIFO has its reader");
+            }
+        } finally {
+            holder.destroyForcibly();
         }
     }
 
