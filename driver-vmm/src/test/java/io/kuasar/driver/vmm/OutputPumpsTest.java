@@ -41,10 +41,7 @@ class OutputPumpsTest {
 
     @Test
     void aHolderLeftUnrecordedByAKilledJvmIsTakenOverAndEndedWithTheOutput() throws Exception {
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setsid")) && Files.isExecutable(Path.of("/usr/bin/mkfifo")),
-                "setsid and mkfifo (util-linux, coreutils) are needed to make a holder as the driver does");
-        Path stdout = dir.resolve("stdout");
-        assertEquals(0, new ProcessBuilder("mkfifo", stdout.toString()).start().waitFor());
+        Path stdout = stdoutFifo();
         String id = UUID.randomUUID().toString().replace("-", "");
         String marker = OutputPumps.marker(id, "");
         // containerd's reader, opened read-write so that no open of the FIFO for writing ever blocks here
@@ -77,10 +74,7 @@ class OutputPumpsTest {
      */
     @Test
     void theHolderOpensTheFifosItselfSoTheJvmHoldsNoEndOfThem() throws Exception {
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setsid")) && Files.isExecutable(Path.of("/usr/bin/mkfifo")),
-                "setsid and mkfifo (util-linux, coreutils) are needed to make a holder as the driver does");
-        Path stdout = dir.resolve("stdout");
-        assertEquals(0, new ProcessBuilder("mkfifo", stdout.toString()).start().waitFor());
+        Path stdout = stdoutFifo();
         String marker = OutputPumps.marker(UUID.randomUUID().toString().replace("-", ""), "");
         Process holder = assertTimeoutPreemptively(Duration.ofSeconds(20),
                 () -> OutputPumps.spawnHolder(marker, new String[] {stdout.toString(), null}, null),
@@ -97,6 +91,15 @@ class OutputPumpsTest {
         } finally {
             holder.destroyForcibly();
         }
+    }
+
+    /** containerd's stdout FIFO of a process, made as containerd makes it; the test is skipped without the tools. */
+    private Path stdoutFifo() throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setsid")) && Files.isExecutable(Path.of("/usr/bin/mkfifo")),
+                "setsid and mkfifo (util-linux, coreutils) are needed to make a holder as the driver does");
+        Path stdout = dir.resolve("stdout");
+        assertEquals(0, new ProcessBuilder("mkfifo", stdout.toString()).start().waitFor());
+        return stdout;
     }
 
     /** An agent whose connection is closed: every ReadOutput fails at once and the pumps end, as when a VM goes. */
