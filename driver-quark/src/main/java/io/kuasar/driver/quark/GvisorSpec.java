@@ -94,7 +94,6 @@ final class GvisorSpec {
         AtomicFiles.writeAtomically(configJson, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec));
     }
 
-    /** @throws SandboxException for a namespace entry that is not an object (nothing changed then) */
     /** The host cgroup containerd named for a container ({@code linux.cgroupsPath}), "" when none or unreadable. */
     static String cgroupsPath(Path configJson) {
         try {
@@ -104,6 +103,7 @@ final class GvisorSpec {
         }
     }
 
+    /** @throws SandboxException for a namespace entry that is not an object (nothing changed then) */
     static void rewrite(ObjectNode spec, String podId, String netnsPath) throws SandboxException {
         JsonNode ann = spec.get("annotations");
         ObjectNode annotations = ann instanceof ObjectNode ? (ObjectNode) ann : spec.putObject("annotations");
