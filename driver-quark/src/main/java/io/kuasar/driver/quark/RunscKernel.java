@@ -98,10 +98,10 @@ final class RunscKernel implements AppKernel {
             throw new SandboxException(SandboxException.Code.FAILED_PRECONDITION,
                     "network namespace " + pod.netnsPath + " of sandbox " + pod.id + " does not exist");
         }
-        Map<String, String> sysctls = GvisorLimits.checkPod(pod.id, pod.config, pod.netnsPath);
         if (pod.cgroup == null || pod.cgroup.isEmpty()) {
-            admit(pod); // created by a driver version that named the cgroup only here
+            admit(pod); // created by a driver version that checked the pod and named its cgroup only here
         }
+        Map<String, String> sysctls = pod.config == null ? Map.of() : pod.config.sysctls(); // admitted at Create
         String chosen = platform();
         Path dir = podDir(pod.id);
         Runsc runsc = new Runsc(settings, dir.resolve("root"), pod.netnsPath, chosen, reaper);
