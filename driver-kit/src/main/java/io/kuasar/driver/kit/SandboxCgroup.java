@@ -6,11 +6,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.function.Function;
+import java.util.stream.Stream;
 
 /**
  * The host cgroup of a sandbox whose containers share one process on the host (a VM's QEMU, gVisor's sentry), named
@@ -47,8 +49,7 @@ public final class SandboxCgroup {
     public static String path(String tech, String parent, String sandboxId) throws SandboxException {
         String p = parent == null || parent.isBlank() ? "/kuasar-" + tech : parent.trim();
         String path = (p.startsWith("/") ? p : "/" + p).replaceAll("/+$", "") + "/kuasar-" + tech + "-" + sandboxId;
-        Path asPath = Path.of(path);
-        if (!asPath.normalize().equals(asPath) || path.contains(":")) {
+        if (!plain(path)) {
             throw SandboxException.invalid("cgroup parent \"" + parent + "\" of sandbox " + sandboxId
                     + " is not a plain cgroupfs path (no . or .. segments, no systemd slice:prefix:name)");
         }
@@ -203,6 +204,15 @@ public final class SandboxCgroup {
     }
 
     /**
+     * An absolute cgroupfs path with no {@code .} or {@code ..} segments and no systemd {@code slice:prefix:name}
+     * form: one that stays inside the hierarchy it is resolved in.
+     */
+    private static boolean plain(String cgroup) {
+        Path p = Path.of(cgroup);
+        return p.isAbsolute() && p.normalize().equals(p) && !cgroup.contains(":");
+    }
+
+    /**
      * Removes the cgroup once its processes are gone, from every hierarchy the host mounts (a runtime that made it,
      * as runsc does, may have made it in all of them: blkio, devices, freezer, name=systemd, ...); returns the
      * directories that could not be removed. A path that is not absolute and plain (no {@code .} or {@code ..}
@@ -213,13 +223,12 @@ public final class SandboxCgroup {
         if (cgroup == null || cgroup.isEmpty()) {
             return left;
         }
-        Path asPath = Path.of(cgroup);
-        if (!asPath.isAbsolute() || !asPath.normalize().equals(asPath) || cgroup.contains(":")) {
+        if (!plain(cgroup)) {
             return List.of("cgroup \"" + cgroup + "\" is not a plain absolute cgroupfs path: not removed");
         }
         List<Path> hierarchies;
-        try (java.util.stream.Stream<Path> s = Files.list(ROOT)) {
-            hierarchies = s.filter(h -> Files.isDirectory(h, java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList();
+        try (Stream<Path> s = Files.list(ROOT)) {
+            hierarchies = s.filter(h -> Files.isDirectory(h, LinkOption.NOFOLLOW_LINKS)).toList();
         } catch (IOException e) {
             return List.of(ROOT + " cannot be listed: " + e.getMessage());
         }
