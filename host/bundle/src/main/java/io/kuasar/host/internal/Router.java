@@ -165,7 +165,7 @@ public class Router implements SandboxRouter {
         // a newcomer that arrived meanwhile stood by until now; its recovery waits for the leaving instance's
         // deactivation too (Handover)
         handover.after(gone.bundleId(), () -> drivers.doneLeaving(left).forEach((claim, names) -> takeOver(claim,
-                names, new Gap(heldAt == 0 ? leftAt : heldAt, leftAt, drainedAt, System.nanoTime()))));
+                names, new Gap(heldAt, leftAt, drainedAt, System.nanoTime()))));
     }
 
     /**
@@ -177,7 +177,7 @@ public class Router implements SandboxRouter {
         String describe(long servingAt) {
             return String.format(" after a gap of %d ms (drain %d, deactivation %d, recovery %d)%s",
                     ms(servingAt - leftAt), ms(drainedAt - leftAt), ms(stoppedAt - drainedAt), ms(servingAt - stoppedAt),
-                    heldAt == leftAt ? "" : String.format("; long calls held back %d ms", ms(servingAt - heldAt)));
+                    heldAt == 0 ? "" : String.format("; long calls held back %d ms", ms(servingAt - heldAt)));
         }
 
         private static long ms(long nanos) {
