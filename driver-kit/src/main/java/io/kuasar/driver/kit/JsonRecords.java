@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -74,6 +75,28 @@ public class JsonRecords<R> {
             Files.deleteIfExists(file(id));
         } catch (IOException e) {
             throw SandboxException.internal("cannot remove the state of " + kind + " " + id, e);
+        }
+    }
+
+    /**
+     * The record of {@code id}, empty when none is persisted; an unreadable one, or one that names another id, is an
+     * INTERNAL error.
+     *
+     * @since 1.11
+     */
+    public Optional<R> load(String id) throws SandboxException {
+        Path f = file(id);
+        if (!Files.exists(f)) {
+            return Optional.empty();
+        }
+        try {
+            R r = reader.readValue(f.toFile());
+            if (!id.equals(idOf.apply(r))) {
+                throw new IOException("file name does not match " + kind + " id " + idOf.apply(r));
+            }
+            return Optional.of(r);
+        } catch (IOException e) {
+            throw SandboxException.internal("cannot read the state of " + kind + " " + id, e);
         }
     }
 

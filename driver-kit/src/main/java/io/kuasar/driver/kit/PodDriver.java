@@ -79,6 +79,30 @@ public abstract class PodDriver<P extends PodRecord<?>, R> implements SandboxDri
         return pods.recover(store.loadAll().stream().filter(ours).toList(), store::idOf, restore, resume);
     }
 
+    /**
+     * For a driver that implements {@link io.kuasar.spi.SandboxHandover}: adopts the persisted pod {@code sandboxId}
+     * its predecessor released, restored and resumed as {@link #recover(Predicate, Function, PodTable.Step)} does
+     * for each pod; NOT_FOUND when no record of it is persisted (or {@code ours} refuses it).
+     *
+     * @since 1.11
+     */
+    protected SandboxStatus adopt(String sandboxId, Predicate<R> ours, Function<R, P> restore, PodTable.Step<P> resume)
+            throws SandboxException {
+        R persisted = store.load(sandboxId).filter(ours)
+                .orElseThrow(() -> SandboxException.notFound("sandbox", sandboxId));
+        return pods.adopt(persisted, store::idOf, restore, resume);
+    }
+
+    /**
+     * For a driver that implements {@link io.kuasar.spi.SandboxHandover}: the pod leaves this instance's table (its
+     * record stays for the successor) and is returned, for the driver to close what it holds open for it.
+     *
+     * @since 1.11
+     */
+    protected P releasePod(String sandboxId) throws SandboxException {
+        return pods.release(sandboxId);
+    }
+
     @Override
     public SandboxStatus create(SandboxSpec spec) throws SandboxException {
         return pods.create(spec.id(), id -> newPod(id, spec));

@@ -251,4 +251,33 @@ public final class PodTable<P extends PodRecord<?>> {
         }
         return out;
     }
+
+    /**
+     * Handover, on the successor: {@code persisted}, a pod its predecessor released, is made live and resumed as
+     * {@link #recover} does for each pod (a failure to resume is logged; the pod stays live so that it can be shut
+     * down). Returns its status.
+     *
+     * @since 1.11
+     */
+    public <R> SandboxStatus adopt(R persisted, Function<R, String> idOf, Function<R, P> restore, Step<P> resume)
+            throws SandboxException {
+        String id = idOf.apply(persisted);
+        List<SandboxStatus> adopted = recover(List.of(persisted), idOf, restore, resume);
+        if (adopted.isEmpty()) {
+            throw SandboxException.internal("cannot adopt sandbox " + id + " (see the log)", null);
+        }
+        return adopted.get(0);
+    }
+
+    /**
+     * Handover, on the leaving instance: the pod is no longer this instance's (NOT_FOUND for calls on it from now on;
+     * its record stays for the successor). Returns it, for the driver to let go of what it holds open for it.
+     *
+     * @since 1.11
+     */
+    public P release(String sandboxId) throws SandboxException {
+        P pod = get(sandboxId);
+        live.remove(pod.id, pod);
+        return pod;
+    }
 }

@@ -12,7 +12,9 @@
  * {@code shutdown} removes everything it made; {@code exit} completes when the sandbox has stopped. When a driver
  * (re)starts, the host calls {@link io.kuasar.spi.SandboxDriver#recover()}, and the driver re-attaches to what it
  * persisted. Task events (create, start, exit, delete, exec, pause, resume, OOM) go to the
- * {@link io.kuasar.spi.TaskEvents} service, which the host forwards to containerd.
+ * {@link io.kuasar.spi.TaskEvents} service, which the host forwards to containerd. A driver whose service also
+ * implements {@link io.kuasar.spi.SandboxHandover} is upgraded one sandbox at a time instead: each sandbox is released
+ * by the leaving instance and adopted by its successor, and the successor is not asked to recover.
  *
  * <p>How the four drivers map onto it:
  * <ul>
@@ -31,7 +33,7 @@
  * <p>Errors are {@link io.kuasar.spi.SandboxException}s carrying a gRPC-style code; the host turns them into the
  * gRPC or ttrpc status containerd sees.
  */
-@Version("1.1.0")
+@Version("1.2.0")
 @Export
 package io.kuasar.spi;
 
