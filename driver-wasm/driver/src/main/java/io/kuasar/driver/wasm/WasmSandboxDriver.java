@@ -5,6 +5,7 @@ import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.PodDriver;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.SandboxException;
+import io.kuasar.spi.SandboxHandover;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;
@@ -28,9 +29,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * The sandbox lifecycle the wasm sandboxers share. A wasm pod has no process and no namespaces of its own: Start
  * only marks it ready (the node serves its Task API; the pid it reports is the node's), Stop ends its containers,
  * Shutdown removes them. State under {@code stateDir(sandboxer)}, mounts and work files under
- * {@code runDir(sandboxer)}.
+ * {@code runDir(sandboxer)}. At an upgrade each pod is handed over on its own ({@link SandboxHandover}): its modules
+ * and WasmEdge processes run on, only who watches them changes.
  */
-abstract class WasmSandboxDriver extends PodDriver<WasmPod, PersistedPod> {
+abstract class WasmSandboxDriver extends PodDriver<WasmPod, PersistedPod> implements SandboxHandover {
     private static final Logger LOG = System.getLogger(WasmSandboxDriver.class.getName());
     private static final long KILL_WAIT_SECONDS = 10;
 
@@ -154,10 +156,38 @@ abstract class WasmSandboxDriver extends PodDriver<WasmPod, PersistedPod> {
 
     @Override
     public Collection<SandboxStatus> recover() {
-        return recover(p -> backend.sandboxer().equals(p.sandboxer()), WasmPod::restore, this::resume);
+        return recover(this::ours, WasmPod::restore, this::resume);
     }
 
-    /** Drops what a Create cut short left, and watches again the modules and processes still running. */
+    /**
+     * Handover, leaving: this instance stops watching the pod's containers (an exit from now on is the successor's
+     * to report) and stops copying their terminals, whose holders keep them; the modules and processes run on.
+     */
+    @Override
+    public void release(String sandboxId) throws SandboxException {
+        WasmPod pod = releasePod(sandboxId);
+        WasmTasks t = tasks.remove(pod.id);
+        if (t != null) {
+            t.release();
+        }
+        store.save(pod); // what a failed save left to the next one: the successor reads this record
+    }
+
+    /** Handover, succeeding: the pod's record, re-attached as {@link #recover()} does for every pod. */
+    @Override
+    public SandboxStatus adopt(String sandboxId) throws SandboxException {
+        return adopt(sandboxId, this::ours, WasmPod::restore, this::resume);
+    }
+
+    /** Whether a persisted pod is this sandboxer's: its record names it. */
+    private boolean ours(PersistedPod p) {
+        return backend.sandboxer().equals(p.sandboxer());
+    }
+
+    /**
+     * Recovery and adoption of one pod: drops what a Create cut short left, and watches again the modules and
+     * processes still running.
+     */
     private void resume(WasmPod pod) throws SandboxException {
         WasmTasks t = tasksOf(pod);
         for (WasmContainer c : pod.containerList()) {
@@ -178,8 +208,8 @@ abstract class WasmSandboxDriver extends PodDriver<WasmPod, PersistedPod> {
             return;
         }
         if (c.init.exit() == null && c.init.started()) {
-            // reattach does not block; an exit it finds at once is published now, and the host's event hub holds
-            // it until recover() has told the sandbox's containerd namespace.
+            // reattach does not block; an exit it finds at once (one while no instance watched) is published now,
+            // and after a restart the host's event hub holds it until recover() has told the sandbox's namespace.
             t.watch(c, backend.reattach(pod, c));
         }
     }

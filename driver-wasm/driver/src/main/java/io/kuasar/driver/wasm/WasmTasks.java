@@ -39,8 +39,8 @@ final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
     private final WasmBackend backend;
     private final TaskEvents events;
     private final Path workRoot;
-    /** True once the driver instance that made this object was deactivated: a newer instance handles exits. */
-    private final BooleanSupplier closed;
+    /** Until deactivation or a handover: then a newer instance reports the pod's exits. */
+    private final PodWatch watching;
 
     WasmTasks(WasmPod pod, WasmBackend backend, PodStore<WasmPod, PersistedPod> store, TaskEvents events, Path workRoot,
               BooleanSupplier closed) {
@@ -48,7 +48,16 @@ final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
         this.backend = backend;
         this.events = events;
         this.workRoot = workRoot;
-        this.closed = closed;
+        this.watching = new PodWatch(closed);
+    }
+
+    /** After a handover the pod is not this instance's: NOT_FOUND, as for any sandbox it does not hold. */
+    @Override
+    protected WasmContainer container(String id) throws SandboxException {
+        if (watching.released()) {
+            throw SandboxException.notFound("sandbox", pod.id);
+        }
+        return super.container(id);
     }
 
     private String refusedBy() {
@@ -165,7 +174,7 @@ final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
 
     void watch(WasmContainer c, CompletionStage<WasmBackend.Ending> ending) {
         ending.whenComplete((e, failure) -> {
-            if (closed.getAsBoolean()) {
+            if (!watching.watching()) {
                 return; // replaced (maybe by an update of this bundle, whose classes can no longer load): not ours
             }
             if (failure != null) {
@@ -178,31 +187,42 @@ final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
 
     /** Records, persists and publishes an exit once, then completes the waiters (in that order). */
     void ended(WasmContainer c, WasmBackend.Ending e) {
-        if (closed.getAsBoolean()) {
-            return; // this driver instance was replaced: the new one re-attaches and reports this exit
+        synchronized (watching) { // a handover waits for a report under way
+            if (!watching.watching()) {
+                return; // this driver instance was replaced: the new one re-attaches and reports this exit
+            }
+            int code = e.code();
+            if (c.killSignal != 0 && !e.oomKilled() && code > 128) {
+                code = 128 + c.killSignal;
+            }
+            if (!c.init.recordExit(new ExitStatus(c.init.pid(), code, e.at()))) {
+                return;
+            }
+            c.reason = e.reason();
+            try {
+                store.save(pod);
+            } catch (SandboxException se) {
+                LOG.log(Level.WARNING, "cannot persist the exit of " + c.id, se);
+            }
+            if (e.oomKilled()) {
+                events.publish(new TaskEvent.OutOfMemory(pod.id, c.id));
+            }
+            events.publish(new TaskEvent.Exited(pod.id, c.id, "", c.init.exit()));
+            c.init.completeWaiters();
+            if (!e.reason().isEmpty() && !"Completed".equals(e.reason()) && !"Error".equals(e.reason())) {
+                LOG.log(Level.INFO, "wasm container " + c.id + " of sandbox " + pod.id + " ended with " + code + ": "
+                        + e.reason());
+            }
         }
-        int code = e.code();
-        if (c.killSignal != 0 && !e.oomKilled() && code > 128) {
-            code = 128 + c.killSignal;
-        }
-        if (!c.init.recordExit(new ExitStatus(c.init.pid(), code, e.at()))) {
-            return;
-        }
-        c.reason = e.reason();
-        try {
-            store.save(pod);
-        } catch (SandboxException se) {
-            LOG.log(Level.WARNING, "cannot persist the exit of " + c.id, se);
-        }
-        if (e.oomKilled()) {
-            events.publish(new TaskEvent.OutOfMemory(pod.id, c.id));
-        }
-        events.publish(new TaskEvent.Exited(pod.id, c.id, "", c.init.exit()));
-        c.init.completeWaiters();
-        if (!e.reason().isEmpty() && !"Completed".equals(e.reason()) && !"Error".equals(e.reason())) {
-            LOG.log(Level.INFO, "wasm container " + c.id + " of sandbox " + pod.id + " ended with " + code + ": "
-                    + e.reason());
-        }
+    }
+
+    /**
+     * Handover: this instance reports no exit of the pod from now on, nor answers for it, and stops copying its
+     * terminals. The modules and processes run on; what this instance recorded is persisted already.
+     */
+    void release() {
+        watching.release();
+        stopConsoles();
     }
 
     /** Deactivation: this instance stops copying terminals; their holders keep them open for the next one. */
