@@ -328,7 +328,7 @@ public class Router implements SandboxRouter {
     public Collection<SandboxStatus> sandboxes() {
         List<SandboxStatus> all = new ArrayList<>();
         for (Map.Entry<String, String> e : gate.owners().entrySet()) {
-            DriverTable.Claim claim = drivers.current(e.getValue());
+            DriverTable.Claim claim = drivers.holderOf(e.getKey(), drivers.current(e.getValue()));
             if (claim == null) {
                 continue;
             }
