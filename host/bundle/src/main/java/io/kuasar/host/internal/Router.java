@@ -185,6 +185,8 @@ public class Router implements SandboxRouter {
         SandboxHandoff.Outcome outcome = handoff.run(gone, next, names, gate.sandboxesOf(names));
         gone.calls().closeAndDrain(drain, describe(gone)); // nothing is left inside: every call was on a sandbox
         pending.driverLeft(gone.driver());
+        // a stage on a sandbox shut down during the handoff was handed to nobody: the successor answers it
+        names.forEach(name -> pending.driverServes(name, next.driver()));
         LOG.log(Level.INFO, "driver {0} serves {1}: {2} left ({3})", describe(next), names, describe(gone),
                 outcome.describe());
         listeners.forEach(l -> l.recovered(outcome.adopted()));

@@ -144,10 +144,14 @@ class SandboxHandoffTest {
     }
 
     @Test
-    void aSandboxShutDownBeforeItsTurnIsNotAdopted() throws Exception {
+    void aSandboxGoneBeforeItsTurnIsNotAdoptedAndItsPendingWaitIsAnsweredByTheSuccessor() throws Exception {
+        CompletionStage<ExitStatus> waiting = router.waitTask("pod2", "c1", "");
         v1.held.remove("pod2"); // as if shut down inside the instance while the router still listed it
         router.unbindDriver(v1, props("runc", 1));
         assertEquals(List.of("adopt pod1"), v2.handovers);
+        assertEquals(List.of("wait c1"), v2.taskCalls, "the orphaned Wait was asked of the successor, not left hanging");
+        v2.waitAnswer.complete(new ExitStatus(1, 3, Instant.EPOCH));
+        assertEquals(3, waiting.toCompletableFuture().get(2, TimeUnit.SECONDS).code());
     }
 
     @Test
