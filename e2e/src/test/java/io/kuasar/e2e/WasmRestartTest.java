@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.DisabledIfEnvironmentVariable;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -25,37 +26,45 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * driver-wasm across an upgrade of its driver bundle and across a kill -9 of the node's JVM. Chicory and Wasmtime
  * modules run inside the node: an upgrade must leave them running (they belong to the engine bundles; Wasmtime's JNI
- * library is never loaded again), a crash ends them and
- * they must be reported exited (137, with the reason in the node log), never left "running". WasmEdge processes
- * outlive the JVM (the keeper keeps containerd's connections and records exits).
+ * library is never loaded again) and hand their pod to the new driver instance, as it does WasmEdge processes; a crash
+ * ends them and they must be reported exited (137, with the reason in the node log), never left "running". WasmEdge
+ * processes outlive the JVM (the keeper keeps containerd's connections and records exits).
  */
 class WasmRestartTest extends CriTestBase {
     private static final Duration BACK = Duration.ofSeconds(60);
+    private static final String NEW_VERSION = "0.1.1";
 
     @ParameterizedTest
-    @ValueSource(strings = {"wasm", "wasmtime"})
-    void upgradingTheDriverLeavesInNodeModulesRunning(String sandboxer) throws Exception {
-        Path jar = env.repo().resolve("driver-wasm/driver/target/kuasar-driver-wasm-driver-0.1.0-SNAPSHOT.jar");
-        assertTrue(Files.isRegularFile(jar), "build driver-wasm first: " + jar);
+    @ValueSource(strings = {"wasm", "wasmtime", "wasmedge"})
+    void upgradingTheDriverHandsThePodOverWithItsModulesRunning(String sandboxer) throws Exception {
+        Path built = DriverJars.builtJar(env.repo(), "driver-wasm/driver", "kuasar-driver-wasm-driver");
+        Path newer = Files.createTempFile(logRoot, "driver-wasm-", ".jar");
+        DriverJars.repack(built, newer, NEW_VERSION); // another version stands beside the old one: a handover
         PodSandboxConfig pod = podConfig("w-upg");
         String podId = runPod(pod, "kuasar-" + sandboxer);
         String sleeper = cri.runContainer(podId, pod, WasmPodTest.wasm("sleeper", "quiet", "sleep", "3600"));
         String looper = cri.runContainer(podId, pod, WasmPodTest.wasm("looper", "quiet", "loop"));
         cri.waitForLog(sleeper, "sleeping", WAIT);
         cri.waitForLog(looper, "looping", WAIT);
-        long mark = nodeLogMark();
 
-        String answer = admin("upgrade " + sandboxer + " " + jar.toAbsolutePath());
-        assertTrue(answer.strip().endsWith("OK"), () -> "upgrade: " + answer);
-        waitForLog("serves [" + sandboxer + "]: recovered", mark);
-
+        upgrade(sandboxer, newer);
         for (String c : List.of(sleeper, looper)) {
             assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(c).getState(), c + " after upgrade");
         }
         cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(looper).setTimeout(20).build());
         assertEquals(143, cri.waitForState(looper, ContainerState.CONTAINER_EXITED, WAIT).getExitCode(),
                 "the new driver instance still reaches the module the old one started");
+        upgrade(sandboxer, built); // back to the build's bundle, as the other tests expect it
         assertEquals(ContainerState.CONTAINER_RUNNING, cri.containerStatus(sleeper).getState());
+    }
+
+    /** Upgrades the wasm driver bundle to {@code jar}; the running pod of {@code sandboxer} is handed over. */
+    private void upgrade(String sandboxer, Path jar) throws IOException, InterruptedException {
+        long mark = nodeLogMark();
+        String answer = admin("upgrade " + sandboxer + " " + jar.toAbsolutePath());
+        assertTrue(answer.strip().endsWith("OK"), () -> "upgrade: " + answer);
+        String serves = waitForLog("serves [" + sandboxer + "]: ", mark);
+        assertTrue(serves.contains("handed over 1 sandbox(es) one at a time"), "a handover, not a recovery: " + serves);
     }
 
     @Test
@@ -104,11 +113,17 @@ class WasmRestartTest extends CriTestBase {
         assertEquals(143, cri.waitForState(edgeSleeper, ContainerState.CONTAINER_EXITED, WAIT).getExitCode());
     }
 
-    private void waitForLog(String needle, long mark) throws IOException, InterruptedException {
+    /** The first line of the node log since {@code mark} that holds {@code needle}, once there is one. */
+    private String waitForLog(String needle, long mark) throws IOException, InterruptedException {
         long end = System.nanoTime() + BACK.toNanos();
-        while (!nodeLogSince(mark).contains(needle)) {
+        while (true) {
+            String log = nodeLogSince(mark);
+            Optional<String> line = log.lines().filter(l -> l.contains(needle)).findFirst();
+            if (line.isPresent()) {
+                return line.get();
+            }
             if (System.nanoTime() > end) {
-                throw new AssertionError("node log lacks \"" + needle + "\": " + nodeLogSince(mark));
+                throw new AssertionError("node log lacks \"" + needle + "\": " + log);
             }
             Thread.sleep(50);
         }
