@@ -170,7 +170,8 @@ abstract class WasmSandboxDriver extends PodDriver<WasmPod, PersistedPod> implem
         if (t != null) {
             t.release();
         }
-        store.save(pod); // what a failed save left to the next one: the successor reads this record
+        // nothing to save: each change of the pod was saved as it was made, and a save (two fsyncs) is most of the
+        // time one pod's calls wait; an exit whose save failed is found again by the successor's re-attachment
     }
 
     /** Handover, succeeding: the pod's record, re-attached as {@link #recover()} does for every pod. */
@@ -190,13 +191,17 @@ abstract class WasmSandboxDriver extends PodDriver<WasmPod, PersistedPod> implem
      */
     private void resume(WasmPod pod) throws SandboxException {
         WasmTasks t = tasksOf(pod);
+        boolean dropped = false;
         for (WasmContainer c : pod.containerList()) {
-            recover(pod, t, c);
+            dropped |= recover(pod, t, c);
         }
-        store.save(pod);
+        if (dropped) {
+            store.save(pod); // only then: the rest is on disk as it is, and a save holds up the pod's calls
+        }
     }
 
-    private void recover(WasmPod pod, WasmTasks t, WasmContainer c) {
+    /** Re-attaches one container; true when it was dropped instead, half-created. */
+    private boolean recover(WasmPod pod, WasmTasks t, WasmContainer c) {
         if (c.plan == null) {
             // The node died inside Create: remove what it made, so a replayed Create starts afresh.
             try {
@@ -205,12 +210,13 @@ abstract class WasmSandboxDriver extends PodDriver<WasmPod, PersistedPod> implem
                 LOG.log(Level.WARNING, "cannot clean up half-created container " + c.id, e);
             }
             pod.removeContainer(c.id);
-            return;
+            return true;
         }
         if (c.init.exit() == null && c.init.started()) {
             // reattach does not block; an exit it finds at once (one while no instance watched) is published now,
             // and after a restart the host's event hub holds it until recover() has told the sandbox's namespace.
             t.watch(c, backend.reattach(pod, c));
         }
+        return false;
     }
 }
