@@ -57,6 +57,8 @@ public final class ExitFiles {
      * {@code startTime}), from {@code file} (written by the instance whose child it was), else from the keeper's record
      * (then kept in {@code file} and the record consumed). Both are written just after the process is reaped, so each
      * is looked for again for up to {@code wait}; then {@link ExitStatus#UNKNOWN_CODE}. Never blocks the caller.
+     * Cancelling the returned stage ({@code toCompletableFuture().cancel}) stops the looking: a driver instance that
+     * hands the process over leaves no poll behind, nor a keeper's warning about an exit it no longer asks for.
      */
     public static CompletionStage<ExitStatus> collect(Path file, OrphanExits orphans, long pid, long startTime,
                                                       Duration wait, String what) {
@@ -71,6 +73,9 @@ public final class ExitFiles {
 
     private static void poll(Path file, OrphanExits orphans, long pid, long startTime, long deadline, String what,
                              CompletableFuture<ExitStatus> done) {
+        if (done.isDone()) {
+            return; // cancelled: nobody asks any more
+        }
         Optional<ExitStatus> own = read(file, pid);
         if (own.isPresent()) {
             done.complete(own.get());

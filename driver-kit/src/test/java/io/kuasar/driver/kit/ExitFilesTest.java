@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,6 +23,11 @@ class ExitFilesTest {
 
     /** A keeper that recorded nothing but {@code recorded}. */
     private static OrphanExits keeper(Optional<ExitStatus> recorded) {
+        return keeper(recorded, new AtomicInteger());
+    }
+
+    /** As above, counting in {@code asked} the questions about an exit. */
+    private static OrphanExits keeper(Optional<ExitStatus> recorded, AtomicInteger asked) {
         return new OrphanExits() {
             @Override
             public boolean recording() {
@@ -30,11 +36,13 @@ class ExitFilesTest {
 
             @Override
             public Optional<ExitStatus> recorded(long pid, long startTime) {
+                asked.incrementAndGet();
                 return recorded;
             }
 
             @Override
             public CompletionStage<ExitStatus> exitOf(long pid, long startTime, Duration wait, String what) {
+                asked.incrementAndGet();
                 return CompletableFuture.completedFuture(new ExitStatus(pid, ExitStatus.UNKNOWN_CODE, Instant.now()));
             }
 
@@ -62,6 +70,18 @@ class ExitFilesTest {
         assertEquals(9, ExitFiles.collect(file, keeper(Optional.of(kept)), 4242, 0, Duration.ofMillis(100), "test")
                 .toCompletableFuture().get(10, TimeUnit.SECONDS).code());
         assertEquals(kept, ExitFiles.read(file, 4242).orElseThrow());
+    }
+
+    @Test
+    void aCancelledCollectNeitherPollsOnNorAsksTheKeeper() throws Exception {
+        AtomicInteger asked = new AtomicInteger();
+        Process p = new ProcessBuilder("sleep", "0.2").start();
+        OrphanExits keeper = keeper(Optional.empty(), asked);
+        ExitFiles.collect(dir.resolve("exit"), keeper, p.pid(), ProcStat.startTime(p.pid()), Duration.ofMillis(100),
+                "test").toCompletableFuture().cancel(false);
+        p.onExit().get(10, TimeUnit.SECONDS);
+        Thread.sleep(300); // past the process's end and the whole wait: a poll left running would have asked
+        assertEquals(0, asked.get());
     }
 
     @Test
