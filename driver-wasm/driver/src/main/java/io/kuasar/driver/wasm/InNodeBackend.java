@@ -93,7 +93,8 @@ final class InNodeBackend implements WasmBackend {
         } catch (IOException | RuntimeException e) {
             throw SandboxException.internal("cannot start the wasm module of " + c.id, e);
         }
-        return new Started(ProcessHandle.current().pid(), run.outcome().thenApply(InNodeBackend::ending));
+        return new Started(ProcessHandle.current().pid(),
+                WasmBackend.watch(run.outcome().toCompletableFuture(), InNodeBackend::ending));
     }
 
     /**
@@ -155,7 +156,7 @@ final class InNodeBackend implements WasmBackend {
     public CompletionStage<Ending> reattach(WasmPod pod, WasmContainer c) {
         Optional<WasmRun> run = engine.find(key(pod, c));
         if (run.isPresent()) {
-            return run.get().outcome().thenApply(InNodeBackend::ending);
+            return WasmBackend.watch(run.get().outcome().toCompletableFuture(), InNodeBackend::ending);
         }
         return CompletableFuture.completedFuture(new Ending(LOST_CODE, Instant.now(),
                 "the node JVM that ran this wasm module stopped (crash, kill -9 or restart): the module ended with it",

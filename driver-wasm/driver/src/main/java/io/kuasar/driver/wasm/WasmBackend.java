@@ -3,7 +3,9 @@ package io.kuasar.driver.wasm;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kuasar.spi.SandboxException;
 import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
 
 /** What differs between the engines: how a container's module is checked, run, stopped, measured and found again. */
 interface WasmBackend {
@@ -22,7 +24,10 @@ interface WasmBackend {
     /** At Task Create, with the plan made: refuse a module this engine cannot run (INVALID_ARGUMENT). */
     void prepare(WasmPod pod, WasmContainer c) throws SandboxException;
 
-    /** Starts the container's module; the stage completes once, when it has ended. */
+    /**
+     * Starts the container's module; the stage completes once, when it has ended. Cancelling it (a handover) stops
+     * this driver instance's watch, and leaves whatever records the end for the successor.
+     */
     Started start(WasmPod pod, WasmContainer c) throws SandboxException;
 
     /** Delivers {@code signal} to a started, running container. */
@@ -38,9 +43,23 @@ interface WasmBackend {
 
     /**
      * After a driver restart or upgrade: how the container recorded as running ends (at once when it ended while no
-     * driver watched, or with the JVM that ran it).
+     * driver watched, or with the JVM that ran it). Cancelling the stage stops the watch, as for {@link #start}.
      */
     CompletionStage<Ending> reattach(WasmPod pod, WasmContainer c);
+
+    /**
+     * {@code source.thenApply(f)}, which when cancelled cancels {@code source} too: a watch this driver instance
+     * gives up leaves nothing of it queued on what outlives the instance (an engine's run, a process's end).
+     */
+    static <T> CompletableFuture<Ending> watch(CompletableFuture<T> source, Function<T, Ending> f) {
+        CompletableFuture<Ending> ending = source.thenApply(f);
+        ending.whenComplete((e, failure) -> {
+            if (ending.isCancelled()) {
+                source.cancel(false);
+            }
+        });
+        return ending;
+    }
 
     /** Frees what start made (engine record, cgroup); the container has ended. */
     void release(WasmPod pod, WasmContainer c);

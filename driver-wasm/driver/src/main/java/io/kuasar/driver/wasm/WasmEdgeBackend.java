@@ -20,6 +20,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -146,13 +147,13 @@ record WasmEdgeBackend(WasmEdgeInstall install, Path workRoot, OrphanExits orpha
         }
         c.startTime = ProcStat.startTime(process.pid());
         Path exitFile = workDir(pod, c).resolve(EXIT_FILE);
-        CompletionStage<Ending> ending = process.onExit().thenApply(p -> {
+        CompletableFuture<Ending> ending = process.onExit().thenApply(p -> {
             int code = p.exitValue();
             Instant at = Instant.now();
             ExitFiles.write(exitFile, code, at); // first, for a driver instance that replaced this one meanwhile
             return ending(cg, code, at);
         });
-        return new Started(process.pid(), ending);
+        return new Started(process.pid(), ending.copy()); // a cancelled watch: the exit file is still written
     }
 
     private static Ending ending(Cgroups cg, int code, Instant at) {
@@ -210,8 +211,9 @@ record WasmEdgeBackend(WasmEdgeInstall install, Path workRoot, OrphanExits orpha
             c.init.console = Terminals.reattach(c.init.stdio, "WasmEdge container " + c.id,
                     Terminals.holderRecord(workDir(pod, c), ""));
         }
-        return ExitFiles.collect(workDir(pod, c).resolve(EXIT_FILE), orphans, c.init.pid(), c.startTime, RECORD_WAIT,
-                "WasmEdge process of container " + c.id).thenApply(e -> ending(cg, e.code(), e.exitedAt()));
+        return WasmBackend.watch(ExitFiles.collect(workDir(pod, c).resolve(EXIT_FILE), orphans, c.init.pid(),
+                c.startTime, RECORD_WAIT, "WasmEdge process of container " + c.id).toCompletableFuture(),
+                e -> ending(cg, e.code(), e.exitedAt()));
     }
 
     @Override

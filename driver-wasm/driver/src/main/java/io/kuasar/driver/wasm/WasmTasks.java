@@ -173,7 +173,7 @@ final class WasmTasks extends PodTasks<WasmPod, WasmContainer> {
     }
 
     void watch(WasmContainer c, CompletionStage<WasmBackend.Ending> ending) {
-        ending.whenComplete((e, failure) -> {
+        watching.add(ending).whenComplete((e, failure) -> {
             if (!watching.watching()) {
                 return; // replaced (maybe by an update of this bundle, whose classes can no longer load): not ours
             }

@@ -19,6 +19,7 @@ import io.kuasar.spi.TaskService;
 import io.kuasar.spi.TaskSpec;
 import io.kuasar.spi.TaskState;
 import io.kuasar.spi.TypedData;
+import io.kuasar.wasm.engine.RunOutcome;
 import io.kuasar.wasm.engine.internal.ChicoryEngine;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -222,6 +223,13 @@ class WasmHandoverTest {
         assertEquals(List.of("c1:137"), exits(eventsOfB));
         assertEquals(List.of(), exits(eventsOfA));
         b.shutdown("pod2");
+    }
+
+    @Test
+    void aWatchGivenUpCancelsWhatItWaitedOnSoThatNothingOfTheInstanceStaysQueuedThere() {
+        CompletableFuture<RunOutcome> outcome = new CompletableFuture<>();
+        WasmBackend.watch(outcome, InNodeBackend::ending).cancel(false);
+        assertTrue(outcome.isCancelled());
     }
 
     @Test
