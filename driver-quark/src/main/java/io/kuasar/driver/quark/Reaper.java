@@ -1,11 +1,6 @@
 package io.kuasar.driver.quark;
 
 import io.kuasar.driver.kit.ProcStat;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -85,7 +80,7 @@ final class Reaper implements AutoCloseable {
     private List<Long> learn(List<ProcStat> all, Set<String> wanted) {
         Set<Long> family = new HashSet<>();
         for (ProcStat s : all) {
-            String cmd = commandLine(s.pid());
+            String cmd = String.join(" ", ProcStat.cmdline(s.pid())); // a marker may span arguments
             if (wanted.stream().anyMatch(cmd::contains)) {
                 family.add(s.pid());
             }
@@ -222,15 +217,6 @@ final class Reaper implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 return false;
             }
-        }
-    }
-
-    static String commandLine(long pid) {
-        try {
-            return new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8)
-                    .replace('\0', ' ');
-        } catch (IOException e) {
-            return "";
         }
     }
 

@@ -318,7 +318,8 @@ final class RunscKernel implements AppKernel {
         if (pod.state != SandboxStatus.State.READY) {
             return true;
         }
-        boolean alive = Reaper.commandLine(pod.pid).contains("--root=" + runsc.root());
+        String root = "--root=" + runsc.root();
+        boolean alive = ProcStat.cmdline(pod.pid).stream().anyMatch(a -> a.contains(root));
         if (!alive) {
             markGone(pod);
             return false;
@@ -363,7 +364,7 @@ final class RunscKernel implements AppKernel {
             if (s.ppid() == self) {
                 continue;
             }
-            List<String> argv = List.of(Reaper.commandLine(s.pid()).split(" "));
+            List<String> argv = ProcStat.cmdline(s.pid());
             int wait = argv.indexOf("wait");
             if (wait > 0 && wait == argv.size() - 2 && argv.stream().anyMatch(a -> a.startsWith(ours))) {
                 LOG.log(Level.INFO, "ending runsc wait " + s.pid() + " left by a previous node process: "
