@@ -1,5 +1,6 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.DaemonThreads;
 import io.kuasar.driver.kit.ProcStat;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -11,7 +12,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import jnr.ffi.LibraryLoader;
@@ -47,16 +47,8 @@ final class Reaper implements AutoCloseable {
     /** This JVM's session, never tracked: runsc helpers the JVM spawns itself (wait, exec) share it. */
     private final long ownSession = ProcStat.of(self).session();
     private final AtomicBoolean sweepQueued = new AtomicBoolean();
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(daemon("reaper"));
-
-    /** Threads of the runsc driver's own executors: daemons, so a stuck one never holds the JVM's exit. */
-    static ThreadFactory daemon(String name) {
-        return r -> {
-            Thread t = new Thread(r, "kuasar-runsc-" + name);
-            t.setDaemon(true);
-            return t;
-        };
-    }
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+            DaemonThreads.named("kuasar-runsc-reaper"));
 
     Reaper() {
         timer.scheduleWithFixedDelay(this::sweep, 1, 1, TimeUnit.SECONDS);

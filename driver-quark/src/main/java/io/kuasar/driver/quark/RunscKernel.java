@@ -1,6 +1,7 @@
 package io.kuasar.driver.quark;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.kuasar.driver.kit.DaemonThreads;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.PodCgroup;
 import io.kuasar.driver.kit.PodFiles;
@@ -59,7 +60,8 @@ final class RunscKernel implements AppKernel {
      * Starts recovered containers' runsc waits after recover() (each a fork and a Go start, ~30 ms under load, which
      * calls would wait for); a late wait still gets the exit: the sandbox keeps a status until it is deleted.
      */
-    private final ExecutorService rewatch = Executors.newSingleThreadExecutor(Reaper.daemon("rewatch"));
+    private final ExecutorService rewatch = Executors.newSingleThreadExecutor(
+            DaemonThreads.named("kuasar-runsc-rewatch"));
 
     RunscKernel(RunscSettings settings, Path runRoot, PodStore<Pod, PersistedPod> store, TaskEvents events,
                 OrphanExits orphans, Reaper reaper, CompletableFuture<String> platform) {

@@ -1,6 +1,7 @@
 package io.kuasar.driver.vmm;
 
 import io.kuasar.driver.kit.Commands;
+import io.kuasar.driver.kit.DaemonThreads;
 import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.vmm.agent.proto.OutputResponse;
 import java.io.FileOutputStream;
@@ -39,11 +40,7 @@ final class OutputPumps implements AutoCloseable {
     private static final long HOLDER_EXEC_WAIT_NANOS = 10_000_000_000L;
 
     private volatile boolean closing;
-    private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "kuasar-vmm-output");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService threads = Executors.newCachedThreadPool(DaemonThreads.named("kuasar-vmm-output"));
 
     /**
      * Starts the pumps of {@code p}; the stage completes once every stream reached EOF (or failed). How far each
