@@ -73,6 +73,7 @@ public class RuncDriver extends PodDriver<Sandbox, PersistedState.Sandbox> imple
 
     private final DriverContext ctx;
     private final Path nsRoot;
+    private final Recovery recovery;
 
     @Activate
     public RuncDriver(@Reference TaskEvents events, @Reference HostPaths paths, @Reference OrphanExits orphans,
@@ -98,6 +99,10 @@ public class RuncDriver extends PodDriver<Sandbox, PersistedState.Sandbox> imple
             Runc runc = new Runc(settings.runcBinary(), run.resolve("runc"), run.resolve("log"));
             this.ctx = new DriverContext(runc, store, events, new ExitWatcher(first), new NamespaceRewriter(),
                     HostFiles.privateDir(run.resolve("tasks")), ProcessHandle.current().pid(), orphans, first);
+            this.recovery = new Recovery(ctx, nsRoot);
+            if (!first) {
+                recovery.warmUp(paths.stateDir(NAME)); // a successor: its handover is about to begin
+            }
         } catch (IOException e) {
             throw new IllegalStateException("runc driver cannot start: " + e.getMessage(), e);
         }
@@ -139,7 +144,6 @@ public class RuncDriver extends PodDriver<Sandbox, PersistedState.Sandbox> imple
     /** Re-attaches to one sandbox a predecessor released, as recover() does for each sandbox after a restart. */
     @Override
     public SandboxStatus adopt(String sandboxId) throws SandboxException {
-        Recovery recovery = new Recovery(ctx, nsRoot);
         return adopt(sandboxId, p -> true, recovery::restore, recovery::reattach);
     }
 
@@ -233,7 +237,6 @@ public class RuncDriver extends PodDriver<Sandbox, PersistedState.Sandbox> imple
     @Override
     public Collection<SandboxStatus> recover() {
         Terminals.recordLeftHolders(ctx.workRoot()); // first: a half-made container's removal must end its holder
-        Recovery recovery = new Recovery(ctx, nsRoot);
         return recover(p -> true, recovery::restore, recovery::resume);
     }
 
