@@ -87,7 +87,11 @@ final class TaskSockets implements SandboxListener {
         return id;
     }
 
-    private Path open(String sandboxId) throws SandboxException {
+    /**
+     * Synchronized: a Start answered while a driver upgrade hands its sandbox to the successor asks for the socket
+     * at the same time as the handoff's {@link #recovered} does; only one may listen.
+     */
+    private synchronized Path open(String sandboxId) throws SandboxException {
         Path existing = bySandbox.get(sandboxId);
         if (existing != null) {
             return existing;
@@ -130,7 +134,7 @@ final class TaskSockets implements SandboxListener {
     }
 
     @Override
-    public void removed(String sandboxId) {
+    public synchronized void removed(String sandboxId) {
         Path socket = bySandbox.remove(sandboxId);
         if (socket == null) {
             return;

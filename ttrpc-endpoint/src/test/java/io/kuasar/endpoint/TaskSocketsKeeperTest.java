@@ -91,6 +91,34 @@ class TaskSocketsKeeperTest {
                 .toAbsolutePath()));
     }
 
+    /**
+     * A Start answered while a driver upgrade hands its sandbox over asks for the socket as the handoff's
+     * recovered() does: whichever comes second gets the same socket, not a failure to listen twice.
+     */
+    @Test
+    void aStartAndAHandoffOfTheSameSandboxAtOnceShareOneSocket() throws Exception {
+        SandboxStatus ready = new SandboxStatus("pod1", "runc", "ns", SandboxStatus.State.READY, 1, Instant.now(),
+                null, "", Map.of());
+        for (int round = 0; round < 20; round++) {
+            java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(2);
+            var start = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    together.await();
+                    return sockets.addressFor("pod1", "", 3).uri();
+                } catch (Exception e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            });
+            together.await();
+            sockets.recovered(List.of(ready));
+            assertEquals("ttrpc+unix://" + dir.resolve("task").resolve(TaskSockets.socketName("pod1")),
+                    start.get(10, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals(1, server.sockets().size());
+            sockets.removed("pod1");
+        }
+        assertEquals(20, keeper.requests.stream().filter(r -> r.startsWith("LISTEN")).count());
+    }
+
     @Test
     void aKeeperRefusalFailsStartAndLeavesNothingServed() throws Exception {
         keeper.refuse = true;

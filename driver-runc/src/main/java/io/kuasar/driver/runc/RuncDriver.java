@@ -10,19 +10,17 @@ import io.kuasar.driver.runc.pod.PersistedState;
 import io.kuasar.driver.runc.pod.PodNamespaces;
 import io.kuasar.driver.runc.pod.PodStopper;
 import io.kuasar.driver.runc.pod.Sandbox;
-import io.kuasar.driver.kit.tty.Console;
 import io.kuasar.driver.kit.tty.Terminals;
 import io.kuasar.driver.runc.process.ExitWatcher;
 import io.kuasar.driver.runc.process.Runc;
 import io.kuasar.driver.runc.process.Syscalls;
-import io.kuasar.driver.runc.task.Container;
-import io.kuasar.driver.runc.task.Proc;
 import io.kuasar.driver.runc.task.RuncTasks;
 import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.OrphanExits;
 import io.kuasar.spi.PodConfig;
 import io.kuasar.spi.SandboxDriver;
 import io.kuasar.spi.SandboxException;
+import io.kuasar.spi.SandboxHandover;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;
@@ -51,12 +49,14 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * its PID namespace) and returns this JVM's pid. CRI then writes /proc/&lt;that pid&gt;/ns/... into every container
  * spec, and task create rewrites those paths to the pod's namespaces ({@link NamespaceRewriter}). Containers are
  * created with runc directly and become children of this JVM, a child subreaper, whose {@link ExitWatcher} reaps
- * them through pidfds. Everything is persisted per sandbox so a restarted driver re-attaches ({@link #recover()}).
- * The sandbox bookkeeping (create once, start once, stop idempotent, shutdown) is the kit's {@link PodDriver}.
+ * them through pidfds. Everything is persisted per sandbox so a restarted driver re-attaches ({@link #recover()}),
+ * and at an upgrade each sandbox is handed to the successor instance in this JVM on its own ({@link #release},
+ * {@link #adopt}). The sandbox bookkeeping (create once, start once, stop idempotent, shutdown) is the kit's
+ * {@link PodDriver}.
  */
 @Component(service = SandboxDriver.class, property = SandboxDriver.SANDBOXER + "=runc")
 @Designate(ocd = RuncDriver.Config.class)
-public class RuncDriver extends PodDriver<Sandbox, PersistedState.Sandbox> {
+public class RuncDriver extends PodDriver<Sandbox, PersistedState.Sandbox> implements SandboxHandover {
     static final String NAME = "runc";
 
     @ObjectClassDefinition(name = "Kuasar runc driver", pid = "io.kuasar.driver.runc")
@@ -73,6 +73,7 @@ public class RuncDriver extends PodDriver<Sandbox, PersistedState.Sandbox> {
 
     private final DriverContext ctx;
     private final Path nsRoot;
+    private final Recovery recovery;
 
     @Activate
     public RuncDriver(@Reference TaskEvents events, @Reference HostPaths paths, @Reference OrphanExits orphans,
@@ -98,6 +99,10 @@ public class RuncDriver extends PodDriver<Sandbox, PersistedState.Sandbox> {
             Runc runc = new Runc(settings.runcBinary(), run.resolve("runc"), run.resolve("log"));
             this.ctx = new DriverContext(runc, store, events, new ExitWatcher(first), new NamespaceRewriter(),
                     HostFiles.privateDir(run.resolve("tasks")), ProcessHandle.current().pid(), orphans, first);
+            this.recovery = new Recovery(ctx, nsRoot);
+            if (!first) {
+                recovery.warmUp(paths.stateDir(NAME)); // a successor: its handover is about to begin
+            }
         } catch (IOException e) {
             throw new IllegalStateException("runc driver cannot start: " + e.getMessage(), e);
         }
@@ -115,25 +120,31 @@ public class RuncDriver extends PodDriver<Sandbox, PersistedState.Sandbox> {
 
     /**
      * Stops watching; containers keep running and are picked up again by the next instance's recover(). The host
-     * lets no call in once the service is going, and lets the calls inside finish before this runs.
+     * lets no call in once the service is going, and lets the calls inside finish before this runs. Sandboxes
+     * released to a successor are no longer in the table: nothing of theirs is touched here.
      */
     @Deactivate
     public void close() {
         // Terminals stay with their holders; the next instance's recover() copies them again.
         for (Sandbox sb : pods.pods()) {
-            for (Container c : sb.containerList()) {
-                stopConsole(c.init);
-                c.execs.values().forEach(RuncDriver::stopConsole);
-            }
+            sb.tasks.stopConsoles();
         }
-        ctx.watcher().close();
+        ctx.watcher().close(); // reaps nothing: a released sandbox's exited process waits for the successor
     }
 
-    private static void stopConsole(Proc p) {
-        Console console = p.console;
-        if (console != null) {
-            console.stop();
-        }
+    /**
+     * Hands one sandbox to the successor: its processes are no longer watched here (an exit already being recorded
+     * is persisted first), its terminal copies stop; its record on disk is what the successor adopts.
+     */
+    @Override
+    public void release(String sandboxId) throws SandboxException {
+        releasePod(sandboxId).tasks.release();
+    }
+
+    /** Re-attaches to one sandbox a predecessor released, as recover() does for each sandbox after a restart. */
+    @Override
+    public SandboxStatus adopt(String sandboxId) throws SandboxException {
+        return adopt(sandboxId, p -> true, recovery::restore, recovery::reattach);
     }
 
     @Override
@@ -226,7 +237,6 @@ public class RuncDriver extends PodDriver<Sandbox, PersistedState.Sandbox> {
     @Override
     public Collection<SandboxStatus> recover() {
         Terminals.recordLeftHolders(ctx.workRoot()); // first: a half-made container's removal must end its holder
-        Recovery recovery = new Recovery(ctx, nsRoot);
         return recover(p -> true, recovery::restore, recovery::resume);
     }
 

@@ -32,19 +32,41 @@ import jnr.ffi.Pointer;
  * so its pid stays its own) or is checked against its recorded start time after its pidfd is opened. Native memory
  * comes from direct ByteBuffers, not jnr's transient memory, whose per-thread magazines and finalizer thread would
  * keep this bundle's class loader reachable after the driver is gone.
+ *
+ * <p>Every pid is watched for an owner (a sandbox's exit recorder), and {@link #unwatch} drops one owner's pids
+ * without reaping them: at a handover the successor instance's watcher, in the same JVM, collects them instead.
  */
 public final class ExitWatcher implements AutoCloseable {
     private static final Logger LOG = System.getLogger(ExitWatcher.class.getName());
 
-    private record Watch(long pid, int pidfd, IntConsumer listener) {
+    /**
+     * One watched pid. Its monitor is held while its exit is handed to the listener and reaped, and while it is
+     * dropped, so a drop waits for a collection under way and none starts after it.
+     */
+    private static final class Watch {
+        final long pid;
+        final int pidfd;
+        final Object owner;
+        final IntConsumer listener;
+        /** Collected or dropped; its pidfd is closed by whoever set this. Guarded by the monitor. */
+        boolean over;
+
+        Watch(long pid, int pidfd, Object owner, IntConsumer listener) {
+            this.pid = pid;
+            this.pidfd = pidfd;
+            this.owner = owner;
+            this.listener = listener;
+        }
     }
 
     /** A pid to watch, asked for before the thread had bound libc. */
-    private record Request(long pid, long startTime, IntConsumer listener) {
+    private record Request(long pid, long startTime, Object owner, IntConsumer listener) {
     }
 
     private final Map<Integer, Watch> watches = new ConcurrentHashMap<>();
     private final Queue<Request> queued = new ConcurrentLinkedQueue<>();
+    /** Held from taking a queued request to adding its watch, and by {@link #unwatch}, so none slips between. */
+    private final Object registry = new Object();
     /** The eventfd waking the thread; -1 until the thread made it (libc bound). */
     private volatile int wakeFd = -1;
     /** 8 bytes holding 1, what {@link #wake()} writes; never changed after construction. */
@@ -80,33 +102,60 @@ public final class ExitWatcher implements AutoCloseable {
      */
     public static final int NOT_COLLECTED = -1;
 
-    /** {@link #watch(long, long, IntConsumer)} without a start time to check. */
-    void watch(long pid, IntConsumer listener) throws IOException {
-        watch(pid, 0, listener);
-    }
-
     /**
-     * Calls {@code listener} once with the exit code of {@code pid}, or {@link #NOT_COLLECTED}. A pidfd becomes
-     * readable when its process exits whether or not it is our child, so non-children are watched the same way.
-     * The listener runs on the watcher thread: keep it short. {@code startTime} (0: unknown) is the pid's /proc
-     * start time, checked when the pidfd is opened late (queued before libc was bound).
+     * Calls {@code listener} once with the exit code of {@code pid}, or {@link #NOT_COLLECTED}, unless
+     * {@code owner}'s pids are {@link #unwatch unwatched} first. A pidfd becomes readable when its process exits
+     * whether or not it is our child, so non-children are watched the same way. The listener runs on the watcher
+     * thread: keep it short. {@code startTime} (0: unknown) is the pid's /proc start time, checked when the pidfd is
+     * opened late (queued before libc was bound).
      */
-    public void watch(long pid, long startTime, IntConsumer listener) throws IOException {
+    public void watch(Object owner, long pid, long startTime, IntConsumer listener) throws IOException {
         if (closed) {
             throw new IOException("exit watcher is closed");
         }
         if (wakeFd < 0) {
-            queued.add(new Request(pid, startTime, listener));
+            queued.add(new Request(pid, startTime, owner, listener));
             if (wakeFd < 0) {
                 return; // the thread drains the queue once it made the eventfd
             }
             drainQueued(); // the thread got ready meanwhile: whoever drains first opens it
             return;
         }
-        open(pid, listener);
+        open(owner, pid, listener);
     }
 
-    private void open(long pid, IntConsumer listener) throws IOException {
+    /**
+     * Stops watching every pid of {@code owner}, reaping none: an exited one stays a zombie, its status kept for
+     * whoever watches it next. When this returns, no listener of {@code owner} runs, nor will.
+     */
+    public void unwatch(Object owner) {
+        List<Watch> dropped = new ArrayList<>();
+        synchronized (registry) {
+            queued.removeIf(r -> r.owner() == owner);
+            for (Watch w : watches.values()) {
+                if (w.owner == owner) {
+                    dropped.add(w);
+                    watches.remove(w.pidfd, w);
+                }
+            }
+        }
+        for (Watch w : dropped) {
+            end(w); // waits for a collection of it under way
+        }
+        wake(); // the thread polls without them from now on
+    }
+
+    /** Marks {@code w} over and closes its pidfd, unless a collection or a drop did so already. */
+    private static void end(Watch w) {
+        synchronized (w) {
+            if (!w.over) {
+                w.over = true;
+                Syscalls.libc().close(w.pidfd);
+            }
+        }
+    }
+
+    private void open(Object owner, long pid, IntConsumer listener) throws IOException {
         LibC libc = Syscalls.libc();
         long fd = libc.syscall(Syscalls.SYS_PIDFD_OPEN, pid, 0);
         if (fd < 0) {
@@ -118,37 +167,43 @@ public final class ExitWatcher implements AutoCloseable {
             }
             throw Syscalls.failure("pidfd_open(" + pid + ")");
         }
-        watches.put((int) fd, new Watch(pid, (int) fd, listener));
+        watches.put((int) fd, new Watch(pid, (int) fd, owner, listener));
         wake();
     }
 
     /** Opens the pidfds of the pids queued before libc was bound. */
     private void drainQueued() {
-        for (Request req; (req = queued.poll()) != null; ) {
-            IntConsumer checked = req.listener();
-            try {
-                LibC libc = Syscalls.libc();
-                long fd = libc.syscall(Syscalls.SYS_PIDFD_OPEN, req.pid(), 0);
-                if (fd < 0) {
-                    if (Syscalls.errno() != Syscalls.ESRCH) {
-                        LOG.log(Level.WARNING, "cannot watch pid " + req.pid(),
-                                Syscalls.failure("pidfd_open(" + req.pid() + ")"));
-                    }
-                    checked.accept(NOT_COLLECTED);
-                    continue;
-                }
-                if (req.startTime() > 0 && !ProcStat.same(req.pid(), req.startTime())) {
-                    // the pid now names another process: ours ended (and was reaped) while queued
-                    libc.close((int) fd);
-                    checked.accept(NOT_COLLECTED);
-                    continue;
-                }
-                watches.put((int) fd, new Watch(req.pid(), (int) fd, checked));
-            } catch (RuntimeException | Error e) {
-                LOG.log(Level.WARNING, "cannot watch pid " + req.pid(), e);
+        synchronized (registry) {
+            for (Request req; (req = queued.poll()) != null; ) {
+                openQueued(req);
             }
         }
         wake();
+    }
+
+    /** Opens the pidfd of a queued pid; a pid gone meanwhile is told NOT_COLLECTED (under the registry lock). */
+    private void openQueued(Request req) {
+        try {
+            LibC libc = Syscalls.libc();
+            long fd = libc.syscall(Syscalls.SYS_PIDFD_OPEN, req.pid(), 0);
+            if (fd < 0) {
+                if (Syscalls.errno() != Syscalls.ESRCH) {
+                    LOG.log(Level.WARNING, "cannot watch pid " + req.pid(),
+                            Syscalls.failure("pidfd_open(" + req.pid() + ")"));
+                }
+                req.listener().accept(NOT_COLLECTED);
+                return;
+            }
+            if (req.startTime() > 0 && !ProcStat.same(req.pid(), req.startTime())) {
+                // the pid now names another process: ours ended (and was reaped) while queued
+                libc.close((int) fd);
+                req.listener().accept(NOT_COLLECTED);
+                return;
+            }
+            watches.put((int) fd, new Watch(req.pid(), (int) fd, req.owner(), req.listener()));
+        } catch (RuntimeException | Error e) {
+            LOG.log(Level.WARNING, "cannot watch pid " + req.pid(), e);
+        }
     }
 
     int watchedCount() {
@@ -196,7 +251,7 @@ public final class ExitWatcher implements AutoCloseable {
             fds.putShort(4, Syscalls.POLLIN);
             fds.putShort(6, (short) 0);
             for (int i = 0; i < current.size(); i++) {
-                fds.putInt(8L * (i + 1), current.get(i).pidfd());
+                fds.putInt(8L * (i + 1), current.get(i).pidfd); // a dropped one's number: collect skips it
                 fds.putShort(8L * (i + 1) + 4, Syscalls.POLLIN);
                 fds.putShort(8L * (i + 1) + 6, (short) 0);
             }
@@ -218,7 +273,7 @@ public final class ExitWatcher implements AutoCloseable {
             }
         }
         for (Watch w : watches.values()) {
-            libc.close(w.pidfd());
+            end(w);
         }
         watches.clear();
         synchronized (one) {
@@ -226,11 +281,23 @@ public final class ExitWatcher implements AutoCloseable {
             this.wakeFd = -1;
         }
     }
-    /** Peeks the status, tells the listener, then reaps; a process that is not our child reports NOT_COLLECTED. */
+
+    /**
+     * Peeks the status, tells the listener, then reaps; a process that is not our child reports NOT_COLLECTED. A
+     * watch dropped meanwhile is left alone: its process is someone else's to reap.
+     */
     private void collect(Watch w, Pointer info) {
+        synchronized (w) {
+            if (!w.over) {
+                collectLocked(w, info);
+            }
+        }
+    }
+
+    private void collectLocked(Watch w, Pointer info) {
         LibC libc = Syscalls.libc();
         info.setMemory(0, WaitStatus.SIGINFO_SIZE, (byte) 0);
-        int rc = libc.waitid(Syscalls.P_PIDFD, w.pidfd(),
+        int rc = libc.waitid(Syscalls.P_PIDFD, w.pidfd,
                 info, Syscalls.WEXITED | Syscalls.WNOHANG | Syscalls.WNOWAIT);
         int code;
         boolean ours = true;
@@ -248,15 +315,16 @@ public final class ExitWatcher implements AutoCloseable {
             code = WaitStatus.exitCode(info.getInt(WaitStatus.SI_CODE_OFFSET), info.getInt(WaitStatus.SI_STATUS_OFFSET));
         }
         try {
-            w.listener().accept(code);
+            w.listener.accept(code);
         } catch (RuntimeException | Error e) {
-            LOG.log(Level.WARNING, "exit listener of pid " + w.pid() + " failed", e);
+            LOG.log(Level.WARNING, "exit listener of pid " + w.pid + " failed", e);
         }
         if (ours) {
-            libc.waitid(Syscalls.P_PIDFD, w.pidfd(), info, Syscalls.WEXITED | Syscalls.WNOHANG);
+            libc.waitid(Syscalls.P_PIDFD, w.pidfd, info, Syscalls.WEXITED | Syscalls.WNOHANG);
         }
-        watches.remove(w.pidfd());
-        libc.close(w.pidfd());
+        watches.remove(w.pidfd, w);
+        w.over = true;
+        libc.close(w.pidfd);
     }
 
     private static void sleepQuietly() {

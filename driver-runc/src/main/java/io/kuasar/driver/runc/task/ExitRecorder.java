@@ -16,6 +16,9 @@ import java.time.Instant;
  * What happens when a process of a sandbox ends: record the exit, persist it (so a restarted driver still knows
  * the code), publish Exited, then complete the Wait futures. Also writes the sandbox's state file for the task
  * service, under the sandbox's monitor so snapshots reach the disk in order.
+ *
+ * <p>Exits are recorded under this object's monitor, so that {@link #release} (a handover) waits for one under way
+ * and none is recorded after it: the successor owns the sandbox's record and its processes from then on.
  */
 public final class ExitRecorder {
     private static final Logger LOG = System.getLogger(ExitRecorder.class.getName());
@@ -25,6 +28,8 @@ public final class ExitRecorder {
 
     private final Sandbox sb;
     private final DriverContext ctx;
+    /** Set by {@link #release}; guarded by this. */
+    private boolean released;
 
     ExitRecorder(Sandbox sb, DriverContext ctx) {
         this.sb = sb;
@@ -40,7 +45,7 @@ public final class ExitRecorder {
     /** Starts watching {@code p}'s pid; its exit is then recorded through {@link #exited}. */
     public void watch(Container c, Proc p) throws SandboxException {
         try {
-            ctx.watcher().watch(p.pid(), p.startTime(), code -> {
+            ctx.watcher().watch(this, p.pid(), p.startTime(), code -> {
                 if (code == ExitWatcher.NOT_COLLECTED) {
                     collectFromKeeper(c, p);
                 } else {
@@ -59,9 +64,24 @@ public final class ExitRecorder {
     public void collectFromKeeper(Container c, Proc p) {
         String what = p.execId.isEmpty() ? "container " + c.id : "exec " + p.execId + " of " + c.id;
         ctx.orphans().exitOf(p.pid(), p.startTime(), ORPHAN_RECORD_WAIT, what).thenAccept(e -> {
-            exited(c, p, e.code(), e.exitedAt());
-            ctx.orphans().consumed(p.pid(), p.startTime());
+            synchronized (this) {
+                if (!released) { // else the successor asks the keeper itself: its record must stay for it
+                    exited(c, p, e.code(), e.exitedAt());
+                    ctx.orphans().consumed(p.pid(), p.startTime());
+                }
+            }
         });
+    }
+
+    /**
+     * Handover: stops watching the sandbox's processes, reaping none, and records no exit from now on (nor takes a
+     * keeper's record). Returns once an exit being recorded is persisted, so the successor reads it.
+     */
+    public void release() {
+        ctx.watcher().unwatch(this); // first: a collection under way may still take this monitor
+        synchronized (this) {
+            released = true;
+        }
     }
 
     /** Records an exit (from the watcher thread, or from recovery for a process found gone). */
@@ -69,7 +89,10 @@ public final class ExitRecorder {
         exited(c, p, code, Instant.now());
     }
 
-    void exited(Container c, Proc p, int code, Instant at) {
+    synchronized void exited(Container c, Proc p, int code, Instant at) {
+        if (released) {
+            return;
+        }
         Proc.Recorded r = p.exited(new ExitStatus(p.pid(), code, at));
         if (r == Proc.Recorded.ALREADY) {
             return;

@@ -7,6 +7,7 @@ import io.kuasar.driver.kit.StdioRedirects;
 import io.kuasar.driver.kit.TaskSpecs;
 import io.kuasar.driver.runc.DriverContext;
 import io.kuasar.driver.runc.pod.Sandbox;
+import io.kuasar.driver.kit.tty.Console;
 import io.kuasar.driver.kit.tty.ConsoleSocket;
 import io.kuasar.driver.runc.process.ExitWatcher;
 import io.kuasar.driver.runc.process.Mounts;
@@ -46,6 +47,8 @@ public final class RuncTasks extends PodTasks<Sandbox, Container> {
     private final Terminals terminals;
     private final RuncExecs execs;
     private final HeldStdio heldStdio = new HeldStdio();
+    /** Handed over to a successor instance: this one answers NOT_FOUND and touches nothing of the pod. */
+    private volatile boolean released;
 
     public RuncTasks(Sandbox sb, DriverContext ctx) {
         super(sb, ctx.store());
@@ -60,12 +63,39 @@ public final class RuncTasks extends PodTasks<Sandbox, Container> {
         return exits;
     }
 
+    /**
+     * Handover: lets go of the pod for the successor instance, ending nothing of it: the terminal copies stop (their
+     * pty holders keep the terminals), its processes are no longer watched (nor reaped), and every call answers
+     * NOT_FOUND from now on. Output FIFOs held for a replayed Create stay held until {@link HeldStdio#HOLD} passes.
+     */
+    public void release() {
+        released = true;
+        stopConsoles();
+        exits.release();
+    }
+
+    /** Stops copying the pod's terminals (the processes and their pty holders go on). */
+    public void stopConsoles() {
+        for (Container c : pod.containerList()) {
+            stopConsole(c.init);
+            c.execs.values().forEach(RuncTasks::stopConsole);
+        }
+    }
+
+    private static void stopConsole(Proc p) {
+        Console console = p.console;
+        if (console != null) {
+            console.stop();
+        }
+    }
+
     public Path workDir(String containerId) {
         return ctx.workRoot().resolve(pod.id).resolve(containerId);
     }
 
     @Override
     public long create(TaskSpec spec) throws SandboxException {
+        requireHeld();
         String id = Identifiers.validate("container", spec.id());
         TaskSpecs.refuseCheckpoint(spec, "a container");
         StdioRedirects stdio = Terminals.redirects(spec.stdio(), RUNC_DRIVER);
@@ -321,7 +351,15 @@ public final class RuncTasks extends PodTasks<Sandbox, Container> {
 
     @Override
     protected Container container(String id) throws SandboxException {
+        requireHeld();
         return super.container(id); // also for RuncExecs
+    }
+
+    /** NOT_FOUND once the pod was handed over, for a caller that kept this service past the handover. */
+    private void requireHeld() throws SandboxException {
+        if (released) {
+            throw SandboxException.notFound("sandbox", pod.id);
+        }
     }
 
     static long readPid(Path pidFile) throws SandboxException {
