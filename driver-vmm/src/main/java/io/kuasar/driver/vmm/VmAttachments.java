@@ -1,6 +1,8 @@
 package io.kuasar.driver.vmm;
 
 import io.kuasar.spi.SandboxException;
+import io.kuasar.spi.SandboxStatus;
+import io.kuasar.spi.TaskState;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
@@ -108,6 +110,11 @@ final class VmAttachments {
                 LOG.log(Level.INFO, "vmm: reattached to sandbox " + pod.id + " (QEMU " + pod.pid + ")");
             } catch (IOException | SandboxException | RuntimeException e) {
                 pod.whileHeld(() -> {
+                    synchronized (pod) {
+                        if (pod.state != SandboxStatus.State.READY) {
+                            return false; // a stop ended the VM under the reconnect: nothing is amiss
+                        }
+                    }
                     LOG.log(Level.WARNING, "vmm: cannot reach the agent of sandbox " + pod.id + "; ending its VM", e);
                     stop(pod, Duration.ofSeconds(1)); // a VM nobody can drive any more would only hold memory
                     vmEnd.gone(pod, pod.pid);
@@ -126,7 +133,7 @@ final class VmAttachments {
      * was not all delivered yet (its streams' holder still runs: containerd waits for their EOF).
      */
     private static boolean watchAgain(VmContainer c, VmProcess p) {
-        return (p.exit() == null && p.status() == io.kuasar.spi.TaskState.Status.RUNNING)
+        return (p.exit() == null && p.status() == TaskState.Status.RUNNING)
                 || OutputPumps.isHolder(p.holderPid, OutputPumps.marker(c.id, p.execId));
     }
 
