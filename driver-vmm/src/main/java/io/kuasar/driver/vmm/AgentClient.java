@@ -47,6 +47,9 @@ import java.util.concurrent.TimeoutException;
 final class AgentClient implements AutoCloseable {
     static final String SERVICE = "kuasar.agent.v1.Agent";
     private static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
+    /** How long {@link #awaitReady} waits for an answer before it pings again, and how many pings it sends. */
+    private static final Duration REPING = Duration.ofMillis(200);
+    private static final int PINGS = 6;
 
     private final TtrpcClient ttrpc;
 
@@ -113,9 +116,40 @@ final class AgentClient implements AutoCloseable {
         return ttrpc.isOpen();
     }
 
-    /** Pings until the agent answers or {@code timeout} passes (the first answer comes once the guest has booted). */
+    /**
+     * Pings until the agent answers or {@code timeout} passes (the first answer comes once the guest has booted). While
+     * none is answered a ping is sent again every {@link #REPING}, a few at most: a guest that had not yet seen the
+     * previous host hang up when this connection's first ping came drops that ping with the old host's leftovers (a
+     * handover reconnects within milliseconds), and without a second one the caller would wait out its timeout.
+     */
     PingResponse awaitReady(Duration timeout) throws SandboxException {
-        return get("Ping", call("Ping", PingRequest.getDefaultInstance(), PingResponse.parser(), timeout), timeout);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        CompletableFuture<PingResponse> answer = new CompletableFuture<>();
+        for (int sent = 0; sent < PINGS && !answer.isDone(); sent++) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                break;
+            }
+            call("Ping", PingRequest.getDefaultInstance(), PingResponse.parser(), Duration.ofNanos(left))
+                    .whenComplete((r, t) -> {
+                        if (t == null) {
+                            answer.complete(r);
+                        } else {
+                            answer.completeExceptionally(t);
+                        }
+                    });
+            try {
+                answer.get(Math.min(left, REPING.toNanos()), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException notYet) {
+                // ping again
+            } catch (ExecutionException failed) {
+                break; // thrown below
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // answered below as CANCELLED
+                break;
+            }
+        }
+        return get("Ping", answer, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
     }
 
     PingResponse ping() throws SandboxException {

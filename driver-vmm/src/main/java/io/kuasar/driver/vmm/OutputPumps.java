@@ -20,6 +20,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.BooleanSupplier;
 
 /**
  * Copies a guest process's stdout and stderr to containerd's FIFOs: one thread per stream long-polls the agent's
@@ -29,9 +30,9 @@ import java.util.concurrent.Executors;
  * <p>containerd's copier ends a stream at the first EOF, i.e. when the last writer closes the FIFO. The JVM's own
  * write end dies with the JVM, so a holder process ({@code sleep}, own session, argv {@code kuasar-vmm-hold-ID})
  * keeps both FIFOs open for writing while the process runs; it is ended once the output is delivered. After a
- * restart of the JVM the next instance writes through new ends while the holder kept the streams open. The holder
- * also has the stdin FIFO open for reading (never read): containerd's input waits there while no instance copies it
- * ({@link InputPumps}).
+ * restart of the JVM, or a handover of the pod, the next instance writes through new ends while the holder kept the
+ * streams open. The holder also has the stdin FIFO open for reading (never read): containerd's input waits there
+ * while no instance copies it ({@link InputPumps}).
  */
 final class OutputPumps implements AutoCloseable {
     private static final Logger LOG = System.getLogger(OutputPumps.class.getName());
@@ -39,16 +40,17 @@ final class OutputPumps implements AutoCloseable {
     /** Most time a new holder may take to become {@code sleep} under its marker (a loaded host is slow to exec). */
     private static final long HOLDER_EXEC_WAIT_NANOS = 10_000_000_000L;
 
-    private volatile boolean closing;
     private final ExecutorService threads = Executors.newCachedThreadPool(DaemonThreads.named("kuasar-vmm-output"));
 
     /**
      * Starts the pumps of {@code p}; the stage completes once every stream reached EOF (or failed). How far each
      * stream was delivered is kept in {@code offsets} (a directory of the pod), so the pumps of a restarted driver go
      * on from there instead of from the agent's oldest unacknowledged byte, which would deliver again what the
-     * previous JVM wrote but had not acknowledged yet (an ExecSync answering its output twice).
+     * previous JVM wrote but had not acknowledged yet (an ExecSync answering its output twice). Pumps ending while
+     * {@code handedOver} holds (this instance let go of the pod) leave the holder to the next instance.
      */
-    CompletionStage<Void> start(AgentClient agent, String containerId, VmProcess p, Path offsets) {
+    CompletionStage<Void> start(AgentClient agent, String containerId, VmProcess p, Path offsets,
+                                BooleanSupplier handedOver) {
         String[] targets = new String[2];
         targets[0] = GuestStdio.fifo(p.stdio.stdout(), "stdout");
         targets[1] = GuestStdio.fifo(p.stdio.stderr(), "stderr");
@@ -80,11 +82,11 @@ final class OutputPumps implements AutoCloseable {
         CompletableFuture<Void> all = CompletableFuture.allOf(done.toArray(new CompletableFuture[0]));
         return all.whenComplete((v, t) -> {
             boolean delivered = done.stream().allMatch(d -> Boolean.TRUE.equals(d.getNow(false)));
-            // Every stream reached EOF: containerd must see it, even from an instance being stopped (its successor
-            // does not pump an ended process again, so nothing else would end the holder: an ExecSync across an
-            // upgrade waited for EOF for ever). Else a driver being stopped or upgraded leaves the streams open for
+            // Every stream reached EOF: containerd must see it, even from an instance letting go of the pod (its
+            // successor does not pump an ended process again, so nothing else would end the holder: an ExecSync
+            // across an upgrade waited for EOF for ever). Else an instance letting go leaves the streams open for
             // its successor.
-            if (delivered || !closing) {
+            if (delivered || !handedOver.getAsBoolean()) {
                 endHolder(p.holderPid, marker);
             }
         });
@@ -232,14 +234,9 @@ final class OutputPumps implements AutoCloseable {
                 StandardOpenOption.WRITE);
     }
 
-    /** From now on ending pumps leave the holders running: a successor instance takes the streams over. */
-    void retire() {
-        closing = true;
-    }
-
+    /** Ends the pump threads (the instance stops, having let go of every pod: their pumps end leaving the holders). */
     @Override
     public void close() {
-        retire();
         threads.shutdownNow();
     }
 }

@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
 
 /**
  * A VM pod as the driver holds it. Mutable fields are guarded by the object's monitor (held while the state file's
@@ -48,6 +49,12 @@ final class VmPod extends PodRecord<VmContainer> {
     volatile AgentClient agent;
     /** Set while a recovered pod's agent is being reconnected; task calls wait for it. */
     volatile CompletableFuture<Void> reattaching;
+    /** The watch on its QEMU process's end; cancelled when this instance lets go of the pod. */
+    volatile CompletableFuture<ProcessHandle> vmExit;
+    /** Guards {@link #released}: what an exit changes (record, state file, events) is done whole or not at all. */
+    private final Object holding = new Object();
+    /** Set when this instance let go of the pod (a handover, or the instance stopping): it never touches it again. */
+    private volatile boolean released;
 
     VmPod(String id, String namespace, String netnsPath, String hostname, Instant createdAt, Map<String, String> labels,
           Path dir) {
@@ -71,6 +78,27 @@ final class VmPod extends PodRecord<VmContainer> {
             pod.sharedPid = spec.pod().pid() == PodConfig.NamespaceMode.POD;
         }
         return pod;
+    }
+
+    /**
+     * Runs {@code change} while this instance still holds the pod and returns its answer; false, without running it,
+     * once the instance let go ({@link #release}), which waits for a change in progress.
+     */
+    boolean whileHeld(BooleanSupplier change) {
+        synchronized (holding) {
+            return !released && change.getAsBoolean();
+        }
+    }
+
+    /** This instance lets go of the pod: after the change in progress ({@link #whileHeld}), if any, none runs. */
+    void release() {
+        synchronized (holding) {
+            released = true;
+        }
+    }
+
+    boolean released() {
+        return released;
     }
 
     Path share() {

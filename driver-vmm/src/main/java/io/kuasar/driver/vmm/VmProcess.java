@@ -2,6 +2,8 @@ package io.kuasar.driver.vmm;
 
 import io.kuasar.driver.kit.ProcessRecord;
 import io.kuasar.spi.Stdio;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 /** A container's init or exec as the host sees it; its pid is the guest's (the host has no process for it). */
 final class VmProcess extends ProcessRecord {
@@ -11,6 +13,8 @@ final class VmProcess extends ProcessRecord {
     volatile long holderPid;
     /** The copier of containerd's stdin FIFO to the agent while this instance runs one (see InputPumps). */
     volatile AutoCloseable input = () -> { };
+    /** The end of this instance's output pumps for it (EOF delivered, or their connection closed). */
+    volatile CompletionStage<Void> output = CompletableFuture.completedFuture(null);
 
     VmProcess(String execId, Stdio stdio) {
         super(execId, stdio);

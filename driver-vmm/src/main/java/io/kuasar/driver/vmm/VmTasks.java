@@ -182,17 +182,14 @@ final class VmTasks extends PodTasks<VmPod, VmContainer> {
         }
         p.watched = true;
         AgentClient a = pod.agent;
-        CompletionStage<Void> delivered = pumps.start(a, c.id, p, outputOffsets());
+        CompletionStage<Void> delivered = pumps.start(a, c.id, p, outputOffsets(), pod::released);
+        p.output = delivered;
         p.input = inputs.start(a, c.id, p);
         // output that never reaches EOF (a daemon kept the pipe) must not hold the exit back for long
         a.waitFor(c.id, p.execId).thenCompose(w -> delivered.toCompletableFuture().copy()
-                        .completeOnTimeout(null, 2, TimeUnit.SECONDS).handle((v, t) -> w)).thenAccept(w -> {
-            int code = (int) w.getExitStatus();
-            if (w.getOomKilled() && p.exit() == null) {
-                events.publish(new TaskEvent.OutOfMemory(pod.id, c.id)); // before Exited: CRI's reason OOMKilled
-            }
-            exited(c, p, new ExitStatus(p.pid(), code, Instant.now()));
-        }).exceptionally(t -> {
+                        .completeOnTimeout(null, 2, TimeUnit.SECONDS).handle((v, t) -> w)).thenAccept(w ->
+                exited(c, p, new ExitStatus(p.pid(), (int) w.getExitStatus(), Instant.now()), w.getOomKilled())
+        ).exceptionally(t -> {
             p.watched = false; // connection lost: recovery after a reconnect watches again, or the VM is gone
             return null;
         });
@@ -200,9 +197,26 @@ final class VmTasks extends PodTasks<VmPod, VmContainer> {
 
     /** Records, persists and publishes an exit, then completes the waiters (in that order, see ProcessRecord). */
     void exited(VmContainer c, VmProcess p, ExitStatus e) {
+        exited(c, p, e, false);
+    }
+
+    /**
+     * As above, with an OutOfMemory event first when the guest saw the OOM killer end it. Nothing happens once this
+     * instance let go of the pod (a handover): its successor asks the agent for the exit and reports it.
+     */
+    private void exited(VmContainer c, VmProcess p, ExitStatus e, boolean oomKilled) {
         p.stopInput();
+        if (pod.whileHeld(() -> record(c, p, e, oomKilled))) {
+            p.completeWaiters();
+        }
+    }
+
+    private boolean record(VmContainer c, VmProcess p, ExitStatus e, boolean oomKilled) {
+        if (oomKilled && p.exit() == null) {
+            events.publish(new TaskEvent.OutOfMemory(pod.id, c.id)); // before Exited: CRI's reason OOMKilled
+        }
         if (!p.recordExit(e)) {
-            return;
+            return false;
         }
         try {
             store.save(pod);
@@ -210,7 +224,7 @@ final class VmTasks extends PodTasks<VmPod, VmContainer> {
             // the exit is still published; a restart would ask the agent again
         }
         events.publish(new TaskEvent.Exited(pod.id, c.id, p.execId, e));
-        p.completeWaiters();
+        return true;
     }
 
     @Override

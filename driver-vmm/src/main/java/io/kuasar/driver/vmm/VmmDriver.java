@@ -1,7 +1,6 @@
 package io.kuasar.driver.vmm;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.kuasar.driver.kit.DaemonThreads;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.PodCgroup;
 import io.kuasar.driver.kit.PodDriver;
@@ -11,6 +10,7 @@ import io.kuasar.spi.HostPaths;
 import io.kuasar.spi.Platform;
 import io.kuasar.spi.SandboxDriver;
 import io.kuasar.spi.SandboxException;
+import io.kuasar.spi.SandboxHandover;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;
@@ -29,8 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -40,17 +38,17 @@ import org.osgi.service.metatype.annotations.Designate;
 /**
  * Sandboxer {@code vmm}: every pod is a QEMU micro-VM whose init is Kuasar's guest agent; the host serves the pod's
  * Task API and forwards each call to the agent ({@link VmTasks}). State under {@code stateDir("vmm")}, one
- * directory per pod under {@code runDir("vmm")} (sockets, console, the 9p share).
+ * directory per pod under {@code runDir("vmm")} (sockets, console, the 9p share). At an upgrade it hands its pods
+ * to the next instance one at a time ({@link SandboxHandover}): the VMs keep running, only the host's hold on them
+ * (agent connection, pumps, watchers: {@link VmAttachments}) changes hands.
  */
 @Component(service = SandboxDriver.class, property = SandboxDriver.SANDBOXER + "=" + VmmDriver.SANDBOXER)
 @Designate(ocd = VmmConfig.class)
-public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
+public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> implements SandboxHandover {
     static final String SANDBOXER = "vmm";
     private static final Logger LOG = System.getLogger(VmmDriver.class.getName());
     /** Pod dirs are named by this many leading characters of the id: sockets must fit sun_path (108 bytes). */
     private static final int DIR_ID_CHARS = 24;
-    /** How long a recovered pod's agent may take to accept the new instance's connection. */
-    private static final Duration REATTACH_TIMEOUT = Duration.ofSeconds(60);
 
     private final VmmSettings settings;
     private final TaskEvents events;
@@ -61,11 +59,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
     private final CompletableFuture<String> accel;
     private final VmTemplate template;
     private final Map<String, VmTasks> tasks = new ConcurrentHashMap<>();
-    /** Where the pods' port mirrors apply forwards (QMP calls block); ends with this instance. */
-    private final ScheduledExecutorService portWork = Executors.newSingleThreadScheduledExecutor(
-            DaemonThreads.named("kuasar-vmm-ports"));
-    /** Set when this instance is deactivated: its watchers must leave the pods to its successor. */
-    private volatile boolean retired;
+    private final VmAttachments attachments;
 
     @Activate
     public VmmDriver(@Reference TaskEvents events, @Reference HostPaths paths, VmmConfig config) throws IOException {
@@ -78,6 +72,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
         this.events = events;
         this.vmm = vmm;
         this.runRoot = Files.createDirectories(paths.runDir(SANDBOXER));
+        this.attachments = new VmAttachments(vmm, this::tasksFor, this::vmGone);
         Path probeCache = paths.stateDir(SANDBOXER).resolve("accel");
         // in the background: activation stays quick, and a first start waits for the answer only if it must
         this.accel = CompletableFuture.supplyAsync(() -> KvmProbe.choose(vmm, settings, runRoot.resolve("kvm-probe"), probeCache));
@@ -125,27 +120,37 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
         return GuestPlatform.of(settings.kernel());
     }
 
+    /**
+     * Lets go of the pods it still holds (none after a handover: those released are no longer its own); their VMs
+     * keep running for the next instance's recover().
+     */
     @Deactivate
     public void deactivate() {
-        retired = true;
-        // first: closing the agent connections ends the pumps, which must then leave the stream holders alone
-        pumps.retire();
-        inputs.close();
-        portWork.shutdownNow();
-        // VMs keep running: the next instance's recover() reconnects to them. QEMU serves one connection per
-        // agent socket, so ours must be closed before the successor connects.
-        int closed = 0;
+        int held = 0;
         for (VmPod pod : pods.pods()) {
-            AgentClient a = pod.agent;
-            pod.agent = null;
-            if (a != null) {
-                a.closeAndWait();
-                closed++;
-            }
+            attachments.letGo(pod);
+            held++;
         }
-        LOG.log(Level.INFO, "vmm: driver stopping; closed " + closed + " agent connection(s), VMs keep running");
+        LOG.log(Level.INFO, "vmm: driver stopping; let go of " + held + " sandbox(es), VMs keep running");
+        inputs.close();
+        attachments.close();
         pumps.close();
         vmm.close(); // its channels' event loop: nothing of this instance outlives the bundle
+    }
+
+    /** Handover: the pod's VM keeps running; this instance lets go of it ({@link VmAttachments#letGo}). */
+    @Override
+    public void release(String sandboxId) throws SandboxException {
+        VmPod pod = releasePod(sandboxId);
+        attachments.letGo(pod);
+        tasks.remove(pod.id);
+        LOG.log(Level.INFO, "vmm: released sandbox " + pod.id + " (QEMU " + pod.pid + ") to the next instance");
+    }
+
+    /** Handover: attaches to a pod its predecessor released, as recover() does for each pod. */
+    @Override
+    public SandboxStatus adopt(String sandboxId) throws SandboxException {
+        return adopt(sandboxId, p -> true, VmPod::restore, this::resume);
     }
 
     @Override
@@ -184,21 +189,19 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
             throw e;
         }
         store.save(pod);
-        watchVm(pod);
-        PortMirror.start(pod, vmm, portWork);
+        attachments.booted(pod);
         return started(pod);
     }
 
-    /** A VM that ends by itself (crash, kill) takes its containers with it: they are recorded as exited. */
-    private void watchVm(VmPod pod) {
-        long pid = pod.pid;
-        ProcessHandle.of(pid).ifPresentOrElse(h -> h.onExit().thenRun(() -> vmGone(pod, pid)), () -> vmGone(pod, pid));
+    /** Its containers are recorded as exited, unless this instance let go of the pod (its successor tells). */
+    private void vmGone(VmPod pod, long pid) {
+        pod.whileHeld(() -> {
+            recordVmGone(pod, pid);
+            return true;
+        });
     }
 
-    private void vmGone(VmPod pod, long pid) {
-        if (retired) {
-            return; // the successor instance watches this VM now
-        }
+    private void recordVmGone(VmPod pod, long pid) {
         synchronized (pod) {
             if (pod.pid != pid || pod.state != SandboxStatus.State.READY) {
                 return; // a stop or shutdown is handling it
@@ -229,7 +232,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
 
     /** Records every process that has not exited as ended with {@code code} (its VM is gone). */
     private void endContainers(VmPod pod, int code) {
-        VmTasks t = tasks.computeIfAbsent(pod.id, k -> new VmTasks(pod, store, events, pumps, inputs));
+        VmTasks t = tasksFor(pod);
         for (VmContainer c : pod.containerList()) {
             for (VmProcess p : c.execs.values()) {
                 t.exited(c, p, new ExitStatus(p.pid(), code, Instant.now()));
@@ -257,20 +260,8 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
     /** Its containers are recorded killed once the VM is gone. */
     @Override
     protected void stopPod(VmPod pod, Duration grace) {
-        stopVm(pod, grace);
+        attachments.stop(pod, grace);
         endContainers(pod, 128 + 9);
-    }
-
-    private void stopVm(VmPod pod, Duration grace) {
-        AgentClient a = pod.agent;
-        pod.agent = null;
-        if (a != null) {
-            a.close();
-        }
-        if (pod.pid > 0 && vmm.isRunning(pod.pid, pod.dir)) {
-            vmm.stop(new Vmm.VmInstance(pod.pid, pod.dir.resolve("qmp.sock"), pod.dir.resolve("agent.sock"),
-                    pod.dir.resolve("console.log")), grace);
-        }
     }
 
     /**
@@ -284,7 +275,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
                 pod.state = SandboxStatus.State.NOTREADY;
             }
         }
-        stopVm(pod, Duration.ofSeconds(1));
+        attachments.stop(pod, Duration.ofSeconds(1));
         PodNetwork.detach(pod.netnsPath);
         List<String> left = SandboxCgroup.remove(pod.cgroup);
         if (!left.isEmpty()) {
@@ -300,64 +291,22 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
 
     @Override
     protected TaskService tasksOf(VmPod pod) {
+        return tasksFor(pod);
+    }
+
+    private VmTasks tasksFor(VmPod pod) {
         return tasks.computeIfAbsent(pod.id, k -> new VmTasks(pod, store, events, pumps, inputs));
     }
 
     @Override
     public Collection<SandboxStatus> recover() {
-        return recover(p -> true, VmPod::restore, pod -> {
-            if (pod.state == SandboxStatus.State.READY) {
-                reattach(pod);
-            }
-        });
+        return recover(p -> true, VmPod::restore, this::resume);
     }
 
-    /**
-     * A process to watch again after a reconnect: one still running, or one whose exit is known but whose output
-     * was not all delivered yet (its streams' holder still runs: containerd waits for their EOF).
-     */
-    private static boolean watchAgain(VmContainer c, VmProcess p) {
-        return (p.exit() == null && p.status() == io.kuasar.spi.TaskState.Status.RUNNING)
-                || OutputPumps.isHolder(p.holderPid, OutputPumps.marker(c.id, p.execId));
-    }
-
-    /**
-     * Reconnects to a running VM's agent and resumes watching its processes, in the background: at an upgrade the
-     * host asks the new instance to recover before the old one has let go of its connection, and QEMU serves one
-     * connection per socket, so the new one waits its turn (calls meanwhile are UNAVAILABLE). A VM that is gone,
-     * or whose agent never answers, ends the pod.
-     */
-    private void reattach(VmPod pod) {
-        if (!vmm.isRunning(pod.pid, pod.dir)) {
-            vmGone(pod, pod.pid);
-            return;
+    /** The per-pod step of recover() and adopt(): a pod whose VM ran is attached to again. */
+    private void resume(VmPod pod) {
+        if (pod.state == SandboxStatus.State.READY) {
+            attachments.reattach(pod);
         }
-        watchVm(pod);
-        pod.reattaching = CompletableFuture.runAsync(() -> { // own thread: the common pool may be busy with the template
-            try {
-                AgentClient a = AgentClient.connectReady(new Vmm.VmInstance(pod.pid, pod.dir.resolve("qmp.sock"),
-                        pod.dir.resolve("agent.sock"), pod.dir.resolve("console.log")), REATTACH_TIMEOUT,
-                        Duration.ofMillis(1500), vmm.channels());
-                pod.agent = a;
-                PortMirror.start(pod, vmm, portWork);
-                VmTasks t = tasks.computeIfAbsent(pod.id, k -> new VmTasks(pod, store, events, pumps, inputs));
-                for (VmContainer c : pod.containerList()) {
-                    if (watchAgain(c, c.init)) {
-                        t.watch(c, c.init);
-                    }
-                    for (VmProcess x : c.execs.values()) {
-                        if (watchAgain(c, x)) {
-                            t.watch(c, x);
-                        }
-                    }
-                }
-                LOG.log(Level.INFO, "vmm: reattached to sandbox " + pod.id + " (QEMU " + pod.pid + ")");
-            } catch (IOException | SandboxException | RuntimeException e) {
-                LOG.log(Level.WARNING, "vmm: cannot reach the agent of sandbox " + pod.id + "; ending its VM", e);
-                stopVm(pod, Duration.ofSeconds(1)); // a VM nobody can drive any more would only hold memory
-                vmGone(pod, pod.pid);
-            }
-        }, r -> DaemonThreads.named("kuasar-vmm-reattach-" + pod.id.substring(0, Math.min(12, pod.id.length())))
-                .newThread(r).start());
     }
 }

@@ -57,7 +57,8 @@ class OutputPumpsTest {
                 VmProcess p = new VmProcess("", new Stdio("", stdout.toString(), "", false)); // holderPid never recorded
 
                 try (OutputPumps pumps = new OutputPumps()) {
-                    pumps.start(gone(), id, p, dir.resolve("offsets")).toCompletableFuture().get(30, TimeUnit.SECONDS);
+                    pumps.start(gone(), id, p, dir.resolve("offsets"), () -> false).toCompletableFuture()
+                            .get(30, TimeUnit.SECONDS);
                 }
                 assertEquals(left.pid(), p.holderPid, "the left holder taken over, no second one started");
                 assertTrue(left.waitFor(10, TimeUnit.SECONDS), "the left holder ended once the pumps ended");
