@@ -189,13 +189,17 @@ public class Router implements SandboxRouter {
         names.forEach(name -> pending.driverServes(name, next.driver()));
         LOG.log(Level.INFO, "driver {0} serves {1}: {2} left ({3})", describe(next), names, describe(gone),
                 outcome.describe());
-        listeners.forEach(l -> l.recovered(outcome.adopted()));
     }
 
-    /** A sandbox the successor adopted: routed to its sandboxer, its events to its namespace. */
+    /**
+     * A sandbox the successor adopted: routed to its sandboxer, its events to its namespace, its Task socket kept
+     * (told now, before its calls are let in: told at the handoff's end, a sandbox shut down meanwhile would get
+     * its socket opened again).
+     */
     private void adopted(SandboxStatus s) {
         gate.own(s.id(), s.sandboxer());
         events.remember(s.id(), s.namespace());
+        listeners.forEach(l -> l.recovered(List.of(s)));
     }
 
     /**

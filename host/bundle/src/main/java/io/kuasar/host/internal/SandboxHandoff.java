@@ -30,14 +30,17 @@ final class SandboxHandoff {
     private final Duration drain;
 
     /** What one handoff did, for the node log (bench/driver-upgrade.sh reads it). */
-    record Outcome(int sandboxes, int busy, long longestHandMs, long tookMs, List<SandboxStatus> adopted) {
+    record Outcome(int sandboxes, int busy, long longestHandMs, long tookMs) {
         String describe() {
             return String.format("handed over %d sandbox(es) one at a time in %d ms (%d with calls inside, handed as"
                     + " they ended); a sandbox's calls waited at most %d ms", sandboxes, tookMs, busy, longestHandMs);
         }
     }
 
-    /** {@code adopted}: what the router records of a sandbox the successor adopted (its owner, its namespace). */
+    /**
+     * {@code adopted}: what the router does with a sandbox the successor adopted (its owner, its namespace, its Task
+     * socket), called before the sandbox's calls are let in again.
+     */
     SandboxHandoff(DriverTable drivers, PendingStages pending, Consumer<SandboxStatus> adopted, Duration quiet,
                    Duration drain) {
         this.drivers = drivers;
@@ -59,12 +62,11 @@ final class SandboxHandoff {
         long began = System.nanoTime();
         Set<String> held = drivers.beginHandoff(gone, next, names, owned);
         List<String> busy = new ArrayList<>();
-        List<SandboxStatus> statuses = new ArrayList<>();
         long longest = 0;
         try {
             for (String id : held) {
                 if (gone.sandboxes().of(id).closeNowIfQuiet()) {
-                    longest = Math.max(longest, handOver(id, gone, next, statuses));
+                    longest = Math.max(longest, handOver(id, gone, next));
                 } else {
                     busy.add(id);
                 }
@@ -76,17 +78,17 @@ final class SandboxHandoff {
                 }
                 // its long calls waited from when they were first held back, if they were, else from its close
                 long waitedFrom = calls.heldSince() != 0 ? calls.heldSince() : System.nanoTime();
-                handOver(id, gone, next, statuses);
+                handOver(id, gone, next);
                 longest = Math.max(longest, (System.nanoTime() - waitedFrom) / 1_000_000);
             }
         } finally {
             held.forEach(drivers::handed); // none left held by an instance that is going, whatever happened
         }
-        return new Outcome(held.size(), busy.size(), longest, (System.nanoTime() - began) / 1_000_000, statuses);
+        return new Outcome(held.size(), busy.size(), longest, (System.nanoTime() - began) / 1_000_000);
     }
 
     /** Releases {@code id} on {@code gone} and has {@code next} adopt it; returns how long its calls waited, in ms. */
-    private long handOver(String id, DriverTable.Claim gone, DriverTable.Claim next, List<SandboxStatus> statuses) {
+    private long handOver(String id, DriverTable.Claim gone, DriverTable.Claim next) {
         long closedAt = System.nanoTime();
         pending.sandboxLeaving(id, gone.driver()); // an answer the leaving instance gives while letting go is not counted
         try {
@@ -103,9 +105,7 @@ final class SandboxHandoff {
                     + " successor adopts it anyway", e);
         }
         try {
-            SandboxStatus status = ((SandboxHandover) next.driver()).adopt(id);
-            adopted.accept(status);
-            statuses.add(status);
+            adopted.accept(((SandboxHandover) next.driver()).adopt(id));
         } catch (SandboxException | RuntimeException e) {
             LOG.log(Level.ERROR, "sandbox " + id + " could not be adopted by its driver's successor", e);
         }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kuasar.host.SandboxListener;
 import io.kuasar.host.internal.RouterTest.RecordingDriver;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxException;
@@ -15,6 +16,7 @@ import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TypedData;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -131,6 +133,41 @@ class SandboxHandoffTest {
         assertEquals(List.of("kill meanwhile", "kill busy"), v1.taskCalls, "pod1's calls until the handover");
         assertEquals(List.of("kill other", "kill after"), v2.taskCalls, "pod1's calls after it went to the adopter");
         assertEquals(List.of("adopt pod2", "adopt pod1"), v2.handovers);
+    }
+
+    @Test
+    void aSandboxAdoptedAndShutDownWhileAnotherIsStillBusyGetsNoTaskSocketAgain() throws Exception {
+        List<String> told = new CopyOnWriteArrayList<>();
+        router.addListener(new SandboxListener() {
+            @Override
+            public void recovered(Collection<SandboxStatus> sandboxes) {
+                sandboxes.forEach(s -> told.add("serve " + s.id()));
+            }
+
+            @Override
+            public void removed(String sandboxId) {
+                told.add("removed " + sandboxId);
+            }
+        });
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        CountDownLatch inside = new CountDownLatch(1);
+        v1.beforeKill = () -> {
+            inside.countDown();
+            release.join();
+        };
+        CompletableFuture<Void> busy = async(() -> { kill(router, "pod1", "busy"); return null; });
+        assertTrue(inside.await(2, TimeUnit.SECONDS));
+        CompletableFuture<Void> leaving = async(() -> { router.unbindDriver(v1, props("runc", 1)); return null; });
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        while (!v2.handovers.contains("adopt pod2") && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        router.shutdown("runc", "pod2");
+        release.complete(null);
+        busy.get(2, TimeUnit.SECONDS);
+        leaving.get(2, TimeUnit.SECONDS);
+        assertEquals(List.of("serve pod2", "removed pod2", "serve pod1"), told,
+                "each adopted sandbox's socket is kept when it is adopted, never after it was removed");
     }
 
     @Test
