@@ -82,6 +82,16 @@ final class Reaper implements AutoCloseable {
         markers.remove(marker);
     }
 
+    /**
+     * Lets a successor's reaper take over a pod: stops learning sessions for {@code marker} and tracking the pod's
+     * {@code sessions} (the pod's record holds every session its processes lead); their zombies are the successor's
+     * to reap. Synchronized with {@link #sweep}, which would learn the marker's sessions again.
+     */
+    synchronized void release(String marker, Collection<Long> sessions) {
+        markers.remove(marker);
+        this.sessions.removeAll(sessions);
+    }
+
     private List<Long> learn(List<ProcStat> all, Set<String> wanted) {
         Set<Long> family = new HashSet<>();
         for (ProcStat s : all) {
