@@ -25,7 +25,14 @@ final class UpgradeReport {
 
     private static final Pattern LOG_TIME = Pattern.compile("^(\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3})Z ");
 
-    /** Milliseconds from each "driver for sandboxer(s) [NAME] left" to the next "driver ... serves [NAME]" in the node log. */
+    /** A handover one sandbox at a time: the longest any sandbox's calls waited is that upgrade's gap. */
+    private static final Pattern HANDED = Pattern.compile("a sandbox's calls waited at most (\\d+) ms");
+
+    /**
+     * Per upgrade, how long calls could not be served, from the node log: milliseconds from each "driver for
+     * sandboxer(s) [NAME] left" to the next "driver ... serves [NAME]"; or, where the sandboxes were handed over one
+     * at a time (no "left" line), the longest wait of one sandbox's calls that its "serves" line gives.
+     */
     static List<Double> nodeLogGaps(Path log, long offset, String name) throws IOException {
         List<Double> gaps = new ArrayList<>();
         byte[] tail;
@@ -41,7 +48,11 @@ final class UpgradeReport {
                 continue;
             }
             LocalDateTime at = LocalDateTime.parse(m.group(1));
-            if (line.contains("driver for sandboxer(s) " + name) && line.contains(" left")) {
+            Matcher handed = HANDED.matcher(line);
+            if (line.contains(" serves " + name) && handed.find()) {
+                gaps.add(Double.parseDouble(handed.group(1)));
+                left = null;
+            } else if (line.contains("driver for sandboxer(s) " + name) && line.contains(" left")) {
                 left = at;
             } else if (left != null && line.contains(" serves " + name)) {
                 gaps.add(Duration.between(left, at).toNanos() / 1e6);
@@ -145,7 +156,8 @@ final class UpgradeReport {
                 + task + "; 'task' columns below are the second\n");
         b.append("window = longest gap between consecutive successful probe answers spanning the upgrade command "
                 + "[sent, answered]; in-flight = longest latency of a probe in flight during the command; "
-                + "node log = 'left' -> 'serves' in kuasar.log\n\n");
+                + "node log = 'left' -> 'serves' in kuasar.log, or, where sandboxes were handed over one at a time, the longest "
+                + "wait of one sandbox's calls\n\n");
         b.append(String.format("%-3s %9s %9s %9s %9s %9s %9s%n", "#", "cmd ms", "node ms", "stat win", "stat lat",
                 "task win", "task lat"));
         for (int i = 0; i < upgradeTimes.size(); i++) {

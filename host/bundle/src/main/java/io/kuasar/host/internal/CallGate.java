@@ -5,7 +5,10 @@ import io.kuasar.spi.Identifiers;
 import io.kuasar.spi.SandboxDriver;
 import io.kuasar.spi.SandboxException;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.Map;
+import java.util.TreeSet;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -40,42 +43,59 @@ final class CallGate {
         this.wait = wait;
     }
 
-    /** A long call (one that changes something) on the instance serving {@code sandboxer}; see {@link #call(String, boolean, OnDriver)}. */
-    <T> T call(String sandboxer, OnDriver<T> call) throws SandboxException {
-        return call(sandboxer, false, call);
+    /** A long call (one that changes something) on sandbox {@code sandboxId} of {@code sandboxer}. */
+    <T> T call(String sandboxer, String sandboxId, OnDriver<T> call) throws SandboxException {
+        return call(sandboxer, sandboxId, false, call);
     }
 
     /**
-     * Makes {@code call} on the instance serving {@code sandboxer} when the call is let in; {@code brief} for a call
-     * that only reads or registers a waiter. Waits up to the gate's bound for a serving instance; UNAVAILABLE naming
-     * the driver when none came, NOT_FOUND for an unknown sandboxer.
+     * Makes {@code call} on the instance that answers for sandbox {@code sandboxId} of {@code sandboxer} (the one
+     * serving the sandboxer, or the leaving one that still holds the sandbox while it hands its sandboxes over) when
+     * the call is let in; {@code brief} for a call that only reads or registers a waiter. Waits up to the gate's bound
+     * for a serving instance; UNAVAILABLE naming the driver when none came, NOT_FOUND for an unknown sandboxer.
      */
-    <T> T call(String sandboxer, boolean brief, OnDriver<T> call) throws SandboxException {
+    <T> T call(String sandboxer, String sandboxId, boolean brief, OnDriver<T> call) throws SandboxException {
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
-            DriverTable.Claim claim = drivers.await(sandboxer, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            DriverTable.Claim claim = drivers.holderOf(sandboxId,
+                    drivers.await(sandboxer, Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))));
             InstanceCalls.Entry entry = claim.calls().enter(brief);
-            if (entry == null) {
-                // refused by a leaving instance: once it lets nothing in (it is then out of the table), on to its successor
-                if (System.nanoTime() > deadline) {
-                    throw new SandboxException(SandboxException.Code.UNAVAILABLE, "driver \"" + sandboxer
-                            + "\" is stopping and no successor took over within " + wait.toMillis() + " ms");
+            InstanceCalls.Entry onSandbox = entry == null ? null : claim.sandboxes().of(sandboxId).enter(brief);
+            // checked after entering: a call that found the instance before a handover began and entered after must
+            // not run on it (a Create of a sandbox the successor is to hold)
+            if (onSandbox != null && drivers.answers(claim, sandboxer, sandboxId)) {
+                try (entry; onSandbox) {
+                    return call.on(claim.driver());
+                } catch (SandboxException e) {
+                    throw e.code() == SandboxException.Code.UNIMPLEMENTED ? namingSandboxer(e, sandboxer) : e;
                 }
-                awaitClosed(claim.calls(), deadline);
-                LockSupport.parkNanos(100_000);
-                continue;
             }
-            try (entry) {
-                return call.on(claim.driver());
-            } catch (SandboxException e) {
-                throw e.code() == SandboxException.Code.UNIMPLEMENTED ? namingSandboxer(e, sandboxer) : e;
+            if (onSandbox != null) {
+                onSandbox.close();
             }
+            if (entry != null) {
+                entry.close();
+            }
+            // refused by a leaving instance: once it lets nothing in (it is then out of the table), or once it has
+            // handed the sandbox over, on to its successor
+            if (System.nanoTime() > deadline) {
+                throw new SandboxException(SandboxException.Code.UNAVAILABLE, "driver \"" + sandboxer
+                        + "\" is stopping and no successor took over within " + wait.toMillis() + " ms");
+            }
+            awaitSuccessor(claim, entry == null, sandboxId, deadline);
         }
     }
 
-    private static void awaitClosed(InstanceCalls calls, long deadline) throws SandboxException {
+    private void awaitSuccessor(DriverTable.Claim claim, boolean instanceClosed, String sandboxId, long deadline)
+            throws SandboxException {
+        Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
         try {
-            calls.awaitClosed(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            if (instanceClosed) {
+                claim.calls().awaitClosed(left);
+                LockSupport.parkNanos(100_000);
+            } else {
+                drivers.awaitHanded(sandboxId, claim, left);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SandboxException(SandboxException.Code.CANCELLED, "interrupted waiting for a driver's successor");
@@ -84,12 +104,12 @@ final class CallGate {
 
     /** A Controller call on an existing sandbox, checking that {@code sandboxer} is the one that created it. */
     <T> T onSandbox(String sandboxer, String sandboxId, OnDriver<T> call) throws SandboxException {
-        return call(ownedBy(sandboxer, sandboxId), call);
+        return call(ownedBy(sandboxer, sandboxId), sandboxId, call);
     }
 
     /** A brief Controller call (one that only reads) on an existing sandbox. */
     <T> T readSandbox(String sandboxer, String sandboxId, OnDriver<T> call) throws SandboxException {
-        return call(ownedBy(sandboxer, sandboxId), true, call);
+        return call(ownedBy(sandboxer, sandboxId), sandboxId, true, call);
     }
 
     /** A Task call on the task service of {@code sandboxId}. */
@@ -99,15 +119,16 @@ final class CallGate {
 
     /** A Task call, {@code brief} when it only reads. */
     <T> T onTasks(String sandboxId, boolean brief, TaskCall<T> call) throws SandboxException {
-        return call(sandboxerOf(sandboxId), brief, d -> call.on(d.tasks(sandboxId)));
+        return call(sandboxerOf(sandboxId), sandboxId, brief, d -> call.on(d.tasks(sandboxId)));
     }
 
     /**
      * A long-lived answer (Task Wait, sandbox exit) asked of the serving instance; it outlives that instance and is
      * asked again of the next one ({@link PendingStages}).
      */
-    <T> CompletionStage<T> stage(String sandboxer, String what, PendingStages.Ask<T> ask) throws SandboxException {
-        return call(sandboxer, true, d -> pending.ask(sandboxer, what, d, ask));
+    <T> CompletionStage<T> stage(String sandboxer, String sandboxId, String what, PendingStages.Ask<T> ask)
+            throws SandboxException {
+        return call(sandboxer, sandboxId, true, d -> pending.ask(sandboxer, sandboxId, what, d, ask));
     }
 
     /** An UNIMPLEMENTED answer says which sandboxer gave it: "X is not implemented by the runsc sandboxer". */
@@ -128,8 +149,10 @@ final class CallGate {
         owners.put(sandboxId, sandboxer);
     }
 
+    /** The sandbox is gone (shut down, or its Create failed): no owner, and no calls to track per sandbox. */
     void disown(String sandboxId) {
         owners.remove(sandboxId);
+        drivers.claims().forEach(c -> c.sandboxes().forget(sandboxId));
     }
 
     /** The sandboxer that created {@code sandboxId}; NOT_FOUND for a sandbox nobody created. */
@@ -153,6 +176,17 @@ final class CallGate {
             drivers.await(sandboxer, Duration.ZERO); // an unknown sandboxer: NOT_FOUND naming it
         }
         throw SandboxException.notFound("sandbox", sandboxId + " (sandboxer " + sandboxer + ")");
+    }
+
+    /** The sandboxes {@code sandboxers} created (and that are not gone). */
+    Set<String> sandboxesOf(Collection<String> sandboxers) {
+        Set<String> ids = new TreeSet<>();
+        owners.forEach((id, sandboxer) -> {
+            if (sandboxers.contains(sandboxer)) {
+                ids.add(id);
+            }
+        });
+        return ids;
     }
 
     /** sandbox id -> sandboxer, including sandboxes whose driver is away. */

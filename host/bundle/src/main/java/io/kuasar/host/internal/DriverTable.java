@@ -26,13 +26,13 @@ import org.osgi.framework.Constants;
  * for one to come back; callers for other sandboxers never touch its monitor wait.
  */
 final class DriverTable {
-    /** One driver service: what it claims, where it comes from, and the calls it is serving. */
+    /** One driver service: what it claims, where it comes from, and the calls it is serving (all, and per sandbox). */
     record Claim(SandboxDriver driver, List<String> sandboxers, int ranking, long serviceId, long bundleId,
-                 InstanceCalls calls) {
+                 InstanceCalls calls, SandboxCalls sandboxes) {
         static Claim of(SandboxDriver driver, Map<String, Object> properties) {
             return new Claim(driver, DriverTable.sandboxers(properties), number(properties.get(Constants.SERVICE_RANKING), 0),
                     number(properties.get(Constants.SERVICE_ID), 0), number(properties.get("service.bundleid"), -1),
-                    new InstanceCalls());
+                    new InstanceCalls(), new SandboxCalls());
         }
 
         private static int number(Object value, int fallback) {
@@ -57,6 +57,11 @@ final class DriverTable {
      * stopped touching the sandboxes (see {@link #doneLeaving}).
      */
     private final Set<String> leaving = new HashSet<>();
+    /**
+     * While a leaving instance hands its sandboxes to its successor one at a time ({@link SandboxHandoff}): the
+     * sandboxes it still holds. Calls on them go to it; every other call of its sandboxers goes to the successor.
+     */
+    private final Map<String, Claim> heldBy = new HashMap<>();
 
     /** The sandboxer names of a driver service's {@value SandboxDriver#SANDBOXER} property. */
     static List<String> sandboxers(Map<String, Object> properties) {
@@ -143,6 +148,68 @@ final class DriverTable {
                     .ifPresent(next -> successors.computeIfAbsent(next, k -> new ArrayList<>()).add(name));
         }
         return successors;
+    }
+
+    /**
+     * The one claim standing by to take every sandboxer {@code gone} serves (the highest precedence for each), with
+     * the sandboxers; null when it serves none, or when they would go to different successors.
+     */
+    synchronized Map.Entry<Claim, List<String>> successorOf(Claim gone) {
+        List<String> names = gone.sandboxers().stream().filter(n -> serving.get(n) == gone).toList();
+        Set<Claim> next = new HashSet<>();
+        for (String name : names) {
+            claims.stream().filter(c -> c != gone && c.sandboxers().contains(name)).max(PRECEDENCE).ifPresentOrElse(
+                    next::add, () -> next.add(null));
+        }
+        return names.isEmpty() || next.size() != 1 || next.contains(null) ? null
+                : Map.entry(next.iterator().next(), names);
+    }
+
+    /**
+     * Begins handing {@code gone}'s sandboxes to {@code next} one at a time: {@code next} serves {@code names} from
+     * now on, except the sandboxes {@code gone} still holds, which are those the caller names and those a call
+     * has entered {@code gone} for (a Create in flight). Returns them.
+     */
+    synchronized Set<String> beginHandoff(Claim gone, Claim next, List<String> names, Set<String> owned) {
+        claims.remove(gone);
+        for (String name : names) {
+            serving.put(name, next);
+        }
+        Set<String> held = new TreeSet<>(owned);
+        held.addAll(gone.sandboxes().ids()); // read after the switch: a call that entered before it is counted
+        held.forEach(id -> heldBy.put(id, gone));
+        notifyAll();
+        return held;
+    }
+
+    /** The instance that answers calls on {@code sandboxId} when {@code serving} serves its sandboxer. */
+    synchronized Claim holderOf(String sandboxId, Claim serving) {
+        Claim holder = sandboxId == null ? null : heldBy.get(sandboxId);
+        return holder != null ? holder : serving;
+    }
+
+    /** True when {@code claim} answers calls on {@code sandboxId} of {@code sandboxer} now. */
+    synchronized boolean answers(Claim claim, String sandboxer, String sandboxId) {
+        Claim holder = sandboxId == null ? null : heldBy.get(sandboxId);
+        return holder != null ? holder == claim : serving.get(sandboxer) == claim;
+    }
+
+    /** {@code sandboxId} has changed hands (or is gone): its calls go to the serving instance from now on. */
+    synchronized void handed(String sandboxId) {
+        heldBy.remove(sandboxId);
+        notifyAll();
+    }
+
+    /** Waits up to {@code bound} while {@code claim} still holds {@code sandboxId}, its calls closed for its handover. */
+    synchronized void awaitHanded(String sandboxId, Claim claim, Duration bound) throws InterruptedException {
+        long deadline = System.nanoTime() + bound.toNanos();
+        while (heldBy.get(sandboxId) == claim) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return;
+            }
+            wait(Math.max(1, left / 1_000_000), 0);
+        }
     }
 
     /** The claim serving {@code sandboxer} now, or null. Never waits. */

@@ -62,6 +62,11 @@ final class InstanceCalls {
         }
     }
 
+    /** Closes now if no call is inside, without waiting for a quiet moment (a sandbox handed over at once). */
+    boolean closeNowIfQuiet() {
+        return closeIfQuiet();
+    }
+
     /** Closes the instance if no call is inside it now. */
     private boolean closeIfQuiet() {
         if (!lock.writeLock().tryLock()) {

@@ -26,14 +26,16 @@ final class PendingStages {
 
     private static final class Pending<T> {
         final String sandboxer;
+        final String sandboxId;
         final String what;
         final Ask<T> ask;
         final CompletableFuture<T> answer = new CompletableFuture<>();
         /** The driver asked last; null while orphaned (that driver left before answering). */
         volatile SandboxDriver askedOf;
 
-        Pending(String sandboxer, String what, Ask<T> ask) {
+        Pending(String sandboxer, String sandboxId, String what, Ask<T> ask) {
             this.sandboxer = sandboxer;
+            this.sandboxId = sandboxId;
             this.what = what;
             this.ask = ask;
         }
@@ -42,8 +44,9 @@ final class PendingStages {
     private final Set<Pending<?>> pending = ConcurrentHashMap.newKeySet();
 
     /** Asks {@code driver} now; the returned stage survives that driver leaving. A synchronous failure is thrown. */
-    <T> CompletionStage<T> ask(String sandboxer, String what, SandboxDriver driver, Ask<T> ask) throws SandboxException {
-        Pending<T> p = new Pending<>(sandboxer, what, ask);
+    <T> CompletionStage<T> ask(String sandboxer, String sandboxId, String what, SandboxDriver driver, Ask<T> ask)
+            throws SandboxException {
+        Pending<T> p = new Pending<>(sandboxer, sandboxId, what, ask);
         pending.add(p);
         p.answer.whenComplete((v, t) -> pending.remove(p));
         try {
@@ -85,6 +88,30 @@ final class PendingStages {
         for (Pending<?> p : pending) {
             if (p.sandboxer.equals(sandboxer) && p.askedOf == null && !p.answer.isDone()) {
                 reask(p, driver);
+                asked++;
+            }
+        }
+        return asked;
+    }
+
+    /**
+     * Sandbox {@code sandboxId} is being handed over by {@code from}: what {@code from} was asked for it is orphaned
+     * before it lets go (an answer it gives while letting go does not count).
+     */
+    void sandboxLeaving(String sandboxId, SandboxDriver from) {
+        for (Pending<?> p : pending) {
+            if (p.sandboxId.equals(sandboxId) && p.askedOf == from) {
+                p.askedOf = null;
+            }
+        }
+    }
+
+    /** {@code to} adopted {@code sandboxId}: asks it what was orphaned for that sandbox. */
+    int sandboxAdopted(String sandboxId, SandboxDriver to) {
+        int asked = 0;
+        for (Pending<?> p : pending) {
+            if (p.sandboxId.equals(sandboxId) && p.askedOf == null && !p.answer.isDone()) {
+                reask(p, to);
                 asked++;
             }
         }

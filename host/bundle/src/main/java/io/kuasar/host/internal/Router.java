@@ -43,7 +43,8 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  * property {@value #WAIT_PROPERTY} (default {@value #DEFAULT_WAIT_MS} ms), then fail UNAVAILABLE naming the driver;
  * other sandboxers are not held up. Every call passes {@link CallGate} once; a leaving instance first finishes the
  * calls inside it ({@link InstanceCalls}), and Wait and exit stages are asked again of the next driver after its
- * recovery ({@link PendingStages}). When several services claim a
+ * recovery ({@link PendingStages}); or, when it and a successor standing by both implement {@code SandboxHandover},
+ * it hands its sandboxes over one at a time ({@link SandboxHandoff}) and the successor does not recover. When several services claim a
  * sandboxer, see {@link DriverTable} for who serves and {@link Succession} for what happens to the loser's bundle.
  */
 @Component(service = {SandboxRouter.class, Router.class})
@@ -74,6 +75,7 @@ public class Router implements SandboxRouter {
     private final BiConsumer<DriverTable.Claim, DriverTable.Claim> retire;
     private final Succession succession;
     private final Handover handover;
+    private final SandboxHandoff handoff;
 
     @Activate
     public Router(@Reference EventHub events, BundleContext context) {
@@ -85,6 +87,7 @@ public class Router implements SandboxRouter {
         this.succession = new Succession(context, name -> !claimsOf(name).isEmpty());
         this.retire = succession::retire;
         this.handover = new Handover(context);
+        this.handoff = new SandboxHandoff(drivers, pending, this::adopted, quiet, drain);
     }
 
     /** Without OSGi (tests): {@code retire} is told which serving claim a newcomer outranks. */
@@ -97,6 +100,7 @@ public class Router implements SandboxRouter {
         this.retire = retire;
         this.succession = null;
         this.handover = new Handover(null);
+        this.handoff = new SandboxHandoff(drivers, pending, this::adopted, quiet, drain);
     }
 
     static long millis(String value, String property, long fallback) {
@@ -145,6 +149,11 @@ public class Router implements SandboxRouter {
         if (gone == null) {
             return; // never bound (SCR unbinds only what it bound): nothing was asked of it
         }
+        Map.Entry<DriverTable.Claim, List<String>> next = drivers.successorOf(gone);
+        if (next != null && SandboxHandoff.possible(gone, next.getKey())) {
+            handOff(gone, next.getKey(), next.getValue());
+            return;
+        }
         long servedOn = System.nanoTime();
         boolean quietly = gone.calls().closeWhenQuiet(quiet, drain);
         // from here calls wait at the gate: the log's "left" to "serves" is the time they cannot be served
@@ -165,31 +174,35 @@ public class Router implements SandboxRouter {
         // a newcomer that arrived meanwhile stood by until now; its recovery waits for the leaving instance's
         // deactivation too (Handover)
         handover.after(gone.bundleId(), () -> drivers.doneLeaving(left).forEach((claim, names) -> takeOver(claim,
-                names, new Gap(heldAt, leftAt, drainedAt, System.nanoTime()))));
+                names, new UpgradeGap(heldAt, leftAt, drainedAt, System.nanoTime()))));
     }
 
     /**
-     * Where the time went between a driver instance leaving and its successor serving, for the log (operators and
-     * bench/driver-upgrade.sh read it): the drain of its calls, the wait for its deactivation, the recovery; and, when
-     * long calls were held back before it left, how long the first of them could have waited.
+     * A successor standing by takes {@code gone}'s sandboxes one at a time ({@link SandboxHandoff}); it serves new
+     * sandboxes at once and is not asked to recover. {@code gone} is deactivated when this returns, holding none.
      */
-    private record Gap(long heldAt, long leftAt, long drainedAt, long stoppedAt) {
-        String describe(long servingAt) {
-            return String.format(" after a gap of %d ms (drain %d, deactivation %d, recovery %d)%s",
-                    ms(servingAt - leftAt), ms(drainedAt - leftAt), ms(stoppedAt - drainedAt), ms(servingAt - stoppedAt),
-                    heldAt == 0 ? "" : String.format("; long calls held back %d ms", ms(servingAt - heldAt)));
-        }
+    private void handOff(DriverTable.Claim gone, DriverTable.Claim next, List<String> names) {
+        SandboxHandoff.Outcome outcome = handoff.run(gone, next, names, gate.sandboxesOf(names));
+        gone.calls().closeAndDrain(drain, describe(gone)); // nothing is left inside: every call was on a sandbox
+        pending.driverLeft(gone.driver());
+        // a stage on a sandbox shut down during the handoff was handed to nobody: the successor answers it
+        names.forEach(name -> pending.driverServes(name, next.driver()));
+        LOG.log(Level.INFO, "driver {0} serves {1}: {2} left ({3})", describe(next), names, describe(gone),
+                outcome.describe());
+        listeners.forEach(l -> l.recovered(outcome.adopted()));
+    }
 
-        private static long ms(long nanos) {
-            return nanos / 1_000_000;
-        }
+    /** A sandbox the successor adopted: routed to its sandboxer, its events to its namespace. */
+    private void adopted(SandboxStatus s) {
+        gate.own(s.id(), s.sandboxer());
+        events.remember(s.id(), s.namespace());
     }
 
     /**
      * Recovers {@code claim}'s sandboxes, opens the gate of {@code names} to it, and re-asks pending stages;
      * {@code gap} is null for a driver that arrived while nobody served its sandboxers.
      */
-    private void takeOver(DriverTable.Claim claim, List<String> names, Gap gap) {
+    private void takeOver(DriverTable.Claim claim, List<String> names, UpgradeGap gap) {
         Collection<SandboxStatus> recovered;
         try {
             recovered = claim.driver().recover();
@@ -222,7 +235,7 @@ public class Router implements SandboxRouter {
     @Override
     public SandboxStatus create(String sandboxer, SandboxSpec spec) throws SandboxException {
         String id = Identifiers.validate("sandbox", spec.id());
-        SandboxStatus status = gate.call(sandboxer, driver -> {
+        SandboxStatus status = gate.call(sandboxer, id, driver -> {
             if (!gate.claimNew(id, sandboxer)) {
                 throw new SandboxException(SandboxException.Code.ALREADY_EXISTS, "sandbox " + id + " already exists");
             }
@@ -262,7 +275,8 @@ public class Router implements SandboxRouter {
 
     @Override
     public CompletionStage<ExitStatus> exit(String sandboxer, String sandboxId) throws SandboxException {
-        return gate.stage(gate.ownedBy(sandboxer, sandboxId), "exit of sandbox " + sandboxId, d -> d.exit(sandboxId));
+        return gate.stage(gate.ownedBy(sandboxer, sandboxId), sandboxId, "exit of sandbox " + sandboxId,
+                d -> d.exit(sandboxId));
     }
 
     @Override
@@ -308,7 +322,7 @@ public class Router implements SandboxRouter {
     @Override
     public CompletionStage<ExitStatus> waitTask(String sandboxId, String id, String execId) throws SandboxException {
         String what = "Wait for " + id + (execId.isEmpty() ? "" : " exec " + execId) + " of sandbox " + sandboxId;
-        return gate.stage(gate.sandboxerOf(sandboxId), what, d -> d.tasks(sandboxId).waitFor(id, execId));
+        return gate.stage(gate.sandboxerOf(sandboxId), sandboxId, what, d -> d.tasks(sandboxId).waitFor(id, execId));
     }
 
     /** Every sandbox a present driver answers for; never waits for an absent one. */
@@ -316,7 +330,7 @@ public class Router implements SandboxRouter {
     public Collection<SandboxStatus> sandboxes() {
         List<SandboxStatus> all = new ArrayList<>();
         for (Map.Entry<String, String> e : gate.owners().entrySet()) {
-            DriverTable.Claim claim = drivers.current(e.getValue());
+            DriverTable.Claim claim = drivers.holderOf(e.getKey(), drivers.current(e.getValue()));
             if (claim == null) {
                 continue;
             }

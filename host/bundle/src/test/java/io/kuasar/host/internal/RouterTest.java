@@ -130,7 +130,7 @@ class RouterTest {
     }
 
     /** A driver that records the calls it gets; a fake for this one class's test. */
-    static final class RecordingDriver implements SandboxDriver {
+    static class RecordingDriver implements SandboxDriver {
         final List<String> calls = new ArrayList<>();
         final List<String> taskCalls = new java.util.concurrent.CopyOnWriteArrayList<>();
         final List<String> persisted = new ArrayList<>();
@@ -192,7 +192,7 @@ class RouterTest {
             this.name = name;
         }
 
-        private SandboxStatus status(String id) {
+        SandboxStatus status(String id) {
             return new SandboxStatus(id, name, "k8s.io", SandboxStatus.State.READY, 1, Instant.EPOCH, null, "", null);
         }
 
