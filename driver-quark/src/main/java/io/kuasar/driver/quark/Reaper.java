@@ -85,9 +85,11 @@ final class Reaper implements AutoCloseable {
     /**
      * Lets a successor's reaper take over a pod: stops learning sessions for {@code marker} and tracking the pod's
      * {@code sessions} (the pod's record holds every session its processes lead); their zombies are the successor's
-     * to reap. Synchronized with {@link #sweep}, which would learn the marker's sessions again.
+     * to reap. Not synchronized with {@link #sweep}: a sweep reads all of /proc, hundreds of ms on a loaded machine,
+     * which the pod's calls would wait for. A sweep under way may learn the sessions once more and reap a zombie of
+     * them before this instance goes, which is what the successor's reaper does with it; no exit is read from it.
      */
-    synchronized void release(String marker, Collection<Long> sessions) {
+    void release(String marker, Collection<Long> sessions) {
         markers.remove(marker);
         this.sessions.removeAll(sessions);
     }

@@ -9,7 +9,9 @@ import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.Stdio;
 import io.kuasar.spi.TaskEvents;
 import io.kuasar.spi.TaskSpec;
+import io.kuasar.spi.TypedData;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -71,6 +73,13 @@ final class RealGvisor {
         }
         return new TaskSpec(id, bundle.toString(), List.of(), new Stdio("", out.toString(), out.toString(), false),
                 "", "", null);
+    }
+
+    /** An exec's process spec (containerd's OCI Process): {@code script} run by busybox's sh. */
+    static TypedData process(String script) {
+        return new TypedData("types.containerd.io/opencontainers/runtime-spec/1/Process", ("{\"args\":"
+                + "[\"/bin/busybox\",\"sh\",\"-c\",\"" + script + "\"],\"cwd\":\"/\",\"env\":[\"PATH=/bin\"],"
+                + "\"user\":{\"uid\":0,\"gid\":0}}").getBytes(StandardCharsets.UTF_8));
     }
 
     /** runsc itself, outside any driver instance, on the runsc root of pod {@code podId}; its output. */

@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kuasar.spi.ExecSpec;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStatus;
+import io.kuasar.spi.Stdio;
 import io.kuasar.spi.TaskEvent;
 import io.kuasar.spi.TaskService;
 import io.kuasar.spi.TaskState;
@@ -20,8 +22,8 @@ import org.junit.jupiter.api.function.Executable;
 
 /**
  * The handover of one real gVisor pod between two driver instances on one state directory, as at an upgrade: the
- * leaving instance releases it, the successor adopts it. The successor serves its containers and learns their exits,
- * also one that happened while neither watched; the leaving instance reports no exit of it (its runsc waits end
+ * leaving instance releases it, the successor adopts it. The successor serves its containers and an exec and learns
+ * their exits, also one that happened while neither watched; the leaving instance reports no exit of it (its runsc waits end
  * when it lets go), answers NOT_FOUND, and its deactivation leaves the pod alone. Needs root, runsc and busybox
  * (skipped otherwise).
  */
@@ -44,6 +46,8 @@ class RunscHandoverTest {
                 before.create(gvisor.container(c, tmp.resolve("out.log")));
                 before.start(c, "");
             }
+            before.exec(new ExecSpec("runs-on", "sleeper", Stdio.NONE, RealGvisor.process("exec /bin/busybox sleep 300")));
+            before.start("runs-on", "sleeper");
 
             leaving.release("hpod");
             notFound(() -> leaving.status("hpod", false));
@@ -62,10 +66,16 @@ class RunscHandoverTest {
             assertTrue(ProcessHandle.of(sandboxPid).map(ProcessHandle::isAlive).orElse(false),
                     "the sandbox outlives the leaving instance");
             assertEquals(TaskState.Status.RUNNING, after.state("runs-on", "").status());
+            assertEquals(TaskState.Status.RUNNING, after.state("runs-on", "sleeper").status());
 
+            // the exec's runsc exec helper is the leaving instance's child: its exit is handed over in a file
+            after.kill("runs-on", "sleeper", 9, false);
+            assertEquals(137, after.waitFor("runs-on", "sleeper").toCompletableFuture().get(20, TimeUnit.SECONDS)
+                    .code(), "the exec's exit, which the leaving instance saw");
             after.kill("runs-on", "", 9, false);
             assertEquals(137, after.waitFor("runs-on", "").toCompletableFuture().get(20, TimeUnit.SECONDS).code());
-            assertEquals(List.of("ends-meanwhile:137", "runs-on:137"), exits(seenBySuccessor));
+            assertEquals(List.of("ends-meanwhile/:137", "runs-on/:137", "runs-on/sleeper:137"),
+                    exits(seenBySuccessor));
             assertEquals(List.of(), exits(seenByLeaving), "no exit, true or false, from the instance that let go");
             for (String c : List.of("runs-on", "ends-meanwhile")) {
                 after.delete(c, "");
@@ -82,10 +92,10 @@ class RunscHandoverTest {
         assertEquals(SandboxException.Code.NOT_FOUND, assertThrows(SandboxException.class, call).code());
     }
 
-    /** Exited events as "container:code", sorted. */
+    /** Exited events as "container/exec:code", sorted. */
     private static List<String> exits(List<TaskEvent> events) {
         return events.stream().filter(e -> e instanceof TaskEvent.Exited).map(e -> (TaskEvent.Exited) e)
-                .map(x -> x.containerId() + ":" + x.exit().code()).sorted().toList();
+                .map(x -> x.containerId() + "/" + x.execId() + ":" + x.exit().code()).sorted().toList();
     }
 
     /** Until runsc reports the container stopped (a SIGKILL is delivered asynchronously); fails after 20 s. */
