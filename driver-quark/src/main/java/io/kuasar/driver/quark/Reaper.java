@@ -42,6 +42,8 @@ final class Reaper implements AutoCloseable {
     }
 
     private static final int WNOHANG = 1;
+    /** How soon after a re-adoption its sweep runs. */
+    private static final Duration SOON = Duration.ofMillis(300);
     /** runsc re-executes /proc/self/exe, so all its processes are named so. */
     private static final String RUNSC_COMM = "exe";
 
@@ -164,13 +166,17 @@ final class Reaper implements AutoCloseable {
         sweepSoon();
     }
 
+    /**
+     * One sweep shortly after, for every pod re-adopted meanwhile: a recovery re-adopts all pods at once, a handover
+     * one at a time some ms apart, and each sweep reads all of /proc (tens of ms, on the CPUs the handover needs).
+     */
     private void sweepSoon() {
         if (sweepQueued.compareAndSet(false, true)) {
             try {
-                timer.execute(() -> {
+                timer.schedule(() -> {
                     sweepQueued.set(false);
                     sweep();
-                });
+                }, SOON.toMillis(), TimeUnit.MILLISECONDS);
             } catch (RejectedExecutionException e) {
                 sweepQueued.set(false); // closed: this instance is going, the next one adopts again
             }
