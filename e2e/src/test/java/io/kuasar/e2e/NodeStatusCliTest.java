@@ -98,12 +98,7 @@ class NodeStatusCliTest extends CriTestBase {
     }
 
     private static String cmdline(ProcessHandle p) {
-        try {
-            return Files.readString(Path.of("/proc", Long.toString(p.pid()), "cmdline"), StandardCharsets.UTF_8)
-                    .replace('\0', ' ');
-        } catch (IOException e) {
-            return "";
-        }
+        return String.join(" ", Processes.argv(p.pid()));
     }
 
     private static String firstLine(Path tool, String arg) throws IOException, InterruptedException {

@@ -10,13 +10,7 @@ import io.kuasar.api.cri.v1.ContainerStatus;
 import io.kuasar.api.cri.v1.PodSandboxConfig;
 import io.kuasar.api.cri.v1.RemovePodSandboxRequest;
 import io.kuasar.api.cri.v1.StopPodSandboxRequest;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -63,8 +57,8 @@ class VmmHolderCrashTest extends CriTestBase {
         String log = cri.waitForLog(id, "after", WAIT);
         assertAll(() -> assertEquals(7, done.getExitCode(), () -> "exit across the kill: " + done),
                 () -> assertTrue(log.contains("before"), () -> "output across the kill: " + log),
-                () -> assertEquals(List.of(), holdersOf(marker), "holders left once the output was delivered (the "
-                        + "one the killed JVM started was " + holder + ")"));
+                () -> assertEquals(List.of(), Processes.withArgument(marker), "holders left once the output was"
+                        + " delivered (the one the killed JVM started was " + holder + ")"));
 
         node.awaitContainerdRedials(cri, podId); // its Controller connection may still be in backoff
         cri.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
@@ -74,12 +68,13 @@ class VmmHolderCrashTest extends CriTestBase {
 
     /**
      * The first holder of {@code marker} (from setsid on, its arguments name it), looked for as fast as possible: the
-     * window lasts tens of ms, so only command lines are read (not Processes.snapshot, which reads more per process).
+     * window lasts tens of ms, so only command lines are read (Processes.withArgument, not snapshot, which reads more
+     * per process).
      */
     private static long awaitHolder(String marker, CompletableFuture<Void> started) throws InterruptedException {
         long deadline = System.nanoTime() + BACK.toNanos();
         while (System.nanoTime() < deadline) {
-            List<Long> found = holdersOf(marker);
+            List<Long> found = Processes.withArgument(marker);
             if (!found.isEmpty()) {
                 return found.get(0);
             }
@@ -89,25 +84,5 @@ class VmmHolderCrashTest extends CriTestBase {
             Thread.onSpinWait();
         }
         throw new AssertionError("no holder " + marker + " within " + BACK);
-    }
-
-    private static List<Long> holdersOf(String marker) {
-        List<Long> pids = new ArrayList<>();
-        try (DirectoryStream<Path> all = Files.newDirectoryStream(Path.of("/proc"),
-                d -> d.getFileName().toString().chars().allMatch(Character::isDigit))) {
-            for (Path d : all) {
-                try {
-                    String argv = new String(Files.readAllBytes(d.resolve("cmdline")), StandardCharsets.UTF_8);
-                    if (List.of(argv.split("\0")).contains(marker)) {
-                        pids.add(Long.parseLong(d.getFileName().toString()));
-                    }
-                } catch (IOException gone) {
-                    // ended during the scan
-                }
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot list /proc", e);
-        }
-        return pids;
     }
 }

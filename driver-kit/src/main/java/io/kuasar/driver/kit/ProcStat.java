@@ -58,16 +58,48 @@ public record ProcStat(long pid, String comm, char state, long ppid, long sessio
     /** Every process this one can see. */
     public static List<ProcStat> all() {
         List<ProcStat> out = new ArrayList<>();
+        for (long pid : pids()) {
+            ProcStat s = of(pid);
+            if (s != null) {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
+    /** The pids of every process this one can see, in /proc's order; empty when /proc cannot be listed. */
+    public static List<Long> pids() {
+        List<Long> out = new ArrayList<>();
         try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
             for (Path p : procs) {
-                ProcStat s = of(Long.parseLong(p.getFileName().toString()));
-                if (s != null) {
-                    out.add(s);
-                }
+                out.add(Long.parseLong(p.getFileName().toString()));
             }
         } catch (IOException ignored) {
             // /proc not listable: nothing to see
         }
         return out;
+    }
+
+    /**
+     * The arguments {@code pid} runs with ({@code /proc/PID/cmdline}, split on its NULs); empty for a process that is
+     * gone, a zombie or a kernel thread, none of which has a command line.
+     */
+    public static List<String> cmdline(long pid) {
+        byte[] raw;
+        try {
+            raw = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
+        } catch (IOException | RuntimeException gone) {
+            return List.of();
+        }
+        List<String> argv = new ArrayList<>();
+        int start = 0;
+        for (int i = 0; i <= raw.length; i++) {
+            // each argument ends in a NUL; a process that rewrote its arguments may leave the last one without
+            if (i == raw.length ? start < raw.length : raw[i] == 0) {
+                argv.add(new String(raw, start, i - start, StandardCharsets.UTF_8));
+                start = i + 1;
+            }
+        }
+        return List.copyOf(argv);
     }
 }

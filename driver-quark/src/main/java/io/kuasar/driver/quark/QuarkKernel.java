@@ -3,6 +3,7 @@ package io.kuasar.driver.quark;
 import io.kuasar.driver.kit.PodStore;
 import io.kuasar.driver.kit.Commands;
 import io.kuasar.driver.kit.HostFiles;
+import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.spi.SandboxException;
 import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;
@@ -12,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -127,8 +129,8 @@ final class QuarkKernel implements AppKernel {
         if (pod.pid <= 0) {
             return Optional.empty();
         }
-        String cmd = Reaper.commandLine(pod.pid);
-        if (!cmd.contains(" sandbox ") || !cmd.contains(" --id " + pod.id + " ")) {
+        List<String> argv = ProcStat.cmdline(pod.pid);
+        if (!argv.contains("sandbox") || Collections.indexOfSubList(argv, List.of("--id", pod.id)) < 0) {
             return Optional.empty();
         }
         return ProcessHandle.of(pod.pid).filter(ProcessHandle::isAlive);

@@ -1,11 +1,7 @@
 package io.kuasar.driver.quark;
 
+import io.kuasar.driver.kit.DaemonThreads;
 import io.kuasar.driver.kit.ProcStat;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -16,7 +12,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import jnr.ffi.LibraryLoader;
@@ -54,16 +49,8 @@ final class Reaper implements AutoCloseable {
     /** This JVM's session, never tracked: runsc helpers the JVM spawns itself (wait, exec) share it. */
     private final long ownSession = ProcStat.of(self).session();
     private final AtomicBoolean sweepQueued = new AtomicBoolean();
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(daemon("reaper"));
-
-    /** Threads of the runsc driver's own executors: daemons, so a stuck one never holds the JVM's exit. */
-    static ThreadFactory daemon(String name) {
-        return r -> {
-            Thread t = new Thread(r, "kuasar-runsc-" + name);
-            t.setDaemon(true);
-            return t;
-        };
-    }
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+            DaemonThreads.named("kuasar-runsc-reaper"));
 
     Reaper() {
         timer.scheduleWithFixedDelay(this::sweep, 1, 1, TimeUnit.SECONDS);
@@ -99,7 +86,7 @@ final class Reaper implements AutoCloseable {
     private List<Long> learn(List<ProcStat> all, Set<String> wanted) {
         Set<Long> family = new HashSet<>();
         for (ProcStat s : all) {
-            String cmd = commandLine(s.pid());
+            String cmd = String.join(" ", ProcStat.cmdline(s.pid())); // a marker may span arguments
             if (wanted.stream().anyMatch(cmd::contains)) {
                 family.add(s.pid());
             }
@@ -240,15 +227,6 @@ final class Reaper implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 return false;
             }
-        }
-    }
-
-    static String commandLine(long pid) {
-        try {
-            return new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8)
-                    .replace('\0', ' ');
-        } catch (IOException e) {
-            return "";
         }
     }
 

@@ -1,6 +1,7 @@
 package io.kuasar.driver.quark;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.kuasar.driver.kit.DaemonThreads;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.PodCgroup;
 import io.kuasar.driver.kit.PodFiles;
@@ -59,7 +60,8 @@ final class RunscKernel implements AppKernel {
      * Starts recovered containers' runsc waits after recover() (each a fork and a Go start, ~30 ms under load, which
      * calls would wait for); a late wait still gets the exit: the sandbox keeps a status until it is deleted.
      */
-    private final ExecutorService rewatch = Executors.newSingleThreadExecutor(Reaper.daemon("rewatch"));
+    private final ExecutorService rewatch = Executors.newSingleThreadExecutor(
+            DaemonThreads.named("kuasar-runsc-rewatch"));
 
     RunscKernel(RunscSettings settings, Path runRoot, PodStore<Pod, PersistedPod> store, TaskEvents events,
                 OrphanExits orphans, Reaper reaper, CompletableFuture<String> platform) {
@@ -333,7 +335,8 @@ final class RunscKernel implements AppKernel {
         if (pod.state != SandboxStatus.State.READY) {
             return true;
         }
-        boolean alive = Reaper.commandLine(pod.pid).contains("--root=" + runsc.root());
+        String root = "--root=" + runsc.root();
+        boolean alive = ProcStat.cmdline(pod.pid).stream().anyMatch(a -> a.contains(root));
         if (!alive) {
             t.exits().sandboxGone();
             return false;
@@ -378,7 +381,7 @@ final class RunscKernel implements AppKernel {
             if (s.ppid() == self) {
                 continue;
             }
-            List<String> argv = List.of(Reaper.commandLine(s.pid()).split(" "));
+            List<String> argv = ProcStat.cmdline(s.pid());
             int wait = argv.indexOf("wait");
             if (wait > 0 && wait == argv.size() - 2 && argv.stream().anyMatch(a -> a.startsWith(ours))) {
                 LOG.log(Level.INFO, "ending runsc wait " + s.pid() + " left by a previous node process: "

@@ -39,12 +39,12 @@ class ReaperTest {
             List<ProcStat> orphans = List.of();
             for (long end = System.nanoTime() + 2_000_000_000L; orphans.size() < 2 && System.nanoTime() < end; ) {
                 orphans = ProcStat.all().stream()
-                        .filter(s -> Reaper.commandLine(s.pid()).startsWith(exe + " ")).toList();
+                        .filter(s -> ProcStat.cmdline(s.pid()).indexOf(exe.toString()) == 0).toList();
             }
             List<ProcStat> found = orphans;
             assertEquals(2, found.size(), () -> "orphans " + found);
             orphans.forEach(o -> assertEquals(ProcessHandle.current().pid(), o.ppid(), "re-parented to the JVM"));
-            ProcStat tracked = orphans.stream().filter(s -> !Reaper.commandLine(s.pid()).contains("--")).findFirst().get();
+            ProcStat tracked = orphans.stream().filter(s -> !ProcStat.cmdline(s.pid()).contains("--")).findFirst().get();
             ProcStat other = orphans.stream().filter(s -> s != tracked).findFirst().get();
 
             assertEquals(List.of(tracked.session()), reaper.adopt(exe + " 0.5"));

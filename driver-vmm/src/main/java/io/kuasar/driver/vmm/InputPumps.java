@@ -1,6 +1,7 @@
 package io.kuasar.driver.vmm;
 
 import com.google.protobuf.ByteString;
+import io.kuasar.driver.kit.DaemonThreads;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
 import java.lang.System.Logger;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * Copies containerd's stdin FIFO of a guest process to the agent (WriteStdin), one thread per process. containerd
@@ -26,6 +28,7 @@ final class InputPumps implements AutoCloseable {
     private static final long FULL_RETRY_MILLIS = 5;
 
     private final Set<Copier> copiers = ConcurrentHashMap.newKeySet();
+    private final ThreadFactory threads = DaemonThreads.named("kuasar-vmm-input", 256 * 1024);
     private volatile boolean closing;
 
     /** Starts copying the stdin of {@code p}, if it has one; the copier is closed when the process ends. */
@@ -36,9 +39,7 @@ final class InputPumps implements AutoCloseable {
         }
         Copier c = new Copier(agent, containerId, p.execId, Path.of(fifo));
         copiers.add(c);
-        Thread t = new Thread(null, c::run, "kuasar-vmm-input", 256 * 1024);
-        t.setDaemon(true);
-        t.start();
+        threads.newThread(c::run).start();
         return c;
     }
 

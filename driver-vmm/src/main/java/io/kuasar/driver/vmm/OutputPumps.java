@@ -1,6 +1,8 @@
 package io.kuasar.driver.vmm;
 
 import io.kuasar.driver.kit.Commands;
+import io.kuasar.driver.kit.DaemonThreads;
+import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.driver.vmm.agent.proto.OutputResponse;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -9,8 +11,6 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -40,11 +40,7 @@ final class OutputPumps implements AutoCloseable {
     private static final long HOLDER_EXEC_WAIT_NANOS = 10_000_000_000L;
 
     private volatile boolean closing;
-    private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "kuasar-vmm-output");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService threads = Executors.newCachedThreadPool(DaemonThreads.named("kuasar-vmm-output"));
 
     /**
      * Starts the pumps of {@code p}; the stage completes once every stream reached EOF (or failed). How far each
@@ -162,36 +158,13 @@ final class OutputPumps implements AutoCloseable {
     }
 
     private static List<Long> holdersOf(String marker) {
-        List<Long> pids = new ArrayList<>();
         long self = ProcessHandle.current().pid();
-        try (DirectoryStream<Path> all = Files.newDirectoryStream(Path.of("/proc"), d -> isPid(d.getFileName()))) {
-            for (Path d : all) {
-                long pid = Long.parseLong(d.getFileName().toString());
-                if (pid != self && List.of(commandLine(pid).split("\0")).contains(marker)) {
-                    pids.add(pid);
-                }
-            }
-        } catch (IOException e) {
-            LOG.log(Level.WARNING, "vmm: cannot list processes to find a holder of " + marker, e);
-        }
-        return pids;
-    }
-
-    private static boolean isPid(Path name) {
-        String n = name.toString();
-        return !n.isEmpty() && n.chars().allMatch(Character::isDigit);
-    }
-
-    private static String commandLine(long pid) {
-        try {
-            return new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            return ""; // gone meanwhile
-        }
+        return ProcStat.pids().stream().filter(pid -> pid != self && ProcStat.cmdline(pid).contains(marker)).toList();
     }
 
     static boolean isHolder(long pid, String marker) {
-        return pid > 0 && commandLine(pid).startsWith(marker + "\0");
+        List<String> argv = pid > 0 ? ProcStat.cmdline(pid) : List.of();
+        return !argv.isEmpty() && argv.get(0).equals(marker);
     }
 
     /** Ends the holder of a process's streams, if it is still the holder (pids are reused). */

@@ -1,13 +1,12 @@
 package io.kuasar.driver.vmm;
 
 import io.kuasar.driver.kit.Commands;
+import io.kuasar.driver.kit.ProcStat;
 import io.kuasar.ttrpc.TtrpcEventLoops;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -195,12 +194,8 @@ final class QemuVmm implements Vmm {
         if (pid <= 0 || ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) == false) {
             return false;
         }
-        try {
-            String cmd = new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8);
-            return cmd.contains(dir.resolve("qmp.sock").toString());
-        } catch (IOException e) {
-            return false;
-        }
+        String qmp = dir.resolve("qmp.sock").toString();
+        return ProcStat.cmdline(pid).stream().anyMatch(a -> a.contains(qmp));
     }
 
     @Override

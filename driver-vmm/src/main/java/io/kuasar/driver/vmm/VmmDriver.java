@@ -1,6 +1,7 @@
 package io.kuasar.driver.vmm;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.kuasar.driver.kit.DaemonThreads;
 import io.kuasar.driver.kit.HostFiles;
 import io.kuasar.driver.kit.PodCgroup;
 import io.kuasar.driver.kit.PodDriver;
@@ -61,11 +62,8 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
     private final VmTemplate template;
     private final Map<String, VmTasks> tasks = new ConcurrentHashMap<>();
     /** Where the pods' port mirrors apply forwards (QMP calls block); ends with this instance. */
-    private final ScheduledExecutorService portWork = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "kuasar-vmm-ports");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService portWork = Executors.newSingleThreadScheduledExecutor(
+            DaemonThreads.named("kuasar-vmm-ports"));
     /** Set when this instance is deactivated: its watchers must leave the pods to its successor. */
     private volatile boolean retired;
 
@@ -359,10 +357,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> {
                 stopVm(pod, Duration.ofSeconds(1)); // a VM nobody can drive any more would only hold memory
                 vmGone(pod, pod.pid);
             }
-        }, r -> {
-            Thread t = new Thread(r, "kuasar-vmm-reattach-" + pod.id.substring(0, Math.min(12, pod.id.length())));
-            t.setDaemon(true);
-            t.start();
-        });
+        }, r -> DaemonThreads.named("kuasar-vmm-reattach-" + pod.id.substring(0, Math.min(12, pod.id.length())))
+                .newThread(r).start());
     }
 }

@@ -11,7 +11,9 @@ import java.util.function.Predicate;
 
 /**
  * A snapshot of /proc, to show which processes a pod costs: the stock runtime starts a containerd-shim (its
- * command line names the pod id) and a pause container per pod; Kuasar's runc pods should have neither.
+ * command line names the pod id) and a pause container per pod; Kuasar's runc pods should have neither. Also the
+ * command lines of live processes alone ({@link #argv}, {@link #withArgument}), for tests that look for a process
+ * by its arguments.
  */
 public final class Processes {
     /** One process: its pid, parent, comm (at most 15 chars), argv and cgroup file text. */
@@ -41,18 +43,55 @@ public final class Processes {
     /** All processes readable now; ones exiting during the scan are skipped. */
     public static List<Proc> snapshot() {
         List<Proc> procs = new ArrayList<>();
-        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(Path.of("/proc"), p -> p.getFileName().toString()
-                .chars().allMatch(Character::isDigit))) {
+        for (long pid : pids()) {
+            Proc p = of(pid);
+            if (p != null) {
+                procs.add(p);
+            }
+        }
+        return procs;
+    }
+
+    /**
+     * The processes one of whose arguments is {@code argument}. Only command lines are read, so a scan is quick
+     * enough to catch a process that lives for tens of milliseconds.
+     */
+    public static List<Long> withArgument(String argument) {
+        return pids().stream().filter(pid -> argv(pid).contains(argument)).toList();
+    }
+
+    /** The arguments {@code pid} runs with, split on /proc's NULs; empty when it is gone or a kernel thread. */
+    public static List<String> argv(long pid) {
+        byte[] raw;
+        try {
+            raw = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
+        } catch (IOException | RuntimeException gone) {
+            return List.of();
+        }
+        List<String> argv = new ArrayList<>();
+        int start = 0;
+        for (int i = 0; i < raw.length; i++) {
+            if (raw[i] == 0) {
+                argv.add(new String(raw, start, i - start, StandardCharsets.UTF_8));
+                start = i + 1;
+            }
+        }
+        if (start < raw.length) {
+            argv.add(new String(raw, start, raw.length - start, StandardCharsets.UTF_8));
+        }
+        return List.copyOf(argv);
+    }
+
+    private static List<Long> pids() {
+        List<Long> pids = new ArrayList<>();
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
             for (Path dir : dirs) {
-                Proc p = read(dir);
-                if (p != null) {
-                    procs.add(p);
-                }
+                pids.add(Long.parseLong(dir.getFileName().toString()));
             }
         } catch (IOException e) {
             throw new IllegalStateException("cannot list /proc", e);
         }
-        return procs;
+        return pids;
     }
 
     /** The process with this pid, or null when it is gone. */
@@ -98,24 +137,13 @@ public final class Processes {
         try {
             long pid = Long.parseLong(dir.getFileName().toString());
             String comm = Files.readString(dir.resolve("comm"), StandardCharsets.UTF_8).strip();
-            byte[] raw = Files.readAllBytes(dir.resolve("cmdline"));
-            List<String> argv = new ArrayList<>();
-            int start = 0;
-            for (int i = 0; i < raw.length; i++) {
-                if (raw[i] == 0) {
-                    argv.add(new String(raw, start, i - start, StandardCharsets.UTF_8));
-                    start = i + 1;
-                }
-            }
-            if (start < raw.length) {
-                argv.add(new String(raw, start, raw.length - start, StandardCharsets.UTF_8));
-            }
+            List<String> argv = argv(pid);
             // stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses, so cut after the last ')'.
             String stat = Files.readString(dir.resolve("stat"), StandardCharsets.UTF_8);
             String[] after = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
             long ppid = Long.parseLong(after[1]);
             String cgroups = Files.readString(dir.resolve("cgroup"), StandardCharsets.UTF_8);
-            return new Proc(pid, ppid, comm, List.copyOf(argv), cgroups);
+            return new Proc(pid, ppid, comm, argv, cgroups);
         } catch (IOException | RuntimeException e) {
             return null; // exited while we looked, or a kernel thread with nothing to read
         }

@@ -1,5 +1,6 @@
 package io.kuasar.driver.kit.tty;
 
+import io.kuasar.driver.kit.DaemonThreads;
 import io.kuasar.driver.kit.NativeBuffer;
 import io.kuasar.spi.SandboxException;
 import java.io.IOException;
@@ -34,6 +35,8 @@ public final class Console {
     private static final int EAGAIN = 11;
     private static final byte EOT = 4;
     private static final int BUFFER = 32 * 1024;
+    /** Two copier threads per terminal, whose loops need little stack. */
+    private static final long COPIER_STACK = 256 * 1024;
 
     /** How long the output copier waits in poll() before it looks at {@link #stopped} again. */
     private static final int POLL_MILLIS = 1000;
@@ -60,14 +63,10 @@ public final class Console {
      */
     void start(String stdout, String stdin) {
         retain();
-        Thread out = new Thread(null, () -> copyOut(stdout), "kuasar-tty-out", 256 * 1024);
-        out.setDaemon(true);
-        out.start();
+        DaemonThreads.named("kuasar-tty-out", COPIER_STACK).newThread(() -> copyOut(stdout)).start();
         if (stdin != null) {
             retain();
-            Thread in = new Thread(null, () -> copyIn(stdin), "kuasar-tty-in", 256 * 1024);
-            in.setDaemon(true);
-            in.start();
+            DaemonThreads.named("kuasar-tty-in", COPIER_STACK).newThread(() -> copyIn(stdin)).start();
         }
         release(); // the creator's reference: the copiers now keep the terminal open
     }

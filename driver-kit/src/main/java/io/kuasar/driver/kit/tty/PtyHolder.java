@@ -7,7 +7,6 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -127,14 +126,12 @@ final class PtyHolder {
      * process's work dir still is, so reattaching or removing the process finds it as any other; ended where not.
      */
     static void recordLeft(Path root) {
-        try (DirectoryStream<Path> all = Files.newDirectoryStream(Path.of("/proc"),
-                d -> d.getFileName().toString().chars().allMatch(Character::isDigit))) {
-            for (Path d : all) {
-                Path record = recordOf(d);
+        try {
+            for (long pid : ProcStat.pids()) {
+                Path record = recordOf(pid);
                 if (record == null || !record.startsWith(root) || Files.exists(record)) {
                     continue;
                 }
-                long pid = Long.parseLong(d.getFileName().toString());
                 Held h = new Held(pid, ProcStat.startTime(pid));
                 if (h.startTime() == 0) {
                     continue; // ended meanwhile
@@ -155,15 +152,15 @@ final class PtyHolder {
     }
 
     /** The record a holder's environment names, or null for any other process. */
-    private static Path recordOf(Path procDir) {
+    private static Path recordOf(long pid) {
+        List<String> argv = ProcStat.cmdline(pid);
+        if (argv.isEmpty() || !argv.get(0).equals(ARGV0)) {
+            return null;
+        }
         try {
-            String argv = new String(Files.readAllBytes(procDir.resolve("cmdline")), StandardCharsets.UTF_8);
-            if (!argv.startsWith(ARGV0 + "\0")) {
-                return null;
-            }
             String prefix = RECORD_ENV + "=";
-            for (String e : new String(Files.readAllBytes(procDir.resolve("environ")), StandardCharsets.UTF_8)
-                    .split("\0")) {
+            for (String e : new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "environ")),
+                    StandardCharsets.UTF_8).split("\0")) {
                 if (e.startsWith(prefix)) {
                     return Path.of(e.substring(prefix.length()));
                 }

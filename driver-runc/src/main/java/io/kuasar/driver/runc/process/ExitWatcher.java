@@ -1,5 +1,6 @@
 package io.kuasar.driver.runc.process;
 
+import io.kuasar.driver.kit.DaemonThreads;
 import io.kuasar.driver.kit.NativeBuffer;
 import io.kuasar.driver.kit.ProcStat;
 import java.io.IOException;
@@ -60,8 +61,7 @@ public final class ExitWatcher implements AutoCloseable {
         if (bindNow) {
             wakeFd = makeWakeFd();
         }
-        thread = new Thread(this::run, "kuasar-runc-exit-watcher");
-        thread.setDaemon(true);
+        thread = DaemonThreads.named("kuasar-runc-exit-watcher").newThread(this::run);
         thread.start();
     }
 
