@@ -315,10 +315,7 @@ final class RunscKernel implements AppKernel {
     public void release(Pod pod) {
         RunscTasks t = tasks.remove(pod.id);
         if (t != null) {
-            t.close();
-            synchronized (pod) {
-                reaper.release(t.runsc().marker(), pod.sessions);
-            }
+            t.release();
         }
     }
 
