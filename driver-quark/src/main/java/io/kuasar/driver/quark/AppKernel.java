@@ -50,8 +50,19 @@ interface AppKernel extends AutoCloseable {
     default void beforeRecovery() {
     }
 
-    /** After a driver restart, re-attaches to a pod recorded READY; false when its sandbox is gone. */
+    /**
+     * After a driver restart, or when this instance adopts a pod its predecessor released, re-attaches to a pod
+     * recorded READY; false when its sandbox is gone.
+     */
     boolean reattach(Pod pod);
+
+    /**
+     * Lets go of one pod for a successor instance ({@link io.kuasar.spi.SandboxHandover#release}): stops watching it
+     * and closes what this instance holds for it, ending nothing of it. Nothing by default: a kernel that watches
+     * nothing of its pods.
+     */
+    default void release(Pod pod) {
+    }
 
     /** Stops watching; sandboxes keep running for the next driver instance. */
     @Override

@@ -5,6 +5,7 @@ import io.kuasar.driver.kit.PodDriver;
 import io.kuasar.driver.kit.PodStore;
 import io.kuasar.spi.ExitStatus;
 import io.kuasar.spi.SandboxException;
+import io.kuasar.spi.SandboxHandover;
 import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;
@@ -21,7 +22,7 @@ import java.util.Map;
  * The sandbox lifecycle shared by the app-kernel sandboxers: the kit's {@link PodDriver} keeps the pod records, their
  * persistence and containerd's rules; what runs a pod is the {@link AppKernel} backend.
  */
-abstract class AppKernelDriver extends PodDriver<Pod, PersistedPod> {
+abstract class AppKernelDriver extends PodDriver<Pod, PersistedPod> implements SandboxHandover {
     private static final Logger LOG = System.getLogger(AppKernelDriver.class.getName());
 
     private final AppKernel kernel;
@@ -31,7 +32,7 @@ abstract class AppKernelDriver extends PodDriver<Pod, PersistedPod> {
         this.kernel = kernel;
     }
 
-    /** Stops watching; sandboxes keep running and the next instance's recover() re-attaches. */
+    /** Stops watching; sandboxes keep running and the next instance's recover() or adopt() re-attaches. */
     void close() {
         kernel.close();
     }
@@ -81,7 +82,27 @@ abstract class AppKernelDriver extends PodDriver<Pod, PersistedPod> {
     @Override
     public Collection<SandboxStatus> recover() {
         kernel.beforeRecovery();
-        return recover(p -> kernel.sandboxer().equals(p.sandboxer()), Pod::restore, this::reattach);
+        return recover(this::ours, Pod::restore, this::reattach);
+    }
+
+    /** The pod leaves this instance's table, then its kernel lets go of it: its sandbox runs on for the successor. */
+    @Override
+    public void release(String sandboxId) throws SandboxException {
+        kernel.release(releasePod(sandboxId));
+    }
+
+    /**
+     * The per-pod step of {@link #recover()}; what recover() does once for all pods (a crashed JVM's leftovers) is not
+     * needed here: the predecessor ran in this JVM and left nothing unrecorded.
+     */
+    @Override
+    public SandboxStatus adopt(String sandboxId) throws SandboxException {
+        return adopt(sandboxId, this::ours, Pod::restore, this::reattach);
+    }
+
+    /** Records of this sandboxer only: one written by another is not this one to recover or adopt. */
+    private boolean ours(PersistedPod p) {
+        return kernel.sandboxer().equals(p.sandboxer());
     }
 
     /** A pod recorded READY whose sandbox is gone is recorded as stopped, with an unknown exit code. */

@@ -37,6 +37,8 @@ final class Reaper implements AutoCloseable {
     }
 
     private static final int WNOHANG = 1;
+    /** How soon after a re-adoption its sweep runs. */
+    private static final Duration SOON = Duration.ofMillis(300);
     /** runsc re-executes /proc/self/exe, so all its processes are named so. */
     private static final String RUNSC_COMM = "exe";
 
@@ -67,6 +69,18 @@ final class Reaper implements AutoCloseable {
     /** Stops learning sessions for {@code marker} (its pod is gone); sessions already learnt are still reaped. */
     void forget(String marker) {
         markers.remove(marker);
+    }
+
+    /**
+     * Lets a successor's reaper take over a pod: stops learning sessions for {@code marker} and tracking the pod's
+     * {@code sessions} (the pod's record holds every session its processes lead); their zombies are the successor's
+     * to reap. Not synchronized with {@link #sweep}: a sweep reads all of /proc, hundreds of ms on a loaded machine,
+     * which the pod's calls would wait for. A sweep under way may learn the sessions once more and reap a zombie of
+     * them before this instance goes, which is what the successor's reaper does with it; no exit is read from it.
+     */
+    void release(String marker, Collection<Long> sessions) {
+        markers.remove(marker);
+        this.sessions.removeAll(sessions);
     }
 
     private List<Long> learn(List<ProcStat> all, Set<String> wanted) {
@@ -139,13 +153,17 @@ final class Reaper implements AutoCloseable {
         sweepSoon();
     }
 
+    /**
+     * One sweep shortly after, for every pod re-adopted meanwhile: a recovery re-adopts all pods at once, a handover
+     * one at a time some ms apart, and each sweep reads all of /proc (tens of ms, on the CPUs the handover needs).
+     */
     private void sweepSoon() {
         if (sweepQueued.compareAndSet(false, true)) {
             try {
-                timer.execute(() -> {
+                timer.schedule(() -> {
                     sweepQueued.set(false);
                     sweep();
-                });
+                }, SOON.toMillis(), TimeUnit.MILLISECONDS);
             } catch (RejectedExecutionException e) {
                 sweepQueued.set(false); // closed: this instance is going, the next one adopts again
             }

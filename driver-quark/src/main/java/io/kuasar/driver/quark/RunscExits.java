@@ -37,6 +37,12 @@ final class RunscExits {
     private final PodStore<Pod, PersistedPod> store;
     private final TaskEvents events;
     private final OrphanExits orphans;
+    /**
+     * Held while an exit is recorded; {@link #close} sets {@link #closing} under it, so once close() returned no
+     * exit is being recorded and none will be: a successor that reads the pod's record next finds every exit this
+     * instance published, and this instance publishes none after it.
+     */
+    private final Object recording = new Object();
     private volatile boolean closing;
 
     RunscExits(Pod pod, Runsc runsc, PodStore<Pod, PersistedPod> store, TaskEvents events, OrphanExits orphans) {
@@ -56,10 +62,8 @@ final class RunscExits {
     /** Records the exec's exit when its runsc exec helper, this instance's child, ends. */
     void watchExec(RunscContainer c, GProc p, Process helper, Path workDir) {
         helper.onExit().thenAccept(h -> {
-            if (closing) {
+            if (!exited(c, p, h.exitValue(), Instant.now())) {
                 ExitFiles.write(execExitFile(workDir, p.execId), h.exitValue(), Instant.now());
-            } else {
-                exited(c, p, h.exitValue());
             }
         });
     }
@@ -71,11 +75,7 @@ final class RunscExits {
     void rewatchExec(RunscContainer c, GProc p, Path workDir) {
         ExitFiles.collect(execExitFile(workDir, p.execId), orphans, p.pid(), p.helperStart, RECORD_WAIT,
                         "exec " + p.execId + " of " + c.id)
-                .thenAccept(e -> {
-                    if (!closing) {
-                        exited(c, p, e.code(), e.exitedAt());
-                    }
-                });
+                .thenAccept(e -> exited(c, p, e.code(), e.exitedAt()));
     }
 
     /**
@@ -100,9 +100,7 @@ final class RunscExits {
                 } catch (IOException e) {
                     out = "";
                 }
-                if (closing) {
-                    return; // ended because this driver instance goes away: the next one watches again
-                }
+                // not recorded when it ended because this instance let go of the pod: the next one watches again
                 int code = Runsc.parseWait(out);
                 exited(c, c.init, code < 0 ? ExitStatus.UNKNOWN_CODE : code);
             });
@@ -117,30 +115,59 @@ final class RunscExits {
         exited(c, p, code, Instant.now());
     }
 
-    void exited(RunscContainer c, GProc p, int code, Instant at) {
-        if (!p.recordExit(new ExitStatus(p.pid(), code, at))) {
-            return;
+    /**
+     * {@link #exited(RunscContainer, GProc, int)} at {@code at}; false when this instance has let go of the pod
+     * ({@link #close}), which then records nothing: its successor learns the exit itself.
+     */
+    boolean exited(RunscContainer c, GProc p, int code, Instant at) {
+        synchronized (recording) {
+            if (closing) {
+                return false;
+            }
+            if (!p.recordExit(new ExitStatus(p.pid(), code, at))) {
+                return true;
+            }
+            FifoHold hold = c.outputHold;
+            if (p.execId.isEmpty() && hold != null) {
+                c.outputHold = null;
+                hold.close();
+            }
+            try {
+                store.save(pod);
+            } catch (SandboxException e) {
+                LOG.log(Level.WARNING, "cannot persist the exit of " + c.id, e);
+            }
+            events.publish(new TaskEvent.Exited(pod.id, c.id, p.execId, p.exit()));
         }
-        FifoHold hold = c.outputHold;
-        if (p.execId.isEmpty() && hold != null) {
-            c.outputHold = null;
-            hold.close();
-        }
-        try {
-            store.save(pod);
-        } catch (SandboxException e) {
-            LOG.log(Level.WARNING, "cannot persist the exit of " + c.id, e);
-        }
-        events.publish(new TaskEvent.Exited(pod.id, c.id, p.execId, p.exit()));
+        // outside the lock: a waiter's continuation may be the host's, which may go on to release this very pod
         p.completeWaiters();
+        return true;
+    }
+
+    /** The pod's sandbox is gone (found at a re-attach): unknown exits for what had not ended, nothing left to delete. */
+    void sandboxGone() {
+        for (RunscContainer c : pod.containerList()) {
+            if (c.init.exit() == null) {
+                exited(c, c.init, ExitStatus.UNKNOWN_CODE);
+            }
+            for (GProc x : c.execs.values()) {
+                if (x.exit() == null && x.started()) {
+                    exited(c, x, ExitStatus.UNKNOWN_CODE);
+                }
+            }
+            c.deleted = true;
+        }
     }
 
     /**
-     * Ends the runsc wait helpers without recording exits (the sandbox outlives this driver instance); exec helpers
-     * run on, their exits handed over to the next instance.
+     * Ends the runsc wait helpers without recording exits (the sandbox outlives this driver instance, or the pod is
+     * handed to a successor); exec helpers run on, their exits handed over to the next instance. Returns once no exit
+     * is being recorded.
      */
     void close() {
-        closing = true;
+        synchronized (recording) {
+            closing = true;
+        }
         for (RunscContainer c : pod.containerList()) {
             Process w = c.init.helper;
             if (w != null) {

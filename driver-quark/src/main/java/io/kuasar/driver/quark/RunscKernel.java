@@ -307,6 +307,18 @@ final class RunscKernel implements AppKernel {
         RunscUpdate.capSandbox(pod, resources);
     }
 
+    /**
+     * Lets go of one pod for a successor instance: its runsc waits end unrecorded, its terminals stop being copied
+     * (their holders keep them), this instance's reaper no longer tracks its processes. Its sandbox runs on.
+     */
+    @Override
+    public void release(Pod pod) {
+        RunscTasks t = tasks.remove(pod.id);
+        if (t != null) {
+            t.release();
+        }
+    }
+
     @Override
     public boolean reattach(Pod pod) {
         if (pod.pid <= 0) {
@@ -323,7 +335,7 @@ final class RunscKernel implements AppKernel {
         String root = "--root=" + runsc.root();
         boolean alive = ProcStat.cmdline(pod.pid).stream().anyMatch(a -> a.contains(root));
         if (!alive) {
-            markGone(pod);
+            t.exits().sandboxGone();
             return false;
         }
         reaper.readopt(pod.sessions);
@@ -373,22 +385,6 @@ final class RunscKernel implements AppKernel {
                         + argv.get(wait + 1));
                 ProcessHandle.of(s.pid()).ifPresent(ProcessHandle::destroyForcibly);
             }
-        }
-    }
-
-    /** The pod's sandbox is gone (found at recovery): record unknown exits for what had not ended. */
-    private void markGone(Pod pod) {
-        RunscTasks t = tasks.get(pod.id);
-        for (RunscContainer c : pod.containerList()) {
-            if (t != null && c.init.exit() == null) {
-                t.exits().exited(c, c.init, ExitStatus.UNKNOWN_CODE);
-            }
-            for (GProc x : c.execs.values()) {
-                if (t != null && x.exit() == null && x.started()) {
-                    t.exits().exited(c, x, ExitStatus.UNKNOWN_CODE);
-                }
-            }
-            c.deleted = true;
         }
     }
 

@@ -379,6 +379,14 @@ final class RunscTasks extends PodTasks<Pod, RunscContainer> {
         }
     }
 
+    /** {@link #close}, for a successor to take the pod on: this instance's reaper also forgets its processes. */
+    void release() {
+        close();
+        synchronized (pod) {
+            reaper.release(runsc.marker(), pod.sessions);
+        }
+    }
+
     private static void stopConsole(GProc p) {
         Console console = p.console;
         if (console != null) {

@@ -118,6 +118,30 @@ class QuarkDriverTest {
     }
 
     @Test
+    void aReleasedPodIsAdoptedBySuccessorWhileQuarkRunsOn() throws Exception {
+        QuarkDriver leaving = driver(List.of());
+        QuarkDriver successor = driver(List.of());
+        leaving.create(spec("pod5", ""));
+        long pid = leaving.start("pod5").pid();
+        assertEquals(SandboxException.Code.NOT_FOUND,
+                assertThrows(SandboxException.class, () -> successor.adopt("pod5-never")).code(), "nothing persisted");
+
+        leaving.release("pod5");
+        assertEquals(SandboxException.Code.NOT_FOUND,
+                assertThrows(SandboxException.class, () -> leaving.status("pod5", false)).code(), "released");
+        assertEquals(SandboxException.Code.NOT_FOUND,
+                assertThrows(SandboxException.class, () -> leaving.release("pod5")).code(), "released once");
+        SandboxStatus adopted = successor.adopt("pod5");
+        assertEquals(SandboxStatus.State.READY, adopted.state());
+        assertEquals(pid, adopted.pid());
+        leaving.deactivate();
+        assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "quark outlives the leaving instance");
+
+        successor.shutdown("pod5");
+        assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "the successor ended quark");
+    }
+
+    @Test
     void quarkFailingToStartIsReportedWithItsOwnWords() throws Exception {
         Files.writeString(fake, Files.readString(fake).replace("[ -n \"$QUARK_FAIL\" ] && ", ""));
         QuarkDriver d = driver(List.of());

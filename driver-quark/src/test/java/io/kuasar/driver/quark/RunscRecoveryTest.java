@@ -3,24 +3,16 @@ package io.kuasar.driver.quark;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.kuasar.host.internal.KeeperExitRecords;
 import io.kuasar.spi.ExitStatus;
-import io.kuasar.driver.kit.testing.TempHostPaths;
-import io.kuasar.spi.HostPaths;
-import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStatus;
-import io.kuasar.spi.Stdio;
 import io.kuasar.spi.TaskEvent;
 import io.kuasar.spi.TaskService;
-import io.kuasar.spi.TaskSpec;
 import io.kuasar.spi.TaskState;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -37,36 +29,20 @@ class RunscRecoveryTest {
 
     @Test
     void aNewDriverInstanceReattachesAndCollectsTheExit() throws Exception {
-        // The uid, not the user's name: root may be called otherwise, and another user may be called root.
-        assumeTrue((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid") == 0, "needs root (uid 0)");
-        Path runsc = onPath("runsc");
-        assumeTrue(runsc != null, "needs runsc: not on PATH, nor in /usr/sbin, /sbin");
-        assumeTrue(Files.isExecutable(Path.of("/bin/busybox")), "needs /bin/busybox (package busybox-static)");
-        HostPaths paths = new TempHostPaths(tmp);
+        RealGvisor gvisor = RealGvisor.require(tmp);
         List<TaskEvent> events = new CopyOnWriteArrayList<>();
-        RunscSettings settings = new RunscSettings(runsc.toString(), null, "", "host", null, null,
-                Files.createDirectories(tmp.resolve("log")), Duration.ofSeconds(2));
-        Path bundle = tmp.resolve("bundle");
-        Files.createDirectories(bundle.resolve("rootfs/bin"));
-        Files.copy(Path.of("/bin/busybox"), bundle.resolve("rootfs/bin/busybox"));
-        Files.writeString(tmp.resolve("bundle/config.json"), "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":"
-                + "[\"/bin/busybox\",\"sh\",\"-c\",\"echo up; exec /bin/busybox sleep 300\"],\"cwd\":\"/\","
-                + "\"env\":[\"PATH=/bin\"],\"user\":{\"uid\":0,\"gid\":0}},\"root\":{\"path\":\"rootfs\"},"
-                + "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"}]}}");
         Path out = tmp.resolve("out.log");
-        Files.createFile(out);
 
-        RunscDriver first = new RunscDriver(events::add, paths, new KeeperExitRecords((Path) null), settings, new Reaper());
-        first.create(new SandboxSpec("rpod", "k8s.io", "", List.of(), null, null, Map.of(), Map.of()));
+        RunscDriver first = gvisor.driver(events::add);
+        first.create(RealGvisor.pod("rpod"));
         long sandboxPid = first.start("rpod").pid();
         TaskService tasks = first.tasks("rpod");
-        tasks.create(new TaskSpec("c1", tmp.resolve("bundle").toString(), List.of(),
-                new Stdio("", out.toString(), out.toString(), false), "", "", null));
+        tasks.create(gvisor.container("c1", out));
         tasks.start("c1", "");
         first.deactivate();
         assertTrue(ProcessHandle.of(sandboxPid).map(ProcessHandle::isAlive).orElse(false), "sandbox outlives the driver");
 
-        RunscDriver second = new RunscDriver(events::add, paths, new KeeperExitRecords((Path) null), settings, new Reaper());
+        RunscDriver second = gvisor.driver(events::add);
         try {
             List<SandboxStatus> recovered = List.copyOf(second.recover());
             assertEquals(1, recovered.size());
@@ -85,13 +61,5 @@ class RunscRecoveryTest {
         } finally {
             second.deactivate();
         }
-    }
-
-    /** The executable {@code name} on PATH, else in /usr/sbin or /sbin; null when there is none. */
-    private static Path onPath(String name) {
-        List<String> dirs = new java.util.ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(":")));
-        dirs.addAll(List.of("/usr/sbin", "/sbin"));
-        return dirs.stream().filter(d -> !d.isEmpty()).map(d -> Path.of(d, name))
-                .filter(p -> Files.isRegularFile(p) && Files.isExecutable(p)).findFirst().orElse(null);
     }
 }
