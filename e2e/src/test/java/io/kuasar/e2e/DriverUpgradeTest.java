@@ -14,6 +14,8 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -61,7 +63,11 @@ class DriverUpgradeTest extends CriTestBase {
         DriverJars.repack(DriverJars.builtRuncJar(env.repo()), jar, NEW_VERSION);
         dropped = env.nodeDir().resolve("kuasar/drivers/kuasar-driver-runc-" + NEW_VERSION + ".jar");
         Files.move(jar, dropped, StandardCopyOption.ATOMIC_MOVE); // fileinstall must never see half a jar
-        awaitLog(mark, "io.kuasar.driver.runc " + NEW_VERSION + ", ", "serves [runc]");
+        String serves = awaitLog(mark, "io.kuasar.driver.runc " + NEW_VERSION + ", ", "serves [runc]");
+        // both versions implement SandboxHandover: the newer one adopts the pods one at a time and recovers none
+        Matcher handed = Pattern.compile("handed over (\\d+) sandbox\\(es\\) one at a time")
+                .matcher(serves);
+        assertTrue(handed.find() && Integer.parseInt(handed.group(1)) >= PODS, serves);
         assertEquals(7, cri.waitForState(seven, ContainerState.CONTAINER_EXITED, WAIT).getExitCode(),
                 "the container that exited across the upgrade reports its own code");
         assertStillServed(sleepers, mark);
