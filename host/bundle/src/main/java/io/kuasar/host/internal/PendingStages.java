@@ -8,6 +8,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
 
 /**
  * Long-lived answers handed to containerd (Task Wait, sandbox exit) that must outlive the driver instance they were
@@ -75,23 +76,12 @@ final class PendingStages {
 
     /** {@code driver} left: what it was asked and has not answered is orphaned until a successor is asked. */
     void driverLeft(SandboxDriver driver) {
-        for (Pending<?> p : pending) {
-            if (p.askedOf == driver) {
-                p.askedOf = null;
-            }
-        }
+        orphan(p -> p.askedOf == driver);
     }
 
     /** {@code driver} serves {@code sandboxer} again, recovered: asks it what its predecessor left unanswered. */
     int driverServes(String sandboxer, SandboxDriver driver) {
-        int asked = 0;
-        for (Pending<?> p : pending) {
-            if (p.sandboxer.equals(sandboxer) && p.askedOf == null && !p.answer.isDone()) {
-                reask(p, driver);
-                asked++;
-            }
-        }
-        return asked;
+        return reaskOrphans(p -> p.sandboxer.equals(sandboxer), driver);
     }
 
     /**
@@ -99,19 +89,24 @@ final class PendingStages {
      * before it lets go (an answer it gives while letting go does not count).
      */
     void sandboxLeaving(String sandboxId, SandboxDriver from) {
-        for (Pending<?> p : pending) {
-            if (p.sandboxId.equals(sandboxId) && p.askedOf == from) {
-                p.askedOf = null;
-            }
-        }
+        orphan(p -> p.sandboxId.equals(sandboxId) && p.askedOf == from);
     }
 
     /** {@code to} adopted {@code sandboxId}: asks it what was orphaned for that sandbox. */
     int sandboxAdopted(String sandboxId, SandboxDriver to) {
+        return reaskOrphans(p -> p.sandboxId.equals(sandboxId), to);
+    }
+
+    private void orphan(Predicate<Pending<?>> which) {
+        pending.stream().filter(which).forEach(p -> p.askedOf = null);
+    }
+
+    /** Asks {@code driver} the orphaned, unanswered stages {@code which} selects; returns how many. */
+    private int reaskOrphans(Predicate<Pending<?>> which, SandboxDriver driver) {
         int asked = 0;
         for (Pending<?> p : pending) {
-            if (p.sandboxId.equals(sandboxId) && p.askedOf == null && !p.answer.isDone()) {
-                reask(p, to);
+            if (which.test(p) && p.askedOf == null && !p.answer.isDone()) {
+                reask(p, driver);
                 asked++;
             }
         }

@@ -67,7 +67,7 @@ class RouterUpgradeTest {
     }
 
     /** Runs {@code call} on another thread. */
-    private static CompletableFuture<Void> async(Callable<?> call) {
+    static CompletableFuture<Void> async(Callable<?> call) {
         return CompletableFuture.runAsync(() -> {
             try {
                 call.call();

@@ -1,6 +1,7 @@
 package io.kuasar.host.internal;
 
 import static io.kuasar.host.internal.RouterTest.kill;
+import static io.kuasar.host.internal.RouterUpgradeTest.async;
 import static io.kuasar.host.internal.RouterTest.props;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -19,9 +20,7 @@ import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -78,14 +77,26 @@ class SandboxHandoffTest {
         return new SandboxSpec(id, "k8s.io", "", null, null, TypedData.EMPTY, null, null);
     }
 
-    private static CompletableFuture<Void> async(Callable<?> call) {
-        return CompletableFuture.runAsync(() -> {
-            try {
-                call.call();
-            } catch (Exception e) {
-                throw new CompletionException(e);
-            }
-        });
+    /** A Kill on pod1 held inside v1 until {@code release}, and v1 leaving (on another thread) meanwhile. */
+    private record BusyUpgrade(CompletableFuture<Void> busy, CompletableFuture<Void> leaving) {
+    }
+
+    /** Starts a Kill on pod1 that stays inside v1 until {@code release}, then v1's leaving; returns once pod2 is adopted. */
+    private BusyUpgrade upgradeWhilePod1IsBusy(CompletableFuture<Void> release) throws Exception {
+        CountDownLatch inside = new CountDownLatch(1);
+        v1.beforeKill = () -> {
+            inside.countDown();
+            release.join();
+        };
+        CompletableFuture<Void> busy = async(() -> { kill(router, "pod1", "busy"); return null; });
+        assertTrue(inside.await(2, TimeUnit.SECONDS));
+        v1.beforeKill = null; // later kills on pod1 go straight through
+        CompletableFuture<Void> leaving = async(() -> { router.unbindDriver(v1, props("runc", 1)); return null; });
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        while (!v2.handovers.contains("adopt pod2") && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        return new BusyUpgrade(busy, leaving);
     }
 
     @Test
@@ -104,19 +115,7 @@ class SandboxHandoffTest {
     @Test
     void aCallInsideOneSandboxHoldsUpOnlyThatSandbox() throws Exception {
         CompletableFuture<Void> release = new CompletableFuture<>();
-        CountDownLatch inside = new CountDownLatch(1);
-        v1.beforeKill = () -> {
-            inside.countDown();
-            release.join();
-        };
-        CompletableFuture<Void> busy = async(() -> { kill(router, "pod1", "busy"); return null; });
-        assertTrue(inside.await(2, TimeUnit.SECONDS));
-        v1.beforeKill = null;
-        CompletableFuture<Void> leaving = async(() -> { router.unbindDriver(v1, props("runc", 1)); return null; });
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-        while (!v2.handovers.contains("adopt pod2") && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        BusyUpgrade up = upgradeWhilePod1IsBusy(release);
         assertEquals(List.of("adopt pod2"), v2.handovers, "the quiet sandbox changed hands while pod1 was busy");
         kill(router, "pod2", "other");
         router.create("runc", spec("pod3"));
@@ -125,10 +124,10 @@ class SandboxHandoffTest {
         // is served there at once rather than waiting for the busy one
         kill(router, "pod1", "meanwhile");
         Thread.sleep(50);
-        assertFalse(leaving.isDone(), "pod1 is not handed over while a call is inside it");
+        assertFalse(up.leaving().isDone(), "pod1 is not handed over while a call is inside it");
         release.complete(null);
-        busy.get(2, TimeUnit.SECONDS);
-        leaving.get(2, TimeUnit.SECONDS);
+        up.busy().get(2, TimeUnit.SECONDS);
+        up.leaving().get(2, TimeUnit.SECONDS);
         kill(router, "pod1", "after");
         assertEquals(List.of("kill meanwhile", "kill busy"), v1.taskCalls, "pod1's calls until the handover");
         assertEquals(List.of("kill other", "kill after"), v2.taskCalls, "pod1's calls after it went to the adopter");
@@ -150,22 +149,11 @@ class SandboxHandoffTest {
             }
         });
         CompletableFuture<Void> release = new CompletableFuture<>();
-        CountDownLatch inside = new CountDownLatch(1);
-        v1.beforeKill = () -> {
-            inside.countDown();
-            release.join();
-        };
-        CompletableFuture<Void> busy = async(() -> { kill(router, "pod1", "busy"); return null; });
-        assertTrue(inside.await(2, TimeUnit.SECONDS));
-        CompletableFuture<Void> leaving = async(() -> { router.unbindDriver(v1, props("runc", 1)); return null; });
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-        while (!v2.handovers.contains("adopt pod2") && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        BusyUpgrade up = upgradeWhilePod1IsBusy(release);
         router.shutdown("runc", "pod2");
         release.complete(null);
-        busy.get(2, TimeUnit.SECONDS);
-        leaving.get(2, TimeUnit.SECONDS);
+        up.busy().get(2, TimeUnit.SECONDS);
+        up.leaving().get(2, TimeUnit.SECONDS);
         assertEquals(List.of("serve pod2", "removed pod2", "serve pod1"), told,
                 "each adopted sandbox's socket is kept when it is adopted, never after it was removed");
     }
