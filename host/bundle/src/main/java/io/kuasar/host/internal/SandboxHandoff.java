@@ -22,6 +22,8 @@ import java.util.function.Consumer;
  */
 final class SandboxHandoff {
     private static final Logger LOG = System.getLogger(SandboxHandoff.class.getName());
+    /** A sandbox's handover longer than this is logged with its parts. */
+    private static final long SLOW_MS = 50;
 
     private final DriverTable drivers;
     private final PendingStages pending;
@@ -104,13 +106,20 @@ final class SandboxHandoff {
             LOG.log(Level.WARNING, "sandbox " + id + ": the leaving driver instance failed to release it; its"
                     + " successor adopts it anyway", e);
         }
+        long releasedAt = System.nanoTime();
         try {
             adopted.accept(((SandboxHandover) next.driver()).adopt(id));
         } catch (SandboxException | RuntimeException e) {
             LOG.log(Level.ERROR, "sandbox " + id + " could not be adopted by its driver's successor", e);
         }
-        drivers.handed(id);
+        drivers.handed(id); // its calls go on from here; asking its Waits again does not hold them
+        long handedAt = System.nanoTime();
         pending.sandboxAdopted(id, next.driver());
-        return (System.nanoTime() - closedAt) / 1_000_000;
+        long ms = (handedAt - closedAt) / 1_000_000;
+        if (ms > SLOW_MS) { // what a slow handover of one sandbox spent its time on, for whoever reads a bench
+            LOG.log(Level.INFO, "sandbox {0} changed hands in {1} ms (release {2}, adopt {3})", id, ms,
+                    (releasedAt - closedAt) / 1_000_000, (handedAt - releasedAt) / 1_000_000);
+        }
+        return ms;
     }
 }
