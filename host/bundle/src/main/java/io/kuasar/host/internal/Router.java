@@ -177,10 +177,7 @@ public class Router implements SandboxRouter {
                 names, new UpgradeGap(heldAt, leftAt, drainedAt, System.nanoTime()))));
     }
 
-    /**
-     * A successor standing by takes {@code gone}'s sandboxes one at a time ({@link SandboxHandoff}); it serves new
-     * sandboxes at once and is not asked to recover. {@code gone} is deactivated when this returns, holding none.
-     */
+    /** The successor standing by adopts {@code gone}'s sandboxes one at a time ({@link SandboxHandoff}). */
     private void handOff(DriverTable.Claim gone, DriverTable.Claim next, List<String> names) {
         SandboxHandoff.Outcome outcome = handoff.run(gone, next, names, gate.sandboxesOf(names));
         gone.calls().closeAndDrain(drain, describe(gone)); // nothing is left inside: every call was on a sandbox
@@ -192,9 +189,8 @@ public class Router implements SandboxRouter {
     }
 
     /**
-     * A sandbox the successor adopted: routed to its sandboxer, its events to its namespace, its Task socket kept
-     * (told now, before its calls are let in: told at the handoff's end, a sandbox shut down meanwhile would get
-     * its socket opened again).
+     * A sandbox the successor adopted: its owner, its events' namespace, its Task socket (told now, before its calls go
+     * on: told at the handoff's end, one shut down meanwhile would get its socket opened again).
      */
     private void adopted(SandboxStatus s) {
         gate.own(s.id(), s.sandboxer());
