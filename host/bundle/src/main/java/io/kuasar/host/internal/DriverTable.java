@@ -190,8 +190,7 @@ final class DriverTable {
 
     /** True when {@code claim} answers calls on {@code sandboxId} of {@code sandboxer} now. */
     synchronized boolean answers(Claim claim, String sandboxer, String sandboxId) {
-        Claim holder = sandboxId == null ? null : heldBy.get(sandboxId);
-        return holder != null ? holder == claim : serving.get(sandboxer) == claim;
+        return holderOf(sandboxId, serving.get(sandboxer)) == claim;
     }
 
     /** {@code sandboxId} has changed hands (or is gone): its calls go to the serving instance from now on. */

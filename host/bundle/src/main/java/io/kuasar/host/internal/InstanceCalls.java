@@ -62,13 +62,11 @@ final class InstanceCalls {
         }
     }
 
-    /** Closes now if no call is inside, without waiting for a quiet moment (a sandbox handed over at once). */
-    boolean closeNowIfQuiet() {
-        return closeIfQuiet();
-    }
-
-    /** Closes the instance if no call is inside it now. */
-    private boolean closeIfQuiet() {
+    /**
+     * Closes the instance if no call is inside it now; never waits (a sandbox handed over at once, or the last call
+     * out of a leaving instance).
+     */
+    boolean closeIfQuiet() {
         if (!lock.writeLock().tryLock()) {
             return false;
         }

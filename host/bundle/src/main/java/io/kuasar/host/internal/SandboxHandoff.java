@@ -67,8 +67,8 @@ final class SandboxHandoff {
         long longest = 0;
         try {
             for (String id : held) {
-                if (gone.sandboxes().of(id).closeNowIfQuiet()) {
-                    longest = Math.max(longest, handOver(id, gone, next));
+                if (gone.sandboxes().of(id).closeIfQuiet()) {
+                    longest = Math.max(longest, handOver(id, gone, next, 0));
                 } else {
                     busy.add(id);
                 }
@@ -78,10 +78,8 @@ final class SandboxHandoff {
                 if (!calls.closeWhenQuiet(quiet, drain)) {
                     calls.closeAndDrain(drain, "sandbox " + id);
                 }
-                // its long calls waited from when they were first held back, if they were, else from its close
-                long waitedFrom = calls.heldSince() != 0 ? calls.heldSince() : System.nanoTime();
-                handOver(id, gone, next);
-                longest = Math.max(longest, (System.nanoTime() - waitedFrom) / 1_000_000);
+                // its long calls waited from when they were first held back, if they were
+                longest = Math.max(longest, handOver(id, gone, next, calls.heldSince()));
             }
         } finally {
             held.forEach(drivers::handed); // none left held by an instance that is going, whatever happened
@@ -89,16 +87,20 @@ final class SandboxHandoff {
         return new Outcome(held.size(), busy.size(), longest, (System.nanoTime() - began) / 1_000_000);
     }
 
-    /** Releases {@code id} on {@code gone} and has {@code next} adopt it; returns how long its calls waited, in ms. */
-    private long handOver(String id, DriverTable.Claim gone, DriverTable.Claim next) {
+    /**
+     * Releases {@code id} on {@code gone} and has {@code next} adopt it; returns how long its calls waited, in ms, from
+     * now or from {@code heldSince} ({@link System#nanoTime}; 0 when none was held back) until they could go on.
+     */
+    private long handOver(String id, DriverTable.Claim gone, DriverTable.Claim next, long heldSince) {
         long closedAt = System.nanoTime();
+        long waitedFrom = heldSince != 0 ? heldSince : closedAt;
         pending.sandboxLeaving(id, gone.driver()); // an answer the leaving instance gives while letting go is not counted
         try {
             ((SandboxHandover) gone.driver()).release(id);
         } catch (SandboxException e) {
             if (e.code() == SandboxException.Code.NOT_FOUND) {
                 drivers.handed(id); // shut down meanwhile, or its Create failed: nothing to hand over
-                return (System.nanoTime() - closedAt) / 1_000_000;
+                return (System.nanoTime() - waitedFrom) / 1_000_000;
             }
             LOG.log(Level.WARNING, "sandbox {0}: the leaving driver instance failed to release it ({1}); its"
                     + " successor adopts it anyway", id, e.getMessage());
@@ -120,6 +122,6 @@ final class SandboxHandoff {
             LOG.log(Level.INFO, "sandbox {0} changed hands in {1} ms (release {2}, adopt {3})", id, ms,
                     (releasedAt - closedAt) / 1_000_000, (handedAt - releasedAt) / 1_000_000);
         }
-        return ms;
+        return (handedAt - waitedFrom) / 1_000_000;
     }
 }
