@@ -123,7 +123,9 @@ final class TaskSockets implements SandboxListener {
     @Override
     public void recovered(Collection<SandboxStatus> sandboxes) {
         for (SandboxStatus s : sandboxes) {
-            if (s.state() == SandboxStatus.State.READY && s.taskAddress().isEmpty()) {
+            // a sandbox handed to a driver's successor has its socket already: asked without the lock, which another
+            // sandbox's open holds through a round trip to the keeper while this sandbox's calls wait
+            if (s.state() == SandboxStatus.State.READY && s.taskAddress().isEmpty() && !bySandbox.containsKey(s.id())) {
                 try {
                     open(s.id());
                 } catch (SandboxException e) {

@@ -92,6 +92,39 @@ class TaskSocketsKeeperTest {
     }
 
     /**
+     * A sandbox handed to a driver's successor already has its socket: telling the endpoint of it does not wait for
+     * the lock another sandbox's open holds through its round trip to the keeper (the sandbox's calls wait meanwhile).
+     */
+    @Test
+    void aHandedOverSandboxIsNotHeldUpWhileAnotherSandboxsSocketOpens() throws Exception {
+        sockets.addressFor("pod1", "", 3);
+        SandboxStatus ready = new SandboxStatus("pod1", "runc", "ns", SandboxStatus.State.READY, 1, Instant.now(),
+                null, "", Map.of());
+        java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        Thread opener = new Thread(() -> {
+            synchronized (sockets) { // as open() of another sandbox does, waiting for the keeper
+                holding.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+        opener.start();
+        try {
+            holding.await();
+            var told = java.util.concurrent.CompletableFuture.runAsync(() -> sockets.recovered(List.of(ready)));
+            told.get(5, java.util.concurrent.TimeUnit.SECONDS);
+        } finally {
+            release.countDown();
+            opener.join();
+        }
+        assertEquals(1, keeper.requests.stream().filter(r -> r.startsWith("LISTEN")).count());
+    }
+
+    /**
      * A Start answered while a driver upgrade hands its sandbox over asks for the socket as the handoff's
      * recovered() does: whichever comes second gets the same socket, not a failure to listen twice.
      */

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * A driver's persisted records, one JSON file per id in a private (0700) directory, each replaced atomically on
@@ -102,15 +103,34 @@ public class JsonRecords<R> {
 
     /** Every readable record; an unreadable one, or one whose file name is not its id, is logged and left. */
     public List<R> loadAll() {
+        return scan(r -> true, Integer.MAX_VALUE);
+    }
+
+    /**
+     * One readable record that {@code accepted} takes, whichever the directory lists first; empty when there is none.
+     *
+     * @since 1.13
+     */
+    public Optional<R> loadAny(Predicate<R> accepted) {
+        return scan(accepted, 1).stream().findFirst();
+    }
+
+    /** Up to {@code most} readable records {@code accepted} takes, unreadable ones logged and left. */
+    private List<R> scan(Predicate<R> accepted, int most) {
         List<R> out = new ArrayList<>();
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + SUFFIX)) {
             for (Path f : files) {
+                if (out.size() >= most) {
+                    break;
+                }
                 try {
                     R r = reader.readValue(f.toFile());
                     if (!f.getFileName().toString().equals(Identifiers.validate(kind, idOf.apply(r)) + SUFFIX)) {
                         throw new IOException("file name does not match " + kind + " id " + idOf.apply(r));
                     }
-                    out.add(r);
+                    if (accepted.test(r)) {
+                        out.add(r);
+                    }
                 } catch (IOException | SandboxException e) {
                     LOG.log(Level.WARNING, "skipping unreadable " + kind + " state " + f, e);
                 }

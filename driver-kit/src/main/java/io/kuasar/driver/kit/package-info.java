@@ -9,7 +9,7 @@
  * knows it, and a driver is free not to use it. It is versioned on its own; a driver imports it with the usual
  * {@code [MAJOR.0,MAJOR+1)} range.
  */
-@Version("1.12.0")
+@Version("1.13.0")
 @Export
 package io.kuasar.driver.kit;
 

@@ -85,10 +85,86 @@ class PodDriverTest {
             steps.add("resources " + pod.id + " " + resources);
         }
 
+        /** Pods named "other..." belong to another sandboxer sharing the store. */
         @Override
-        public Collection<SandboxStatus> recover() {
-            return List.of();
+        protected boolean ours(Saved persisted) {
+            return !persisted.id().startsWith("other");
         }
+
+        @Override
+        protected Pod restore(Saved persisted) {
+            steps.add("restore " + persisted.id());
+            Pod pod = new Pod(persisted.id());
+            pod.state = SandboxStatus.State.valueOf(persisted.state());
+            pod.pid = persisted.pid();
+            return pod;
+        }
+
+        @Override
+        protected void resume(Pod pod) {
+            steps.add("resume " + pod.id);
+        }
+
+        @Override
+        protected void beforeRecovery() {
+            steps.add("before");
+        }
+    }
+
+    /** A store on {@code dir} holding started pods p1 and p2, and other1 of another sandboxer. */
+    private static void persistThree(Path dir) throws Exception {
+        Driver first = new Driver(dir);
+        for (String id : List.of("p1", "p2", "other1")) {
+            first.create(spec(id));
+            first.start(id);
+            first.store.save(first.pods.get(id)); // a driver's start saves the pod it made READY
+        }
+    }
+
+    @Test
+    void recoverRunsItsOnceStepThenRestoresAndResumesEachPodOfOurs(@TempDir Path dir) throws Exception {
+        persistThree(dir);
+        Driver d = new Driver(dir);
+        Collection<SandboxStatus> recovered = d.recover();
+        assertEquals(List.of("p1", "p2"), recovered.stream().map(SandboxStatus::id).sorted().toList());
+        assertEquals("before", d.steps.get(0));
+        assertTrue(d.steps.containsAll(List.of("restore p1", "resume p1", "restore p2", "resume p2")), d.steps.toString());
+        assertEquals(5, d.steps.size(), d.steps.toString());
+        assertEquals(SandboxStatus.State.READY, d.status("p1", false).state());
+    }
+
+    @Test
+    void adoptRestoresAndResumesOnePodAndRefusesOneNotOursOrNotPersisted(@TempDir Path dir) throws Exception {
+        persistThree(dir);
+        Driver d = new Driver(dir);
+        assertEquals(42, d.adopt("p2").pid());
+        assertEquals(List.of("restore p2", "resume p2"), d.steps);
+        assertEquals(SandboxStatus.State.READY, d.status("p2", false).state());
+        for (String id : List.of("other1", "p9")) {
+            SandboxException e = assertThrows(SandboxException.class, () -> d.adopt(id));
+            assertEquals(SandboxException.Code.NOT_FOUND, e.code(), id);
+        }
+        assertThrows(SandboxException.class, () -> d.status("p1", false)); // only the adopted pod is live
+    }
+
+    @Test
+    void aStoreRestoresPodsOnlyWhenGivenHow(@TempDir Path dir) throws Exception {
+        PodStore<Pod, Saved> with = new PodStore<>(dir, Saved.class, Saved::id, p -> new Saved(p.id, "READY", 1),
+                r -> new Pod(r.id()));
+        assertEquals("p1", with.restore(new Saved("p1", "READY", 1)).id);
+        PodStore<Pod, Saved> without = new PodStore<>(dir, Saved.class, Saved::id, p -> new Saved(p.id, "READY", 1));
+        assertThrows(UnsupportedOperationException.class, () -> without.restore(new Saved("p1", "READY", 1)));
+    }
+
+    @Test
+    void warmUpRestoresOnePodOfOursAndMakesNothingLive(@TempDir Path dir) throws Exception {
+        persistThree(dir);
+        Driver d = new Driver(dir);
+        Pod warmed = d.warmUp().orElseThrow();
+        assertTrue(warmed.id.startsWith("p"), warmed.id);
+        assertEquals(List.of("restore " + warmed.id), d.steps);
+        assertThrows(SandboxException.class, () -> d.status(warmed.id, false));
+        assertTrue(new Driver(dir.resolve("empty")).warmUp().isEmpty());
     }
 
     private static SandboxSpec spec(String id) {

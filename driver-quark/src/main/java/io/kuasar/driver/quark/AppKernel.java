@@ -57,6 +57,13 @@ interface AppKernel extends AutoCloseable {
     boolean reattach(Pod pod);
 
     /**
+     * Makes (and drops) what {@link #reattach} would make for {@code pod}, touching nothing of it: a successor then
+     * adopts its first pod with its classes loaded. Nothing by default.
+     */
+    default void warmUp(Pod pod) {
+    }
+
+    /**
      * Lets go of one pod for a successor instance ({@link io.kuasar.spi.SandboxHandover#release}): stops watching it
      * and closes what this instance holds for it, ending nothing of it. Nothing by default: a kernel that watches
      * nothing of its pods.

@@ -15,7 +15,6 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Collection;
 import java.util.Map;
 
 /**
@@ -30,6 +29,7 @@ abstract class AppKernelDriver extends PodDriver<Pod, PersistedPod> implements S
     AppKernelDriver(AppKernel kernel, PodStore<Pod, PersistedPod> store, Duration stopTimeout) {
         super(store, stopTimeout);
         this.kernel = kernel;
+        warmUp().ifPresent(kernel::warmUp); // a successor's first adopt then finds its classes loaded
     }
 
     /** Stops watching; sandboxes keep running and the next instance's recover() or adopt() re-attaches. */
@@ -80,9 +80,8 @@ abstract class AppKernelDriver extends PodDriver<Pod, PersistedPod> implements S
     }
 
     @Override
-    public Collection<SandboxStatus> recover() {
+    protected void beforeRecovery() {
         kernel.beforeRecovery();
-        return recover(this::ours, Pod::restore, this::reattach);
     }
 
     /** The pod leaves this instance's table, then its kernel lets go of it: its sandbox runs on for the successor. */
@@ -91,22 +90,19 @@ abstract class AppKernelDriver extends PodDriver<Pod, PersistedPod> implements S
         kernel.release(releasePod(sandboxId));
     }
 
-    /**
-     * The per-pod step of {@link #recover()}; what recover() does once for all pods (a crashed JVM's leftovers) is not
-     * needed here: the predecessor ran in this JVM and left nothing unrecorded.
-     */
-    @Override
-    public SandboxStatus adopt(String sandboxId) throws SandboxException {
-        return adopt(sandboxId, this::ours, Pod::restore, this::reattach);
-    }
-
     /** Records of this sandboxer only: one written by another is not this one to recover or adopt. */
-    private boolean ours(PersistedPod p) {
+    @Override
+    protected boolean ours(PersistedPod p) {
         return kernel.sandboxer().equals(p.sandboxer());
     }
 
-    /** A pod recorded READY whose sandbox is gone is recorded as stopped, with an unknown exit code. */
-    private void reattach(Pod pod) throws SandboxException {
+    /**
+     * The step of recover() and adopt(); what recover() does once for all pods (a crashed JVM's leftovers) an adopt
+     * does not need: the predecessor ran in this JVM and left nothing unrecorded. A pod recorded READY whose sandbox is
+     * gone is recorded as stopped, with an unknown exit code.
+     */
+    @Override
+    protected void resume(Pod pod) throws SandboxException {
         if (!kernel.reattach(pod) && pod.state == SandboxStatus.State.READY) {
             LOG.log(Level.WARNING, "sandbox " + pod.id + " is gone; recorded as stopped");
             Instant now = Instant.now();

@@ -39,7 +39,7 @@ final class Pod extends PodRecord<RunscContainer> {
 
     /** The driver's pods on disk, one JSON file each under {@code dir}. */
     static PodStore<Pod, PersistedPod> store(Path dir) throws IOException {
-        return new PodStore<>(dir, PersistedPod.class, PersistedPod::id, Pod::persisted);
+        return new PodStore<>(dir, PersistedPod.class, PersistedPod::id, Pod::persisted, Pod::restore);
     }
 
     static Pod of(SandboxSpec spec, String sandboxer, Instant now) {

@@ -106,7 +106,8 @@ final class RunscKernel implements AppKernel {
         Map<String, String> sysctls = pod.config == null ? Map.of() : pod.config.sysctls(); // admitted at Create
         String chosen = platform();
         Path dir = podDir(pod.id);
-        Runsc runsc = new Runsc(settings, dir.resolve("root"), pod.netnsPath, chosen, reaper);
+        RunscTasks started = newTasks(pod, chosen);
+        Runsc runsc = started.runsc();
         boolean created = false;
         try {
             HostFiles.privateDir(dir.resolve("root"));
@@ -133,7 +134,7 @@ final class RunscKernel implements AppKernel {
                 pod.sessions.addAll(helpers);
                 pod.state = SandboxStatus.State.READY;
             }
-            tasks.put(pod.id, new RunscTasks(pod, runsc, store, events, orphans, reaper, dir.resolve("work"), terminals));
+            tasks.put(pod.id, started);
             store.save(pod);
             return SandboxStarted.servedByHost(pid, pod.createdAt);
         } catch (SandboxException | IOException | RuntimeException e) {
@@ -324,10 +325,8 @@ final class RunscKernel implements AppKernel {
         if (pod.pid <= 0) {
             return true; // never started: nothing runs
         }
-        Runsc runsc = new Runsc(settings, podDir(pod.id).resolve("root"), pod.netnsPath,
-                pod.platform.isEmpty() ? "ptrace" : pod.platform, reaper);
-        RunscTasks t = new RunscTasks(pod, runsc, store, events, orphans, reaper, podDir(pod.id).resolve("work"),
-                terminals);
+        RunscTasks t = newTasks(pod, recordedPlatform(pod));
+        Runsc runsc = t.runsc();
         tasks.put(pod.id, t);
         if (pod.state != SandboxStatus.State.READY) {
             return true;
@@ -358,34 +357,31 @@ final class RunscKernel implements AppKernel {
         return true;
     }
 
+    @Override
+    public void warmUp(Pod pod) {
+        newTasks(pod, recordedPlatform(pod));
+    }
+
+    /** The pod's task service, with a runsc for its sandbox on {@code platform}. */
+    private RunscTasks newTasks(Pod pod, String platform) {
+        Path dir = podDir(pod.id);
+        Runsc runsc = new Runsc(settings, dir.resolve("root"), pod.netnsPath, platform, reaper);
+        return new RunscTasks(pod, runsc, store, events, orphans, reaper, dir.resolve("work"), terminals);
+    }
+
+    /** A pod started before its platform was recorded ran on ptrace. */
+    private static String recordedPlatform(Pod pod) {
+        return pod.platform.isEmpty() ? "ptrace" : pod.platform;
+    }
+
     /**
-     * Ends the {@code runsc wait} helpers a previous JVM left (re-parented to the keeper, each holding ~7 MB PSS until
-     * its container ends); the new waits get the same code from the sandbox. This JVM's own helpers are left alone (a
-     * driver restart ends its waits itself, {@link RunscExits#close}). In the background: it reads every process's
-     * command line (10-40 ms of an upgrade's gap) and nothing the recovery answers depends on it. The pty holders a
-     * killed JVM left unrecorded are recorded first and at once: reattach takes terminals by their records.
+     * The pty holders a killed JVM left unrecorded are recorded first and at once: reattach takes terminals by their
+     * records. The runsc waits it left are ended in the background ({@link LeftWaits}).
      */
     @Override
     public void beforeRecovery() {
         Terminals.recordLeftHolders(runRoot.resolve("pods"));
-        rewatch.execute(this::endOrphanWaits);
-    }
-
-    private void endOrphanWaits() {
-        long self = ProcessHandle.current().pid();
-        String ours = "--root=" + runRoot.resolve("pods") + "/";
-        for (ProcStat s : ProcStat.all()) {
-            if (s.ppid() == self) {
-                continue;
-            }
-            List<String> argv = ProcStat.cmdline(s.pid());
-            int wait = argv.indexOf("wait");
-            if (wait > 0 && wait == argv.size() - 2 && argv.stream().anyMatch(a -> a.startsWith(ours))) {
-                LOG.log(Level.INFO, "ending runsc wait " + s.pid() + " left by a previous node process: "
-                        + argv.get(wait + 1));
-                ProcessHandle.of(s.pid()).ifPresent(ProcessHandle::destroyForcibly);
-            }
-        }
+        rewatch.execute(() -> LeftWaits.end(runRoot.resolve("pods")));
     }
 
     @Override

@@ -15,7 +15,6 @@ import io.kuasar.spi.TaskState;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -56,23 +55,9 @@ final class Recovery {
     }
 
     /**
-     * Restores one persisted sandbox and drops it, touching nothing of it, in an instance that succeeds another in
-     * this JVM: its first adopt then does not load a pod's classes in this bundle's fresh class loader, which took
-     * 10-145 ms per upgrade on a busy node (bench/driver-upgrade.sh runc) against about 1 ms for the adopts after it.
+     * The one step of recover() and adopt(): after a host (re)start, settles what a crash left half-made first, then
+     * {@link #reattach}es. An adopting instance always succeeds another in this JVM, so it only re-attaches.
      */
-    void warmUp(Path stateDir) {
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(stateDir, "*.json")) {
-            for (Path f : files) {
-                String name = f.getFileName().toString();
-                ctx.store().load(name.substring(0, name.length() - ".json".length())).map(this::restore);
-                return;
-            }
-        } catch (IOException | SandboxException | RuntimeException e) {
-            LOG.log(Level.DEBUG, "cannot warm the adopt path up", e); // the first adopt is only slower
-        }
-    }
-
-    /** Recover's step: settles what a crash left half-made, then {@link #reattach}es. */
     void resume(Sandbox sb) {
         if (ctx.freshJvm()) {
             settleHalfMade(sb);
@@ -82,8 +67,8 @@ final class Recovery {
 
     /**
      * Watches the sandbox's recorded processes again and copies their terminals; a process that ended meanwhile
-     * gets its exit recorded and announced. Adopt's step: a handed-over sandbox has nothing half-made, since no call
-     * on it was inside the predecessor at its release.
+     * gets its exit recorded and announced. All an adopt needs: a handed-over sandbox has nothing half-made, since
+     * no call on it was inside the predecessor at its release.
      */
     void reattach(Sandbox sb) {
         for (Container c : sb.containerList()) {

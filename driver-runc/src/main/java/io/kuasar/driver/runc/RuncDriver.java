@@ -32,7 +32,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Collection;
 import java.util.Map;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -101,7 +100,7 @@ public class RuncDriver extends PodDriver<Sandbox, PersistedState.Sandbox> imple
                     HostFiles.privateDir(run.resolve("tasks")), ProcessHandle.current().pid(), orphans, first);
             this.recovery = new Recovery(ctx, nsRoot);
             if (!first) {
-                recovery.warmUp(paths.stateDir(NAME)); // a successor: its handover is about to begin
+                warmUp(); // a successor: its handover is about to begin
             }
         } catch (IOException e) {
             throw new IllegalStateException("runc driver cannot start: " + e.getMessage(), e);
@@ -141,10 +140,15 @@ public class RuncDriver extends PodDriver<Sandbox, PersistedState.Sandbox> imple
         releasePod(sandboxId).tasks.release();
     }
 
-    /** Re-attaches to one sandbox a predecessor released, as recover() does for each sandbox after a restart. */
     @Override
-    public SandboxStatus adopt(String sandboxId) throws SandboxException {
-        return adopt(sandboxId, p -> true, recovery::restore, recovery::reattach);
+    protected Sandbox restore(PersistedState.Sandbox persisted) {
+        return recovery.restore(persisted);
+    }
+
+    /** The step of recover() and of adopt() (a sandbox a predecessor released): re-attaches to what runs of it. */
+    @Override
+    protected void resume(Sandbox sb) {
+        recovery.resume(sb);
     }
 
     @Override
@@ -234,10 +238,10 @@ public class RuncDriver extends PodDriver<Sandbox, PersistedState.Sandbox> imple
                 sb.containerList().stream().map(c -> c.bundle).toList());
     }
 
+    /** First: a half-made container's removal must end its holder. */
     @Override
-    public Collection<SandboxStatus> recover() {
-        Terminals.recordLeftHolders(ctx.workRoot()); // first: a half-made container's removal must end its holder
-        return recover(p -> true, recovery::restore, recovery::resume);
+    protected void beforeRecovery() {
+        Terminals.recordLeftHolders(ctx.workRoot());
     }
 
     private static void releaseQuietly(Path nsDir) {

@@ -64,7 +64,7 @@ final class VmPod extends PodRecord<VmContainer> {
 
     /** The driver's VM pods on disk, one JSON file each under {@code dir}. */
     static PodStore<VmPod, PersistedVmPod> store(Path dir) throws IOException {
-        return new PodStore<>(dir, PersistedVmPod.class, PersistedVmPod::id, VmPod::persisted);
+        return new PodStore<>(dir, PersistedVmPod.class, PersistedVmPod::id, VmPod::persisted, VmPod::restore);
     }
 
     static VmPod of(SandboxSpec spec, Path dir, Instant now) {

@@ -24,7 +24,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -80,6 +79,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> implements Sandb
         if (template != null) {
             accel.thenAcceptAsync(template::ensure);
         }
+        warmUp(); // a successor's first adopt then finds the pod classes loaded
     }
 
     /**
@@ -145,12 +145,6 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> implements Sandb
         attachments.letGo(pod);
         tasks.remove(pod.id);
         LOG.log(Level.INFO, "vmm: released sandbox " + pod.id + " (QEMU " + pod.pid + ") to the next instance");
-    }
-
-    /** Handover: attaches to a pod its predecessor released, as recover() does for each pod. */
-    @Override
-    public SandboxStatus adopt(String sandboxId) throws SandboxException {
-        return adopt(sandboxId, p -> true, VmPod::restore, this::resume);
     }
 
     @Override
@@ -298,13 +292,9 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> implements Sandb
         return tasks.computeIfAbsent(pod.id, k -> new VmTasks(pod, store, events, pumps, inputs));
     }
 
+    /** The step of recover() and adopt() (a pod its predecessor released): a pod whose VM ran is attached to again. */
     @Override
-    public Collection<SandboxStatus> recover() {
-        return recover(p -> true, VmPod::restore, this::resume);
-    }
-
-    /** The per-pod step of recover() and adopt(): a pod whose VM ran is attached to again. */
-    private void resume(VmPod pod) {
+    protected void resume(VmPod pod) {
         if (pod.state == SandboxStatus.State.READY) {
             attachments.reattach(pod);
         }

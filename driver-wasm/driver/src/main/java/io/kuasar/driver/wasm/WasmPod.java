@@ -29,7 +29,7 @@ final class WasmPod extends PodRecord<WasmContainer> {
 
     /** The driver's pods on disk, one JSON file each under {@code dir}. */
     static PodStore<WasmPod, PersistedPod> store(Path dir) throws IOException {
-        return new PodStore<>(dir, PersistedPod.class, PersistedPod::id, WasmPod::persisted);
+        return new PodStore<>(dir, PersistedPod.class, PersistedPod::id, WasmPod::persisted, WasmPod::restore);
     }
 
     static WasmPod of(SandboxSpec spec, String sandboxer, Instant now) {

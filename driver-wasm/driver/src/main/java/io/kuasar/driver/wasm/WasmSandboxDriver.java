@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -47,6 +46,7 @@ abstract class WasmSandboxDriver extends PodDriver<WasmPod, PersistedPod> implem
         this.backend = backend;
         this.events = events;
         this.workRoot = HostFiles.privateDir(paths.runDir(backend.sandboxer()).resolve("containers"));
+        warmUp(); // a successor's first adopt then finds the pod classes loaded
     }
 
     /** Deactivation: stop reacting; running modules and processes stay for the next instance. */
@@ -154,11 +154,6 @@ abstract class WasmSandboxDriver extends PodDriver<WasmPod, PersistedPod> implem
         tasks.remove(pod.id);
     }
 
-    @Override
-    public Collection<SandboxStatus> recover() {
-        return recover(this::ours, WasmPod::restore, this::resume);
-    }
-
     /**
      * Handover, leaving: this instance stops watching the pod's containers (an exit from now on is the successor's
      * to report) and stops copying their terminals, whose holders keep them; the modules and processes run on.
@@ -174,22 +169,18 @@ abstract class WasmSandboxDriver extends PodDriver<WasmPod, PersistedPod> implem
         // time one pod's calls wait; an exit whose save failed is found again by the successor's re-attachment
     }
 
-    /** Handover, succeeding: the pod's record, re-attached as {@link #recover()} does for every pod. */
-    @Override
-    public SandboxStatus adopt(String sandboxId) throws SandboxException {
-        return adopt(sandboxId, this::ours, WasmPod::restore, this::resume);
-    }
-
     /** Whether a persisted pod is this sandboxer's: its record names it. */
-    private boolean ours(PersistedPod p) {
+    @Override
+    protected boolean ours(PersistedPod p) {
         return backend.sandboxer().equals(p.sandboxer());
     }
 
     /**
-     * Recovery and adoption of one pod: drops what a Create cut short left, and watches again the modules and
-     * processes still running.
+     * Recovery and adoption (a handover's successor) of one pod: drops what a Create cut short left, and watches again
+     * the modules and processes still running.
      */
-    private void resume(WasmPod pod) throws SandboxException {
+    @Override
+    protected void resume(WasmPod pod) throws SandboxException {
         WasmTasks t = tasksOf(pod);
         boolean dropped = false;
         for (WasmContainer c : pod.containerList()) {
