@@ -22,8 +22,10 @@ LISTEN_ARG="-Dkuasar.listen=$KUASAR_SANDBOXER_SOCK"
 # (measured with bench/pod-start.sh: 97 MB against 149 MB with the JVM's defaults, 10 pods, and no slower).
 # Then (native memory tracking, 30 pods: docs/benchmarks.md): the heap gives back what it does not use (free ratios),
 # a 16 MB code cache suffices for C1, metaspace is returned eagerly, Netty keeps one pooled arena per kind instead of
-# one per core, and glibc two malloc arenas: about 10 MB less.
-DEFAULT_JAVA_OPTS="-XX:+UseSerialGC -Xms8m -Xmx96m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Xss256k"
+# one per core, and glibc two malloc arenas: about 10 MB less. The free ratios (40-70 %) leave the old generation room:
+# at 10-30 % a busy node (bench/driver-upgrade.sh runsc) paused for a full GC of 45-85 ms every ~4 s, 16 in 65 s,
+# against 4-5 at these, for 2.7 MiB more PSS with 20 pods (docs/benchmarks.md, "Driver upgrades under load").
+DEFAULT_JAVA_OPTS="-XX:+UseSerialGC -Xms8m -Xmx96m -XX:MinHeapFreeRatio=40 -XX:MaxHeapFreeRatio=70 -Xss256k"
 DEFAULT_JAVA_OPTS+=" -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:ReservedCodeCacheSize=16m -XX:MaxMetaspaceSize=96m"
 DEFAULT_JAVA_OPTS+=" -XX:MetaspaceReclaimPolicy=aggressive -Dio.netty.allocator.numDirectArenas=1"
 DEFAULT_JAVA_OPTS+=" -Dio.netty.allocator.numHeapArenas=1"
