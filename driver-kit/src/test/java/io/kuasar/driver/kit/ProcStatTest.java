@@ -33,10 +33,13 @@ class ProcStatTest {
 
     @Test
     void cmdlineKeepsEveryArgumentWhole() throws Exception {
-        Process p = new ProcessBuilder("sleep", "30", "").start(); // an empty argument too, and none with a space
+        // a shell waiting on its stdin (a pipe this JVM holds open), with an empty argument and one with a space;
+        // not "sleep 30 ''": coreutils' sleep refuses the empty interval and ends at once
+        List<String> given = List.of("sh", "-c", "read line", "sh", "", "two words");
+        Process p = new ProcessBuilder(given).start();
         try {
-            List<String> argv = awaitExec(p.pid(), "sleep");
-            assertEquals(List.of("sleep", "30", ""), argv);
+            List<String> argv = awaitExec(p.pid(), "sh");
+            assertEquals(given, argv);
         } finally {
             p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         }
