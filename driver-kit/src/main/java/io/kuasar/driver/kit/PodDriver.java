@@ -140,6 +140,8 @@ public abstract class PodDriver<P extends PodRecord<?>, R> implements SandboxDri
         try {
             return store.loadAny(this::ours).map(this::restore);
         } catch (RuntimeException e) {
+            System.getLogger(PodDriver.class.getName()).log(System.Logger.Level.DEBUG,
+                    "cannot warm the adopt path up; the first adopt is only slower", e);
             return Optional.empty();
         }
     }
@@ -149,7 +151,11 @@ public abstract class PodDriver<P extends PodRecord<?>, R> implements SandboxDri
         return pods.recover(store.loadAll().stream().filter(ours).toList(), store::idOf, restore, resume);
     }
 
-    /** Adopts the persisted pod {@code sandboxId} if {@code ours} accepts it; see {@link #adopt(String)}. */
+    /**
+     * Adopts the persisted pod {@code sandboxId} if {@code ours} accepts it; see {@link #adopt(String)}.
+     *
+     * @since 1.11
+     */
     protected SandboxStatus adopt(String sandboxId, Predicate<R> ours, Function<R, P> restore, PodTable.Step<P> resume)
             throws SandboxException {
         R persisted = store.load(sandboxId).filter(ours)
