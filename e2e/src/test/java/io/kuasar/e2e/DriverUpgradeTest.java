@@ -79,6 +79,9 @@ class DriverUpgradeTest extends CriTestBase {
         dropped = null;
         String back = awaitLog(mark, "serves [runc]");
         assertTrue(back.contains("io.kuasar.driver.runc 0.1.0"), back);
+        // the bundle it had replaced stood by before it went: the pods were handed back one at a time, not recovered
+        Matcher handedBack = Pattern.compile("handed over (\\d+) sandbox\\(es\\) one at a time").matcher(back);
+        assertTrue(handedBack.find() && Integer.parseInt(handedBack.group(1)) >= PODS, back);
         assertEquals(7, cri.waitForState(sevenAgain, ContainerState.CONTAINER_EXITED, WAIT).getExitCode());
         assertStillServed(sleepers, mark);
     }

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
@@ -86,6 +87,42 @@ final class DriverSwap {
         old.uninstall(); // the router drains it, then the fresh one recovers and serves
         frameworkWiring().refreshBundles(null); // let the old class loader go
         return fresh;
+    }
+
+    /**
+     * Before {@code leaving} (the bundle of a deleted drop-in jar) goes: starts the newest bundle retired for the
+     * sandboxers it claims and waits until that one stands by for them, so the sandboxes are handed to it one at a
+     * time as {@code leaving} goes instead of being recovered by a fallback started only after. Returns it; null when
+     * none is retired or it did not come up (the fallback is then started after the uninstall, as before).
+     */
+    Bundle standIn(Bundle leaving) {
+        Set<String> names = new TreeSet<>();
+        router.claims().stream().filter(c -> c.bundleId() == leaving.getBundleId())
+                .forEach(c -> names.addAll(c.sandboxers()));
+        // a name another bundle claims too goes to that one, as before
+        names.removeIf(n -> router.claimsOf(n).stream().anyMatch(c -> c.bundleId() != leaving.getBundleId()));
+        Bundle best = names.stream().flatMap(n -> router.retiredBundles(n).stream())
+                .filter(b -> b.getBundleId() != leaving.getBundleId())
+                .max(Comparator.comparing(Bundle::getVersion)).orElse(null);
+        if (best == null) {
+            return null;
+        }
+        Set<String> its = new TreeSet<>(names);
+        its.removeIf(n -> !router.retiredBundles(n).contains(best));
+        try {
+            LOG.log(Level.INFO, "{0} is leaving: starting the retired {1} first, to take its sandboxes over",
+                    DriverBundles.describe(leaving), DriverBundles.describe(best));
+            best.start(Bundle.START_TRANSIENT);
+            awaitStandby(its, best);
+            return best;
+        } catch (BundleException | RuntimeException | InterruptedException e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            LOG.log(Level.WARNING, "the retired {0} did not stand by ({1}); it is started once {2} has gone",
+                    DriverBundles.describe(best), DriverBundles.explain(e), DriverBundles.describe(leaving));
+            return null;
+        }
     }
 
     /** Waits until {@code fresh} claims each of {@code names} at the router (standing by, or serving already). */

@@ -37,7 +37,8 @@ public class DropInFolder {
 
     @Activate
     public DropInFolder(@Reference TrustedBundles trusted, @Reference ConfigurationAdmin configurations,
-                        @Reference NodeMetrics metrics, BundleContext context) throws IOException {
+                        @Reference NodeMetrics metrics, @Reference Router router, BundleContext context)
+            throws IOException {
         String dir = context.getProperty(DIR_PROPERTY);
         if (dir == null || dir.isBlank()) {
             LOG.log(Level.INFO, "no drivers drop-in folder ({0} is not set)", DIR_PROPERTY);
@@ -48,7 +49,7 @@ public class DropInFolder {
         Path folder = DirectoryPaths.privateDir(Path.of(dir).toAbsolutePath());
         Object handler;
         try {
-            handler = new DropInInstaller(folder, trusted, metrics, context);
+            handler = new DropInInstaller(folder, trusted, metrics, new DriverSwap(context, router), context);
         } catch (NoClassDefFoundError e) { // File Install is not in this framework
             LOG.log(Level.WARNING, "no drivers drop-in folder: File Install ({0}) is not installed", INSTALLER);
             installer = null;

@@ -22,7 +22,7 @@ import org.osgi.framework.wiring.FrameworkWiring;
  * bundle it installed before, only once {@link TrustedBundles} accepts it and its sandboxers stay with their signer
  * (a drop-in cannot force); a refused jar is logged with the reason and changes nothing. Other files are claimed
  * too and ignored, so File Install's configuration installer never reads a {@code .cfg} from the folder. A deleted
- * jar uninstalls its bundle. Bundles get the location {@code kuasar-drop-in:PATH}, which no plain Felix
+ * jar uninstalls its bundle, once the bundle it had replaced, if any, stands by again ({@link DriverSwap#standIn}). Bundles get the location {@code kuasar-drop-in:PATH}, which no plain Felix
  * {@code update} can re-read unchecked.
  */
 final class DropInInstaller implements ArtifactInstaller {
@@ -33,9 +33,11 @@ final class DropInInstaller implements ArtifactInstaller {
     private final TrustedBundles trusted;
     private final BundleContext context;
     private final NodeMetrics metrics;
+    private final DriverSwap swap;
 
-    DropInInstaller(Path folder, TrustedBundles trusted, NodeMetrics metrics, BundleContext context) {
+    DropInInstaller(Path folder, TrustedBundles trusted, NodeMetrics metrics, DriverSwap swap, BundleContext context) {
         this.metrics = metrics;
+        this.swap = swap;
         this.folder = folder;
         this.trusted = trusted;
         this.context = context;
@@ -61,6 +63,7 @@ final class DropInInstaller implements ArtifactInstaller {
     public void uninstall(File artifact) throws BundleException {
         Bundle b = context.getBundle(location(artifact));
         if (b != null) {
+            swap.standIn(b); // what it replaced stands by first: the sandboxes change hands one at a time
             b.uninstall();
             context.getBundle(0).adapt(FrameworkWiring.class).refreshBundles(Collections.singleton(b));
             LOG.log(Level.INFO, "drop-in: {0} deleted: uninstalled {1}", artifact, DriverBundles.describe(b));

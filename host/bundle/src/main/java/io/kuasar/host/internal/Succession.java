@@ -86,6 +86,10 @@ final class Succession implements BundleListener {
 
     @Override
     public void bundleChanged(BundleEvent event) {
+        if (event.getType() == BundleEvent.STARTED) { // started again (a drop-in deleted): no longer a fallback
+            retired.values().forEach(ids -> ids.remove(event.getBundle().getBundleId()));
+            return;
+        }
         if (event.getType() != BundleEvent.UNINSTALLED) {
             return;
         }
