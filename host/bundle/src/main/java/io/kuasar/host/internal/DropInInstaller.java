@@ -22,8 +22,8 @@ import org.osgi.framework.wiring.FrameworkWiring;
  * bundle it installed before, only once {@link TrustedBundles} accepts it and its sandboxers stay with their signer
  * (a drop-in cannot force); a refused jar is logged with the reason and changes nothing. Other files are claimed
  * too and ignored, so File Install's configuration installer never reads a {@code .cfg} from the folder. A deleted
- * jar uninstalls its bundle, once the bundle it had replaced, if any, stands by again ({@link DriverSwap#standIn}). Bundles get the location {@code kuasar-drop-in:PATH}, which no plain Felix
- * {@code update} can re-read unchecked.
+ * jar uninstalls its bundle, once the bundle it had replaced, if any, stands by again ({@link DriverSwap#standIn}).
+ * Bundles get the location {@code kuasar-drop-in:PATH}, which no plain Felix {@code update} can re-read unchecked.
  */
 final class DropInInstaller implements ArtifactInstaller {
     private static final Logger LOG = System.getLogger(DropInInstaller.class.getName());
