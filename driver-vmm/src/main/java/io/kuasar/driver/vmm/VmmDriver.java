@@ -15,7 +15,6 @@ import io.kuasar.spi.SandboxSpec;
 import io.kuasar.spi.SandboxStarted;
 import io.kuasar.spi.SandboxStatus;
 import io.kuasar.spi.TaskEvents;
-import io.kuasar.spi.TaskService;
 import io.kuasar.spi.TypedData;
 import java.io.IOException;
 import java.lang.System.Logger;
@@ -71,7 +70,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> implements Sandb
         this.events = events;
         this.vmm = vmm;
         this.runRoot = Files.createDirectories(paths.runDir(SANDBOXER));
-        this.attachments = new VmAttachments(vmm, this::tasksFor, this::vmGone);
+        this.attachments = new VmAttachments(vmm, this::tasksOf, this::vmGone);
         Path probeCache = paths.stateDir(SANDBOXER).resolve("accel");
         // in the background: activation stays quick, and a first start waits for the answer only if it must
         this.accel = CompletableFuture.supplyAsync(() -> KvmProbe.choose(vmm, settings, runRoot.resolve("kvm-probe"), probeCache));
@@ -226,7 +225,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> implements Sandb
 
     /** Records every process that has not exited as ended with {@code code} (its VM is gone). */
     private void endContainers(VmPod pod, int code) {
-        VmTasks t = tasksFor(pod);
+        VmTasks t = tasksOf(pod);
         for (VmContainer c : pod.containerList()) {
             for (VmProcess p : c.execs.values()) {
                 t.exited(c, p, new ExitStatus(p.pid(), code, Instant.now()));
@@ -284,11 +283,7 @@ public class VmmDriver extends PodDriver<VmPod, PersistedVmPod> implements Sandb
     }
 
     @Override
-    protected TaskService tasksOf(VmPod pod) {
-        return tasksFor(pod);
-    }
-
-    private VmTasks tasksFor(VmPod pod) {
+    protected VmTasks tasksOf(VmPod pod) {
         return tasks.computeIfAbsent(pod.id, k -> new VmTasks(pod, store, events, pumps, inputs));
     }
 

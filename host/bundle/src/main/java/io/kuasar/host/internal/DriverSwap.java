@@ -92,10 +92,10 @@ final class DriverSwap {
     /**
      * Before {@code leaving} (the bundle of a deleted drop-in jar) goes: starts the newest bundle retired for the
      * sandboxers it claims and waits until that one stands by for them, so the sandboxes are handed to it one at a
-     * time as {@code leaving} goes instead of being recovered by a fallback started only after. Returns it; null when
-     * none is retired or it did not come up (the fallback is then started after the uninstall, as before).
+     * time as {@code leaving} goes instead of being recovered by a fallback started only after. When none is retired
+     * or it does not come up, nothing stands by: the fallback is then started after the uninstall, as before.
      */
-    Bundle standIn(Bundle leaving) {
+    void standIn(Bundle leaving) {
         Set<String> names = new TreeSet<>();
         router.claims().stream().filter(c -> c.bundleId() == leaving.getBundleId())
                 .forEach(c -> names.addAll(c.sandboxers()));
@@ -105,7 +105,7 @@ final class DriverSwap {
                 .filter(b -> b.getBundleId() != leaving.getBundleId())
                 .max(Comparator.comparing(Bundle::getVersion)).orElse(null);
         if (best == null) {
-            return null;
+            return;
         }
         Set<String> its = new TreeSet<>(names);
         its.removeIf(n -> !router.retiredBundles(n).contains(best));
@@ -114,14 +114,12 @@ final class DriverSwap {
                     DriverBundles.describe(leaving), DriverBundles.describe(best));
             best.start(Bundle.START_TRANSIENT);
             awaitStandby(its, best);
-            return best;
         } catch (BundleException | RuntimeException | InterruptedException e) {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
             LOG.log(Level.WARNING, "the retired {0} did not stand by ({1}); it is started once {2} has gone",
                     DriverBundles.describe(best), DriverBundles.explain(e), DriverBundles.describe(leaving));
-            return null;
         }
     }
 
